@@ -1,0 +1,13 @@
+// Command caddy is Caddy with its standard modules and Caddy Replay's
+// modules (the replay app and the replay and replay_player handlers).
+package main
+
+import (
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
+)
+
+func main() {
+	caddycmd.Main()
+}
