@@ -406,7 +406,7 @@ func (p *cspPolicy) amend(n *cspNeeds, tc TagContext) {
 	}
 	// Workers.
 	if d := p.effective(workerChain...); d != nil && !d.has("'strict-dynamic'") && !p.allowsIncludingAdded(d, n) {
-		p.addOrCreate(d, "worker-src", n.source, false)
+		p.addOrCreate(d, "worker-src", n.source, true)
 	}
 	// Fetches to the ingest endpoint.
 	if d := p.effective(connectChain...); d != nil && !d.allows(n) {
@@ -455,10 +455,12 @@ func (p *cspPolicy) add(d *cspDirective, tok string) {
 
 // addOrCreate adds the source to d when d is the specific directive name;
 // when d is a fallback, it creates the specific directive as a copy of the
-// fallback plus the source. For connect-src, only URL-matching sources are
-// copied (nonces, hashes and script keywords mean nothing there).
+// fallback plus the source. Only URL-matching sources are copied: nonces,
+// hashes and script keywords mean nothing for fetches and workers (a
+// worker has no nonce attribute), and copying them would look like adding
+// them.
 func (p *cspPolicy) addOrCreate(d *cspDirective, name, src string, urlOnly bool) {
-	if d.name == name {
+	if d.name == name || (name == "script-src" && d.name == "script-src-elem") {
 		p.add(d, src)
 		return
 	}

@@ -86,8 +86,8 @@ func (s *originSet) allowsBytes(scheme, hostport []byte) bool {
 // unescapeAttr decodes character references in an attribute value.
 func unescapeAttr(s string) string { return html.UnescapeString(s) }
 
-// escapeAttr escapes an attribute value for quote character q ('"', '\''
-// or 0 for a value we will put in double quotes).
+// escapeAttr escapes an attribute value for quote character q: a double
+// or single quote, or 0 for an unquoted value we will put in double quotes.
 func escapeAttr(s string, q byte) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
