@@ -71,7 +71,7 @@ func TestCSPHeaders(t *testing.T) {
 			csp:     []string{"script-src 'strict-dynamic' https://cdn.example"},
 			wantCSP: []string{"script-src 'strict-dynamic' https://cdn.example"}, wantReject: true},
 		{name: "report-only policies are amended too",
-			ro: []string{"default-src 'none'; report-uri /csp"},
+			ro:     []string{"default-src 'none'; report-uri /csp"},
 			wantRO: []string{"default-src 'none'; report-uri /csp; script-src " + src + "; connect-src " + src}},
 		{name: "a report-only policy never prevents injection",
 			ro: []string{"script-src 'strict-dynamic'"}, wantRO: []string{"script-src 'strict-dynamic'"}},
