@@ -1,0 +1,578 @@
+package recorder
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+
+	"github.com/caddy-replay/caddy-replay/internal/browsertest"
+	"github.com/caddy-replay/caddy-replay/jsbundle"
+	"github.com/caddy-replay/caddy-replay/replaycore"
+)
+
+// upload is one request the test collector received.
+type upload struct {
+	Sid, Vid             string
+	Seq                  int
+	Start, End           int64
+	Full                 bool
+	N, Raw               int
+	Enc, ContentEncoding string
+	Events               []json.RawMessage
+	Body                 []byte // decompressed
+	Status               int    // what the collector answered
+	At                   time.Time
+}
+
+// collector is the test's ingest endpoint: it decompresses and validates
+// every upload against docs/FORMAT.md, keeps them in memory and answers
+// what the test scripted.
+type collector struct {
+	mu       sync.Mutex
+	uploads  []*upload         // every request, in arrival order
+	stored   map[string]*upload // accepted segments by sid/vid/seq
+	dupes    int                // accepted requests for a segment already stored
+	problems []string           // format violations
+	script   []int              // statuses to answer next (then 200)
+	retry    string             // Retry-After sent with 429/503
+	down     bool               // close connections without answering
+}
+
+func newCollector() *collector { return &collector{stored: map[string]*upload{}} }
+
+func (c *collector) problem(format string, args ...any) {
+	c.problems = append(c.problems, fmt.Sprintf(format, args...))
+}
+
+func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	down := c.down
+	c.mu.Unlock()
+	if down {
+		// A collector that is down: the connection closes without a response.
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+				return
+			}
+		}
+		w.WriteHeader(http.StatusBadGateway)
+		return
+	}
+	if r.Method != http.MethodPost {
+		http.Error(w, "POST only", http.StatusMethodNotAllowed)
+		return
+	}
+	q := r.URL.Query()
+	u := &upload{Sid: q.Get("sid"), Vid: q.Get("vid"), Enc: q.Get("enc"), ContentEncoding: r.Header.Get("Content-Encoding"), At: time.Now()}
+	u.Seq, _ = strconv.Atoi(q.Get("seq"))
+	u.Start, _ = strconv.ParseInt(q.Get("start"), 10, 64)
+	u.End, _ = strconv.ParseInt(q.Get("end"), 10, 64)
+	u.Full = q.Get("full") == "1"
+	u.N, _ = strconv.Atoi(q.Get("n"))
+	u.Raw, _ = strconv.Atoi(q.Get("raw"))
+	raw, _ := io.ReadAll(r.Body)
+	body := raw
+	enc := u.ContentEncoding
+	if enc == "" {
+		enc = u.Enc
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if q.Get("v") != "1" {
+		c.problem("v=%q", q.Get("v"))
+	}
+	for _, id := range []string{u.Sid, u.Vid} {
+		if !validID(id) {
+			c.problem("bad id %q", id)
+		}
+	}
+	switch enc {
+	case "gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err == nil {
+			body, err = io.ReadAll(zr)
+		}
+		if err != nil {
+			c.problem("seq %d: gzip: %v", u.Seq, err)
+		}
+	case "identity":
+	default:
+		c.problem("seq %d: no encoding (Content-Encoding %q, enc %q)", u.Seq, u.ContentEncoding, u.Enc)
+	}
+	u.Body = body
+	if err := json.Unmarshal(body, &u.Events); err != nil {
+		c.problem("seq %d: body is not a JSON array: %v", u.Seq, err)
+	}
+	if len(u.Events) != u.N {
+		c.problem("seq %d: n=%d but %d events", u.Seq, u.N, len(u.Events))
+	}
+	if len(body) != u.Raw {
+		c.problem("seq %d: raw=%d but %d bytes", u.Seq, u.Raw, len(body))
+	}
+	var types []int
+	full := false
+	for i, e := range u.Events {
+		var ev struct {
+			Type      int   `json:"type"`
+			Timestamp int64 `json:"timestamp"`
+		}
+		json.Unmarshal(e, &ev)
+		types = append(types, ev.Type)
+		if ev.Type == 2 {
+			full = true
+		}
+		if i == 0 && ev.Timestamp != u.Start {
+			c.problem("seq %d: start=%d, first event %d", u.Seq, u.Start, ev.Timestamp)
+		}
+		if i == len(u.Events)-1 && ev.Timestamp != u.End {
+			c.problem("seq %d: end=%d, last event %d", u.Seq, u.End, ev.Timestamp)
+		}
+	}
+	if full != u.Full {
+		c.problem("seq %d: full=%v but full snapshot present=%v", u.Seq, u.Full, full)
+	}
+	if u.Seq == 0 && (len(types) < 3 || types[0] != 4 || types[1] != 5 || types[2] != 2) {
+		c.problem("seq 0 of view %s does not start Meta, replay/view, FullSnapshot: %v", u.Vid, types)
+	}
+	status := http.StatusOK
+	if len(c.script) > 0 {
+		status, c.script = c.script[0], c.script[1:]
+	}
+	u.Status = status
+	c.uploads = append(c.uploads, u)
+	w.Header().Set("Content-Type", "application/json")
+	if status != http.StatusOK {
+		if c.retry != "" && (status == 429 || status == 503) {
+			w.Header().Set("Retry-After", c.retry)
+		}
+		w.WriteHeader(status)
+		io.WriteString(w, `{"error":"scripted","message":"test"}`)
+		return
+	}
+	key := fmt.Sprintf("%s/%s/%d", u.Sid, u.Vid, u.Seq)
+	if _, ok := c.stored[key]; ok {
+		c.dupes++
+		io.WriteString(w, `{"ok":true,"duplicate":true}`)
+		return
+	}
+	c.stored[key] = u
+	io.WriteString(w, `{"ok":true}`)
+}
+
+func validID(s string) bool {
+	if len(s) < 16 || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// views returns the stored segments of a session grouped by view, each in seq order.
+func (c *collector) views(sid string) map[string][]*upload {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string][]*upload{}
+	for _, u := range c.stored {
+		if u.Sid == sid {
+			out[u.Vid] = append(out[u.Vid], u)
+		}
+	}
+	for _, l := range out {
+		sort.Slice(l, func(i, j int) bool { return l[i].Seq < l[j].Seq })
+	}
+	return out
+}
+
+// events returns a view's stored events in order, and whether its segments are contiguous.
+func (c *collector) events(sid, vid string) ([]json.RawMessage, error) {
+	segs := c.views(sid)[vid]
+	var evs []json.RawMessage
+	for i, s := range segs {
+		if s.Seq != i {
+			return nil, fmt.Errorf("view %s: segment %d missing (have %d)", vid, i, s.Seq)
+		}
+		evs = append(evs, s.Events...)
+	}
+	return evs, nil
+}
+
+func (c *collector) allBodies() [][]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out [][]byte
+	for _, u := range c.uploads {
+		out = append(out, u.Body)
+	}
+	return out
+}
+
+func (c *collector) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.uploads, c.stored, c.dupes, c.problems, c.script, c.retry, c.down = nil, map[string]*upload{}, 0, nil, nil, "", false
+}
+
+func (c *collector) checkProblems(t *testing.T) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range c.problems {
+		t.Errorf("upload violates docs/FORMAT.md: %s", p)
+	}
+}
+
+// harness serves fixture pages with the recorder, the replay page and the collector.
+type harness struct {
+	srv    *httptest.Server
+	coll   *collector
+	bundle *Bundle
+	rc     *jsbundle.Asset
+	// timing overrides the recorder's timers in every page (window.__replayTestHooks.timing).
+	timing string
+}
+
+const defaultTiming = `{flush: 300, retryBase: 100, retryMax: 1000, tick: 100, mouseBatch: 100, canvasFrame: 100}`
+
+func newHarness(t testing.TB) *harness {
+	t.Helper()
+	b, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := fstest.MapFS{"entry.js": {Data: []byte("import * as RC from 'replaycore/index.js'; window.ReplayCore = RC;")}}
+	rc, err := jsbundle.Build(jsbundle.Options{FS: entry, Entry: "entry.js", Name: "replaycore", Packages: map[string]fs.FS{"replaycore": replaycore.FS}, NoMinify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{coll: newCollector(), bundle: b, rc: rc, timing: defaultTiming}
+	mux := http.NewServeMux()
+	mux.Handle("/__replay/"+b.Script.Name, b.Script)
+	mux.Handle("/__replay/"+b.Worker.Name, b.Worker)
+	mux.Handle("/__replay/v1/segments", h.coll)
+	mux.Handle("/replaycore.js", rc)
+	mux.HandleFunc("/replay.html", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, replayPage)
+	})
+	mux.HandleFunc("/testdata-normalize.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		io.WriteString(w, normalizeSrc)
+	})
+	mux.HandleFunc("/test/events", func(w http.ResponseWriter, r *http.Request) {
+		evs, err := h.coll.events(r.URL.Query().Get("sid"), r.URL.Query().Get("vid"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(evs)
+	})
+	mux.HandleFunc("/", h.serveFixture)
+	h.srv = httptest.NewServer(mux)
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+// serveFixture serves testdata files; HTML gets the recorder tag (with
+// data- attributes from the query string) where it says <!--RECORDER-->.
+func (h *harness) serveFixture(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimPrefix(r.URL.Path, "/")
+	if name == "" || strings.Contains(name, "..") {
+		http.NotFound(w, r)
+		return
+	}
+	data, err := os.ReadFile(filepath.Join("testdata", filepath.FromSlash(name)))
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	switch filepath.Ext(name) {
+	case ".html":
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		data = bytes.Replace(data, []byte("<!--RECORDER-->"), []byte(h.tag(r)), 1)
+	case ".css":
+		w.Header().Set("Content-Type", "text/css")
+	case ".js":
+		w.Header().Set("Content-Type", "text/javascript")
+	case ".svg":
+		w.Header().Set("Content-Type", "image/svg+xml")
+	case ".png":
+		w.Header().Set("Content-Type", "image/png")
+	case ".wav":
+		w.Header().Set("Content-Type", "audio/wav")
+	}
+	w.Write(data)
+}
+
+func (h *harness) tag(r *http.Request) string {
+	var b strings.Builder
+	timing := h.timing
+	if v := r.URL.Query().Get("timing"); v != "" {
+		timing = v
+	}
+	fmt.Fprintf(&b, `<script>window.__replayTestHooks = {timing: %s, offset: () => window.__clockOffset || 0};</script>`, timing)
+	if r.URL.Query().Has("notag") {
+		return b.String()
+	}
+	fmt.Fprintf(&b, `<script async src="/__replay/%s"`, h.bundle.Script.Name)
+	keys := []string{}
+	for k := range r.URL.Query() {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if k == "timing" {
+			continue
+		}
+		fmt.Fprintf(&b, ` data-%s="%s"`, k, html.EscapeString(r.URL.Query().Get(k)))
+	}
+	if !r.URL.Query().Has("start") {
+		b.WriteString(` data-start="auto"`)
+	}
+	b.WriteString(`></script>`)
+	return b.String()
+}
+
+func (h *harness) url(path string) string { return h.srv.URL + path }
+
+const replayPage = `<!doctype html><html><head><meta charset=utf-8>
+<style>body{margin:0} iframe{border:0;display:block}</style>
+<script src="/replaycore.js"></script><script src="/testdata-normalize.js"></script></head>
+<body><iframe id=f sandbox="allow-same-origin" width=1280 height=800></iframe><iframe id=g sandbox="allow-same-origin" width=1280 height=800></iframe>
+<script>
+window.warnings = [];
+async function settle(doc) {
+  const t0 = Date.now();
+  while (Date.now() - t0 < 3000) {
+    const imgs = Array.from(doc.images || []);
+    if (imgs.every((i) => i.complete)) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  try { await doc.fonts.ready; } catch (e) {}
+  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+}
+function norm(rb, doc, privacy) {
+  return __normalize(doc, {replay: true, privacy, isPlaceholder: (el) => rb._placeholders.has(el)});
+}
+// rebuild applies a view's events into #f, checks a checkpoint restored into #g
+// gives the same document, and returns both normalizations.
+async function rebuild(url, privacy) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(await res.text());
+  const events = await res.json();
+  const f = document.getElementById('f'), g = document.getElementById('g');
+  const rb = new ReplayCore.Rebuilder(f.contentDocument, {onWarning: (m) => warnings.push(m)});
+  for (const e of events) {
+    rb.apply(e);
+    if (e.type === 4) { f.width = e.data.width; f.height = e.data.height; g.width = e.data.width; g.height = e.data.height; }
+  }
+  await settle(f.contentDocument);
+  for (const [id, pos] of rb._scroll) rb._applyScroll(id);
+  const a = norm(rb, f.contentDocument, privacy);
+  const cp = structuredClone(rb.checkpoint());
+  const rb2 = new ReplayCore.Rebuilder(g.contentDocument, {onWarning: (m) => warnings.push('restore: ' + m)});
+  rb2.restore(cp);
+  await settle(g.contentDocument);
+  for (const [id, pos] of rb2._scroll) rb2._applyScroll(id);
+  const b = norm(rb2, g.contentDocument, privacy);
+  return {replay: a, restored: b, warnings, events: events.length};
+}
+</script></body></html>`
+
+// norm is the normalizer's output.
+type norm struct {
+	Dom    string `json:"dom"`
+	Forms  string `json:"forms"`
+	Scroll string `json:"scroll"`
+}
+
+var normalizeSrc = func() string {
+	b, err := os.ReadFile(filepath.Join("testdata", "normalize.js"))
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
+
+// eval runs js in the tab and decodes its (awaited) result into out.
+func eval(ctx context.Context, js string, out any) error {
+	return chromedp.Run(ctx, chromedp.Evaluate(js, out, func(p *runtime.EvaluateParams) *runtime.EvaluateParams {
+		return p.WithAwaitPromise(true)
+	}))
+}
+
+// browser is one Chromium shared by a test's subtests; each subtest gets
+// its own browser context (cookies, storage) through tab.
+type browser struct {
+	ctx      context.Context
+	contexts sync.Map // tab context -> browser context id
+}
+
+func newBrowser(t *testing.T) *browser {
+	return &browser{ctx: browsertest.New(t, 3*time.Minute)}
+}
+
+// tab opens a tab in a fresh browser context (its own cookies and storage).
+func (b *browser) tab(t *testing.T) context.Context {
+	t.Helper()
+	var bc cdp.BrowserContextID
+	err := chromedp.Run(b.ctx, chromedp.ActionFunc(func(ctx context.Context) error {
+		var err error
+		bc, err = target.CreateBrowserContext().WithDisposeOnDetach(true).Do(cdp.WithExecutor(ctx, chromedp.FromContext(ctx).Browser))
+		return err
+	}))
+	if err != nil {
+		t.Fatalf("creating a browser context: %v", err)
+	}
+	return b.open(t, bc)
+}
+
+// open creates a tab in browser context bc.
+func (b *browser) open(t *testing.T, bc cdp.BrowserContextID) context.Context {
+	t.Helper()
+	var id target.ID
+	err := chromedp.Run(b.ctx, chromedp.ActionFunc(func(ctx context.Context) error {
+		var err error
+		id, err = target.CreateTarget("about:blank").WithBrowserContextID(bc).WithNewWindow(true).Do(cdp.WithExecutor(ctx, chromedp.FromContext(ctx).Browser))
+		return err
+	}))
+	if err != nil {
+		t.Fatalf("opening a tab: %v", err)
+	}
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithTargetID(id))
+	t.Cleanup(cancel)
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("attaching to a tab: %v", err)
+	}
+	b.contexts.Store(ctx, bc)
+	return ctx
+}
+
+// sibling opens another tab in the same browser context as ctx (shared cookies).
+func (b *browser) sibling(t *testing.T, ctx context.Context) context.Context {
+	t.Helper()
+	bc, _ := b.contexts.Load(ctx)
+	return b.open(t, bc.(cdp.BrowserContextID))
+}
+
+// open navigates a tab to a fixture and waits until the recorder has started.
+func (h *harness) open(t *testing.T, ctx context.Context, path string) {
+	t.Helper()
+	if err := chromedp.Run(ctx, chromedp.Navigate(h.url(path))); err != nil {
+		t.Fatal(err)
+	}
+	var ok bool
+	if err := eval(ctx, `new Promise((res) => { const t0 = Date.now(); (function w() { if (window.__replayTestHooks && window.__replayTestHooks.view && window.__replayTestHooks.view()) res(true); else if (Date.now() - t0 > 5000) res(false); else setTimeout(w, 10); })(); })`, &ok); err != nil {
+		t.Fatal(err)
+	}
+	if !ok {
+		t.Fatalf("%s: the recorder did not start", path)
+	}
+}
+
+// flush waits until everything the page recorded so far was uploaded.
+func flush(t *testing.T, ctx context.Context) {
+	t.Helper()
+	var ok bool
+	if err := eval(ctx, `window.__replayTestHooks.flush()`, &ok); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ids returns the tab's session and current view ids.
+func ids(t *testing.T, ctx context.Context) (sid, vid string) {
+	t.Helper()
+	var r []string
+	if err := eval(ctx, `[SessionReplay.getSessionId(), window.__replayTestHooks.view()]`, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r[0], r[1]
+}
+
+// roundTrip flushes the recording of tab live, normalizes the live
+// document, rebuilds the view from the collector in tab replay, and
+// compares: DOM, form values and scroll positions, for the rebuilt
+// document and for one restored from a checkpoint.
+func (h *harness) roundTrip(t *testing.T, live, replay context.Context, privacy, step string) {
+	t.Helper()
+	flush(t, live)
+	var want norm
+	if err := eval(live, normalizeSrc+fmt.Sprintf(";__normalize(document, {privacy: %q})", privacy), &want); err != nil {
+		t.Fatal(err)
+	}
+	sid, vid := ids(t, live)
+	if err := chromedp.Run(replay, chromedp.Navigate(h.url("/replay.html"))); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Replay   norm     `json:"replay"`
+		Restored norm     `json:"restored"`
+		Warnings []string `json:"warnings"`
+		Events   int      `json:"events"`
+	}
+	if err := eval(replay, fmt.Sprintf("rebuild('/test/events?sid=%s&vid=%s', %q)", sid, vid, privacy), &got); err != nil {
+		t.Fatalf("%s: rebuild: %v", step, err)
+	}
+	if os.Getenv("RT_DEBUG") != "" {
+		t.Logf("%s: %d events\n%s\n---\n%s\n%s", step, got.Events, got.Replay.Dom, got.Replay.Forms, got.Replay.Scroll)
+	}
+	compare(t, step+": rebuilt DOM", want.Dom, got.Replay.Dom)
+	compare(t, step+": rebuilt form values", want.Forms, got.Replay.Forms)
+	compare(t, step+": rebuilt scroll positions", want.Scroll, got.Replay.Scroll)
+	compare(t, step+": restored DOM", want.Dom, got.Restored.Dom)
+	compare(t, step+": restored form values", want.Forms, got.Restored.Forms)
+	compare(t, step+": restored scroll positions", want.Scroll, got.Restored.Scroll)
+	for _, w := range got.Warnings {
+		t.Errorf("%s: replaycore warning: %s", step, w)
+	}
+	h.coll.checkProblems(t)
+}
+
+// compare reports the first differing lines of two normalizations.
+func compare(t *testing.T, what, want, got string) {
+	t.Helper()
+	if want == got {
+		return
+	}
+	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(wl) || i < len(gl); i++ {
+		var w, g string
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if w != g {
+			lo := max(0, i-3)
+			t.Errorf("%s differs at line %d:\n live:    %s\n rebuilt: %s\n(context, live:)\n%s", what, i+1, w, g, strings.Join(wl[lo:min(len(wl), i+4)], "\n"))
+			return
+		}
+	}
+}

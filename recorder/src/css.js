@@ -1,0 +1,32 @@
+// Stylesheet text from the CSSOM: what the browser actually applies
+// (including rules added with insertRule), with absolute URLs. Falls back
+// to null when the sheet cannot be read (cross-origin without CORS).
+
+import { absoluteCss } from './url.js';
+
+/** The CSS text of sheet, or null when its rules are not readable. */
+export function sheetText(sheet, depth = 0) {
+  let rules;
+  try {
+    rules = sheet.cssRules;
+  } catch (e) {
+    return null;
+  }
+  if (!rules) return null;
+  const base = sheet.href || (sheet.ownerNode && sheet.ownerNode.baseURI) || location.href;
+  let out = '';
+  for (let i = 0; i < rules.length; i++) out += ruleText(rules[i], base, depth);
+  return out;
+}
+
+/**
+ * One rule's text. A readable @import is inlined as one @media rule, so the
+ * rule indices that CSSOM edits refer to stay the same in the replay.
+ */
+export function ruleText(rule, base, depth = 0) {
+  if (rule.type === 3 && rule.styleSheet && depth < 8) {
+    const inner = sheetText(rule.styleSheet, depth + 1);
+    if (inner !== null) return '@media ' + ((rule.media && rule.media.mediaText) || 'all') + '{' + inner + '}';
+  }
+  return absoluteCss(rule.cssText, base);
+}

@@ -1,0 +1,78 @@
+// The session: a first-party cookie shared by every tab of the site.
+//
+//   _replay_s=v1:<sid>:<createdMs>:<expiresMs>:<sampled 0|1>
+//
+// expiresMs is the last activity + 15 min, capped at created + 4 h. The
+// sampling decision is made once, from the id (see isSampled), so the proxy
+// can skip injecting the recorder for an unsampled session.
+
+import { T, now } from './timing.js';
+import { newId, validId } from './ids.js';
+
+const NAME = '_replay_s';
+
+/**
+ * Deterministic sampling: FNV-1a (32 bit) of the session id modulo 10000,
+ * compared with sampleRate × replaySampleRate (both 0–100).
+ */
+export function isSampled(sid, sampleRate, replaySampleRate) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < sid.length; i++) {
+    h ^= sid.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % 10000 < Math.round(sampleRate * replaySampleRate);
+}
+
+/** Parses the cookie value; null if absent or malformed. */
+export function readCookie() {
+  const m = document.cookie.match(/(?:^|;\s*)_replay_s=([^;]*)/);
+  if (!m) return null;
+  const p = decodeURIComponent(m[1]).split(':');
+  if (p.length !== 5 || p[0] !== 'v1' || !validId(p[1])) return null;
+  const s = { id: p[1], created: +p[2], expires: +p[3], sampled: p[4] === '1' };
+  return Number.isFinite(s.created) && Number.isFinite(s.expires) ? s : null;
+}
+
+/** Whether session s is still valid at time t. */
+export const alive = (s, t) => !!s && t < s.expires && t < s.created + T.maxAge;
+
+function writeCookie(s) {
+  const t = now();
+  const maxAge = Math.max(0, Math.ceil((s.created + T.maxAge - t) / 1000));
+  document.cookie = NAME + '=' + ['v1', s.id, s.created, s.expires, s.sampled ? 1 : 0].join(':') +
+    ';path=/;max-age=' + maxAge + ';SameSite=Lax' + (location.protocol === 'https:' ? ';Secure' : '');
+}
+
+/** Starts a new session whatever the cookie says (the collector deleted ours). */
+export function forceNewSession(cfg) {
+  const t = now();
+  const id = newId();
+  const s = { id, created: t, expires: t + T.inactivity, sampled: isSampled(id, cfg.sampleRate, cfg.replaySampleRate) };
+  writeCookie(s);
+  return s;
+}
+
+/**
+ * Returns the live session from the cookie, extending it when active is
+ * true, or starts a new one (sampled with the given rates).
+ */
+export function currentSession(cfg, active) {
+  const t = now();
+  let s = readCookie();
+  if (!alive(s, t)) {
+    const id = newId();
+    s = { id, created: t, expires: t + T.inactivity, sampled: isSampled(id, cfg.sampleRate, cfg.replaySampleRate) };
+    writeCookie(s);
+    return s;
+  }
+  if (active) {
+    const exp = Math.min(t + T.inactivity, s.created + T.maxAge);
+    // One write per second at most: activity events are frequent.
+    if (exp - s.expires > 1000) {
+      s.expires = exp;
+      writeCookie(s);
+    }
+  }
+  return s;
+}

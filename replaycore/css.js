@@ -1,0 +1,52 @@
+// CSS adaptation for replay: :hover and :focus rules also match the
+// classes the player puts on the element under the recorded cursor and on
+// the recorded focus, and url()s go through the caller's resolveURL.
+
+import { rewriteCssUrls } from './sanitize.js';
+
+/**
+ * Rewrites selector preludes of css so that :hover also matches
+ * .<hoverClass> and :focus also matches .<focusClass>. Idempotent: running
+ * it on its own output changes nothing, so checkpoints can store adapted
+ * text. Only selector preludes are touched, never at-rule preludes such as
+ * @media (hover: hover).
+ */
+export function adaptSelectors(css, hoverClass, focusClass) {
+  if (css.indexOf(':hover') < 0 && css.indexOf(':focus') < 0) return css;
+  let out = '';
+  let start = 0; // start of the current prelude
+  let last = 0; // end of what was copied to out
+  const n = css.length;
+  for (let i = 0; i < n; i++) {
+    const c = css.charCodeAt(i);
+    if (c === 34 || c === 39) { // quoted string: skip it
+      const q = c;
+      for (i++; i < n && css.charCodeAt(i) !== q; i++) if (css.charCodeAt(i) === 92) i++;
+    } else if (c === 47 && css.charCodeAt(i + 1) === 42) { // comment
+      const end = css.indexOf('*/', i + 2);
+      i = end < 0 ? n : end + 1;
+    } else if (c === 123) { // '{': the prelude is css[start, i)
+      const prelude = css.slice(start, i);
+      if (prelude.trimStart().charAt(0) !== '@' && (prelude.indexOf(':hover') >= 0 || prelude.indexOf(':focus') >= 0)) {
+        out += css.slice(last, start) + rewritePrelude(prelude, hoverClass, focusClass);
+        last = i;
+      }
+      start = i + 1;
+    } else if (c === 125 || c === 59) { // '}' or ';'
+      start = i + 1;
+    }
+  }
+  return last === 0 ? css : out + css.slice(last);
+}
+
+function rewritePrelude(sel, hoverClass, focusClass) {
+  return sel.replace(/("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|(?<!:is\():(hover|focus)(?![\w-])/g, (m, quoted, which) =>
+    quoted ? m : ':is(:' + which + ', .' + (which === 'hover' ? hoverClass : focusClass) + ')');
+}
+
+/** Full adaptation of stylesheet text for the rebuilt document. */
+export function adaptCss(css, opts) {
+  let out = adaptSelectors(css, opts.hoverClass, opts.focusClass);
+  if (opts.resolveURL) out = rewriteCssUrls(out, opts.resolveURL);
+  return out;
+}

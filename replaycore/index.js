@@ -1,0 +1,999 @@
+// replaycore: rebuilds a document from rrweb-model events.
+//
+// The Rebuilder touches only the Document it is given (the document of an
+// <iframe sandbox="allow-same-origin">, where scripts never run). Recorded
+// markup is hostile: every node and attribute goes through sanitize.js, and
+// nothing here ever throws into the caller.
+
+import { EventType, IncrementalSource, MouseInteractions, MediaInteractions, NodeType } from './constants.js';
+import {
+  adoptedSheets, append, attachShadow, classListOf, clearChildren, compatModeOf, detach, documentElementOf,
+  doctypeOf, firstChild, getAttr, nextSibling, hostOf, iframeDocOf, insertBefore, isConnected, localName, namespaceOf, nodeType,
+  ownerDoc, parentOf, removeAttr, removeAttrNS, scrollingElementOf, setAttr, shadowOf, styleOf, windowOf,
+  SVG_NS, XLINK_NS,
+} from './dom.js';
+import { buildNode, setAttribute, setStyleText } from './build.js';
+import { sanitizeAttribute, safeURL } from './sanitize.js';
+import { adaptCss } from './css.js';
+import { checkpointOf } from './checkpoint.js';
+
+export { EventType, IncrementalSource, MouseInteractions, MediaInteractions, NodeType };
+
+/**
+ * Rebuilds a recorded document inside doc from events applied in timestamp
+ * order.
+ */
+export class Rebuilder {
+  /**
+   * @param {Document} doc the document of an <iframe sandbox="allow-same-origin">.
+   * @param {object} [options]
+   * @param {(url: string, kind: string) => string} [options.resolveURL] maps every
+   *   resource URL ('stylesheet', 'image', 'font', 'media', 'other') before use.
+   * @param {string} [options.hoverClass] class that :hover rules also match
+   *   (default 'replay-hover'); put on the element under the recorded cursor.
+   * @param {string} [options.focusClass] class that :focus rules also match
+   *   (default 'replay-focus'); put on the recorded focused element.
+   * @param {(message: string, event: any) => void} [options.onWarning]
+   */
+  constructor(doc, options = {}) {
+    this.doc = doc;
+    this.opts = {
+      resolveURL: typeof options.resolveURL === 'function' ? safeResolver(options.resolveURL) : null,
+      hoverClass: cssIdent(options.hoverClass) || 'replay-hover',
+      focusClass: cssIdent(options.focusClass) || 'replay-focus',
+    };
+    this._onWarning = typeof options.onWarning === 'function' ? options.onWarning : null;
+    this._meta = { href: '', width: 0, height: 0 };
+    this._lastTs = 0;
+    this._reset();
+  }
+
+  _reset() {
+    this._nodes = new Map(); // id -> Node
+    this._ids = new WeakMap(); // Node -> id
+    this._placeholders = new WeakSet(); // inert elements standing for scripts
+    this._scroll = new Map(); // id -> [x, y]
+    this._sheets = new Map(); // styleId -> Map<Document, CSSStyleSheet>
+    this._adopted = new Map(); // target id (document or shadow host) -> styleIds
+    this._edited = new Set(); // ids of <style> elements edited through the CSSOM
+    this._canvas = new Map(); // id -> data: URL of the last full frame
+    this._canvasSeq = new Map(); // id -> number of the last frame drawn (frames decode asynchronously)
+    this._canvasDirty = new Set(); // ids drawn by commands other than full frames
+    this._media = new Map(); // id -> media state
+    this._dialogs = new Map(); // id -> 'modal' | 'non-modal'
+    this._popovers = new Set(); // ids of open popovers
+    this._hoverEls = [];
+    this._hoverId = -1;
+    this._focusEl = null;
+    this._focusId = -1;
+    this._waiting = new Map(); // id -> adds waiting for that node (out-of-order adds)
+    this._queue = null; // adds of the mutation being applied
+  }
+
+  /** {href, width, height} from the last Meta or ViewportResize event. */
+  get meta() {
+    return { ...this._meta };
+  }
+
+  /** The rebuilt Node for a serialized id, or null. */
+  node(id) {
+    return this._nodes.get(id) || null;
+  }
+
+  /** The id of a rebuilt node, or -1. */
+  idOf(node) {
+    const id = node && typeof node === 'object' ? this._ids.get(node) : undefined;
+    return id === undefined ? -1 : id;
+  }
+
+  /**
+   * Applies one event. Events must come in timestamp order; a FullSnapshot
+   * resets the document. Never throws.
+   */
+  apply(event) {
+    try {
+      if (!event || typeof event !== 'object') return;
+      if (Number.isFinite(event.timestamp)) this._lastTs = event.timestamp;
+      const d = event.data && typeof event.data === 'object' ? event.data : {};
+      switch (event.type) {
+        case EventType.Meta:
+          this._meta = { href: String(d.href || ''), width: +d.width || 0, height: +d.height || 0 };
+          break;
+        case EventType.FullSnapshot:
+          this._fullSnapshot(d);
+          break;
+        case EventType.IncrementalSnapshot:
+          this._incremental(d, event);
+          break;
+        default:
+          // DomContentLoaded, Load, Custom and Plugin events change nothing in the DOM.
+          break;
+      }
+    } catch (e) {
+      this._warn('event could not be applied: ' + (e && e.message), event);
+    }
+  }
+
+  /**
+   * A structured-cloneable snapshot of the whole rebuilt state, for restore().
+   */
+  checkpoint() {
+    return checkpointOf(this);
+  }
+
+  /** Rebuilds the document from a checkpoint. Never throws. */
+  restore(cp) {
+    try {
+      if (!cp || typeof cp !== 'object' || cp.v !== 1 || !cp.tree) {
+        this._warn('not a checkpoint', cp);
+        return;
+      }
+      this._fullSnapshot({ node: cp.tree }, cp);
+    } catch (e) {
+      this._warn('checkpoint could not be restored: ' + (e && e.message), null);
+    }
+  }
+
+  // ---- full snapshots and checkpoints ----
+
+  _fullSnapshot(d, cp) {
+    const root = d.node;
+    if (!root || root.type !== NodeType.Document || !Number.isSafeInteger(root.id)) {
+      this._warn('full snapshot without a document node', d);
+      return;
+    }
+    this._reset();
+    if (cp) {
+      this._meta = { href: String(cp.meta && cp.meta.href || ''), width: +(cp.meta && cp.meta.width) || 0, height: +(cp.meta && cp.meta.height) || 0 };
+      this._lastTs = +cp.ts || this._lastTs;
+    }
+    const post = [];
+    this._fillDocument(this.doc, root, post);
+    if (cp) this._restoreState(cp);
+    this._runPost(post);
+    if (cp) {
+      for (const e of Array.isArray(cp.scroll) ? cp.scroll : []) {
+        if (!Array.isArray(e) || !Number.isSafeInteger(e[0])) continue;
+        this._scroll.set(e[0], [+e[1] || 0, +e[2] || 0]);
+        this._applyScroll(e[0]);
+      }
+    }
+    const off = d.initialOffset;
+    if (off && (off.left || off.top)) {
+      this._scroll.set(root.id, [+off.left || 0, +off.top || 0]);
+      this._applyScroll(root.id);
+    }
+    if (cp) {
+      if (cp.hover >= 0) this._setHover(cp.hover);
+      if (cp.focus >= 0) this._setFocus(cp.focus);
+    }
+  }
+
+  /** Empties doc and builds the serialized document sn into it. */
+  _fillDocument(doc, sn, post) {
+    const kids = Array.isArray(sn.childNodes) ? sn.childNodes : [];
+    const wantsStandards = sn.compatMode !== 'BackCompat' || kids.some((k) => k && k.type === NodeType.DocumentType);
+    if (wantsStandards && compatModeOf(doc) !== 'CSS1Compat') {
+      // An about:blank document is in quirks mode; a doctype node inserted
+      // through the DOM does not change that, only the parser does.
+      try {
+        doc.open();
+        doc.write('<!DOCTYPE html>');
+        doc.close();
+      } catch (e) {
+        this._warn('cannot switch the target document to standards mode', null);
+      }
+    }
+    clearChildren(doc);
+    try {
+      adoptedSheets(doc, []);
+    } catch (e) { /* not supported */ }
+    this._register(sn.id, doc);
+    for (const k of kids) {
+      const n = buildNode(this, k, doc, post);
+      if (!n) continue;
+      try {
+        append(doc, n);
+      } catch (e) {
+        this._warn('cannot append to the document: ' + e.message, k);
+      }
+    }
+  }
+
+  /** Builds a serialized document into an iframe element of the rebuilt page. */
+  _attachDocument(iframe, sn) {
+    if (!sn || sn.type !== NodeType.Document || !Number.isSafeInteger(sn.id)) return;
+    const doc = iframeDocOf(iframe);
+    if (!doc) {
+      this._warn('iframe has no document to rebuild into', sn);
+      return;
+    }
+    const post = [];
+    this._fillDocument(doc, sn, post);
+    this._runPost(post);
+    this._resolveWaiting(sn.id);
+  }
+
+  _runPost(post) {
+    // Operations may add more (a nested iframe's own documents).
+    for (let i = 0; i < post.length; i++) {
+      try {
+        post[i]();
+      } catch (e) {
+        this._warn('post-build step failed: ' + e.message, null);
+      }
+    }
+  }
+
+  _register(id, node) {
+    const old = this._nodes.get(id);
+    if (old && old !== node) this._ids.delete(old);
+    this._nodes.set(id, node);
+    this._ids.set(node, id);
+  }
+
+  /** Forgets the ids of node and everything under it (shadow roots and frames too). */
+  _forget(node) {
+    const stack = [node];
+    while (stack.length) {
+      const n = stack.pop();
+      const id = this._ids.get(n);
+      if (id !== undefined) {
+        if (this._nodes.get(id) === n) {
+          this._nodes.delete(id);
+          this._scroll.delete(id);
+          this._canvas.delete(id);
+          this._canvasDirty.delete(id);
+          this._media.delete(id);
+          this._dialogs.delete(id);
+          this._popovers.delete(id);
+          this._edited.delete(id);
+          this._adopted.delete(id);
+        }
+        this._ids.delete(n);
+      }
+      for (let c = firstChild(n); c; c = nextSibling(c)) stack.push(c);
+      if (nodeType(n) === 1) {
+        const sr = shadowOf(n);
+        if (sr) for (let c = firstChild(sr); c; c = nextSibling(c)) stack.push(c);
+        const tag = localName(n);
+        if (tag === 'iframe' || tag === 'frame') {
+          const d = iframeDocOf(n);
+          if (d && this._ids.has(d)) stack.push(d);
+        }
+      }
+    }
+  }
+
+  // ---- incremental snapshots ----
+
+  _incremental(d, event) {
+    switch (d.source) {
+      case IncrementalSource.Mutation:
+        this._mutation(d);
+        break;
+      case IncrementalSource.MouseMove:
+      case IncrementalSource.TouchMove:
+      case IncrementalSource.Drag: {
+        const p = Array.isArray(d.positions) ? d.positions[d.positions.length - 1] : null;
+        if (p && Number.isSafeInteger(p.id)) this._setHover(p.id);
+        break;
+      }
+      case IncrementalSource.MouseInteraction:
+        if (d.type === MouseInteractions.Focus) this._setFocus(d.id);
+        else if (d.type === MouseInteractions.Blur) {
+          if (this._focusId === d.id) this._setFocus(-1);
+        } else if (d.type !== MouseInteractions.TouchEnd && d.type !== MouseInteractions.TouchCancel && Number.isSafeInteger(d.id)) {
+          this._setHover(d.id);
+        }
+        break;
+      case IncrementalSource.Scroll:
+        if (!Number.isSafeInteger(d.id)) break;
+        this._scroll.set(d.id, [+d.x || 0, +d.y || 0]);
+        this._applyScroll(d.id);
+        break;
+      case IncrementalSource.ViewportResize:
+        this._meta = { ...this._meta, width: +d.width || 0, height: +d.height || 0 };
+        break;
+      case IncrementalSource.Input:
+        this._input(d);
+        break;
+      case IncrementalSource.MediaInteraction:
+        this._mediaInteraction(d);
+        break;
+      case IncrementalSource.StyleSheetRule:
+        this._sheetRule(d);
+        break;
+      case IncrementalSource.StyleDeclaration:
+        this._styleDeclaration(d);
+        break;
+      case IncrementalSource.AdoptedStyleSheet:
+        this._adoptedSheets(d);
+        break;
+      case IncrementalSource.CanvasMutation:
+        this._canvasMutation(d);
+        break;
+      default:
+        // Selection, Font, Log, CustomElement: nothing to rebuild.
+        break;
+    }
+  }
+
+  _mutation(d) {
+    const removes = Array.isArray(d.removes) ? d.removes : [];
+    const adds = Array.isArray(d.adds) ? d.adds : [];
+    const texts = Array.isArray(d.texts) ? d.texts : [];
+    const attributes = Array.isArray(d.attributes) ? d.attributes : [];
+    for (const r of removes) {
+      if (!r) continue;
+      const n = this._nodes.get(r.id);
+      if (!n) continue; // already gone with an ancestor
+      if (nodeType(n) === 9) continue; // documents are replaced by attaching, not removed
+      try {
+        detach(n);
+      } catch (e) { /* not a child any more */ }
+      this._forget(n);
+    }
+    // Adds usually arrive parent first and next sibling first; the others
+    // wait for the node they reference and are queued again when it appears.
+    this._queue = adds.slice();
+    for (let i = 0; i < this._queue.length; i++) this._add(this._queue[i]);
+    this._queue = null;
+    for (const t of texts) {
+      if (!t) continue;
+      const n = this._nodes.get(t.id);
+      if (!n) {
+        this._warn('text of unknown node ' + t.id, d);
+        continue;
+      }
+      const nt = nodeType(n);
+      if (nt !== 3 && nt !== 8) continue;
+      let v = t.value === null || t.value === undefined ? '' : String(t.value);
+      const p = parentOf(n);
+      if (p && nodeType(p) === 1 && localName(p) === 'style') v = adaptCss(v, this.opts);
+      n.data = v;
+    }
+    for (const a of attributes) {
+      if (!a || !a.attributes || typeof a.attributes !== 'object') continue;
+      const el = this._nodes.get(a.id);
+      if (!el || nodeType(el) !== 1) {
+        this._warn('attributes of unknown node ' + (a && a.id), d);
+        continue;
+      }
+      for (const name in a.attributes) {
+        if (Object.prototype.hasOwnProperty.call(a.attributes, name)) this._setAttribute(el, a.id, name, a.attributes[name]);
+      }
+    }
+    if (this._waiting.size) {
+      for (const list of this._waiting.values()) for (const a of list) this._warn('add for a missing node dropped', a);
+      this._waiting.clear();
+    }
+  }
+
+  _add(a) {
+    if (!a || !a.node || typeof a.node !== 'object') return;
+    const parent = this._nodes.get(a.parentId);
+    if (!parent) return this._wait(a.parentId, a);
+    // Attaching a document to an iframe (rrweb's isAttachIframe).
+    if (a.node.type === NodeType.Document) {
+      if (nodeType(parent) === 1 && /^i?frame$/.test(localName(parent))) this._attachDocument(parent, a.node);
+      return;
+    }
+    let next = null;
+    if (a.nextId !== null && a.nextId !== undefined && a.nextId !== -1) {
+      next = this._nodes.get(a.nextId);
+      if (!next) return this._wait(a.nextId, a);
+    }
+    let target = parent;
+    if (a.node.isShadow && nodeType(parent) === 1) {
+      target = shadowOf(parent);
+      if (!target) {
+        try {
+          target = attachShadow(parent);
+        } catch (e) {
+          this._warn('cannot attach a shadow root', a);
+          return;
+        }
+      }
+    }
+    const pt = nodeType(target);
+    if (pt !== 1 && pt !== 9 && pt !== 11) return;
+    if (pt === 1 && this._placeholders.has(target)) return; // nothing goes into a script placeholder
+    // A node that is still somewhere else under the same id (a broken or
+    // hostile recording) is removed first, so no ghost copy stays behind.
+    const old = this._nodes.get(a.node.id);
+    if (old && nodeType(old) !== 9) {
+      try {
+        detach(old);
+      } catch (e) { /* ignore */ }
+      this._forget(old);
+    }
+    const doc = pt === 9 ? target : ownerDoc(target);
+    const post = [];
+    const built = buildNode(this, a.node, doc, post);
+    if (!built) return;
+    try {
+      if (pt === 9) {
+        // A document holds one doctype and one element.
+        const bt = nodeType(built);
+        const prev = bt === 10 ? doctypeOf(target) : bt === 1 ? documentElementOf(target) : null;
+        if (prev) {
+          detach(prev);
+          this._forget(prev);
+        }
+      } else if (pt === 1 && localName(target) === 'textarea') {
+        if (nodeType(built) === 3) {
+          target.value = built.data;
+          for (let c = firstChild(target); c; c = nextSibling(c)) if (nodeType(c) === 3) c.data = '';
+        }
+      } else if (pt === 1 && localName(target) === 'style' && nodeType(built) === 3) {
+        built.data = adaptCss(built.data, this.opts);
+      }
+      insertBefore(target, built, next && parentOf(next) === target ? next : null);
+    } catch (e) {
+      this._warn('cannot insert node: ' + e.message, a);
+      this._forget(built);
+      return;
+    }
+    this._runPost(post);
+    this._resolveWaiting(a.node.id);
+    if (Array.isArray(a.node.childNodes)) this._resolveSubtree(a.node);
+  }
+
+  _wait(id, a) {
+    if (!Number.isSafeInteger(id)) {
+      this._warn('add with an invalid reference', a);
+      return;
+    }
+    const list = this._waiting.get(id);
+    if (list) list.push(a);
+    else this._waiting.set(id, [a]);
+  }
+
+  _resolveWaiting(id) {
+    const list = this._waiting.get(id);
+    if (!list) return;
+    this._waiting.delete(id);
+    if (this._queue) for (const a of list) this._queue.push(a);
+  }
+
+  _resolveSubtree(sn) {
+    if (!this._waiting.size) return;
+    const stack = [...sn.childNodes];
+    while (stack.length) {
+      const k = stack.pop();
+      if (!k || typeof k !== 'object') continue;
+      this._resolveWaiting(k.id);
+      if (Array.isArray(k.childNodes)) stack.push(...k.childNodes);
+    }
+  }
+
+  _setAttribute(el, id, name, value) {
+    const tag = localName(el);
+    const isSVG = namespaceOf(el) === SVG_NS;
+    if (name.startsWith('rr_')) return this._setSpecial(el, id, tag, name, value);
+    if (name === '_cssText') {
+      if (typeof value === 'string' && (tag === 'style' || tag === 'link')) this._replaceCss(el, id, tag, value);
+      return;
+    }
+    if (value !== null && typeof value === 'object') {
+      if (name === 'style') this._styleDiff(el, value);
+      return;
+    }
+    if (value === null || value === undefined || value === false) {
+      try {
+        if (isSVG && name === 'xlink:href') removeAttrNS(el, XLINK_NS, 'href');
+        else removeAttr(el, name);
+      } catch (e) { /* invalid name */ }
+      if (name === 'open' && tag === 'dialog') {
+        this._dialogs.delete(id);
+        try {
+          el.close();
+        } catch (e) { /* ignore */ }
+      }
+      if (name === 'class') this._reapplyPointerClasses(el);
+      return;
+    }
+    const v = value === true ? '' : String(value);
+    if (tag === 'textarea' && name === 'value') {
+      try {
+        el.value = v;
+      } catch (e) { /* ignore */ }
+      return;
+    }
+    if (this._placeholders.has(el) && !/^(?:id|class|type)$/i.test(name)) return;
+    const ctx = {
+      rel: getAttr(el, 'rel'),
+      as: getAttr(el, 'as'),
+      attributeName: name.toLowerCase() === 'attributename' ? v : getAttr(el, 'attributeName'),
+    };
+    const safe = sanitizeAttribute(tag, name, v, ctx, this.opts.resolveURL);
+    if (safe === null) {
+      try {
+        removeAttr(el, name);
+      } catch (e) { /* ignore */ }
+    } else {
+      setAttribute(el, name, safe, isSVG);
+    }
+    if (name.toLowerCase() === 'attributename') this._checkAnimation(el, tag);
+    if (name === 'class') this._reapplyPointerClasses(el);
+  }
+
+  /** An animation whose target became dangerous loses its values. */
+  _checkAnimation(el, tag) {
+    const ctx = { attributeName: getAttr(el, 'attributeName') };
+    for (const n of ['to', 'from', 'values', 'by']) {
+      const v = getAttr(el, n);
+      if (v !== null && sanitizeAttribute(tag, n, v, ctx, null) === null) removeAttr(el, n);
+    }
+  }
+
+  _setSpecial(el, id, tag, name, value) {
+    switch (name) {
+      case 'rr_open_mode':
+        if (tag !== 'dialog') return;
+        if (value === 'modal' || value === 'non-modal') {
+          this._dialogs.set(id, value);
+          this._applyDialog(id);
+        } else this._dialogs.delete(id);
+        return;
+      case 'rr_popover_open':
+        if (value) this._popovers.add(id);
+        else this._popovers.delete(id);
+        this._applyPopover(id);
+        return;
+      case 'rr_dataURL':
+        if (tag === 'canvas' && typeof value === 'string' && /^data:image\//i.test(value) && safeURL(value, 'image') !== null) {
+          this._canvas.set(id, value);
+          this._canvasDirty.delete(id);
+          this._drawCanvas(id, value);
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  _styleDiff(el, diff) {
+    const st = styleOf(el);
+    if (!st) return;
+    for (const p in diff) {
+      if (!Object.prototype.hasOwnProperty.call(diff, p)) continue;
+      const v = diff[p];
+      try {
+        if (v === false) st.removeProperty(p);
+        else if (Array.isArray(v)) st.setProperty(p, String(v[0]), String(v[1] || ''));
+        else st.setProperty(p, String(v));
+      } catch (e) { /* ignore */ }
+    }
+  }
+
+  /** rrweb's _cssText attribute change: the stylesheet text was replaced. */
+  _replaceCss(el, id, tag, css) {
+    if (tag === 'style') {
+      setStyleText(this, el, css);
+      this._edited.delete(id);
+      return;
+    }
+    // A <link> becomes a <style> holding the CSS, under the same id.
+    const post = [];
+    const attrs = { _cssText: css };
+    const built = buildNode(this, { type: NodeType.Element, id, tagName: 'style', attributes: attrs, childNodes: [] }, ownerDoc(el), post);
+    const p = parentOf(el);
+    if (built && p) {
+      insertBefore(p, built, el);
+      detach(el);
+    }
+  }
+
+  _input(d) {
+    const el = this._nodes.get(d.id);
+    if (!el || nodeType(el) !== 1) return;
+    const tag = localName(el);
+    try {
+      if (tag === 'input') {
+        const type = String(el.type).toLowerCase();
+        if (type === 'checkbox' || type === 'radio') {
+          if (typeof d.isChecked === 'boolean') el.checked = d.isChecked;
+        } else if (type !== 'file' && d.text !== undefined) {
+          el.value = String(d.text);
+        }
+      } else if (tag === 'textarea' || tag === 'select') {
+        if (d.text !== undefined) el.value = String(d.text);
+      } else if (tag === 'option') {
+        if (typeof d.isChecked === 'boolean') el.selected = d.isChecked;
+      }
+    } catch (e) { /* ignore */ }
+  }
+
+  // ---- scroll, dialogs, popovers, media, canvas ----
+
+  _applyScroll(id) {
+    const n = this._nodes.get(id);
+    const pos = this._scroll.get(id);
+    if (!n || !pos) return;
+    try {
+      if (nodeType(n) === 9) {
+        const se = scrollingElementOf(n);
+        if (se) {
+          se.scrollLeft = pos[0];
+          se.scrollTop = pos[1];
+        } else {
+          const w = windowOf(n);
+          if (w) w.scrollTo(pos[0], pos[1]);
+        }
+      } else if (nodeType(n) === 1) {
+        n.scrollLeft = pos[0];
+        n.scrollTop = pos[1];
+      }
+    } catch (e) { /* ignore */ }
+  }
+
+  _applyDialog(id) {
+    const el = this._nodes.get(id);
+    const mode = this._dialogs.get(id);
+    if (!el || !mode || !isConnected(el)) return;
+    try {
+      if (mode === 'modal') {
+        if (el.matches(':modal')) return;
+        if (el.open) removeAttr(el, 'open');
+        el.showModal();
+      } else if (!el.open) {
+        el.show();
+      }
+    } catch (e) {
+      this._warn('cannot open dialog: ' + e.message, null);
+    }
+  }
+
+  _applyPopover(id) {
+    const el = this._nodes.get(id);
+    if (!el || !isConnected(el) || typeof el.showPopover !== 'function') return;
+    try {
+      const open = el.matches(':popover-open');
+      if (this._popovers.has(id) && !open) el.showPopover();
+      else if (!this._popovers.has(id) && open) el.hidePopover();
+    } catch (e) { /* no popover attribute */ }
+  }
+
+  _mediaInteraction(d) {
+    const el = this._nodes.get(d.id);
+    if (!el) return;
+    const prev = this._media.get(d.id) || { paused: true, time: 0, at: this._lastTs, rate: 1, volume: 1, muted: false, loop: false };
+    const st = { ...prev, at: this._lastTs };
+    if (Number.isFinite(d.currentTime)) st.time = d.currentTime;
+    else if (!prev.paused) st.time = prev.time + ((this._lastTs - prev.at) / 1000) * prev.rate;
+    if (d.type === MediaInteractions.Play) st.paused = false;
+    if (d.type === MediaInteractions.Pause) st.paused = true;
+    if (Number.isFinite(d.volume)) st.volume = d.volume;
+    if (typeof d.muted === 'boolean') st.muted = d.muted;
+    if (Number.isFinite(d.playbackRate)) st.rate = d.playbackRate;
+    if (typeof d.loop === 'boolean') st.loop = d.loop;
+    this._media.set(d.id, st);
+    this._applyMedia(d.id);
+  }
+
+  _applyMedia(id) {
+    const el = this._nodes.get(id);
+    const st = this._media.get(id);
+    if (!el || !st) return;
+    try {
+      el.playbackRate = st.rate > 0 && st.rate <= 16 ? st.rate : 1;
+      el.volume = Math.min(1, Math.max(0, st.volume));
+      el.muted = st.muted;
+      el.loop = st.loop;
+      const t = st.paused ? st.time : st.time + ((this._lastTs - st.at) / 1000) * st.rate;
+      if (Math.abs(el.currentTime - t) > 0.25) el.currentTime = t;
+      if (st.paused) el.pause();
+      else {
+        const p = el.play();
+        if (p && p.catch) p.catch(() => {});
+      }
+    } catch (e) { /* ignore */ }
+  }
+
+  _drawCanvas(id, url) {
+    const el = this._nodes.get(id);
+    if (!el) return;
+    const seq = (this._canvasSeq.get(id) || 0) + 1;
+    this._canvasSeq.set(id, seq);
+    const img = new Image();
+    img.onload = () => {
+      if (this._canvasSeq.get(id) !== seq || this._nodes.get(id) !== el) return; // a later frame won
+      try {
+        const ctx = el.getContext('2d');
+        ctx.clearRect(0, 0, el.width, el.height);
+        ctx.drawImage(img, 0, 0, el.width, el.height);
+      } catch (e) { /* not a 2D canvas */ }
+    };
+    img.src = url;
+  }
+
+  _canvasMutation(d) {
+    const el = this._nodes.get(d.id);
+    if (!el || nodeType(el) !== 1 || localName(el) !== 'canvas') return;
+    const cmds = Array.isArray(d.commands) ? d.commands : [d];
+    // Our recorder sends whole frames: a clearRect and a drawImage of an
+    // encoded image ({rr_type:'ImageBitmap', args:[{rr_type:'Blob', data:[{base64}], type}]}).
+    const frame = frameURL(cmds);
+    if (frame) {
+      this._canvas.set(d.id, frame);
+      this._canvasDirty.delete(d.id);
+      this._drawCanvas(d.id, frame);
+      return;
+    }
+    // Other recorders' 2D commands with plain arguments are replayed directly.
+    if (d.type !== 0 && d.type !== undefined) return;
+    let ctx;
+    try {
+      ctx = el.getContext('2d');
+    } catch (e) {
+      return;
+    }
+    if (!ctx) return;
+    for (const c of cmds) {
+      if (!c || typeof c.property !== 'string' || !Array.isArray(c.args)) continue;
+      if (c.args.some((x) => x !== null && typeof x === 'object')) continue;
+      try {
+        if (c.setter) ctx[c.property] = c.args[0];
+        else if (typeof ctx[c.property] === 'function' && c.property !== 'constructor') ctx[c.property](...c.args);
+      } catch (e) { /* ignore */ }
+    }
+    this._canvasDirty.add(d.id);
+  }
+
+  // ---- CSSOM ----
+
+  _sheetFor(d) {
+    if (d.styleId !== undefined && d.styleId !== null) {
+      const m = this._sheets.get(d.styleId);
+      return m ? [...m.values()] : [];
+    }
+    const el = this._nodes.get(d.id);
+    if (!el || nodeType(el) !== 1) return [];
+    const s = el.sheet;
+    if (!s) return [];
+    this._edited.add(d.id);
+    return [s];
+  }
+
+  _sheetRule(d) {
+    for (const sheet of this._sheetFor(d)) {
+      try {
+        if (typeof d.replace === 'string') sheet.replace(adaptCss(d.replace, this.opts)).catch(() => {});
+        if (typeof d.replaceSync === 'string') sheet.replaceSync(adaptCss(d.replaceSync, this.opts));
+      } catch (e) {
+        this._warn('replace failed: ' + e.message, d);
+      }
+      for (const r of Array.isArray(d.removes) ? d.removes : []) {
+        try {
+          const [list, i] = ruleList(sheet, r.index);
+          list.deleteRule(i);
+        } catch (e) {
+          this._warn('deleteRule failed: ' + e.message, d);
+        }
+      }
+      for (const a of Array.isArray(d.adds) ? d.adds : []) {
+        if (!a || typeof a.rule !== 'string') continue;
+        try {
+          const [list, i] = ruleList(sheet, a.index);
+          const idx = i === undefined ? list.cssRules.length : Math.min(i, list.cssRules.length);
+          list.insertRule(adaptCss(a.rule, this.opts), idx);
+        } catch (e) {
+          this._warn('insertRule failed: ' + e.message, d);
+        }
+      }
+    }
+  }
+
+  _styleDeclaration(d) {
+    for (const sheet of this._sheetFor(d)) {
+      try {
+        const path = Array.isArray(d.index) ? d.index : [d.index];
+        let rules = sheet.cssRules;
+        let rule = null;
+        for (const i of path) {
+          rule = rules[i];
+          if (!rule) break;
+          rules = rule.cssRules;
+        }
+        if (!rule || !rule.style) continue;
+        if (d.set && typeof d.set.property === 'string') rule.style.setProperty(d.set.property, d.set.value === null ? null : String(d.set.value ?? ''), String(d.set.priority || ''));
+        if (d.remove && typeof d.remove.property === 'string') rule.style.removeProperty(d.remove.property);
+      } catch (e) {
+        this._warn('style declaration failed: ' + e.message, d);
+      }
+    }
+  }
+
+  _adoptedSheets(d) {
+    const host = this._nodes.get(d.id);
+    if (!host) return;
+    let target = host;
+    if (nodeType(host) === 1) {
+      target = shadowOf(host);
+      if (!target) {
+        try {
+          target = attachShadow(host);
+        } catch (e) {
+          return;
+        }
+      }
+    }
+    const doc = ownerDoc(host);
+    for (const s of Array.isArray(d.styles) ? d.styles : []) {
+      if (!s || s.styleId === undefined) continue;
+      const sheet = this._constructedSheet(s.styleId, doc, true);
+      if (!sheet) continue;
+      try {
+        sheet.replaceSync('');
+        const rules = Array.isArray(s.rules) ? s.rules : [];
+        for (const r of rules) {
+          if (!r || typeof r.rule !== 'string') continue;
+          try {
+            sheet.insertRule(adaptCss(r.rule, this.opts), Number.isSafeInteger(r.index) ? Math.min(r.index, sheet.cssRules.length) : sheet.cssRules.length);
+          } catch (e) { /* invalid rule */ }
+        }
+        // Other documents' copies of the same sheet get the same rules.
+        const all = this._sheets.get(s.styleId);
+        for (const [dd, other] of all) if (other !== sheet) copyRules(sheet, other);
+      } catch (e) { /* ignore */ }
+    }
+    const ids = Array.isArray(d.styleIds) ? d.styleIds.filter((x) => this._sheets.has(x)) : [];
+    this._adopted.set(d.id, ids);
+    try {
+      adoptedSheets(target, ids.map((x) => this._constructedSheet(x, doc, false)).filter(Boolean));
+    } catch (e) {
+      this._warn('cannot adopt style sheets: ' + e.message, d);
+    }
+  }
+
+  /** The constructed sheet styleId for doc (sheets belong to one document). */
+  _constructedSheet(styleId, doc, create) {
+    let m = this._sheets.get(styleId);
+    if (!m) {
+      if (!create) return null;
+      m = new Map();
+      this._sheets.set(styleId, m);
+    }
+    let sheet = m.get(doc);
+    if (!sheet) {
+      const w = windowOf(doc);
+      if (!w || !w.CSSStyleSheet) return null;
+      sheet = new w.CSSStyleSheet();
+      const any = m.values().next().value;
+      if (any) copyRules(any, sheet);
+      m.set(doc, sheet);
+    }
+    return sheet;
+  }
+
+  _restoreState(cp) {
+    for (const [styleId, css] of Array.isArray(cp.sheets) ? cp.sheets : []) {
+      const sheet = this._constructedSheet(styleId, this.doc, true);
+      try {
+        if (sheet) sheet.replaceSync(adaptCss(String(css), this.opts));
+      } catch (e) { /* ignore */ }
+    }
+    for (const [id, styleIds] of Array.isArray(cp.adopted) ? cp.adopted : []) {
+      this._adoptedSheets({ id, styleIds });
+    }
+    for (const [id, st] of Array.isArray(cp.media) ? cp.media : []) {
+      if (st && typeof st === 'object') {
+        this._media.set(id, { ...st });
+        this._applyMedia(id);
+      }
+    }
+  }
+
+  // ---- :hover and :focus emulation ----
+
+  _setHover(id) {
+    if (id === this._hoverId) return;
+    const cls = this.opts.hoverClass;
+    for (const el of this._hoverEls) {
+      try {
+        classListOf(el).remove(cls);
+        if (getAttr(el, 'class') === '') removeAttr(el, 'class');
+      } catch (e) { /* ignore */ }
+    }
+    this._hoverEls = [];
+    this._hoverId = id;
+    let n = this._nodes.get(id);
+    while (n) {
+      const t = nodeType(n);
+      if (t === 1) {
+        try {
+          classListOf(n).add(cls);
+          this._hoverEls.push(n);
+        } catch (e) { /* ignore */ }
+        n = parentOf(n);
+      } else if (t === 11) {
+        n = hostOf(n);
+      } else if (t === 3 || t === 8) {
+        n = parentOf(n);
+      } else break;
+    }
+  }
+
+  _setFocus(id) {
+    const cls = this.opts.focusClass;
+    if (this._focusEl) {
+      try {
+        classListOf(this._focusEl).remove(cls);
+        if (getAttr(this._focusEl, 'class') === '') removeAttr(this._focusEl, 'class');
+      } catch (e) { /* ignore */ }
+    }
+    this._focusEl = null;
+    this._focusId = id;
+    const n = this._nodes.get(id);
+    if (n && nodeType(n) === 1) {
+      try {
+        classListOf(n).add(cls);
+        this._focusEl = n;
+      } catch (e) { /* ignore */ }
+    }
+  }
+
+  _reapplyPointerClasses(el) {
+    try {
+      if (this._hoverEls.includes(el)) classListOf(el).add(this.opts.hoverClass);
+      if (this._focusEl === el) classListOf(el).add(this.opts.focusClass);
+    } catch (e) { /* ignore */ }
+  }
+
+  _warn(message, event) {
+    if (!this._onWarning) return;
+    try {
+      this._onWarning(message, event);
+    } catch (e) { /* the callback's own errors are not ours to throw */ }
+  }
+}
+
+/** [CSSRuleList owner, index] for an rrweb rule index (number or path). */
+function ruleList(sheet, index) {
+  if (!Array.isArray(index)) return [sheet, Number.isSafeInteger(index) ? index : undefined];
+  let owner = sheet;
+  for (let i = 0; i < index.length - 1; i++) {
+    const r = owner.cssRules[index[i]];
+    if (!r || !r.cssRules) throw new Error('no grouping rule at ' + index.join('.'));
+    owner = r;
+  }
+  return [owner, index[index.length - 1]];
+}
+
+function copyRules(from, to) {
+  const texts = [];
+  for (const r of from.cssRules) texts.push(r.cssText);
+  to.replaceSync(texts.join('\n'));
+}
+
+function frameURL(cmds) {
+  for (const c of cmds) {
+    if (!c || c.property !== 'drawImage' || !Array.isArray(c.args)) continue;
+    const a = c.args[0];
+    if (!a || a.rr_type !== 'ImageBitmap' || !Array.isArray(a.args)) continue;
+    const blob = a.args[0];
+    if (!blob || blob.rr_type !== 'Blob' || !Array.isArray(blob.data) || !blob.data[0]) continue;
+    const b64 = blob.data[0].base64;
+    const type = String(blob.type || 'image/png');
+    if (typeof b64 !== 'string' || !/^image\/(?:png|webp|jpeg)$/.test(type) || !/^[A-Za-z0-9+/=]*$/.test(b64)) continue;
+    return 'data:' + type + ';base64,' + b64;
+  }
+  return null;
+}
+
+function safeResolver(fn) {
+  return (url, kind) => {
+    try {
+      const out = fn(url, kind);
+      return typeof out === 'string' ? out : url;
+    } catch (e) {
+      return url;
+    }
+  };
+}
+
+function cssIdent(s) {
+  return typeof s === 'string' && /^-?[_a-zA-Z][_a-zA-Z0-9-]*$/.test(s) ? s : '';
+}
