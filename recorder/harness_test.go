@@ -50,7 +50,7 @@ type upload struct {
 // what the test scripted.
 type collector struct {
 	mu       sync.Mutex
-	uploads  []*upload         // every request, in arrival order
+	uploads  []*upload          // every request, in arrival order
 	stored   map[string]*upload // accepted segments by sid/vid/seq
 	dupes    int                // accepted requests for a segment already stored
 	problems []string           // format violations
