@@ -25,6 +25,16 @@ var (
 	ErrSessionDeleted = errors.New("store: session was deleted")
 	// ErrClosed: the store was closed (Caddy is stopping or reloading).
 	ErrClosed = errors.New("store: closed")
+	// ErrConflict: a segment with the same key but different content
+	// (timestamps, record count, raw size or snapshot flag) is already
+	// stored. A true retry is reported as a duplicate instead.
+	ErrConflict = errors.New("store: a different segment with the same key exists")
+	// ErrInvalid: an argument breaks the contract (malformed id, bad
+	// cursor, Start after End). Callers should answer 400.
+	ErrInvalid = errors.New("store: invalid argument")
+	// ErrBusy: the store is held exclusively by another process (a reindex
+	// is running), or an operation that needs exclusivity found it in use.
+	ErrBusy = errors.New("store: in use by another process")
 )
 
 // Store is everything the rest of Caddy Replay needs from a backend.
@@ -36,6 +46,30 @@ type Store interface {
 	Maintenance
 	// Close flushes pending writes and releases files and connections.
 	Close() error
+}
+
+// MaxSeq bounds SegmentKey.Seq: 0 <= Seq < MaxSeq.
+const MaxSeq = 1_000_000
+
+// ValidID reports whether id is a well-formed session or view id:
+// 16 to 64 characters from [A-Za-z0-9_-]. Every backend refuses other ids,
+// so an id can never be a path, a wildcard or a control character.
+func ValidID(id string) bool {
+	if len(id) < 16 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// Valid reports whether k has valid ids and a sequence number in range.
+func (k SegmentKey) Valid() bool {
+	return ValidID(k.Session) && ValidID(k.View) && k.Seq >= 0 && k.Seq < MaxSeq
 }
 
 // SegmentKey identifies a segment: the seq-th upload of one view (page
@@ -79,6 +113,12 @@ type NewSegment struct {
 	// zero Session with only ID set for a new session), so summaries never
 	// disagree with the segments they were built from. It must be fast and
 	// must not block.
+	//
+	// Before calling it, the backend has already accounted for the segment
+	// in Start, End, Duration, Segments, Bytes, RawBytes, Created, Updated,
+	// and in the Start and End of the segment's View (added if new, with
+	// only ID, Start and End set; Views stay sorted by Start). Update fills
+	// in the rest. A panic in Update refuses the segment, not the batch.
 	Update func(*Session)
 }
 
@@ -86,11 +126,15 @@ type NewSegment struct {
 type Segments interface {
 	// PutSegment stores seg durably and indexes it in one step: when it
 	// returns nil, the segment survives a crash. If a segment with the same
-	// key exists it stores nothing and reports duplicate (a client retry).
+	// key and the same info exists it stores nothing and reports duplicate
+	// (a client retry); if the existing one differs it returns ErrConflict.
+	// A segment of a deleted session gets ErrSessionDeleted.
 	PutSegment(ctx context.Context, seg *NewSegment) (duplicate bool, err error)
-	// SegmentList lists a session's segments ordered by (Start, View, Seq).
+	// SegmentList lists a session's segments ordered by (Start, View, Seq),
+	// or returns ErrNotFound for an unknown session.
 	SegmentList(ctx context.Context, session string) ([]SegmentInfo, error)
-	// OpenSegment returns the stored gzip-compressed body of one segment.
+	// OpenSegment returns the stored gzip-compressed body of one segment,
+	// or ErrNotFound.
 	OpenSegment(ctx context.Context, key SegmentKey) (io.ReadCloser, error)
 }
 
@@ -156,6 +200,7 @@ const (
 	SortClicks     SortKey = "clicks"
 	SortErrors     SortKey = "errors"
 	SortRageClicks SortKey = "rage_clicks"
+	SortDeadClicks SortKey = "dead_clicks"
 	SortPages      SortKey = "pages"
 )
 
@@ -164,7 +209,8 @@ type Query struct {
 	// From and To bound the session's Start (ms since the Unix epoch):
 	// From <= Start < To.
 	From, To int64
-	// URL matches sessions that visited a URL containing it.
+	// URL matches sessions that visited a URL containing it
+	// (case-insensitive).
 	URL string
 	// User matches UserID, UserName or UserEmail (case-insensitive
 	// prefix).
@@ -194,7 +240,8 @@ type SessionPage struct {
 
 // Index answers questions about sessions.
 type Index interface {
-	// Session returns one session's summary, including its Views.
+	// Session returns one session's summary, including its Views, or
+	// ErrNotFound.
 	Session(ctx context.Context, id string) (*Session, error)
 	// ListSessions returns sessions matching q, without their Views.
 	ListSessions(ctx context.Context, q Query) (*SessionPage, error)

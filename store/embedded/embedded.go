@@ -1,0 +1,437 @@
+// Package embedded is the store that needs no set-up: segment blobs and
+// archived assets as files, and the session index in SQLite
+// (modernc.org/sqlite, no cgo), all under one directory.
+//
+// # Layout
+//
+//	index.db (+ -wal, -shm)     the SQLite index, in WAL mode
+//	LOCK                        every open Store holds a shared lock on it;
+//	                            Reindex needs it exclusively
+//	segments/ab/<session>/      one blob per segment: <view>.<seq>.seg
+//	assets/ab/<sha256>          archived asset bodies, content-addressed
+//	assetlog/ab/<...>.json      when a URL started serving a body (for Reindex)
+//	tombstones/<session>        deleted sessions (for Reindex)
+//	tmp/<random>/ (+ .lock)     each open Store's blobs awaiting their commit
+//
+// # Writes
+//
+// A segment is written to the Store's temporary directory and fsynced by
+// the caller's goroutine (so the file system batches concurrent fsyncs).
+// One writer goroutine then takes every segment that is waiting, fsyncs the
+// temporary directory once, records them all in one SQLite transaction,
+// renames the blobs into place and only then acknowledges each caller
+// ("group commit"). A crash before the commit loses only unacknowledged
+// segments; a crash between the commit and a rename leaves the blob in the
+// temporary directory, and the next Open moves it into place. So after
+// Open, every indexed segment has its blob and every blob is indexed.
+//
+// # Several processes
+//
+// Caddy and the `caddy replay` command may open the same directory at once:
+// SQLite's busy timeout serializes their transactions, each process has its
+// own temporary directory (recovered only once its owner's lock is gone),
+// and Reindex refuses to run while another process has the store open.
+package embedded
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	// The pure-Go SQLite driver, registered as "sqlite".
+	_ "modernc.org/sqlite"
+
+	"github.com/caddy-replay/caddy-replay/store"
+)
+
+// Options tune an embedded Store. The zero value is ready to use.
+type Options struct {
+	// Now is the clock used for tombstones and asset sightings; nil means
+	// time.Now.
+	Now func() time.Time
+	// Logger receives recovery and maintenance messages; nil discards them.
+	Logger *zap.Logger
+	// BusyTimeout is how long a write waits for another process's
+	// transaction (e.g. `caddy replay delete` while Caddy runs). Zero
+	// means 10 s.
+	BusyTimeout time.Duration
+	// MaxBatch caps how many segments one index transaction records.
+	// Zero means 512.
+	MaxBatch int
+	// MaxURLs caps Session.URLs. Zero means 200.
+	MaxURLs int
+	// MaxAssetBytes caps one archived asset. Zero means 64 MiB.
+	MaxAssetBytes int64
+	// ReadConns is the number of SQLite connections for reads. Zero means 4.
+	ReadConns int
+}
+
+// Store is the embedded backend. It implements store.Store and is safe for
+// concurrent use.
+type Store struct {
+	dir  string
+	opts Options
+	log  *zap.Logger
+	now  func() time.Time
+
+	rdb *sql.DB // reads (query_only)
+	wdb *sql.DB // writes, one connection, used by the writer goroutine only
+	stm writerStmts
+
+	lock    *os.File // shared lock on dir/LOCK
+	tmpDir  string   // this Store's own temporary directory
+	tmpLock *os.File // exclusive lock on tmpDir+".lock"
+
+	// submit is the writer's queue. mu guards closed and the sends on
+	// submit, so Close never closes the channel under a sender.
+	mu       sync.RWMutex
+	closed   bool
+	submit   chan *job
+	writerWG sync.WaitGroup
+
+	closeOnce sync.Once
+	closeErr  error
+
+	// inflight holds the keys of segments between their blob write and
+	// their commit, so a concurrent retry waits instead of racing.
+	inflightMu sync.Mutex
+	inflight   map[store.SegmentKey]chan struct{}
+
+	// assetSeen remembers recent (url, sha) sightings so that an asset
+	// served over and over does not cost an index write each time.
+	assetSeenMu sync.Mutex
+	assetSeen   map[string]assetSighting
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating it if needed) the store in dir.
+func Open(dir string, opts Options) (*Store, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	if opts.BusyTimeout <= 0 {
+		opts.BusyTimeout = 10 * time.Second
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 512
+	}
+	if opts.MaxURLs <= 0 {
+		opts.MaxURLs = 200
+	}
+	if opts.MaxAssetBytes <= 0 {
+		opts.MaxAssetBytes = 64 << 20
+	}
+	if opts.ReadConns <= 0 {
+		opts.ReadConns = 4
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{
+		dir:       abs,
+		opts:      opts,
+		log:       opts.Logger,
+		now:       opts.Now,
+		inflight:  make(map[store.SegmentKey]chan struct{}),
+		assetSeen: make(map[string]assetSighting),
+	}
+	if err := s.open(); err != nil {
+		s.release()
+		return nil, err
+	}
+	s.submit = make(chan *job, 4*opts.MaxBatch)
+	s.writerWG.Add(1)
+	go s.writer()
+	return s, nil
+}
+
+func (s *Store) open() error {
+	for _, d := range []string{"", "segments", "assets", "assetlog", "tombstones", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(s.dir, d), 0o700); err != nil {
+			return fmt.Errorf("creating the store directory: %w", err)
+		}
+	}
+	lock, err := os.OpenFile(filepath.Join(s.dir, "LOCK"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	s.lock = lock
+	if err := s.waitLock(lock, false); err != nil {
+		return err
+	}
+
+	if err := s.openDBs(); err != nil {
+		return err
+	}
+	if err := migrate(context.Background(), s.wdb); err != nil {
+		return err
+	}
+	if err := s.stm.prepare(s.wdb); err != nil {
+		return err
+	}
+	if err := s.recoverTmp(context.Background(), false); err != nil {
+		return fmt.Errorf("recovering unfinished writes: %w", err)
+	}
+	return s.makeTmpDir()
+}
+
+// waitLock takes the LOCK file, waiting up to BusyTimeout for a Reindex in
+// another process to finish.
+func (s *Store) waitLock(f *os.File, exclusive bool) error {
+	deadline := time.Now().Add(s.opts.BusyTimeout)
+	for {
+		ok, err := tryLock(f, exclusive)
+		if err != nil {
+			return fmt.Errorf("locking %s: %w", f.Name(), err)
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w: %s is locked (a `caddy replay reindex` is running?)", store.ErrBusy, s.dir)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (s *Store) dsn(write bool) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", s.opts.BusyTimeout.Milliseconds()))
+	if write {
+		q.Add("_pragma", "journal_mode(WAL)")
+		// FULL: a commit fsyncs the WAL, so an acknowledged segment
+		// survives a power loss, not only a process crash. Group commit
+		// makes that one fsync per batch.
+		q.Add("_pragma", "synchronous(FULL)")
+		q.Set("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "query_only(1)")
+	}
+	q.Add("_pragma", "foreign_keys(0)")
+	return "file:" + filepath.ToSlash(filepath.Join(s.dir, "index.db")) + "?" + q.Encode()
+}
+
+func (s *Store) openDBs() error {
+	var err error
+	s.wdb, err = sql.Open("sqlite", s.dsn(true))
+	if err != nil {
+		return err
+	}
+	s.wdb.SetMaxOpenConns(1)
+	s.wdb.SetMaxIdleConns(1)
+	s.wdb.SetConnMaxLifetime(0)
+	s.wdb.SetConnMaxIdleTime(0)
+	if err := s.wdb.Ping(); err != nil {
+		return fmt.Errorf("opening the index: %w", err)
+	}
+	s.rdb, err = sql.Open("sqlite", s.dsn(false))
+	if err != nil {
+		return err
+	}
+	s.rdb.SetMaxOpenConns(s.opts.ReadConns)
+	s.rdb.SetMaxIdleConns(s.opts.ReadConns)
+	s.rdb.SetConnMaxIdleTime(0)
+	s.rdb.SetConnMaxLifetime(0)
+	return nil
+}
+
+// makeTmpDir creates this Store's temporary directory and locks it, so that
+// another process knows not to recover (delete) its files while it lives.
+func (s *Store) makeTmpDir() error {
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return err
+	}
+	name := fmt.Sprintf("%d-%s", os.Getpid(), hex.EncodeToString(rnd[:]))
+	base := filepath.Join(s.dir, "tmp", name)
+	lf, err := os.OpenFile(base+".lock", os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	s.tmpLock = lf
+	if ok, err := tryLock(lf, true); err != nil || !ok {
+		return fmt.Errorf("locking the temporary directory: %v", err)
+	}
+	if err := os.Mkdir(base, 0o700); err != nil {
+		return err
+	}
+	s.tmpDir = base
+	return syncDir(filepath.Join(s.dir, "tmp"))
+}
+
+// Dir returns the directory the store lives in.
+func (s *Store) Dir() string { return s.dir }
+
+// Close waits for pending writes, then releases the files and locks. Later
+// calls return the first call's result; other methods return
+// store.ErrClosed afterwards.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		close(s.submit)
+		s.mu.Unlock()
+		s.writerWG.Wait()
+		s.closeErr = s.release()
+	})
+	return s.closeErr
+}
+
+// release closes what open acquired; it is also the clean-up of a failed
+// Open.
+func (s *Store) release() error {
+	var errs []error
+	s.stm.close()
+	if s.rdb != nil {
+		errs = append(errs, s.rdb.Close())
+	}
+	if s.wdb != nil {
+		errs = append(errs, s.wdb.Close())
+	}
+	if s.tmpDir != "" {
+		// Everything in it was either committed and renamed or refused.
+		errs = append(errs, os.RemoveAll(s.tmpDir))
+	}
+	if s.tmpLock != nil {
+		os.Remove(s.tmpLock.Name())
+		errs = append(errs, s.tmpLock.Close())
+	}
+	if s.lock != nil {
+		errs = append(errs, s.lock.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// isClosed reports whether Close has started.
+func (s *Store) isClosed() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.closed
+}
+
+// recoverTmp finishes or discards the writes of Stores that ended without
+// Close (a crash): a blob whose segment is indexed is moved into place, any
+// other is deleted. Only directories whose owner's lock can be taken are
+// touched. With all set (Reindex, which holds the store exclusively),
+// blobs are kept even when not indexed, so Reindex can index them.
+func (s *Store) recoverTmp(ctx context.Context, all bool) error {
+	tmp := filepath.Join(s.dir, "tmp")
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".lock") {
+			continue
+		}
+		base := filepath.Join(tmp, strings.TrimSuffix(name, ".lock"))
+		if base == s.tmpDir {
+			continue
+		}
+		lf, err := os.OpenFile(filepath.Join(tmp, name), os.O_RDWR, 0)
+		if err != nil {
+			continue
+		}
+		ok, _ := tryLock(lf, true)
+		if !ok {
+			lf.Close()
+			continue // its owner is alive
+		}
+		n, err := s.recoverDir(ctx, base, all)
+		if err != nil {
+			lf.Close()
+			return err
+		}
+		if n > 0 {
+			s.log.Info("recovered segments written before a crash", zap.Int("segments", n), zap.String("dir", base))
+		}
+		os.RemoveAll(base)
+		os.Remove(lf.Name())
+		lf.Close()
+	}
+	// Directories without a lock file are leftovers of a crash during
+	// makeTmpDir.
+	entries, _ = os.ReadDir(tmp)
+	for _, e := range entries {
+		if e.IsDir() {
+			if _, err := os.Stat(filepath.Join(tmp, e.Name()) + ".lock"); errors.Is(err, os.ErrNotExist) {
+				if _, err := s.recoverDir(ctx, filepath.Join(tmp, e.Name()), all); err != nil {
+					return err
+				}
+				os.RemoveAll(filepath.Join(tmp, e.Name()))
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) recoverDir(ctx context.Context, dir string, all bool) (int, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return 0, nil
+		}
+		return 0, err
+	}
+	moved := 0
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		if !strings.HasSuffix(e.Name(), ".seg") {
+			os.Remove(p) // asset temporaries: never acknowledged
+			continue
+		}
+		h, _, err := readBlob(p)
+		if err != nil {
+			os.Remove(p)
+			continue
+		}
+		k := store.SegmentKey{Session: h.Session, View: h.View, Seq: h.Seq}
+		keep := all
+		if !keep {
+			var one int
+			err := s.wdb.QueryRowContext(ctx, `SELECT 1 FROM segments WHERE session = ? AND view = ? AND seq = ?`, k.Session, k.View, k.Seq).Scan(&one)
+			switch {
+			case err == nil:
+				keep = true
+			case errors.Is(err, sql.ErrNoRows):
+			default:
+				return moved, err
+			}
+		}
+		if !keep {
+			os.Remove(p)
+			continue
+		}
+		final := s.segmentPath(k)
+		if _, err := os.Stat(final); err == nil {
+			os.Remove(p)
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
+			return moved, err
+		}
+		if err := os.Rename(p, final); err != nil {
+			return moved, err
+		}
+		syncDir(filepath.Dir(final))
+		moved++
+	}
+	return moved, nil
+}
