@@ -1,0 +1,158 @@
+package player
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/caddy-replay/caddy-replay/store"
+)
+
+// listPage reads what the list shows.
+type listPage struct {
+	Rows    []string
+	Summary string
+	Pager   string
+	Query   string
+	Empty   string
+}
+
+func TestSessionListInBrowser(t *testing.T) {
+	ts := newTestServerWith(t, Config{PageSize: 5}, nil)
+	listSessions(t, ts.store, 12, time.Now().UnixMilli())
+	ctx, _ := browser(t, 60*time.Second)
+	read := func() listPage {
+		t.Helper()
+		var p listPage
+		eval(t, ctx, `({
+			Rows: [...document.querySelectorAll('a.srow')].map((r) => r.dataset.id),
+			Summary: document.querySelector('.list-summary').innerText,
+			Pager: document.querySelector('.pager').innerText,
+			Query: location.search,
+			Empty: document.querySelector('.empty')?.innerText || '',
+		})`, &p)
+		return p
+	}
+	settled := func(rows int) listPage {
+		t.Helper()
+		waitJS(t, ctx, fmt.Sprintf(`!document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length === %d`, rows), 5*time.Second)
+		return read()
+	}
+	run(t, ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(ts.url("")))
+	p := settled(5)
+	if !strings.Contains(p.Summary, "12 sessions") || !strings.Contains(p.Summary, "1–5") || !strings.Contains(p.Pager, "Page 1 of 3") {
+		t.Errorf("first page: %+v", p)
+	}
+	// Pagination.
+	next := `//div[@class='pager']/button[contains(., 'Next')]`
+	prev := `//div[@class='pager']/button[contains(., 'Previous')]`
+	run(t, ctx, chromedp.Click(next, chromedp.BySearch))
+	p2 := settled(5)
+	if !strings.Contains(p2.Summary, "6–10") || !strings.Contains(p2.Query, "page=2") || p2.Rows[0] == p.Rows[0] {
+		t.Errorf("page 2: %+v", p2)
+	}
+	run(t, ctx, chromedp.Click(next, chromedp.BySearch))
+	p3 := settled(2)
+	var nextDisabled bool
+	eval(t, ctx, `document.evaluate("`+next+`", document, null, 9).singleNodeValue.disabled`, &nextDisabled)
+	if !nextDisabled || !strings.Contains(p3.Pager, "Page 3 of 3") {
+		t.Errorf("last page: next disabled %v, %+v", nextDisabled, p3)
+	}
+	run(t, ctx, chromedp.Click(prev, chromedp.BySearch))
+	if back := settled(5); strings.Join(back.Rows, ",") != strings.Join(p2.Rows, ",") {
+		t.Errorf("previous from page 3 shows %v, want page 2 %v", back.Rows, p2.Rows)
+	}
+	run(t, ctx, chromedp.Click(prev, chromedp.BySearch))
+	settled(5)
+
+	// URL filter, typed: kept in the address bar.
+	run(t, ctx, chromedp.SendKeys(`input[name=url]`, "cart", chromedp.ByQuery))
+	waitJS(t, ctx, `new URLSearchParams(location.search).get('url') === 'cart'`, 3*time.Second)
+	waitJS(t, ctx, `!document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length === 2`, 5*time.Second)
+	var paths []string
+	eval(t, ctx, `[...document.querySelectorAll('a.srow .c-page .primary')].map((e) => e.textContent)`, &paths)
+	for _, pth := range paths {
+		if pth != "/cart" {
+			t.Errorf("url=cart lists %q", pth)
+		}
+	}
+	// A signal chip.
+	run(t, ctx, chromedp.Click(`//button[contains(@class,'chip')][contains(., 'Errors')]`, chromedp.BySearch))
+	waitJS(t, ctx, `new URLSearchParams(location.search).get('errors') === '1'`, 3*time.Second)
+	run(t, ctx, chromedp.Click(`//button[contains(@class,'chip')][contains(., 'Errors')]`, chromedp.BySearch))
+	waitJS(t, ctx, `!new URLSearchParams(location.search).has('errors')`, 3*time.Second)
+	// Clear the URL filter and filter by errors alone.
+	run(t, ctx, chromedp.Click(`//button[contains(., 'Clear filters')]`, chromedp.BySearch))
+	waitJS(t, ctx, `location.search === ''`, 3*time.Second)
+	settled(5)
+	run(t, ctx, chromedp.Click(`//button[contains(@class,'chip')][contains(., 'Errors')]`, chromedp.BySearch))
+	waitJS(t, ctx, `new URLSearchParams(location.search).get('errors') === '1' && !document.querySelector('.list-screen.loading')`, 3*time.Second)
+	var rows, withErrors int
+	eval(t, ctx, `document.querySelectorAll('a.srow').length`, &rows)
+	eval(t, ctx, `document.querySelectorAll('a.srow .badge-error').length`, &withErrors)
+	if rows == 0 || rows != withErrors {
+		t.Errorf("errors filter: %d rows, %d with errors", rows, withErrors)
+	}
+	// Filters survive a reload.
+	run(t, ctx, chromedp.Reload())
+	waitJS(t, ctx, `document.querySelector('.chip.on') && !document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length > 0`, 5*time.Second)
+	// Sort by duration.
+	run(t, ctx, chromedp.SetValue(`select[name=sort]`, "longest", chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector('select[name=sort]').dispatchEvent(new Event('change'))`, nil))
+	waitJS(t, ctx, `new URLSearchParams(location.search).get('sort') === 'longest' && !document.querySelector('.list-screen.loading')`, 3*time.Second)
+	var ids []string
+	eval(t, ctx, `[...document.querySelectorAll('a.srow')].map((r) => r.dataset.id)`, &ids)
+	var lastDur int64 = 1 << 62
+	for _, id := range ids {
+		s := ts.store.sessions[id]
+		if s.Duration > lastDur {
+			t.Errorf("longest first: %s (%d ms) after a shorter one", id, s.Duration)
+		}
+		lastDur = s.Duration
+	}
+	// A time range: the last hour holds the two newest sessions.
+	run(t, ctx, chromedp.Navigate(ts.url("range=1h")))
+	if got := settled(2); !strings.Contains(got.Summary, "2 sessions") {
+		t.Errorf("last hour: %+v", got)
+	}
+	// Nothing matches: say so and offer to clear.
+	run(t, ctx, chromedp.Navigate(ts.url("url=no-such-page")))
+	waitJS(t, ctx, `document.querySelector('.empty')`, 5*time.Second)
+	if p := read(); !strings.Contains(p.Empty, "No sessions match these filters") {
+		t.Errorf("no match: %+v", p)
+	}
+	run(t, ctx, chromedp.Click(`.empty button`, chromedp.ByQuery))
+	settled(5)
+	// A row opens the replay; Back returns to the list as it was.
+	run(t, ctx, chromedp.Navigate(ts.url("sort=oldest")))
+	first := settled(5).Rows[0]
+	run(t, ctx, chromedp.Click(`a.srow`, chromedp.ByQuery))
+	waitJS(t, ctx, `new URLSearchParams(location.search).get('session') === `+fmt.Sprintf("%q", first)+` && document.querySelector('.replay-screen')`, 5*time.Second)
+	run(t, ctx, chromedp.NavigateBack())
+	if p := settled(5); p.Rows[0] != first || !strings.Contains(p.Query, "sort=oldest") {
+		t.Errorf("back to the list: %+v", p)
+	}
+}
+
+func TestSessionListEmptyAndErrorStates(t *testing.T) {
+	ts := newTestServer(t)
+	ctx, _ := browser(t, 30*time.Second)
+	run(t, ctx, chromedp.Navigate(ts.url("")))
+	waitJS(t, ctx, `document.querySelector('.empty')`, 5*time.Second)
+	var text string
+	eval(t, ctx, `document.querySelector('.empty').innerText`, &text)
+	if !strings.Contains(text, "No sessions recorded yet") || !strings.Contains(text, "reverse_proxy") {
+		t.Errorf("empty store: %q", text)
+	}
+	// The store failing: the list says what happened and offers a retry.
+	ts2 := newTestServerWith(t, Config{}, func(m *memStore) store.Store { return failingStore{m} })
+	run(t, ctx, chromedp.Navigate(ts2.url("")))
+	waitJS(t, ctx, `document.querySelector('.error-box')`, 5*time.Second)
+	eval(t, ctx, `document.querySelector('.error-box').innerText`, &text)
+	if !strings.Contains(text, "Could not load sessions") || !strings.Contains(text, "try again in a few seconds") || !strings.Contains(text, "Try again") {
+		t.Errorf("failing store: %q", text)
+	}
+}

@@ -1,0 +1,522 @@
+package player
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/caddy-replay/caddy-replay/store"
+)
+
+const shopID = "shop-session-0000001"
+
+// openShop serves the shop fixture and opens it paused at sec seconds.
+func openShop(t *testing.T, sec string) (*testServer, context.Context) {
+	t.Helper()
+	ts := newTestServer(t)
+	views, _, _ := shopSession()
+	putSession(t, ts.store, shopID, views, func(s *store.Session) { s.UserID = "u-1001" })
+	ctx, _ := browser(t, 60*time.Second)
+	run(t, ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(ts.url("session="+shopID+"&t="+sec)))
+	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.state === 'paused' && document.querySelector('.replay-screen').dataset.loaded === '1'`, 10*time.Second)
+	return ts, ctx
+}
+
+// state reads the replay screen's data attributes.
+type playerState struct {
+	State, Speed, Skip, Time, View, Loaded, Indexed, SeekEvents string
+}
+
+func readState(t *testing.T, ctx context.Context) playerState {
+	t.Helper()
+	var s playerState
+	eval(t, ctx, `(() => { const d = document.querySelector('.replay-screen').dataset; return {State: d.state, Speed: d.speed, Skip: d.skip, Time: d.time, View: d.view, Loaded: d.loaded, Indexed: d.indexed || '', SeekEvents: d.seekEvents} })()`, &s)
+	return s
+}
+
+func timeMs(t *testing.T, ctx context.Context) float64 {
+	t.Helper()
+	v, err := strconv.ParseFloat(readState(t, ctx).Time, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// seekTo moves the open player to sec seconds the way a pasted share link
+// does (history navigation to ?t=).
+func seekTo(t *testing.T, ctx context.Context, id string, sec float64) {
+	t.Helper()
+	eval(t, ctx, fmt.Sprintf(`history.pushState(null, '', '?session=%s&t=%g'); dispatchEvent(new PopStateEvent('popstate'))`, id, sec), nil)
+}
+
+// frameCheck evaluates a predicate over the rebuilt document d.
+func frameCheck(t *testing.T, ctx context.Context, what, js string) {
+	t.Helper()
+	var ok bool
+	eval(t, ctx, `(() => { const d = document.querySelector('.replay-frame').contentDocument; return !!(`+js+`) })()`, &ok)
+	if !ok {
+		var text, url string
+		eval(t, ctx, frameText, &text)
+		eval(t, ctx, `document.querySelector('.url-text').textContent`, &url)
+		t.Errorf("%s: %s is false (url %s, text %q, state %+v)", what, js, url, text, readState(t, ctx))
+	}
+}
+
+// The rebuilt page at a moment, whichever way the player got there.
+var shopMoments = []struct {
+	sec    float64
+	checks []string
+}{
+	{0.4, []string{`d.body.innerText.includes('Welcome')`, `!d.body.innerText.includes('Added to cart')`, `d.querySelector('input').value === ''`}},
+	{2.3, []string{`d.getElementById('out').textContent === 'Added to cart'`, `d.getElementById('buy').classList.contains('replay-hover')`, `getComputedStyle(d.getElementById('buy')).backgroundColor === 'rgb(255, 0, 0)'`}},
+	{3.5, []string{`d.querySelector('input').value === 'shoes'`, `getComputedStyle(d.querySelector('h1')).color === 'rgb(51, 51, 51)'`}},
+	{4.5, []string{`getComputedStyle(d.querySelector('h1')).color === 'rgb(255, 0, 0)'`, `d.scrollingElement.scrollTop === 0`}},
+	{20.5, []string{`d.scrollingElement.scrollTop === 400`, `d.getElementById('out').textContent === 'Added to cart'`}},
+	{21.5, []string{`d.getElementById('out').textContent === ''`, `d.querySelector('input').value === 'shoes'`}},
+	{26, []string{`d.body.innerText.includes('Checkout')`, `!d.body.innerText.includes('Welcome')`, `d.getElementById('status').textContent === ''`, `document.querySelector('.url-text').textContent === 'https://shop.example/checkout'`}},
+	{27.5, []string{`d.getElementById('status').textContent === 'Paid'`}},
+}
+
+func TestReplayDOMAtTimestamps(t *testing.T) {
+	_, ctx := openShop(t, "0")
+	// Forward through the session, then backward (restores across pages),
+	// then in a scrambled order.
+	order := []int{0, 1, 2, 3, 4, 5, 6, 7, 6, 5, 4, 3, 2, 1, 0, 7, 2, 5, 0, 6, 3}
+	for _, i := range order {
+		m := shopMoments[i]
+		seekTo(t, ctx, shopID, m.sec)
+		waitJS(t, ctx, fmt.Sprintf(`Math.abs(document.querySelector('.replay-screen').dataset.time - %g) < 1`, m.sec*1000), 5*time.Second)
+		for _, c := range m.checks {
+			frameCheck(t, ctx, fmt.Sprintf("at %gs", m.sec), c)
+		}
+	}
+	// The page list follows the page on screen.
+	seekTo(t, ctx, shopID, 26)
+	waitJS(t, ctx, `document.querySelector('.replay-screen').dataset.time === '26000'`, 5*time.Second)
+	var current string
+	eval(t, ctx, `document.querySelector('.page-item.current').dataset.view`, &current)
+	if current != "view-two-00000000002" {
+		t.Errorf("page list marks %q as current at 26 s", current)
+	}
+}
+
+func TestReplayOpensAtSharedTime(t *testing.T) {
+	ts, ctx := openShop(t, "0")
+	for _, m := range shopMoments {
+		// A fresh page load of each link: rebuilt from the first
+		// checkpoint or snapshot, not from a previous position.
+		run(t, ctx, chromedp.Navigate(ts.url("session="+shopID+"&t="+strconv.FormatFloat(m.sec, 'f', -1, 64))))
+		waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.state === 'paused' && document.querySelector('.replay-screen').dataset.loaded === '1'`, 10*time.Second)
+		if got := timeMs(t, ctx); math.Abs(got-m.sec*1000) > 1 {
+			t.Errorf("opened at %v ms, want %v", got, m.sec*1000)
+		}
+		for _, c := range m.checks {
+			frameCheck(t, ctx, fmt.Sprintf("opened at %gs", m.sec), c)
+		}
+	}
+}
+
+func key(k string, mods ...input.Modifier) chromedp.Action {
+	if len(mods) > 0 {
+		return chromedp.KeyEvent(k, chromedp.KeyModifiers(mods...))
+	}
+	return chromedp.KeyEvent(k)
+}
+
+func TestKeyboardShortcuts(t *testing.T) {
+	_, ctx := openShop(t, "0")
+	expectTime := func(what string, want float64) {
+		t.Helper()
+		if got := timeMs(t, ctx); math.Abs(got-want) > 1 {
+			t.Errorf("%s: time %v ms, want %v", what, got, want)
+		}
+	}
+	run(t, ctx, key(kb.ArrowRight))
+	expectTime("→", 5000)
+	run(t, ctx, key(kb.ArrowRight, input.ModifierShift))
+	expectTime("shift →", 6000)
+	run(t, ctx, key(kb.ArrowLeft))
+	expectTime("←", 1000)
+	run(t, ctx, key(kb.End))
+	expectTime("End", 29999)
+	run(t, ctx, key(kb.Home))
+	expectTime("Home", 0)
+	run(t, ctx, key("]"))
+	expectTime("] (next page)", 25000)
+	if s := readState(t, ctx); s.View != "view-two-00000000002" {
+		t.Errorf("] shows view %q", s.View)
+	}
+	run(t, ctx, key("["))
+	expectTime("[ (previous page)", 0)
+	for _, c := range [][2]string{{"1", "0.5"}, {"4", "4"}, {"6", "16"}, {"5", "8"}, {"2", "1"}, {"3", "2"}} {
+		run(t, ctx, key(c[0]))
+		if got := readState(t, ctx).Speed; got != c[1] {
+			t.Errorf("key %s: speed %s, want %s", c[0], got, c[1])
+		}
+	}
+	run(t, ctx, key(">"))
+	if got := readState(t, ctx).Speed; got != "4" {
+		t.Errorf("> from 2×: speed %s", got)
+	}
+	run(t, ctx, key("<"), key("<"))
+	if got := readState(t, ctx).Speed; got != "1" {
+		t.Errorf("< < from 4×: speed %s", got)
+	}
+	skip := readState(t, ctx).Skip
+	run(t, ctx, key("s"))
+	if got := readState(t, ctx).Skip; got == skip {
+		t.Errorf("s did not toggle skip inactivity (%s)", got)
+	}
+	run(t, ctx, key(" "))
+	if got := readState(t, ctx).State; got != "playing" {
+		t.Errorf("space: state %s", got)
+	}
+	run(t, ctx, key(" "))
+	if got := readState(t, ctx).State; got != "paused" {
+		t.Errorf("space again: state %s", got)
+	}
+	run(t, ctx, key("?"))
+	waitJS(t, ctx, `document.querySelector('dialog.help[open]') && document.querySelector('dialog.help').textContent.includes('Skip inactivity')`, 2*time.Second)
+	// Shortcuts are off while the sheet is open; Escape closes it.
+	before := timeMs(t, ctx)
+	run(t, ctx, key(kb.ArrowRight))
+	if timeMs(t, ctx) != before {
+		t.Errorf("→ seeked behind the open help sheet")
+	}
+	run(t, ctx, key(kb.Escape))
+	waitJS(t, ctx, `!document.querySelector('dialog[open]')`, 2*time.Second)
+	run(t, ctx, key("f"))
+	waitJS(t, ctx, `document.fullscreenElement === document.querySelector('.replay-screen')`, 2*time.Second)
+	run(t, ctx, key("f"))
+	waitJS(t, ctx, `!document.fullscreenElement`, 2*time.Second)
+	// Typing in a field is not a shortcut.
+	run(t, ctx, chromedp.Evaluate(`document.body.append(Object.assign(document.createElement('input'), {id: 'typing'}))`, nil), chromedp.Focus("#typing", chromedp.ByID), key("4"))
+	if got := readState(t, ctx).Speed; got != "1" {
+		t.Errorf("typing 4 in a field changed the speed to %s", got)
+	}
+}
+
+func TestPlaybackSpeedAndSkipInactivity(t *testing.T) {
+	_, ctx := openShop(t, "3.5")
+	// Skip on (the default): the 15 s without activity after 4 s are
+	// jumped over.
+	if s := readState(t, ctx); s.Skip != "1" {
+		t.Fatalf("skip inactivity is off by default")
+	}
+	run(t, ctx, key(" "))
+	time.Sleep(1200 * time.Millisecond)
+	run(t, ctx, key(" "))
+	if got := timeMs(t, ctx); got < 18500 || got > 23000 {
+		t.Errorf("1.2 s of playback with skip from 3.5 s reached %v ms, want past the inactive stretch (≈19–21 s)", got)
+	}
+	// Skip off at 1×: real time.
+	seekTo(t, ctx, shopID, 3.5)
+	run(t, ctx, key("s"), key(" "))
+	time.Sleep(1000 * time.Millisecond)
+	run(t, ctx, key(" "))
+	if got := timeMs(t, ctx); got < 4000 || got > 6000 {
+		t.Errorf("1 s at 1× without skip from 3.5 s reached %v ms", got)
+	}
+	// 16×.
+	seekTo(t, ctx, shopID, 0)
+	run(t, ctx, key("6"), key(" "))
+	time.Sleep(1000 * time.Millisecond)
+	run(t, ctx, key(" "))
+	if got := timeMs(t, ctx); got < 9000 || got > 24000 {
+		t.Errorf("1 s at 16× reached %v ms", got)
+	}
+	// Playing to the end stops there.
+	seekTo(t, ctx, shopID, 29)
+	run(t, ctx, key(" "))
+	waitJS(t, ctx, `document.querySelector('.replay-screen').dataset.state === 'ended'`, 5*time.Second)
+	frameCheck(t, ctx, "at the end", `d.getElementById('status').textContent === 'Paid'`)
+}
+
+func TestTimelineClickAndDrag(t *testing.T) {
+	_, ctx := openShop(t, "0")
+	var r struct{ X, Y, W float64 }
+	eval(t, ctx, `(() => { const r = document.querySelector('.timeline').getBoundingClientRect(); return {X: r.left, Y: r.top + r.height / 2, W: r.width} })()`, &r)
+	total := 29999.0
+	run(t, ctx, chromedp.MouseClickXY(r.X+r.W*0.5, r.Y))
+	if got := timeMs(t, ctx); math.Abs(got-total*0.5) > total*0.01 {
+		t.Errorf("click at the middle: %v ms", got)
+	}
+	frameCheck(t, ctx, "clicked to 15 s", `d.scrollingElement.scrollTop === 0 && d.querySelector('input').value === 'shoes'`)
+	// Drag from 10 % to 90 %, through the middle.
+	run(t, ctx,
+		chromedp.ActionFunc(func(ctx context.Context) error {
+			steps := []float64{0.1, 0.3, 0.5, 0.7, 0.9}
+			if err := input.DispatchMouseEvent(input.MousePressed, r.X+r.W*steps[0], r.Y).WithButton(input.Left).WithClickCount(1).Do(ctx); err != nil {
+				return err
+			}
+			for _, f := range steps[1:] {
+				if err := input.DispatchMouseEvent(input.MouseMoved, r.X+r.W*f, r.Y).WithButton(input.Left).Do(ctx); err != nil {
+					return err
+				}
+				time.Sleep(30 * time.Millisecond)
+			}
+			return input.DispatchMouseEvent(input.MouseReleased, r.X+r.W*0.9, r.Y).WithButton(input.Left).WithClickCount(1).Do(ctx)
+		}))
+	if got := timeMs(t, ctx); math.Abs(got-total*0.9) > total*0.01 {
+		t.Errorf("drag to 90%%: %v ms", got)
+	}
+	frameCheck(t, ctx, "dragged to 27 s", `d.body.innerText.includes('Checkout')`)
+	// Clicking a marker in the event list seeks to it.
+	run(t, ctx, chromedp.Click(`.ev-error .row-btn`, chromedp.ByQuery))
+	if got := timeMs(t, ctx); math.Abs(got-21999) > 1 {
+		t.Errorf("error marker: %v ms", got)
+	}
+	// The events list names what was clicked (from the rebuilt DOM).
+	waitJS(t, ctx, `[...document.querySelectorAll('.ev-click .ev-detail')].some((e) => e.textContent === 'button “Buy”')`, 5*time.Second)
+}
+
+func TestShareLink(t *testing.T) {
+	ts, ctx := openShop(t, "2.3")
+	eval(t, ctx, `window.copied = ''; navigator.clipboard.writeText = async (s) => { window.copied = s; }`, nil)
+	run(t, ctx, chromedp.Click(`//button[contains(., 'Share')]`, chromedp.BySearch))
+	waitJS(t, ctx, `window.copied !== ''`, 2*time.Second)
+	var link string
+	eval(t, ctx, `window.copied`, &link)
+	want := ts.url("session=" + shopID + "&t=2.3")
+	if link != want {
+		t.Fatalf("share link %q, want %q", link, want)
+	}
+	run(t, ctx, chromedp.Navigate(link))
+	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.state === 'paused'`, 10*time.Second)
+	if got := timeMs(t, ctx); got != 2300 {
+		t.Errorf("shared link opened at %v ms", got)
+	}
+}
+
+func TestMultiTabShowsTheActiveTab(t *testing.T) {
+	ts := newTestServer(t)
+	views, _, _ := shopSession()
+	var n nodes
+	n.next = 5000
+	views = append(views, fixtureView{id: "view-tab-two-0000003", url: "https://shop.example/help", tab: "tab-two-0000000002", segments: [][]ev{{
+		meta(t0+1500, "https://shop.example/help", 800, 600),
+		full(t0+1501, n.doc(n.el("html", nil, n.el("body", nil, n.text("Help page"))))),
+		click(t0+3500, 5003, 10, 10),
+	}}})
+	putSession(t, ts.store, shopID, views, nil)
+	ctx, _ := browser(t, 30*time.Second)
+	run(t, ctx, chromedp.Navigate(ts.url("session="+shopID+"&t=0")))
+	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.state === 'paused'`, 10*time.Second)
+	// Offsets are from the first frame (+1 ms).
+	for _, c := range []struct {
+		sec  float64
+		view string
+		text string
+	}{
+		{1.0, "view-one-00000000001", "Welcome"},
+		{1.6, "view-tab-two-0000003", "Help page"}, // the new tab opened
+		{1.95, "view-one-00000000001", "Welcome"},  // the visitor moved in tab one
+		{3.6, "view-tab-two-0000003", "Help page"}, // and clicked in tab two
+		{20.1, "view-one-00000000001", "Welcome"},  // and scrolled in tab one
+	} {
+		seekTo(t, ctx, shopID, c.sec)
+		waitJS(t, ctx, fmt.Sprintf(`document.querySelector('.replay-screen').dataset.view === %q`, c.view), 3*time.Second)
+		frameCheck(t, ctx, fmt.Sprintf("tab at %gs", c.sec), fmt.Sprintf(`d.body.innerText.includes(%q)`, c.text))
+	}
+}
+
+func TestReplayErrorsSayWhatToDo(t *testing.T) {
+	ts := newTestServer(t)
+	ctx, _ := browser(t, 30*time.Second)
+	run(t, ctx, chromedp.Navigate(ts.url("session=missing-session-00001")))
+	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.state === 'error'`, 10*time.Second)
+	var msg string
+	eval(t, ctx, `document.querySelector('.stage-message').innerText`, &msg)
+	if !strings.Contains(msg, "Could not open this session") || !strings.Contains(msg, "expired") || !strings.Contains(msg, "Back to sessions") {
+		t.Errorf("missing session message: %q", msg)
+	}
+	// An import that is gone after a reload.
+	run(t, ctx, chromedp.Navigate(ts.url("import=i1")))
+	waitJS(t, ctx, `document.body.innerText.includes('Import the file again')`, 5*time.Second)
+}
+
+func TestProgressiveLoading(t *testing.T) {
+	gate := make(chan struct{})
+	ts := newTestServerWith(t, Config{}, func(m *memStore) store.Store { return &gatedStore{memStore: m, gate: gate} })
+	views, _, _ := shopSession()
+	putSession(t, ts.store, shopID, views, nil)
+	ctx, _ := browser(t, 30*time.Second)
+	run(t, ctx, chromedp.Navigate(ts.url("session="+shopID)))
+	// The first segment alone starts playback; the rest is held back.
+	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.state === 'playing'`, 10*time.Second)
+	if s := readState(t, ctx); s.Loaded != "0" {
+		t.Errorf("loaded = %s before the other segments were sent", s.Loaded)
+	}
+	frameCheck(t, ctx, "first frame", `d.body.textContent.includes('Welcome')`)
+	var status string
+	eval(t, ctx, `document.querySelector('.load-status').textContent`, &status)
+	if !strings.HasPrefix(status, "Loading ") {
+		t.Errorf("no progress shown while loading: %q", status)
+	}
+	// Playback waits at the end of what is loaded (segment 0 ends at
+	// +2.1 s; segment 1 starts at +3 s).
+	waitJS(t, ctx, `document.querySelector('.replay-screen').dataset.state === 'buffering'`, 6*time.Second)
+	if got := timeMs(t, ctx); got > 3000 {
+		t.Errorf("played to %v ms past what was loaded", got)
+	}
+	close(gate)
+	waitJS(t, ctx, `document.querySelector('.replay-screen').dataset.loaded === '1'`, 5*time.Second)
+	waitJS(t, ctx, `document.querySelector('.replay-screen').dataset.state === 'playing' && +document.querySelector('.replay-screen').dataset.time > 3200`, 5*time.Second)
+}
+
+// gatedStore holds back every segment but the first until gate closes.
+type gatedStore struct {
+	*memStore
+	gate chan struct{}
+}
+
+func (g *gatedStore) OpenSegment(ctx context.Context, key store.SegmentKey) (io.ReadCloser, error) {
+	if key.Seq > 0 || !strings.HasPrefix(key.View, "view-one") {
+		select {
+		case <-g.gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return g.memStore.OpenSegment(ctx, key)
+}
+
+// bigSession is one view with n mutation events (a counter that ticks and
+// a list that grows), plus pointer moves: a long session to seek in.
+func bigSession(n int) []fixtureView {
+	var b nodes
+	counterText := b.text("0")
+	counter := b.el("span", ev{"id": "counter"}, counterText)
+	list := b.el("ul", ev{"id": "list"})
+	body := b.el("body", nil, b.el("h1", nil, b.text("Big")), counter, list)
+	doc := b.doc(b.doctype(), b.el("html", nil, b.el("head", nil), body))
+	events := []ev{meta(t0, "https://big.example/", 1200, 800), full(t0+1, doc)}
+	next := 100000
+	for i := 1; i <= n; i++ {
+		ts := t0 + 1 + int64(i)*100
+		m := ev{"texts": []ev{{"id": counterText["id"], "value": strconv.Itoa(i)}}}
+		if i%10 == 0 {
+			next++
+			li := next
+			next++
+			m["adds"] = []ev{{"parentId": list["id"], "nextId": nil, "node": ev{"type": 2, "id": li, "tagName": "li", "attributes": ev{}, "childNodes": []ev{}}},
+				{"parentId": li, "nextId": nil, "node": ev{"type": 3, "id": next, "textContent": "item " + strconv.Itoa(i)}}}
+		}
+		events = append(events, mutation(ts, m))
+		if i%5 == 0 {
+			events = append(events, move(ts+50, counter["id"].(int), [2]int{i % 1000, 100 + i%300}))
+		}
+	}
+	var segs [][]ev
+	for len(events) > 0 {
+		k := min(len(events), 800)
+		segs = append(segs, events[:k])
+		events = events[k:]
+	}
+	return []fixtureView{{id: "view-big-00000000001", url: "https://big.example/", tab: "tab-big-0000000001", segments: segs}}
+}
+
+func TestSeekUsesCheckpoints(t *testing.T) {
+	ts := newTestServer(t)
+	const n = 20000
+	putSession(t, ts.store, "big-session-00000001", bigSession(n), nil)
+	ctx, _ := browser(t, 60*time.Second)
+	run(t, ctx, chromedp.Navigate(ts.url("session=big-session-00000001&t=0")))
+	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.indexed === '1'`, 30*time.Second)
+	worst := 0
+	for _, sec := range []float64{1900, 37.5, 1234.5, 600, 1999.9, 5, 1500} {
+		seekTo(t, ctx, "big-session-00000001", sec)
+		i := int(sec * 10) // counter value at sec
+		waitJS(t, ctx, fmt.Sprintf(`document.querySelector('.replay-frame').contentDocument.getElementById('counter').textContent === %q`, strconv.Itoa(i)), 3*time.Second)
+		var items int
+		eval(t, ctx, `document.querySelector('.replay-frame').contentDocument.querySelectorAll('#list li').length`, &items)
+		if items != i/10 {
+			t.Errorf("at %gs: %d list items, want %d", sec, items, i/10)
+		}
+		k, _ := strconv.Atoi(readState(t, ctx).SeekEvents)
+		worst = max(worst, k)
+	}
+	// A seek applies the events after a checkpoint, never the session
+	// from its start.
+	if worst > n/5 {
+		t.Errorf("a seek applied %d of %d events: checkpoints are not used", worst, n)
+	}
+	t.Logf("most events applied by one seek: %d of %d", worst, n)
+}
+
+func TestEventListAndPageListFollowPlayback(t *testing.T) {
+	_, ctx := openShop(t, "22.5")
+	var labels []string
+
+	eval(t, ctx, `[...document.querySelectorAll('.ev-item .ev-label')].map((e) => e.textContent)`, &labels)
+	want := []string{"Page view", "Click", "Input", "Error", "Page view", "Click"}
+	if strings.Join(labels, "|") != strings.Join(want, "|") {
+		t.Errorf("event list %q, want %q", labels, want)
+	}
+	var cur string
+	eval(t, ctx, `document.querySelector('.ev-item.current .ev-label').textContent`, &cur)
+	if cur != "Error" {
+		t.Errorf("current event at 22.5 s: %q", cur)
+	}
+	// Filter: errors only.
+	run(t, ctx, chromedp.Click(`//div[@class='ev-filters']/button[.='Errors']`, chromedp.BySearch))
+	eval(t, ctx, `[...document.querySelectorAll('.ev-item .ev-label')].map((e) => e.textContent)`, &labels)
+	if len(labels) != 1 || labels[0] != "Error" {
+		t.Errorf("errors filter: %q", labels)
+	}
+	// Pages tab: click the first page.
+	run(t, ctx, chromedp.Click(`//button[@role='tab'][contains(., 'Pages')]`, chromedp.BySearch),
+		chromedp.Click(`.page-item .row-btn`, chromedp.ByQuery))
+	if got := timeMs(t, ctx); got != 0 {
+		t.Errorf("first page: %v ms", got)
+	}
+	var info string
+	run(t, ctx, chromedp.Click(`//button[@role='tab'][contains(., 'Details')]`, chromedp.BySearch))
+	eval(t, ctx, `document.querySelector('.details').innerText`, &info)
+	if !strings.Contains(info, shopID) || !strings.Contains(info, "u-1001") {
+		t.Errorf("details: %q", info)
+	}
+}
+
+func TestDeleteFromTheReplayScreen(t *testing.T) {
+	ts, ctx := openShop(t, "1")
+	run(t, ctx, chromedp.Click(`//header//button[contains(., 'Delete')]`, chromedp.BySearch))
+	waitJS(t, ctx, `document.querySelector('dialog[open]')`, 2*time.Second)
+	// Cancel keeps it.
+	run(t, ctx, chromedp.Click(`//dialog//button[.='Cancel']`, chromedp.BySearch))
+	if _, err := ts.store.Session(t.Context(), shopID); err != nil {
+		t.Fatal("cancel deleted the session")
+	}
+	run(t, ctx, chromedp.Click(`//header//button[contains(., 'Delete')]`, chromedp.BySearch),
+		chromedp.Click(`//dialog//button[.='Delete session']`, chromedp.BySearch))
+	waitJS(t, ctx, `document.querySelector('.list-screen') && document.body.innerText.includes('Session deleted')`, 5*time.Second)
+	if _, err := ts.store.Session(t.Context(), shopID); err == nil {
+		t.Errorf("the session is still stored")
+	}
+	// A forged request from the page without the token is refused.
+	var res string
+	evalAsync(t, ctx, `fetch('api/sessions?user=u-1001', {method: 'DELETE'}).then((r) => r.status + '')`, &res)
+	if res != "403" {
+		t.Errorf("DELETE without a token: %s", res)
+	}
+}
+
+// evalAsync evaluates an expression that returns a promise and waits for it.
+func evalAsync(t *testing.T, ctx context.Context, js string, out any) {
+	t.Helper()
+	err := chromedp.Run(ctx, chromedp.Evaluate(js, out, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	if err != nil {
+		t.Fatalf("evaluating %s: %v", js, err)
+	}
+}

@@ -1,0 +1,157 @@
+package player
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/evanw/esbuild/pkg/api"
+
+	"github.com/caddy-replay/caddy-replay/jsbundle"
+)
+
+// uiFiles holds the UI sources: index.html, the stylesheets under css/
+// (concatenated in name order) and the ES modules under js/.
+//
+//go:embed ui
+var uiFiles embed.FS
+
+// ui is the built UI: the page template and its content-hashed assets.
+type ui struct {
+	page   *template.Template
+	js     *jsbundle.Asset
+	css    *jsbundle.Asset
+	assets map[string]*jsbundle.Asset
+}
+
+// loadUI builds the UI once per process: the sources are embedded, so every
+// Player (Caddy builds a new one at each config reload) gets the same
+// bundle.
+var loadUI = sync.OnceValues(func() (*ui, error) {
+	src, err := fs.Sub(uiFiles, "ui")
+	if err != nil {
+		return nil, err
+	}
+	js, err := jsbundle.Build(jsbundle.Options{
+		FS:       src,
+		Entry:    "js/main.js",
+		Name:     "player",
+		Format:   jsbundle.Module,
+		Packages: uiPackages(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("player: building the UI: %w", err)
+	}
+	css, err := buildCSS(src)
+	if err != nil {
+		return nil, err
+	}
+	page, err := template.ParseFS(src, "index.html")
+	if err != nil {
+		return nil, fmt.Errorf("player: parsing index.html: %w", err)
+	}
+	return &ui{
+		page:   page,
+		js:     js,
+		css:    css,
+		assets: map[string]*jsbundle.Asset{js.Name: js, css.Name: css},
+	}, nil
+})
+
+// buildCSS concatenates css/*.css in name order and minifies the result.
+func buildCSS(src fs.FS) (*jsbundle.Asset, error) {
+	names, err := fs.Glob(src, "css/*.css")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	var all bytes.Buffer
+	for _, n := range names {
+		b, err := fs.ReadFile(src, n)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&all, "/* %s */\n", path.Base(n))
+		all.Write(b)
+		all.WriteByte('\n')
+	}
+	res := api.Transform(all.String(), api.TransformOptions{
+		Loader:            api.LoaderCSS,
+		MinifyWhitespace:  true,
+		MinifySyntax:      true,
+		LegalComments:     api.LegalCommentsNone,
+		Target:            api.ES2020,
+		Engines:           []api.Engine{{Name: api.EngineChrome, Version: "111"}, {Name: api.EngineFirefox, Version: "113"}, {Name: api.EngineSafari, Version: "16.4"}},
+		LogLevel:          api.LogLevelSilent,
+		MinifyIdentifiers: false,
+	})
+	if len(res.Errors) > 0 {
+		var b strings.Builder
+		for _, m := range res.Errors {
+			b.WriteString(m.Text)
+			b.WriteString("; ")
+		}
+		return nil, fmt.Errorf("player: building the stylesheet: %s", b.String())
+	}
+	return jsbundle.NewAsset("player", ".css", "text/css; charset=utf-8", res.Code)
+}
+
+// serveAsset serves a content-hashed UI asset.
+func (u *ui) serveAsset(w http.ResponseWriter, r *http.Request, name string) {
+	a := u.assets[name]
+	if a == nil {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusNotFound)
+		w.Write([]byte("No such asset: the player was updated; reload the page.\n"))
+		return
+	}
+	a.ServeHTTP(w, r)
+}
+
+// pageData is what index.html is executed with.
+type pageData struct {
+	Title    string
+	Script   string
+	Style    string
+	CSRF     string
+	PageSize string
+}
+
+// serveIndex serves the player page.
+func (p *Player) serveIndex(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	var buf bytes.Buffer
+	err := p.ui.page.Execute(&buf, pageData{
+		Title:    p.title,
+		Script:   "assets/" + p.ui.js.Name,
+		Style:    "assets/" + p.ui.css.Name,
+		CSRF:     p.csrf.issue(w, r),
+		PageSize: strconv.Itoa(p.pageSize),
+	})
+	if err != nil {
+		http.Error(w, "the player page could not be rendered", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Security-Policy", pagePolicy)
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	// The page carries a CSRF token bound to this browser's cookie.
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(buf.Bytes())
+	}
+}

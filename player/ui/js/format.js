@@ -1,0 +1,92 @@
+// Formatting of times, durations, sizes, URLs and user agents for display.
+
+/** Playback clock: m:ss, or h:mm:ss past an hour. */
+export function clock(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const hh = Math.floor(s / 3600), mm = Math.floor((s % 3600) / 60), ss = s % 60;
+  const p = (n) => String(n).padStart(2, '0');
+  return hh ? `${hh}:${p(mm)}:${p(ss)}` : `${mm}:${p(ss)}`;
+}
+
+/** Human duration: "1h 02m", "3m 20s", "45s", "0.4s". */
+export function duration(ms) {
+  if (!(ms >= 0)) return '–';
+  if (ms < 1000) return (ms / 1000).toFixed(1).replace(/\.0$/, '') + 's';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return s + 's';
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
+}
+
+const rtf = typeof Intl !== 'undefined' && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' }) : null;
+
+/** "5 minutes ago", "yesterday", or a date for older times. */
+export function relative(ts, now = Date.now()) {
+  const d = (ts - now) / 1000;
+  const a = Math.abs(d);
+  if (!rtf || a > 7 * 86400) return date(ts);
+  if (a < 45) return 'just now';
+  if (a < 3600) return rtf.format(Math.round(d / 60), 'minute');
+  if (a < 86400) return rtf.format(Math.round(d / 3600), 'hour');
+  return rtf.format(Math.round(d / 86400), 'day');
+}
+
+const dateFmt = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+const dateTimeFmt = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const shortFmt = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+
+/** Calendar date. */
+export function date(ts) { return dateFmt.format(new Date(ts)); }
+/** Date and time to the second. */
+export function dateTime(ts) { return dateTimeFmt.format(new Date(ts)); }
+/** Short date and time ("Nov 27, 08:31"). */
+export function shortDateTime(ts) { return shortFmt.format(new Date(ts)); }
+/** Time of day. */
+export function timeOfDay(ts) { return timeFmt.format(new Date(ts)); }
+
+/** Byte size: "812 B", "14.2 KB", "3.1 MB". */
+export function bytes(n) {
+  if (!(n >= 0)) return '–';
+  if (n < 1024) return n + ' B';
+  if (n < 1024 * 1024) return (n / 1024).toFixed(1) + ' KB';
+  return (n / 1024 / 1024).toFixed(1) + ' MB';
+}
+
+/** Splits a URL for display: {host, path} (path includes query and hash). */
+export function splitURL(u) {
+  try {
+    const url = new URL(u);
+    return { host: url.host, path: (url.pathname + url.search + url.hash) || '/' };
+  } catch {
+    return { host: '', path: u || '' };
+  }
+}
+
+/** "Chrome 126 · macOS" from a User-Agent header. */
+export function browser(ua) {
+  if (!ua) return '';
+  const m = (re) => { const r = re.exec(ua); return r ? r[1] : null; };
+  let name = '';
+  let v;
+  if ((v = m(/Edg(?:e|A|iOS)?\/(\d+)/))) name = 'Edge ' + v;
+  else if ((v = m(/OPR\/(\d+)/))) name = 'Opera ' + v;
+  else if ((v = m(/Firefox\/(\d+)/))) name = 'Firefox ' + v;
+  else if (/HeadlessChrome\/(\d+)/.test(ua)) name = 'Headless Chrome ' + m(/HeadlessChrome\/(\d+)/);
+  else if ((v = m(/(?:Chrome|CriOS)\/(\d+)/))) name = 'Chrome ' + v;
+  else if ((v = m(/Version\/(\d+)[\d.]* .*Safari/))) name = 'Safari ' + v;
+  let os = '';
+  if (/Windows/.test(ua)) os = 'Windows';
+  else if (/iPhone|iPad|iPod/.test(ua)) os = 'iOS';
+  else if (/Mac OS X/.test(ua)) os = 'macOS';
+  else if (/Android/.test(ua)) os = 'Android';
+  else if (/CrOS/.test(ua)) os = 'ChromeOS';
+  else if (/Linux/.test(ua)) os = 'Linux';
+  return [name, os].filter(Boolean).join(' · ') || ua.slice(0, 40);
+}
+
+/** Display name of a session's user, or ''. */
+export function userLabel(s) {
+  return s.userName || s.userEmail || s.userId || '';
+}

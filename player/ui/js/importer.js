@@ -1,0 +1,60 @@
+// Reading an rrweb recording from a file: a JSON array of events, an
+// object with an "events" array (rrweb's own export shape), optionally
+// gzip-compressed. Imported recordings play in this tab only.
+
+const imports = new Map();
+let counter = 0;
+
+/** A file that is not a recording we can play. */
+export class ImportError extends Error {}
+
+async function readText(file) {
+  const head = new Uint8Array(await file.slice(0, 2).arrayBuffer());
+  if (head[0] === 0x1f && head[1] === 0x8b) {
+    if (typeof DecompressionStream === 'undefined') throw new ImportError('This browser cannot read gzip files: decompress the recording first.');
+    const stream = file.stream().pipeThrough(new DecompressionStream('gzip'));
+    return new Response(stream).text();
+  }
+  return file.text();
+}
+
+/** Checks that events look like an rrweb recording; returns them sorted. */
+export function validateEvents(data) {
+  const events = Array.isArray(data) ? data : data && Array.isArray(data.events) ? data.events : null;
+  if (!events) throw new ImportError('This file is not an rrweb recording: expected a JSON array of events (or {"events": [...]}).');
+  if (events.length === 0) throw new ImportError('This recording has no events.');
+  if (typeof events[0] === 'string') throw new ImportError('This recording is packed with @rrweb/packer: unpack it (rrweb.unpack) and save the events as JSON first.');
+  const bad = events.findIndex((e) => !e || typeof e !== 'object' || typeof e.type !== 'number' || typeof e.timestamp !== 'number');
+  if (bad >= 0) throw new ImportError(`Event ${bad} is not an rrweb event: every event needs a numeric "type" and "timestamp".`);
+  if (!events.some((e) => e.type === 2)) throw new ImportError('This recording has no full snapshot (event type 2), so there is nothing to show: record again from page load.');
+  // Stable sort keeps events with equal timestamps in recorded order.
+  return events.map((e, i) => [e, i]).sort((a, b) => a[0].timestamp - b[0].timestamp || a[1] - b[1]).map((p) => p[0]);
+}
+
+/** Parses file; resolves to an import id usable with getImport. */
+export async function importFile(file) {
+  let data;
+  try {
+    data = JSON.parse(await readText(file));
+  } catch (e) {
+    if (e instanceof ImportError) throw e;
+    throw new ImportError(`"${file.name}" is not valid JSON (${e.message}).`);
+  }
+  const events = validateEvents(data);
+  const id = 'i' + (++counter);
+  imports.set(id, { name: file.name, events });
+  return id;
+}
+
+/** Registers already-parsed events (used by tests and drag-and-drop). */
+export function importEvents(name, data) {
+  const events = validateEvents(data);
+  const id = 'i' + (++counter);
+  imports.set(id, { name, events });
+  return id;
+}
+
+/** The imported recording with that id, or undefined after a reload. */
+export function getImport(id) {
+  return imports.get(id);
+}

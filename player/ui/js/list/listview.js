@@ -1,0 +1,112 @@
+// The session list screen: filters, counts, rows, pagination, and the
+// empty and error states.
+import { h, replace } from '../dom.js';
+import { icon } from '../icons.js';
+import { go } from '../router.js';
+import { listSessions } from '../api.js';
+import { filterBar } from './filters.js';
+import { filtersFrom, isFiltered, apiParams } from './query.js';
+import { headRow, sessionRow, skeletonRows } from './table.js';
+
+const pageSize = +document.documentElement.dataset.pageSize || 50;
+
+/** Mounts the list into shell.main; returns {update, destroy}. */
+export function listView(shell, params) {
+  const root = h('section', { class: 'list-screen' });
+  const bar = h('div', { class: 'filters-wrap' });
+  const summary = h('div', { class: 'list-summary' });
+  const body = h('div', { class: 'stable', role: 'table', 'aria-label': 'Sessions' });
+  const pager = h('div', { class: 'pager' });
+  root.append(h('div', { class: 'list-head' }, h('h1', null, 'Sessions'), summary), bar, body, pager);
+  replace(shell.main, root);
+  shell.setCrumbs();
+  shell.setActions();
+  shell.setTitle('Sessions');
+
+  // Cursors of the pages before the current one, for "Previous". Kept in
+  // memory: a reloaded page 3 goes back to page 1.
+  let prev = [];
+  let filterKey = '';
+  let abort = null;
+  let state = params;
+
+  function set(key, value, typing) {
+    const next = { ...filtersFrom(state), [key]: value };
+    if (key === 'range' && value !== 'custom') { delete next.from; delete next.to; }
+    go(next, { replace: !!typing });
+  }
+
+  async function load() {
+    const f = filtersFrom(state);
+    const key = JSON.stringify(f);
+    if (key !== filterKey) { prev = []; filterKey = key; }
+    replace(bar, filterBar(f, { set, clear: () => go(f.sort ? { sort: f.sort } : {}) }));
+    const page = Math.max(1, +state.page || 1);
+    if (abort) abort.abort();
+    abort = new AbortController();
+    root.classList.add('loading');
+    if (!body.firstChild || body.querySelector('.empty, .error-box')) replace(body, headRow(), skeletonRows(8));
+    const started = Date.now();
+    let res;
+    try {
+      res = await listSessions({ ...apiParams(f), limit: pageSize, cursor: state.cursor || '' }, abort.signal);
+    } catch (e) {
+      if (e.name === 'AbortError') return;
+      root.classList.remove('loading');
+      replace(summary);
+      replace(pager);
+      replace(body, h('div', { class: 'error-box', role: 'alert' },
+        icon('alert'), h('div', null, h('h2', null, 'Could not load sessions'), h('p', null, e.message)),
+        h('button', { class: 'btn', type: 'button', onclick: load }, 'Try again')));
+      return;
+    }
+    root.classList.remove('loading');
+    const filtered = isFiltered(f);
+    const first = (page - 1) * pageSize + 1;
+    replace(summary,
+      h('span', { class: 'count' }, `${res.total.toLocaleString()} ${res.total === 1 ? 'session' : 'sessions'}`),
+      res.sessions.length ? h('span', { class: 'muted' }, ` · showing ${first.toLocaleString()}–${(first + res.sessions.length - 1).toLocaleString()}`) : null);
+    if (res.sessions.length === 0) {
+      replace(pager);
+      replace(body, filtered || state.cursor ? emptyFiltered(f) : emptyStore());
+      return;
+    }
+    replace(body, headRow(), res.sessions.map((s) => sessionRow(s, started)));
+    const prevBtn = h('button', { class: 'btn', type: 'button', disabled: page <= 1 ? true : null }, icon('back'), 'Previous');
+    const nextBtn = h('button', { class: 'btn', type: 'button', disabled: res.next ? null : true }, 'Next', icon('next'));
+    prevBtn.addEventListener('click', () => {
+      const c = prev.pop();
+      go({ ...f, cursor: c || '', page: page > 2 && c ? page - 1 : '' });
+    });
+    nextBtn.addEventListener('click', () => {
+      prev.push(state.cursor || '');
+      go({ ...f, cursor: res.next, page: page + 1 });
+      scrollTo(0, 0);
+    });
+    replace(pager, h('span', { class: 'muted' }, `Page ${page} of ${Math.max(1, Math.ceil(res.total / pageSize))}`), h('div', { class: 'spacer' }), prevBtn, nextBtn);
+  }
+
+  function emptyStore() {
+    return h('div', { class: 'empty' },
+      h('div', { class: 'empty-art', 'aria-hidden': 'true' }, icon('play')),
+      h('h2', null, 'No sessions recorded yet'),
+      h('p', null, 'Add the replay directive to a site block in your Caddyfile, in front of reverse_proxy, then reload Caddy and browse the site:'),
+      h('pre', { class: 'code' }, 'example.com {\n\treplay\n\treverse_proxy localhost:3000\n}'),
+      h('p', { class: 'muted' }, 'Sessions appear here a few seconds after a visitor arrives. You can also import an rrweb recording (JSON) to play it here.'));
+  }
+
+  function emptyFiltered(f) {
+    return h('div', { class: 'empty' },
+      h('div', { class: 'empty-art', 'aria-hidden': 'true' }, icon('filter')),
+      h('h2', null, 'No sessions match these filters'),
+      h('p', null, 'Widen the time range, shorten the URL or user text, or turn off a signal filter.'),
+      h('button', { class: 'btn primary', type: 'button', onclick: () => go(f.sort ? { sort: f.sort } : {}) }, 'Clear filters'));
+  }
+
+  load();
+  return {
+    update(p) { state = p; load(); return true; },
+    destroy() { if (abort) abort.abort(); },
+  };
+}
+

@@ -1,0 +1,229 @@
+// The playback engine: a clock (play, pause, speed, skip inactivity), and
+// renderTo(t), which brings the rebuilt page to time t by applying events
+// forward, or by restoring the nearest checkpoint and applying the few
+// events after it.
+import { Pointer } from './pointer.js';
+
+export const SPEEDS = [0.5, 1, 2, 4, 8, 16];
+const HOVER = 'replay-hover';
+const FOCUS = 'replay-focus';
+
+/**
+ * Plays a Recording on a Stage. Events: 'frame' (every rendered frame),
+ * 'state' (play/pause/speed/skip/buffering/ended changes), 'view' (another
+ * view is on screen).
+ */
+export class Playback extends EventTarget {
+  constructor(rec, indexer, stage, Rebuilder) {
+    super();
+    this.rec = rec;
+    this.indexer = indexer;
+    this.stage = stage;
+    this.warnings = 0;
+    this.live = new Rebuilder(stage.doc, {
+      resolveURL: (url) => url,
+      hoverClass: HOVER,
+      focusClass: FOCUS,
+      onWarning: () => { this.warnings++; },
+    });
+    this.pointer = new Pointer(stage);
+    this.view = null;
+    this.next = 0;
+    this.t = -Infinity;
+    this.rendered = false;
+    this.playing = false;
+    this.wantPlay = false;
+    this.speed = 1;
+    this.skip = true;
+    this.buffering = false;
+    this.ended = false;
+    this.restoreCost = 8;
+    this.applied = 0;
+    this.lastSeek = { events: 0, ms: 0 };
+    this.lastFrame = 0;
+    this.raf = 0;
+    this.destroyed = false;
+    this.onTick = (now) => this.tick(now);
+    stage.onresize = () => this.redrawPointer();
+  }
+
+  /** Session time bounds for the UI. */
+  get start() { return this.rec.firstFrame; }
+  get end() { return Math.max(this.rec.end, this.rec.firstFrame); }
+
+  /** Starts playing (from the start again when at the end). */
+  play() {
+    if (this.t >= this.end - 1 && this.rec.complete) this.seek(this.start);
+    this.wantPlay = true;
+    this.playing = true;
+    this.ended = false;
+    this.lastFrame = performance.now();
+    this.loop();
+    this.emitState();
+  }
+
+  /** Pauses. */
+  pause() {
+    this.wantPlay = false;
+    this.playing = false;
+    this.emitState();
+  }
+
+  /** Play or pause. */
+  toggle() {
+    if (this.playing) this.pause(); else this.play();
+  }
+
+  /** Sets the playback speed. */
+  setSpeed(s) {
+    this.speed = s;
+    this.emitState();
+  }
+
+  /** Turns skipping of inactive stretches on or off. */
+  setSkip(on) {
+    this.skip = on;
+    this.emitState();
+  }
+
+  /** Jumps to time t (ms since the epoch) and renders it now. */
+  seek(t) {
+    const mark = performance.now();
+    const applied = this.applied;
+    t = Math.max(this.start, Math.min(t, this.end));
+    this.ended = false;
+    this.renderTo(t, true);
+    // What the seek cost, for the UI's diagnostics and the benchmarks.
+    this.lastSeek = { events: this.applied - applied, ms: performance.now() - mark };
+    performance.measure('replay:seek', { start: mark, end: performance.now() });
+  }
+
+  /** Seeks relative to the current time. */
+  seekBy(ms) {
+    this.seek((this.t > -Infinity ? this.t : this.start) + ms);
+  }
+
+  loop() {
+    if (!this.raf && !this.destroyed) this.raf = requestAnimationFrame(this.onTick);
+  }
+
+  tick(now) {
+    this.raf = 0;
+    if (this.destroyed) return;
+    if (this.playing) {
+      // A hidden tab gets no frames: do not jump ahead by the time away.
+      const dt = Math.min(now - this.lastFrame, 100);
+      this.lastFrame = now;
+      let t = this.t + dt * this.speed;
+      if (this.skip) {
+        const r = this.rec.inactiveAt(t);
+        if (r) { t = r[1]; this.stage.flashBadge('Skipping inactivity'); }
+      }
+      const loadedEdge = this.rec.complete ? Infinity : this.rec.loadedUntil;
+      const buffering = t >= loadedEdge;
+      if (buffering) t = Math.max(this.t, loadedEdge - 1);
+      if (buffering !== this.buffering) { this.buffering = buffering; this.emitState(); }
+      if (this.rec.complete && t >= this.end) {
+        t = this.end;
+        this.playing = false;
+        this.wantPlay = false;
+        this.ended = true;
+        this.emitState();
+      }
+      this.renderTo(t, false);
+      if (this.playing) this.loop();
+    }
+  }
+
+  /** Renders time t. Returns false when nothing can be shown yet. */
+  renderTo(t, force) {
+    const rec = this.rec;
+    const v = rec.viewAt(t);
+    if (!v) return false;
+    const count = v.countAt(t);
+    let jumped = false;
+    if (v !== this.view || count < this.next) {
+      if (!this.jump(v, count)) return false;
+      jumped = true;
+    } else if (count > this.next) {
+      // Far ahead: restoring a checkpoint beats applying everything.
+      const cp = this.indexer.nearest(v, count);
+      if (cp && cp.index > this.next && this.indexer.workBetween(v, this.next, cp.index) > this.restoreCost) {
+        this.restore(v, cp);
+        jumped = true;
+      }
+    }
+    const events = v.events;
+    const live = this.live;
+    this.applied += count - this.next;
+    while (this.next < count) live.apply(events[this.next++]);
+    const prevT = this.t;
+    this.t = t;
+    if (!this.playing) {
+      // Paused past what is loaded: say so until the data arrives.
+      const buffering = !rec.complete && t >= rec.loadedUntil;
+      if (buffering !== this.buffering) { this.buffering = buffering; this.emitState(); }
+    }
+    if (v !== this.view) {
+      this.view = v;
+      this.indexer.focus(v);
+      this.dispatchEvent(new Event('view'));
+    }
+    const meta = live.meta || {};
+    const vp = v.viewportAt(t);
+    this.stage.setViewport(meta.width || vp.width, meta.height || vp.height);
+    this.stage.setURL(meta.href || v.url);
+    this.pointer.update(v, t, live);
+    if (!this.rendered) {
+      this.rendered = true;
+      performance.mark('replay:first-frame');
+      this.emitState();
+    }
+    if (force || jumped || t !== prevT) this.dispatchEvent(new Event('frame'));
+    return true;
+  }
+
+  // Brings the live document to view v at event count `count` from
+  // scratch: the nearest checkpoint, else the view's last restart point.
+  jump(v, count) {
+    const cp = this.indexer.nearest(v, count);
+    const r = v.restartBefore(count);
+    // The viewport's scroll position belongs to the frame, not to the
+    // document that is rebuilt in it: start from the top, as the recorded
+    // page did, before the snapshot's own scroll positions are applied.
+    const win = this.stage.doc && this.stage.doc.defaultView;
+    if (win && (cp || r >= 0)) win.scrollTo(0, 0);
+    if (cp && cp.index >= r) {
+      this.restore(v, cp);
+      return true;
+    }
+    if (r < 0) return false;
+    // Not indexed that far yet: replaying from the restart point's full
+    // snapshot resets the document.
+    this.next = r;
+    return true;
+  }
+
+  restore(v, cp) {
+    const t0 = performance.now();
+    this.live.restore(cp.data);
+    this.next = cp.index;
+    // Smoothed cost of a restore, to decide between restoring and
+    // applying forward.
+    this.restoreCost = this.restoreCost * 0.7 + (performance.now() - t0) * 0.3;
+  }
+
+  /** Redraws pointer effects (after the stage was resized). */
+  redrawPointer() {
+    if (this.view && this.rendered) this.pointer.update(this.view, this.t, this.live);
+  }
+
+  emitState() {
+    this.dispatchEvent(new Event('state'));
+  }
+
+  destroy() {
+    this.destroyed = true;
+    if (this.raf) cancelAnimationFrame(this.raf);
+  }
+}

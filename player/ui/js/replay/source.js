@@ -1,0 +1,87 @@
+// Loading a recording into a Recording: progressively from the API
+// (segments fetched a few at a time and committed in order, so playback
+// starts with the first one), or at once from imported events.
+import { getSession, listSegments, segmentEvents, ApiError } from '../api.js';
+import { EventType } from './model.js';
+
+const PARALLEL = 6;
+
+async function fetchWithRetry(url, signal) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await segmentEvents(url, signal);
+    } catch (e) {
+      const retryable = e instanceof ApiError && (e.status === 0 || e.status >= 500);
+      if (!retryable || attempt >= 2 || signal.aborted) throw e;
+      await new Promise((r) => setTimeout(r, 400 * 3 ** attempt));
+    }
+  }
+}
+
+/**
+ * Loads session id into rec. Calls onSession(session) once the metadata
+ * is known and onProgress({done, total, bytes, totalBytes, failed}) as
+ * segments arrive. Rejects if the session cannot be opened at all; a
+ * segment that cannot be loaded is skipped and counted in failed.
+ */
+export async function loadSession(id, rec, { signal, onSession, onProgress }) {
+  const session = await getSession(id, signal);
+  rec.setBounds(session.start, session.end);
+  const infos = new Map();
+  for (const v of session.views || []) {
+    infos.set(v.id, v);
+    rec.view(v);
+  }
+  onSession(session);
+  const segs = await listSegments(id, signal);
+  if (!segs.length) throw new ApiError(404, 'no_segments', 'This session has no stored segments: its recording may still be arriving, or it was cut short. Try again in a few seconds.');
+  const totalBytes = segs.reduce((a, s) => a + s.size, 0);
+  const pending = new Array(segs.length);
+  let started = 0;
+  const startNext = () => {
+    if (started < segs.length) {
+      const i = started++;
+      pending[i] = fetchWithRetry(segs[i].url, signal).then((ev) => ({ ev }), (err) => ({ err }));
+    }
+  };
+  for (let k = 0; k < PARALLEL; k++) startNext();
+  let bytes = 0, failed = 0;
+  for (let i = 0; i < segs.length; i++) {
+    const res = await pending[i];
+    pending[i] = null;
+    startNext();
+    if (signal.aborted) throw new DOMException('aborted', 'AbortError');
+    const seg = segs[i];
+    if (res.err) {
+      failed++;
+      rec.warnings.push(`Segment ${seg.seq} of view ${seg.view} could not be loaded (${res.err.message}).`);
+    } else if (Array.isArray(res.ev)) {
+      rec.addEvents(infos.get(seg.view) || { id: seg.view }, res.ev);
+    }
+    bytes += seg.size;
+    if (i + 1 < segs.length) rec.setLoadedUntil(segs[i + 1].start);
+    onProgress({ done: i + 1, total: segs.length, bytes, totalBytes, failed });
+  }
+  rec.finish();
+  return session;
+}
+
+/**
+ * Loads imported rrweb events into rec. A Meta event with a new address
+ * starts a new view (rrweb records navigations in one stream).
+ */
+export function loadEvents(events, rec) {
+  let view = null, href = null, chunk = [], n = 0;
+  const flush = () => { if (view && chunk.length) rec.addEvents(view, chunk); chunk = []; };
+  for (const e of events) {
+    if (e.type === EventType.Meta && (!view || (e.data && e.data.href && e.data.href !== href))) {
+      flush();
+      href = e.data && e.data.href;
+      view = { id: 'view-' + (n++), url: href || '', tab: 'imported', start: e.timestamp };
+    }
+    if (!view) view = { id: 'view-' + (n++), url: '', tab: 'imported', start: e.timestamp };
+    chunk.push(e);
+  }
+  flush();
+  rec.finish();
+}
