@@ -46,7 +46,8 @@ type decodeWriter struct {
 	done    chan struct{}
 	waiting bool // the goroutine is waiting for input (idle received)
 	err     error
-	cur     []byte
+	cur     []byte // what the goroutine has not read yet
+	eof     bool   // the input was closed (goroutine side)
 	closed  bool
 }
 
@@ -67,9 +68,13 @@ func newDecodeWriter(enc string, dst io.Writer) *decodeWriter {
 // when that is used up, tells Write and waits for more.
 func (d *decodeWriter) Read(p []byte) (int, error) {
 	for len(d.cur) == 0 {
+		if d.eof {
+			return 0, io.EOF
+		}
 		d.idle <- struct{}{}
 		b, ok := <-d.in
 		if !ok {
+			d.eof = true // Close: nobody waits for idle any more
 			return 0, io.EOF
 		}
 		d.cur = b

@@ -118,6 +118,15 @@ func headerHasToken(h http.Header, name, token string) bool {
 	return false
 }
 
+// isAttachment reports whether a Content-Disposition value makes the
+// response a download (RFC 6266: the disposition type comes first).
+func isAttachment(cd string) bool {
+	if i := strings.IndexByte(cd, ';'); i >= 0 {
+		cd = cd[:i]
+	}
+	return strings.EqualFold(strings.TrimSpace(cd), "attachment")
+}
+
 // likelyDocumentRequest reports whether a request probably navigates to a
 // page: Sec-Fetch-Dest says document or frame, or (older browsers) the
 // Accept header prefers HTML. It decides PrepareRequest's Accept-Encoding

@@ -192,7 +192,7 @@ func (w *ResponseWriter) setup(code int) {
 		w.outcome = SkipFragment
 	case noTransform(r.Header) || noTransform(h):
 		w.outcome = SkipNoTransform
-	case headerHasToken(h, "Content-Disposition", "attachment"):
+	case isAttachment(h.Get("Content-Disposition")):
 		w.outcome = SkipAttachment
 	case !asciiCompatible(ct):
 		w.outcome = SkipCharset
