@@ -50,8 +50,12 @@ export function filterBar(f, { set, clear }) {
       chip('Errors', 'alert', !!f.errors, (on) => set('errors', on ? '1' : ''), 'Only sessions with errors'),
       chip('Rage clicks', 'rage', !!f.rage, (on) => set('rage', on ? '1' : ''), 'Only sessions with rage clicks (3+ clicks within 1 s in one place)'),
       chip('Dead clicks', 'dead', !!f.dead, (on) => set('dead', on ? '1' : ''), 'Only sessions with clicks that changed nothing')),
-    h('div', { class: 'spacer' }),
     any ? h('button', { class: 'btn ghost small', type: 'button', onclick: clear }, 'Clear filters') : null,
-    select('sort', sorts.map(([v, t]) => [v, t]), f.sort, (v) => set('sort', v), 'Sort order'),
   );
+}
+
+/** The sort menu, shown beside the list's title. */
+export function sortSelect(f, set) {
+  return h('label', { class: 'sort' }, h('span', { class: 'muted' }, 'Sort'),
+    select('sort', sorts.map(([v, t]) => [v, t]), f.sort, (v) => set('sort', v), 'Sort order'));
 }

@@ -4,7 +4,7 @@ import { h, replace } from '../dom.js';
 import { icon } from '../icons.js';
 import { go } from '../router.js';
 import { listSessions } from '../api.js';
-import { filterBar } from './filters.js';
+import { filterBar, sortSelect } from './filters.js';
 import { filtersFrom, isFiltered, apiParams } from './query.js';
 import { headRow, sessionRow, skeletonRows } from './table.js';
 
@@ -15,9 +15,10 @@ export function listView(shell, params) {
   const root = h('section', { class: 'list-screen' });
   const bar = h('div', { class: 'filters-wrap' });
   const summary = h('div', { class: 'list-summary' });
+  const sortBox = h('div', { class: 'sort-box' });
   const body = h('div', { class: 'stable', role: 'table', 'aria-label': 'Sessions' });
   const pager = h('div', { class: 'pager' });
-  root.append(h('div', { class: 'list-head' }, h('h1', null, 'Sessions'), summary), bar, body, pager);
+  root.append(h('div', { class: 'list-head' }, h('h1', null, 'Sessions'), summary, h('div', { class: 'spacer' }), sortBox), bar, body, pager);
   replace(shell.main, root);
   shell.setCrumbs();
   shell.setActions();
@@ -41,6 +42,7 @@ export function listView(shell, params) {
     const key = JSON.stringify(f);
     if (key !== filterKey) { prev = []; filterKey = key; }
     replace(bar, filterBar(f, { set, clear: () => go(f.sort ? { sort: f.sort } : {}) }));
+    replace(sortBox, sortSelect(f, set));
     const page = Math.max(1, +state.page || 1);
     if (abort) abort.abort();
     abort = new AbortController();

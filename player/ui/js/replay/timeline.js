@@ -8,6 +8,7 @@ import { clock } from '../format.js';
 // Drawing order: later kinds are drawn on top.
 const kinds = ['resize', 'visibility', 'user', 'action', 'input', 'click', 'nav', 'rage', 'error'];
 const colorVar = { click: '--m-click', nav: '--m-nav', error: '--m-error', input: '--m-input', rage: '--m-rage', action: '--m-other', resize: '--m-other', visibility: '--m-other', user: '--m-other' };
+const PAD = 6;
 export const shownOnTimeline = new Set(['click', 'nav', 'error', 'input', 'rage', 'action']);
 
 /** The seek bar of a Playback. */
@@ -42,6 +43,8 @@ export class Timeline {
 
   timeAt(clientX) {
     const r = this.el.getBoundingClientRect();
+    // The canvas overhangs the element by PAD on both sides, so markers at
+    // the very start and end are drawn whole; positions use the element.
     const f = Math.min(1, Math.max(0, (clientX - r.left) / r.width));
     const { s, len } = this.span;
     return s + f * len;
@@ -112,11 +115,11 @@ export class Timeline {
     if (!r.width) return;
     const dpr = window.devicePixelRatio || 1;
     const W = r.width, H = r.height;
-    this.canvas.width = Math.round(W * dpr);
+    this.canvas.width = Math.round((W + 2 * PAD) * dpr);
     this.canvas.height = Math.round(H * dpr);
     const ctx = this.canvas.getContext('2d');
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, W, H);
+    ctx.setTransform(dpr, 0, 0, dpr, PAD * dpr, 0);
+    ctx.clearRect(-PAD, 0, W + 2 * PAD, H);
     const css = getComputedStyle(this.el);
     const color = (v) => css.getPropertyValue(v).trim() || '#888';
     const { s, len } = this.span;
