@@ -393,13 +393,11 @@ async function rebuild(url, privacy) {
     if (e.type === 4) { f.width = e.data.width; f.height = e.data.height; g.width = e.data.width; g.height = e.data.height; }
   }
   await settle(f.contentDocument);
-  for (const [id, pos] of rb._scroll) rb._applyScroll(id);
   const a = norm(rb, f.contentDocument, privacy);
   const cp = structuredClone(rb.checkpoint());
   const rb2 = new ReplayCore.Rebuilder(g.contentDocument, {onWarning: (m) => warnings.push('restore: ' + m)});
   rb2.restore(cp);
   await settle(g.contentDocument);
-  for (const [id, pos] of rb2._scroll) rb2._applyScroll(id);
   const b = norm(rb2, g.contentDocument, privacy);
   return {replay: a, restored: b, warnings, events: events.length};
 }
@@ -500,7 +498,8 @@ func (h *harness) open(t *testing.T, ctx context.Context, path string) {
 func flush(t *testing.T, ctx context.Context) {
 	t.Helper()
 	var ok bool
-	if err := eval(ctx, `window.__replayTestHooks.flush()`, &ok); err != nil {
+	// Layout (scroll anchoring, image loads) settles first: its scroll events belong to this step.
+	if err := eval(ctx, `new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r, 50)))).then(() => window.__replayTestHooks.flush())`, &ok); err != nil {
 		t.Fatal(err)
 	}
 }

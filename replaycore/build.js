@@ -112,6 +112,8 @@ function buildElement(rb, sn, doc, post, depth) {
         if (lower === 'textarea' && k && k.type === 3) continue;
         const c = buildNode(rb, k, childDoc, post, depth + 1);
         if (!c) continue;
+        // Text in a <style> is CSS even when the recording did not say so (isStyle).
+        if (lower === 'style' && k.type === 3 && !k.isStyle) c.data = adaptCss(c.data, rb.opts);
         try {
           if (k.isShadow) {
             let root = shadowOf(el);

@@ -45,6 +45,7 @@ export class Rebuilder {
     this._onWarning = typeof options.onWarning === 'function' ? options.onWarning : null;
     this._meta = { href: '', width: 0, height: 0 };
     this._lastTs = 0;
+    this._listening = new WeakSet();
     this._reset();
   }
 
@@ -188,6 +189,12 @@ export class Rebuilder {
     try {
       adoptedSheets(doc, []);
     } catch (e) { /* not supported */ }
+    if (!this._listening.has(doc)) {
+      // Images and fonts that load later change the layout: scroll
+      // positions clamped before are applied again.
+      this._listening.add(doc);
+      doc.addEventListener('load', () => this._reapplyScroll(), true);
+    }
     this._register(sn.id, doc);
     for (const k of kids) {
       const n = buildNode(this, k, doc, post);
@@ -627,6 +634,12 @@ export class Rebuilder {
         n.scrollTop = pos[1];
       }
     } catch (e) { /* ignore */ }
+  }
+
+  _reapplyScroll() {
+    try {
+      for (const id of this._scroll.keys()) this._applyScroll(id);
+    } catch (e) { /* never into the caller */ }
   }
 
   _applyDialog(id) {

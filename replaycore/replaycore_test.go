@@ -1,0 +1,391 @@
+package replaycore
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/caddy-replay/caddy-replay/internal/browsertest"
+	"github.com/caddy-replay/caddy-replay/jsbundle"
+)
+
+// server serves the replay core, the host page and a canary endpoint that
+// hostile recordings try to reach.
+type server struct {
+	*httptest.Server
+	mu     sync.Mutex
+	canary []string
+}
+
+func (s *server) hits() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.canary...)
+}
+
+const hostPage = `<!doctype html><html><head><meta charset=utf-8>
+<script src="/replaycore.js"></script><script src="/hostile.js"></script></head>
+<body>
+<iframe id=sandboxed sandbox="allow-same-origin" width=800 height=600></iframe>
+<iframe id=open width=800 height=600></iframe>
+<iframe id=third sandbox="allow-same-origin" width=800 height=600></iframe>
+</body></html>`
+
+func newServer(t *testing.T) *server {
+	t.Helper()
+	entry := fstest.MapFS{"entry.js": {Data: []byte("import * as RC from 'replaycore/index.js'; window.ReplayCore = RC;")}}
+	rc, err := jsbundle.Build(jsbundle.Options{FS: entry, Entry: "entry.js", Name: "replaycore", Packages: map[string]fs.FS{"replaycore": FS}, NoMinify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostile, err := os.ReadFile(filepath.Join("testdata", "hostile.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &server{}
+	mux := http.NewServeMux()
+	mux.Handle("/replaycore.js", rc)
+	mux.HandleFunc("/hostile.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		w.Write(hostile)
+	})
+	mux.HandleFunc("/host.html", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, hostPage)
+	})
+	mux.HandleFunc("/canary", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.canary = append(s.canary, r.URL.RawQuery)
+		s.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("/img.svg", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/svg+xml")
+		io.WriteString(w, `<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect width="4" height="4" fill="red"/></svg>`)
+	})
+	s.Server = httptest.NewServer(mux)
+	t.Cleanup(s.Close)
+	return s
+}
+
+func eval(ctx context.Context, js string, out any) error {
+	return chromedp.Run(ctx, chromedp.Evaluate(js, out, func(p *runtime.EvaluateParams) *runtime.EvaluateParams {
+		return p.WithAwaitPromise(true)
+	}))
+}
+
+// TestReplayCore runs the replay core's browser tests in one Chromium.
+func TestReplayCore(t *testing.T) {
+	s := newServer(t)
+	ctx := browsertest.New(t, 2*time.Minute)
+	var dialogs []string
+	var dmu sync.Mutex
+	chromedp.ListenTarget(ctx, func(ev any) {
+		if e, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+			dmu.Lock()
+			dialogs = append(dialogs, e.Message)
+			dmu.Unlock()
+			go chromedp.Run(ctx, page.HandleJavaScriptDialog(false))
+		}
+	})
+	con := browsertest.WatchConsole(ctx)
+	load := func(t *testing.T) {
+		t.Helper()
+		if err := chromedp.Run(ctx, chromedp.Navigate(s.URL+"/host.html")); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	t.Run("canary works", func(t *testing.T) {
+		// The control: markup inserted without replaycore into the frame
+		// without a sandbox does run, so the canary would see a leak.
+		load(t)
+		var ok bool
+		if err := eval(ctx, `(() => { const d = document.getElementById('open').contentDocument; d.body.innerHTML = '<img src=x onerror="fetch(\'/canary?control\')">'; return true; })()`, &ok); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(3 * time.Second)
+		for len(s.hits()) == 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if h := s.hits(); len(h) != 1 || h[0] != "control" {
+			t.Fatalf("canary control: hits %v", h)
+		}
+		s.mu.Lock()
+		s.canary = nil
+		s.mu.Unlock()
+	})
+
+	t.Run("hostile recording runs nothing", func(t *testing.T) {
+		load(t)
+		var res struct {
+			Bad      []string `json:"bad"`
+			Built    []bool   `json:"built"`
+			Warnings int      `json:"warnings"`
+			Thrown   []string `json:"thrown"`
+		}
+		js := `(async () => {
+			const out = {bad: [], built: [], warnings: 0, thrown: []};
+			for (const fid of ['sandboxed', 'open']) {
+				const f = document.getElementById(fid);
+				const doc = f.contentDocument;
+				const rb = new ReplayCore.Rebuilder(doc, {onWarning: () => out.warnings++});
+				try {
+					rb.apply(Hostile.snapshot());
+					const q = (s) => rb.idOf(doc.querySelector(s));
+					const ph = Array.from(doc.querySelectorAll('noscript')).find((e) => rb._placeholders.has(e));
+					for (const e of Hostile.mutations(q('#after-clobber'), q('iframe'), q('meta'), rb.idOf(ph))) rb.apply(e);
+				} catch (e) { out.thrown.push(String(e)); }
+				out.built.push(!!doc.getElementById('after-clobber') && doc.getElementById('after-clobber').textContent === 'still built');
+				out.bad.push(...Hostile.audit(doc).map((b) => fid + ' ' + b));
+			}
+			// Poke everything in the frame without a sandbox.
+			const d = document.getElementById('open').contentDocument;
+			for (const e of Array.from(d.querySelectorAll('*'))) {
+				if (e.closest('form')) continue; // a submit would navigate the frame away before the audit
+				for (const type of ['mouseover', 'focus', 'error', 'load', 'toggle']) e.dispatchEvent(new Event(type));
+				if (typeof e.click === 'function') e.click();
+			}
+			for (const a of d.querySelectorAll('a')) a.dispatchEvent(new MouseEvent('click', {bubbles: true}));
+			await new Promise((r) => setTimeout(r, 1000));
+			out.bad.push(...Hostile.audit(d).map((b) => 'after clicks ' + b));
+			return out;
+		})()`
+		if err := eval(ctx, js, &res); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range res.Bad {
+			t.Errorf("dangerous content in the rebuilt document: %s", b)
+		}
+		for i, ok := range res.Built {
+			if !ok {
+				t.Errorf("frame %d: the document after the clobbering elements was not built", i)
+			}
+		}
+		for _, e := range res.Thrown {
+			t.Errorf("apply threw: %s", e)
+		}
+		time.Sleep(200 * time.Millisecond)
+		if h := s.hits(); len(h) > 0 {
+			t.Errorf("hostile recording reached the canary: %v", h)
+		}
+		dmu.Lock()
+		if len(dialogs) > 0 {
+			t.Errorf("dialogs opened: %v", dialogs)
+		}
+		dmu.Unlock()
+		var href string
+		if err := eval(ctx, `location.href`, &href); err != nil || !strings.HasSuffix(href, "/host.html") {
+			t.Errorf("the host page navigated: %q %v", href, err)
+		}
+	})
+
+	t.Run("garbage never throws", func(t *testing.T) {
+		load(t)
+		// One evaluation per seed: long evaluations that rewrite frames make chromedp stall.
+		events := 0
+		for seed := 1; seed <= 25; seed++ {
+			var res struct {
+				Thrown []string `json:"thrown"`
+				Events int      `json:"events"`
+			}
+			js := fmt.Sprintf(`(() => {
+				const out = {thrown: [], events: 0};
+				const doc = document.getElementById('open').contentDocument;
+				const rb = window.__rb || (window.__rb = new ReplayCore.Rebuilder(doc, {onWarning: () => {}}));
+				for (const e of [Hostile.snapshot(), ...Hostile.garbage(%d)]) {
+					out.events++;
+					try { rb.apply(e); } catch (err) { out.thrown.push(String(err)); }
+				}
+				for (const x of [null, undefined, 1, 'x', [], {v: 1}, {v: 1, tree: {type: 0, id: 'a'}}]) {
+					try { rb.restore(x); } catch (err) { out.thrown.push('restore: ' + err); }
+				}
+				try { const cp = rb.checkpoint(); if (cp) rb.restore(structuredClone(cp)); } catch (err) { out.thrown.push('checkpoint: ' + err); }
+				return out;
+			})()`, seed)
+			if err := eval(ctx, js, &res); err != nil {
+				t.Fatalf("seed %d: %v", seed, err)
+			}
+			events += res.Events
+			for _, e := range res.Thrown {
+				t.Errorf("seed %d threw: %s", seed, e)
+			}
+		}
+		if events < 10000/2 {
+			t.Errorf("only %d events applied", events)
+		}
+		var bad []string
+		if err := eval(ctx, `Hostile.audit(document.getElementById('open').contentDocument)`, &bad); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range bad {
+			t.Errorf("dangerous content after garbage: %s", b)
+		}
+		time.Sleep(300 * time.Millisecond)
+		if h := s.hits(); len(h) > 0 {
+			t.Errorf("garbage reached the canary: %v", h)
+		}
+	})
+
+	t.Run("checkpoint restores the same state", func(t *testing.T) {
+		load(t)
+		var res struct {
+			Same    bool     `json:"same"`
+			A       string   `json:"a"`
+			B       string   `json:"b"`
+			Checks  []string `json:"checks"`
+			CpBytes int      `json:"cpBytes"`
+		}
+		if err := eval(ctx, checkpointJS, &res); err != nil {
+			t.Fatal(err)
+		}
+		if !res.Same {
+			t.Errorf("checkpoint of the restored document differs:\n%s\n---\n%s", diffAt(res.A, res.B), diffAt(res.B, res.A))
+		}
+		for _, c := range res.Checks {
+			t.Errorf("restored state: %s", c)
+		}
+	})
+
+	t.Run("hover, focus and resolveURL", func(t *testing.T) {
+		load(t)
+		var res []string
+		if err := eval(ctx, hoverJS, &res); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res {
+			t.Error(r)
+		}
+	})
+
+	_, exc := con.Snapshot()
+	for _, e := range exc {
+		t.Errorf("uncaught exception in the host page: %s", e)
+	}
+}
+
+// checkpointJS builds a document with every kind of state, checkpoints it,
+// restores the checkpoint into another frame and compares.
+const checkpointJS = `(async () => {
+	const f = document.getElementById('sandboxed'), g = document.getElementById('third');
+	const rb = new ReplayCore.Rebuilder(f.contentDocument);
+	let id = 0;
+	const E = (tagName, attributes, childNodes, extra) => Object.assign({type: 2, tagName, attributes: attributes || {}, childNodes: childNodes || [], id: ++id}, extra || {});
+	const T = (t) => ({type: 3, textContent: t, id: ++id});
+	const doc = {type: 0, id: ++id, childNodes: [{type: 1, name: 'html', publicId: '', systemId: '', id: ++id}, E('html', {}, [
+		E('head', {}, [E('style', {}, [T('.a:hover{color:rgb(1,2,3)} #s{height:50px;overflow:auto} #s div{height:500px}')], {})]),
+		E('body', {}, [
+			E('div', {id: 's', rr_scrollTop: 120}, [E('div', {}, [T('tall')])]),
+			E('input', {id: 'i', value: 'typed'}), E('input', {id: 'c', type: 'checkbox'}), E('textarea', {id: 't', value: 'area'}),
+			E('select', {id: 'sel'}, [E('option', {value: 'a'}, [T('A')]), E('option', {value: 'b', selected: true}, [T('B')])]),
+			E('div', {id: 'host'}, [E('p', {}, [T('light')]), E('b', {}, [T('in shadow')], {isShadow: true})], {isShadowHost: true}),
+			E('iframe', {id: 'fr'}),
+			E('canvas', {id: 'cv', width: 4, height: 4}),
+			E('dialog', {id: 'dl'}, [T('dialog')]),
+			E('div', {id: 'pop', popover: ''}, [T('pop')]),
+			E('script', {}, []),
+			E('svg', {width: 10, height: 10}, [E('circle', {r: 3, cx: 5, cy: 5}, [], {isSVG: true})], {isSVG: true}),
+			T('tail'),
+		]),
+	])]};
+	rb.apply({type: 4, timestamp: 1, data: {href: 'http://example.test/', width: 800, height: 600}});
+	rb.apply({type: 2, timestamp: 1, data: {node: doc, initialOffset: {left: 0, top: 0}}});
+	const d = f.contentDocument;
+	const idOf = (s) => rb.idOf(d.querySelector(s)) >= 0 ? rb.idOf(d.querySelector(s)) : rb.idOf(d.querySelector('#host').shadowRoot.querySelector(s));
+	const fr = idOf('#fr');
+	rb.apply({type: 3, timestamp: 2, data: {source: 0, texts: [], attributes: [], removes: [], isAttachIframe: true, adds: [{parentId: fr, nextId: null, node: {type: 0, id: 900, childNodes: [E('html', {}, [E('body', {}, [E('p', {id: 'inner'}, [T('in frame')])])])]}}]}});
+	rb.apply({type: 3, timestamp: 3, data: {source: 5, id: idOf('#c'), text: 'on', isChecked: true}});
+	rb.apply({type: 3, timestamp: 3, data: {source: 5, id: idOf('#i'), text: 'typed more', isChecked: false}});
+	rb.apply({type: 3, timestamp: 4, data: {source: 8, id: idOf('style'), adds: [{rule: '#i { color: rgb(9, 9, 9); }', index: 1}]}});
+	rb.apply({type: 3, timestamp: 4, data: {source: 15, id: 1, styleIds: [1], styles: [{styleId: 1, rules: [{rule: 'p { margin: 3px; }', index: 0}]}]}});
+	rb.apply({type: 3, timestamp: 5, data: {source: 8, styleId: 1, adds: [{rule: 'b { font-weight: 900; }', index: 1}]}});
+	rb.apply({type: 3, timestamp: 5, data: {source: 0, texts: [], removes: [], adds: [], attributes: [{id: idOf('#dl'), attributes: {open: '', rr_open_mode: 'modal'}}, {id: idOf('#pop'), attributes: {rr_popover_open: true}}]}});
+	rb.apply({type: 3, timestamp: 6, data: {source: 1, positions: [{x: 1, y: 1, id: idOf('#i'), timeOffset: 0}]}});
+	// A 4x4 red frame.
+	const c = document.createElement('canvas'); c.width = c.height = 4; const cx = c.getContext('2d'); cx.fillStyle = 'red'; cx.fillRect(0, 0, 4, 4);
+	const b64 = c.toDataURL('image/png').split(',')[1];
+	rb.apply({type: 3, timestamp: 7, data: {source: 9, id: idOf('#cv'), type: 0, commands: [{property: 'clearRect', args: [0, 0, 4, 4]}, {property: 'drawImage', args: [{rr_type: 'ImageBitmap', args: [{rr_type: 'Blob', data: [{rr_type: 'ArrayBuffer', base64: b64}], type: 'image/png'}]}, 0, 0, 4, 4]}]}});
+	await new Promise((r) => setTimeout(r, 200));
+	const cp = structuredClone(rb.checkpoint());
+	const rb2 = new ReplayCore.Rebuilder(g.contentDocument);
+	rb2.restore(cp);
+	await new Promise((r) => setTimeout(r, 200));
+	const cp2 = rb2.checkpoint();
+	const a = JSON.stringify(cp), b = JSON.stringify(cp2);
+	const checks = [];
+	const d2 = g.contentDocument;
+	const q = (s) => d2.querySelector(s);
+	if (q('#s').scrollTop !== 120) checks.push('scrollTop ' + q('#s').scrollTop);
+	if (q('#i').value !== 'typed more') checks.push('input value ' + q('#i').value);
+	if (!q('#c').checked) checks.push('checkbox not checked');
+	if (q('#t').value !== 'area') checks.push('textarea ' + q('#t').value);
+	if (q('#sel').value !== 'b') checks.push('select ' + q('#sel').value);
+	if (!q('#host').shadowRoot || q('#host').shadowRoot.textContent !== 'in shadow') checks.push('shadow root');
+	if (!q('#fr').contentDocument.getElementById('inner')) checks.push('iframe content');
+	if (!q('#dl').matches(':modal')) checks.push('dialog not modal');
+	if (!q('#pop').matches(':popover-open')) checks.push('popover not open');
+	if (d2.adoptedStyleSheets.length !== 1 || d2.adoptedStyleSheets[0].cssRules.length !== 2) checks.push('adopted sheets');
+	if (q('style').sheet.cssRules.length !== 4) checks.push('style edits: ' + q('style').sheet.cssRules.length + ' rules');
+	if (!q('#i').classList.contains('replay-hover')) checks.push('hover class');
+	if (getComputedStyle(q('#i')).color !== 'rgb(9, 9, 9)') checks.push('inserted rule not applied');
+	const px = q('#cv').getContext('2d').getImageData(1, 1, 1, 1).data;
+	if (px[0] !== 255 || px[3] !== 255) checks.push('canvas frame not drawn: ' + Array.from(px));
+	if (!rb2._placeholders.has(d2.querySelector('noscript'))) checks.push('script placeholder');
+	return {same: a === b, a: a === b ? '' : a, b: a === b ? '' : b, checks, cpBytes: a.length};
+})()`
+
+// hoverJS checks :hover/:focus emulation and resolveURL.
+const hoverJS = `(() => {
+	const errs = [];
+	const f = document.getElementById('sandboxed');
+	const seen = [];
+	const rb = new ReplayCore.Rebuilder(f.contentDocument, {resolveURL: (u, kind) => { seen.push(kind + ' ' + u); return u.replace('/orig/', '/img.svg?'); }});
+	let id = 0;
+	const E = (tagName, attributes, childNodes) => ({type: 2, tagName, attributes: attributes || {}, childNodes: childNodes || [], id: ++id});
+	const T = (t) => ({type: 3, textContent: t, id: ++id});
+	rb.apply({type: 2, timestamp: 1, data: {node: {type: 0, id: ++id, childNodes: [E('html', {}, [
+		E('head', {}, [E('style', {}, [T('a:hover { color: rgb(255, 0, 0); } input:focus { color: rgb(0, 0, 255); } @media (hover: hover) { b { color: rgb(0, 128, 0); } } .bg { background: url(/orig/a.png); } @font-face { font-family: X; src: url(/orig/f.woff2); }')]),
+			E('link', {rel: 'stylesheet', href: '/orig/s.css'})]),
+		E('body', {}, [E('a', {id: 'a', href: '/x'}, [E('span', {id: 'sp'}, [T('link')])]), E('input', {id: 'in'}), E('b', {}, [T('b')]), E('img', {src: '/orig/i.png', srcset: '/orig/i2.png 2x'}), E('video', {poster: '/orig/p.png', src: '/orig/v.mp4'})]),
+	])]}}});
+	const d = f.contentDocument;
+	const a = d.getElementById('a');
+	if (getComputedStyle(a).color === 'rgb(255, 0, 0)') errs.push('hover color before any mouse event');
+	rb.apply({type: 3, timestamp: 2, data: {source: 1, positions: [{x: 1, y: 1, id: rb.idOf(d.getElementById('sp')), timeOffset: 0}]}});
+	if (getComputedStyle(a).color !== 'rgb(255, 0, 0)') errs.push(':hover not emulated on the ancestor: ' + getComputedStyle(a).color);
+	rb.apply({type: 3, timestamp: 3, data: {source: 1, positions: [{x: 1, y: 1, id: rb.idOf(d.body), timeOffset: 0}]}});
+	if (getComputedStyle(a).color === 'rgb(255, 0, 0)') errs.push(':hover not removed');
+	rb.apply({type: 3, timestamp: 4, data: {source: 2, type: 5, id: rb.idOf(d.getElementById('in'))}});
+	if (getComputedStyle(d.getElementById('in')).color !== 'rgb(0, 0, 255)') errs.push(':focus not emulated');
+	rb.apply({type: 3, timestamp: 5, data: {source: 2, type: 6, id: rb.idOf(d.getElementById('in'))}});
+	if (getComputedStyle(d.getElementById('in')).color === 'rgb(0, 0, 255)') errs.push(':focus not removed');
+	if (d.querySelector('style').textContent.indexOf('(hover: hover)') < 0) errs.push('media query rewritten: ' + d.querySelector('style').textContent);
+	for (const want of ['image /orig/a.png', 'font /orig/f.woff2', 'stylesheet /orig/s.css', 'image /orig/i.png', 'image /orig/i2.png', 'image /orig/p.png', 'media /orig/v.mp4']) {
+		if (!seen.includes(want)) errs.push('resolveURL not called for ' + want + ' (saw ' + seen.join(', ') + ')');
+	}
+	if (d.querySelector('img').getAttribute('src') !== '/img.svg?i.png') errs.push('resolved URL not used: ' + d.querySelector('img').getAttribute('src'));
+	return errs;
+})()`
+
+// diffAt returns a's text around the first byte where it differs from b.
+func diffAt(a, b string) string {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	return a[max(0, i-200):min(len(a), i+200)]
+}
