@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"log"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -280,6 +281,10 @@ func newHarness(t testing.TB) *harness {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		io.WriteString(w, replayPage)
 	})
+	mux.HandleFunc("/tone.wav", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "audio/wav")
+		http.ServeContent(w, r, "tone.wav", time.Time{}, bytes.NewReader(toneWAV(3)))
+	})
 	mux.HandleFunc("/testdata-normalize.js", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript")
 		io.WriteString(w, normalizeSrc)
@@ -408,6 +413,7 @@ type norm struct {
 	Dom    string `json:"dom"`
 	Forms  string `json:"forms"`
 	Scroll string `json:"scroll"`
+	Media  string `json:"media"`
 }
 
 var normalizeSrc = func() string {
@@ -433,7 +439,45 @@ type browser struct {
 }
 
 func newBrowser(t *testing.T) *browser {
-	return &browser{ctx: browsertest.New(t, 3*time.Minute)}
+	return &browser{ctx: browsertest.New(tempDirRetry{t}, 3*time.Minute)}
+}
+
+// tempDirRetry gives Chromium a profile directory that is removed with
+// retries: Chromium's helper processes may still write to it for a moment
+// after the browser exits, and t.TempDir's cleanup then fails the test.
+type tempDirRetry struct{ testing.TB }
+
+func (t tempDirRetry) TempDir() string {
+	dir, err := os.MkdirTemp("", "recorder-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for i := 0; i < 50; i++ {
+			if os.RemoveAll(dir) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	return dir
+}
+
+// TestMain drops chromedp's log lines about CDP events newer than it
+// (e.g. DOM.topLayerElementsUpdated): they say nothing about the tests and
+// would bury their output.
+func TestMain(m *testing.M) {
+	log.SetOutput(quietLog{os.Stderr})
+	os.Exit(m.Run())
+}
+
+type quietLog struct{ w io.Writer }
+
+func (q quietLog) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte("unhandled node event")) {
+		return len(p), nil
+	}
+	return q.w.Write(p)
 }
 
 // tab opens a tab in a fresh browser context (its own cookies and storage).
@@ -547,6 +591,8 @@ func (h *harness) roundTrip(t *testing.T, live, replay context.Context, privacy,
 	compare(t, step+": restored DOM", want.Dom, got.Restored.Dom)
 	compare(t, step+": restored form values", want.Forms, got.Restored.Forms)
 	compare(t, step+": restored scroll positions", want.Scroll, got.Restored.Scroll)
+	compare(t, step+": rebuilt canvas and media", want.Media, got.Replay.Media)
+	compare(t, step+": restored canvas and media", want.Media, got.Restored.Media)
 	for _, w := range got.Warnings {
 		t.Errorf("%s: replaycore warning: %s", step, w)
 	}
@@ -574,4 +620,36 @@ func compare(t *testing.T, what, want, got string) {
 			return
 		}
 	}
+}
+
+// toneWAV returns seconds of a quiet 8 kHz mono 8-bit tone as a WAV file.
+func toneWAV(seconds int) []byte {
+	const rate = 8000
+	n := rate * seconds
+	var b bytes.Buffer
+	le := func(v uint32, size int) {
+		for i := 0; i < size; i++ {
+			b.WriteByte(byte(v >> (8 * i)))
+		}
+	}
+	b.WriteString("RIFF")
+	le(uint32(36+n), 4)
+	b.WriteString("WAVEfmt ")
+	le(16, 4)
+	le(1, 2) // PCM
+	le(1, 2) // mono
+	le(rate, 4)
+	le(rate, 4) // byte rate
+	le(1, 2)    // block align
+	le(8, 2)    // bits per sample
+	b.WriteString("data")
+	le(uint32(n), 4)
+	for i := 0; i < n; i++ {
+		if (i/8)%2 == 0 {
+			b.WriteByte(130)
+		} else {
+			b.WriteByte(126)
+		}
+	}
+	return b.Bytes()
 }

@@ -6,20 +6,34 @@ import (
 
 // TestRoundTrip records fixture pages while driving changes, and at every
 // flush compares the live document with the one replaycore rebuilds from
-// what the collector received (and with one restored from a checkpoint).
+// what the collector received (and with one restored from a checkpoint):
+// normalized DOM, form values, scroll positions, canvas and media state.
 func TestRoundTrip(t *testing.T) {
 	h := newHarness(t)
 	b := newBrowser(t)
-	t.Run("basic", func(t *testing.T) {
-		live, replay := b.tab(t), b.tab(t)
-		h.open(t, live, "/basic.html?privacy=allow")
-		h.roundTrip(t, live, replay, "allow", "initial snapshot")
-		for _, step := range []string{"reorder", "moveThenRemove", "attrChurn", "textEdits", "appendMany", "deep", "addRemoveSameBatch", "formProgrammatic", "scrolls", "innerHTML", "svgChange"} {
-			var ignored any
-			if err := eval(live, "window.act."+step+"()", &ignored); err != nil {
-				t.Fatal(err)
+	cases := []struct {
+		page  string
+		steps []string
+	}{
+		{"/basic.html", []string{"reorder", "moveThenRemove", "attrChurn", "textEdits", "appendMany", "deep", "addRemoveSameBatch", "formProgrammatic", "scrolls", "innerHTML", "svgChange"}},
+		{"/shadow.html", []string{"shadowMutate", "lateShadow", "attachToExisting", "closedShadow", "adoptInShadow", "moveHost"}},
+		{"/frames.html", []string{"frameMutate", "nestedMutate", "frameInput", "addFrame", "reloadFrame"}},
+		{"/cssom.html", []string{"insertRules", "deleteRule", "setProperty", "constructed", "constructedEdit", "adoptPush", "replaceAsync", "styleText", "cssInJs"}},
+		{"/media.html", []string{"draw", "play", "seekPause", "volume", "dialogModal", "dialogClose", "popover", "popoverHide"}},
+	}
+	for _, c := range cases {
+		t.Run(c.page[1:], func(t *testing.T) {
+			h.coll.reset()
+			live, replay := b.tab(t), b.tab(t)
+			h.open(t, live, c.page+"?privacy=allow")
+			h.roundTrip(t, live, replay, "allow", "initial snapshot")
+			for _, step := range c.steps {
+				var ignored any
+				if err := eval(live, "window.act."+step+"()", &ignored); err != nil {
+					t.Fatalf("%s: %v", step, err)
+				}
+				h.roundTrip(t, live, replay, "allow", step)
 			}
-			h.roundTrip(t, live, replay, "allow", step)
-		}
-	})
+		})
+	}
 }

@@ -48,6 +48,12 @@ const api = {
 // Calls queued before the script loaded: window.SessionReplay = {q: [[method, ...args]]}.
 const queued = window.SessionReplay && Array.isArray(window.SessionReplay.q) ? window.SessionReplay.q : [];
 window.SessionReplay = api;
-const fromTag = fromScript(script);
+// A same-origin frame of a recorded page is recorded by the page (as part
+// of its document), not on its own.
+let framed = false;
+try {
+  framed = window.parent !== window && !!(window.parent.SessionReplay && window.parent.SessionReplay.version);
+} catch (e) { /* cross-origin parent: this frame records itself */ }
+const fromTag = framed ? null : fromScript(script);
 if (fromTag) api.init(fromTag);
 for (const [method, ...args] of queued) if (typeof api[method] === 'function') api[method](...args);

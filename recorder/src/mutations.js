@@ -196,7 +196,12 @@ export class Mutations {
       }
     }
 
-    // Texts of nodes that were not re-added.
+    // Texts of nodes that were not re-added. A changed <style> sends all its
+    // text children: the first carries the whole sheet.
+    for (const t of texts) {
+      const p = t.parentNode;
+      if (p && p.nodeType === 1 && tagOf(p) === 'style') for (let c = p.firstChild; c; c = c.nextSibling) if (c.nodeType === 3) texts.add(c);
+    }
     for (const t of texts) {
       if (!t.isConnected || !mirror.id(t) || isCovered(t)) continue;
       const p = t.parentNode;

@@ -13,6 +13,7 @@ import { Media } from './media.js';
 import { Styles, hookStyles } from './styles.js';
 import { Canvas, hookCanvas } from './canvas.js';
 import { installLifecycle, hookHistory } from './navigation.js';
+import { installPopovers } from './popover.js';
 import { Compressor } from './compressor.js';
 import { Segments } from './segments.js';
 import { Uploader } from './uploader.js';
@@ -66,6 +67,7 @@ export class Recorder {
   /** Closes the open segment and resolves when every segment was answered (tests). */
   flushAll() {
     this.guard(() => {
+      if (this.recording) this.tick();
       if (this.recording) this.flushPending();
       this.segments.close();
     });
@@ -136,7 +138,7 @@ export class Recorder {
     if (this.docs.has(doc)) return;
     this.docs.add(doc);
     this.mutations.observe(doc);
-    this.offs.push(...this.inputs.install(doc), ...this.pointer.install(doc), ...this.scroll.install(doc), ...this.media.install(doc));
+    this.offs.push(...this.inputs.install(doc), ...this.pointer.install(doc), ...this.scroll.install(doc), ...this.media.install(doc), ...installPopovers(this, doc));
     // A frame that loads (again) is attached again; a stylesheet that loads gets its rules.
     const onLoad = (e) => this.guard(() => {
       const t = e.target;

@@ -119,10 +119,19 @@ export function serializeNode(n, level, ctx) {
   }
 }
 
-/** The CSS of a <style>'s text node: the sheet's rules when it is the only text. */
+/**
+ * The CSS of a <style>'s text node. The first text child carries the whole
+ * sheet as the CSSOM has it (CSSOM edits included); other text children are
+ * empty. Without a readable sheet, the text itself.
+ */
 export function styleText(style, text, base) {
   let css = null;
-  if (style && style.sheet && style.firstChild === text && !text.nextSibling) css = sheetText(style.sheet);
+  if (style && style.sheet) {
+    let first = style.firstChild;
+    while (first && first.nodeType !== 3) first = first.nextSibling;
+    if (first !== text) return '';
+    css = sheetText(style.sheet);
+  }
   if (css === null) css = absoluteCss(text.data, base);
   return css.length > MAX_CSS ? '' : css;
 }
@@ -219,6 +228,13 @@ function element(el, level, ctx) {
       }
       break;
     }
+    case 'style':
+      // A style element without text (rules from insertRule) carries them as rrweb's _cssText.
+      if (el.sheet && !hasText(el)) {
+        const css = sheetText(el.sheet);
+        if (css) attrs._cssText = css;
+      }
+      break;
     case 'link':
       if (el.sheet && /(?:^|\s)stylesheet(?:\s|$)/i.test(attrs.rel || '')) {
         const css = sheetText(el.sheet);
@@ -281,6 +297,11 @@ function element(el, level, ctx) {
   ctx.level = level;
   ctx.descend = descend;
   return sn;
+}
+
+function hasText(el) {
+  for (let c = el.firstChild; c; c = c.nextSibling) if (c.nodeType === 3) return true;
+  return false;
 }
 
 const blank = new Map();

@@ -54,6 +54,18 @@
     return out.map((t) => t.replace(/@media ([^{]*)\{\s*/g, '@media $1 { ').replace(/\s+/g, ' '));
   }
 
+  // The mean colour of a canvas, in steps of 32 (frames are lossy WebP).
+  function canvasMean(c) {
+    try {
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      const sum = [0, 0, 0, 0];
+      for (let i = 0; i < d.length; i += 4) for (let k = 0; k < 4; k++) sum[k] += d[i + k];
+      return sum.map((v) => Math.round(v / (d.length / 4) / 32)).join(',');
+    } catch (e) {
+      return 'unreadable';
+    }
+  }
+
   function level(el, def) {
     let l = def;
     for (let e = el; e; e = e.parentNode && e.parentNode.host ? e.parentNode.host : e.parentElement) {
@@ -69,6 +81,7 @@
     const lines = [];
     const forms = [];
     const scroll = [];
+    const media = [];
     const isPh = opts.isPlaceholder || (() => false);
     const path = [];
 
@@ -150,6 +163,8 @@
             return;
           }
           if (tag === 'input' || tag === 'select') formState(n, l);
+          if (tag === 'canvas') media.push('canvas ' + canvasMean(n));
+          if (tag === 'video' || tag === 'audio') media.push(tag + ' paused=' + n.paused + (n.paused ? ' t=' + n.currentTime.toFixed(1) : '') + ' volume=' + n.volume + ' muted=' + n.muted + ' rate=' + n.playbackRate);
           if (n.scrollTop || n.scrollLeft) scroll.push(path.join('.') + ' ' + tag + ' ' + Math.round(n.scrollLeft) + ',' + Math.round(n.scrollTop));
           let i = 0;
           for (const c of n.childNodes) {
@@ -205,7 +220,7 @@
     walk(doc, 0, def);
     const se = doc.scrollingElement;
     scroll.unshift('document ' + Math.round(se.scrollLeft) + ',' + Math.round(se.scrollTop));
-    return { dom: lines.join('\n'), forms: forms.join('\n'), scroll: scroll.join('\n') };
+    return { dom: lines.join('\n'), forms: forms.join('\n'), scroll: scroll.join('\n'), media: media.join('\n') };
   }
 
   window.__normalize = normalize;
