@@ -1,0 +1,506 @@
+// Package collector is the ingest endpoint: it receives the recorder's
+// segments (POST /__replay/v1/segments, see docs/FORMAT.md), refuses
+// anything malformed or abusive with a JSON error a developer can act on,
+// and stores the rest exactly once, with the session metadata the segment
+// adds (pages, clicks, rage and dead clicks, errors, active time...).
+//
+// It is plain net/http: the replay Caddy handler mounts it, and tests and
+// benchmarks run it without Caddy.
+package collector
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/caddy-replay/caddy-replay/store"
+)
+
+// Defaults of Config's zero values.
+const (
+	DefaultMaxBodyBytes        = 1 << 20  // 1 MiB, compressed
+	DefaultMaxRawBytes         = 16 << 20 // 16 MiB, decompressed
+	DefaultMaxRecords          = 100_000
+	DefaultMaxClockSkew        = 10 * time.Minute
+	DefaultMaxAge              = 24 * time.Hour
+	DefaultMaxConcurrentWrites = 128
+	DefaultQueueTimeout        = time.Second
+)
+
+// Default rates. A recorder uploads about one segment every 5 s per tab,
+// with short bursts after being offline; a client address may be a whole
+// office behind one NAT.
+var (
+	DefaultClientRate  = Rate{PerSecond: 50, Burst: 200}
+	DefaultSessionRate = Rate{PerSecond: 10, Burst: 60}
+)
+
+// Config configures a Collector. Only Store is required.
+type Config struct {
+	// Store receives the segments.
+	Store store.Store
+	// MaxBodyBytes caps the request body as sent (compressed).
+	MaxBodyBytes int64
+	// MaxRawBytes caps a body once decompressed; decompression stops at
+	// the limit, so a zip bomb costs no more than this.
+	MaxRawBytes int64
+	// MaxRecords caps the events in one segment.
+	MaxRecords int
+	// MaxClockSkew is how far in the future a segment's end may be (a
+	// visitor's clock that runs fast).
+	MaxClockSkew time.Duration
+	// MaxAge is how far in the past a segment's start may be (a recorder
+	// that was offline for a long time).
+	MaxAge time.Duration
+	// AllowedOrigins are origins ("https://app.example.com", or "*") whose
+	// pages may upload besides the request's own origin.
+	AllowedOrigins []string
+	// ClientToken, when set, must be given as the ct parameter.
+	ClientToken string
+	// ClientRate limits uploads per client address; SessionRate per
+	// session. Over the limit: 429 with Retry-After.
+	ClientRate, SessionRate Rate
+	// MaxConcurrentWrites bounds the uploads decoded and stored at once
+	// (and so the memory they use). An upload that finds no slot within
+	// QueueTimeout gets 503 with Retry-After.
+	MaxConcurrentWrites int
+	QueueTimeout        time.Duration
+	// StoreClientIP stores the client address with the session. Off by
+	// default: no IP address is kept unless the operator asks.
+	StoreClientIP bool
+	// ClientIP returns the client address of a request (Caddy passes its
+	// trusted-proxy-aware client_ip); nil means the host of RemoteAddr.
+	ClientIP func(*http.Request) string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives refusals (debug) and store errors (error).
+	Logger *zap.Logger
+	// Metrics is the registry for the collector's series (Caddy's);
+	// nil registers nothing.
+	Metrics prometheus.Registerer
+}
+
+// Collector is the ingest http.Handler.
+type Collector struct {
+	cfg        Config
+	store      store.Store
+	clients    *limiter
+	sessions   *limiter
+	slots      chan struct{}
+	anyOrigin  bool
+	origins    map[string]bool
+	metrics    *metrics
+	log        *zap.Logger
+	now        func() time.Time
+	clientIP   func(*http.Request) string
+	maxSkewMs  int64
+	maxAgeMs   int64
+	tokenBytes []byte
+}
+
+// New checks cfg, fills in defaults and returns a Collector.
+func New(cfg Config) (*Collector, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("collector: a store is required")
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxRawBytes <= 0 {
+		cfg.MaxRawBytes = DefaultMaxRawBytes
+	}
+	if cfg.MaxRecords <= 0 {
+		cfg.MaxRecords = DefaultMaxRecords
+	}
+	if cfg.MaxClockSkew <= 0 {
+		cfg.MaxClockSkew = DefaultMaxClockSkew
+	}
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = DefaultMaxAge
+	}
+	if cfg.MaxConcurrentWrites <= 0 {
+		cfg.MaxConcurrentWrites = DefaultMaxConcurrentWrites
+	}
+	if cfg.QueueTimeout <= 0 {
+		cfg.QueueTimeout = DefaultQueueTimeout
+	}
+	cfg.ClientRate = cfg.ClientRate.withDefault(DefaultClientRate)
+	cfg.SessionRate = cfg.SessionRate.withDefault(DefaultSessionRate)
+	c := &Collector{
+		cfg:        cfg,
+		store:      cfg.Store,
+		clients:    newLimiter(cfg.ClientRate),
+		sessions:   newLimiter(cfg.SessionRate),
+		slots:      make(chan struct{}, cfg.MaxConcurrentWrites),
+		origins:    map[string]bool{},
+		metrics:    newMetrics(cfg.Metrics),
+		log:        cfg.Logger,
+		now:        cfg.Now,
+		clientIP:   cfg.ClientIP,
+		maxSkewMs:  cfg.MaxClockSkew.Milliseconds(),
+		maxAgeMs:   cfg.MaxAge.Milliseconds(),
+		tokenBytes: []byte(cfg.ClientToken),
+	}
+	if c.log == nil {
+		c.log = zap.NewNop()
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.clientIP == nil {
+		c.clientIP = remoteHost
+	}
+	for _, o := range cfg.AllowedOrigins {
+		if o == "*" {
+			c.anyOrigin = true
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return nil, fmt.Errorf("collector: allowed origin %q must look like https://host[:port]", o)
+		}
+		c.origins[strings.ToLower(u.Scheme+"://"+u.Host)] = true
+	}
+	return c, nil
+}
+
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// extra is the request context stored beside a segment (NewSegment.Extra)
+// so that Reindex can rebuild the metadata the events alone do not give.
+type extra struct {
+	UserAgent string `json:"ua,omitempty"`
+	ClientIP  string `json:"ip,omitempty"`
+}
+
+// ServeHTTP handles one upload (and CORS preflights for allowed origins).
+func (c *Collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	c.metrics.inFlight.Inc()
+	defer c.metrics.inFlight.Dec()
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+
+	dup, p, rj := c.handle(w, r)
+	result := "accepted"
+	switch {
+	case rj != nil && rj.status == 0:
+		result = rj.reason // answered already (a CORS preflight)
+	case rj != nil:
+		result = "rejected"
+		c.metrics.rejected.WithLabelValues(rj.reason).Inc()
+		if rj.retryAfter > 0 {
+			h.Set("Retry-After", strconv.Itoa(rj.retryAfter))
+		}
+		if rj.status == http.StatusMethodNotAllowed {
+			h.Set("Allow", "POST, OPTIONS")
+		}
+		if rj.status >= 500 {
+			c.log.Error("segment upload failed", zap.String("reason", rj.reason), zap.String("message", rj.message))
+		} else if ce := c.log.Check(zap.DebugLevel, "segment refused"); ce != nil {
+			fields := []zap.Field{zap.Int("status", rj.status), zap.String("reason", rj.reason), zap.String("message", rj.message)}
+			if p != nil {
+				fields = append(fields, zap.String("session", p.key.Session), zap.String("view", p.key.View), zap.Int("seq", p.key.Seq))
+			}
+			ce.Write(fields...)
+		}
+		writeJSON(w, rj.status, map[string]string{"error": rj.reason, "message": rj.message})
+	case dup:
+		result = "duplicate"
+		c.metrics.duplicate.Inc()
+		writeJSON(w, http.StatusOK, map[string]bool{"ok": true, "duplicate": true})
+	default:
+		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	}
+	c.metrics.latency.WithLabelValues(result).Observe(time.Since(start).Seconds())
+}
+
+var (
+	okBody  = []byte(`{"ok":true}` + "\n")
+	dupBody = []byte(`{"ok":true,"duplicate":true}` + "\n")
+)
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var b []byte
+	switch x := v.(type) {
+	case map[string]bool:
+		if x["duplicate"] {
+			b = dupBody
+		} else {
+			b = okBody
+		}
+	default:
+		b, _ = json.Marshal(v)
+		b = append(b, '\n')
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// handle runs the checks in order of cost, cheapest first, so that abuse
+// is refused before it costs a read, a decompression or a write.
+func (c *Collector) handle(w http.ResponseWriter, r *http.Request) (dup bool, p *params, rj *rejection) {
+	origin, rj := c.checkOrigin(r)
+	if rj != nil {
+		return false, nil, rj
+	}
+	if origin != "" {
+		w.Header().Set("Access-Control-Allow-Origin", origin)
+		w.Header().Add("Vary", "Origin")
+	}
+	if r.Method == http.MethodOptions {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Methods", "POST")
+		h.Set("Access-Control-Allow-Headers", "Content-Type, Content-Encoding")
+		h.Set("Access-Control-Max-Age", "86400")
+		w.WriteHeader(http.StatusNoContent)
+		return false, nil, &rejection{reason: "preflight"} // status 0: answered
+	}
+	if r.Method != http.MethodPost {
+		return false, nil, reject(405, "method_not_allowed", "segments are uploaded with POST, not %.10s", r.Method)
+	}
+	now := c.now()
+	ip := c.clientIP(r)
+	if ok, wait := c.clients.allow(ip, now); !ok {
+		return false, nil, tooMany("client_rate_limited", "too many uploads from this address", wait)
+	}
+	p, rj = parseParams(r.URL.RawQuery)
+	if rj != nil {
+		return false, nil, rj
+	}
+	if len(c.tokenBytes) > 0 && subtle.ConstantTimeCompare([]byte(p.token), c.tokenBytes) != 1 {
+		return false, p, reject(403, "bad_client_token", "the ct parameter does not match the configured client token")
+	}
+	nowMs := now.UnixMilli()
+	if p.end > nowMs+c.maxSkewMs {
+		return false, p, reject(400, "timestamp_in_future", "end=%d is %s ahead of the server's clock (more than %s): is the client's clock wrong?",
+			p.end, time.Duration(p.end-nowMs)*time.Millisecond, c.cfg.MaxClockSkew)
+	}
+	if p.start < nowMs-c.maxAgeMs {
+		return false, p, reject(400, "timestamp_too_old", "start=%d is more than %s ago; segments that old are not accepted", p.start, c.cfg.MaxAge)
+	}
+	if p.records > c.cfg.MaxRecords {
+		return false, p, reject(413, "too_many_records", "n=%d is more than the %d events a segment may hold; flush more often", p.records, c.cfg.MaxRecords)
+	}
+	if p.raw > c.cfg.MaxRawBytes {
+		return false, p, reject(413, "raw_too_large", "raw=%d is more than the %d bytes a segment may decompress to", p.raw, c.cfg.MaxRawBytes)
+	}
+	enc, rj := c.encoding(r, p)
+	if rj != nil {
+		return false, p, rj
+	}
+	if r.ContentLength > c.cfg.MaxBodyBytes {
+		return false, p, reject(413, "body_too_large", "the body is %d bytes; the limit is %d", r.ContentLength, c.cfg.MaxBodyBytes)
+	}
+	if ok, wait := c.sessions.allow(p.key.Session, now); !ok {
+		return false, p, tooMany("session_rate_limited", "too many uploads for this session", wait)
+	}
+
+	// From here on the upload costs memory: take a slot, or tell the
+	// client to come back.
+	release, rj := c.acquire(r.Context())
+	if rj != nil {
+		return false, p, rj
+	}
+	defer release()
+
+	body, rj := c.readBody(r)
+	if rj != nil {
+		return false, p, rj
+	}
+	defer putBuffer(body)
+	if body.Len() == 0 {
+		return false, p, reject(400, "empty_body", "the body is empty")
+	}
+	d, rj := decode(body.Bytes(), enc, p, c.cfg.MaxRawBytes)
+	if rj != nil {
+		return false, p, rj
+	}
+	defer d.release()
+
+	x := extra{UserAgent: truncate(r.UserAgent(), 512)}
+	if c.cfg.StoreClientIP {
+		x.ClientIP = ip
+	}
+	xb, _ := json.Marshal(x)
+	info := store.SegmentInfo{
+		SegmentKey: p.key, Start: p.start, End: p.end, FullSnapshot: p.full,
+		Records: p.records, RawSize: p.raw, Size: int64(len(d.gz)), Received: nowMs,
+	}
+	seg := &store.NewSegment{SegmentInfo: info, Body: d.gz, Extra: xb, Update: d.facts.update(info, x)}
+	dup, err := c.store.PutSegment(r.Context(), seg)
+	if err != nil {
+		return false, p, storeRejection(err)
+	}
+	if !dup {
+		c.metrics.accepted.Inc()
+		c.metrics.bytes.WithLabelValues("stored").Add(float64(len(d.gz)))
+		c.metrics.bytes.WithLabelValues("raw").Add(float64(p.raw))
+	}
+	return dup, p, nil
+}
+
+func tooMany(reason, what string, wait time.Duration) *rejection {
+	secs := max(1, int((wait+time.Second-1)/time.Second))
+	rj := reject(429, reason, "%s; retry after %d s", what, secs)
+	rj.retryAfter = secs
+	return rj
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// checkOrigin allows requests without an Origin (not from a browser page),
+// from the request's own origin, and from configured origins. For an
+// allowed cross-origin request it returns the origin to echo in
+// Access-Control-Allow-Origin.
+func (c *Collector) checkOrigin(r *http.Request) (string, *rejection) {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return "", nil
+	}
+	u, err := url.Parse(o)
+	if err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host) {
+		return "", nil
+	}
+	if c.anyOrigin || c.origins[strings.ToLower(o)] {
+		return o, nil
+	}
+	return "", reject(403, "origin_not_allowed", "pages from %.100s may not upload here; add the origin to the collector's allowed origins", o)
+}
+
+// encoding picks the body's encoding from Content-Encoding, or from the
+// enc parameter when no header could be set (sendBeacon).
+func (c *Collector) encoding(r *http.Request, p *params) (string, *rejection) {
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || (mt != "application/json" && mt != "text/plain") {
+		return "", reject(415, "unsupported_content_type", "Content-Type %.60q is not accepted; send application/json (or text/plain from sendBeacon)", ct)
+	}
+	ce := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
+	enc := p.enc
+	switch {
+	case ce != "" && enc != "" && ce != enc:
+		return "", reject(400, "conflicting_encoding", "Content-Encoding %.20q and enc=%.20q disagree", ce, enc)
+	case ce != "":
+		enc = ce
+	case enc == "":
+		enc = "identity"
+	}
+	switch enc {
+	case "gzip", "deflate", "identity":
+		return enc, nil
+	}
+	return "", reject(415, "unsupported_encoding", "encoding %.20q is not supported; use gzip, deflate or identity", enc)
+}
+
+// acquire takes a write slot, waiting up to QueueTimeout.
+func (c *Collector) acquire(ctx context.Context) (func(), *rejection) {
+	release := func() { <-c.slots }
+	select {
+	case c.slots <- struct{}{}:
+		return release, nil
+	default:
+	}
+	t := time.NewTimer(c.cfg.QueueTimeout)
+	defer t.Stop()
+	select {
+	case c.slots <- struct{}{}:
+		return release, nil
+	case <-t.C:
+		rj := reject(503, "overloaded", "the collector is busy; retry after 1 s")
+		rj.retryAfter = 1
+		return nil, rj
+	case <-ctx.Done():
+		return nil, reject(499, "client_gone", "the client went away while waiting")
+	}
+}
+
+// readBody reads the whole compressed body, at most MaxBodyBytes.
+func (c *Collector) readBody(r *http.Request) (*bytes.Buffer, *rejection) {
+	b := getBuffer()
+	if r.ContentLength > 0 {
+		b.Grow(int(r.ContentLength))
+	}
+	n, err := b.ReadFrom(io.LimitReader(r.Body, c.cfg.MaxBodyBytes+1))
+	if err != nil {
+		putBuffer(b)
+		return nil, reject(400, "body_read_failed", "reading the body failed: %v", err)
+	}
+	if n > c.cfg.MaxBodyBytes {
+		putBuffer(b)
+		return nil, reject(413, "body_too_large", "the body is more than %d bytes", c.cfg.MaxBodyBytes)
+	}
+	return b, nil
+}
+
+// storeRejection maps a store error to the answer.
+func storeRejection(err error) *rejection {
+	switch {
+	case errors.Is(err, store.ErrSessionDeleted):
+		return reject(410, "session_deleted", "this session was deleted; start a new session")
+	case errors.Is(err, store.ErrConflict):
+		return reject(409, "duplicate_sequence", "a different segment with this sid, vid and seq is already stored; number segments uniquely")
+	case errors.Is(err, store.ErrInvalid):
+		return reject(400, "invalid_segment", "%v", err)
+	case errors.Is(err, store.ErrClosed), errors.Is(err, store.ErrBusy):
+		rj := reject(503, "unavailable", "the store is not available right now (restarting?); retry")
+		rj.retryAfter = 1
+		return rj
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return reject(499, "client_gone", "the client went away before the segment was stored")
+	}
+	return reject(500, "store_error", "storing the segment failed: %v", err)
+}
+
+// Summarizer returns the function Reindex uses to rebuild session
+// metadata from stored segments.
+func (c *Collector) Summarizer() store.Summarizer { return Summarize }
+
+// Summarize is a store.Summarizer: it decodes a stored segment (a gzip JSON
+// array of events) and returns the same session Update the collector made
+// when the segment arrived. Timestamp windows are not applied: the segment
+// was accepted when it arrived.
+func Summarize(info store.SegmentInfo, x, body []byte) (func(*store.Session), error) {
+	var ex extra
+	if len(x) > 0 {
+		if err := json.Unmarshal(x, &ex); err != nil {
+			return nil, fmt.Errorf("segment extra: %w", err)
+		}
+	}
+	p := &params{key: info.SegmentKey, start: info.Start, end: info.End, full: info.FullSnapshot, records: info.Records, raw: info.RawSize}
+	d, rj := decode(body, "gzip", p, max(info.RawSize, 2))
+	if rj != nil {
+		return nil, rj
+	}
+	d.release()
+	return d.facts.update(info, ex), nil
+}

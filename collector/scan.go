@@ -1,0 +1,532 @@
+package collector
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+// The scanner validates a segment body — a JSON array of rrweb events — as
+// a stream, in one pass, in bounded memory, and pulls out only what session
+// metadata needs. It never builds a tree of the events: a full snapshot is
+// skipped byte by byte, which is what makes thousands of segments a second
+// affordable.
+
+// maxDepth bounds JSON nesting. A serialized DOM nests two levels per
+// element, so real pages stay far below it.
+const maxDepth = 4096
+
+// Captured strings are cut at these lengths; longer values are truncated,
+// not refused (a long URL is still a valid event).
+const (
+	maxURLLen   = 2048
+	maxShortLen = 256
+)
+
+// errInflated reports a body that decompresses to more than allowed.
+var errInflated = errors.New("decompressed body exceeds the limit")
+
+// syntaxError is invalid JSON at a byte offset.
+type syntaxError struct {
+	off int64
+	msg string
+}
+
+func (e *syntaxError) Error() string { return fmt.Sprintf("invalid JSON at byte %d: %s", e.off, e.msg) }
+
+// schemaError is valid JSON that is not a valid event.
+type schemaError struct {
+	event int
+	msg   string
+}
+
+func (e *schemaError) Error() string { return fmt.Sprintf("event %d: %s", e.event, e.msg) }
+
+// readError wraps an error from the decompressor (truncated or corrupt
+// stream).
+type readError struct{ err error }
+
+func (e *readError) Error() string { return e.err.Error() }
+func (e *readError) Unwrap() error { return e.err }
+
+// isStop marks the bytes that end a run of plain string content.
+var isStop = func() (t [256]bool) {
+	for i := 0; i < 0x20; i++ {
+		t[i] = true
+	}
+	t['"'], t['\\'] = true, true
+	return
+}()
+
+// scanner is a pull lexer over a reader with a fixed window.
+type scanner struct {
+	src   io.Reader
+	tee   io.Writer // receives every byte read (re-compression), or nil
+	buf   []byte
+	pos   int
+	end   int
+	base  int64 // offset of buf[0] in the stream
+	limit int64 // bytes allowed from src; one more is errInflated
+	err   error // sticky: read error, errInflated or io.EOF
+	depth int
+	key   [32]byte // current object key, when short enough to matter
+	tmp   []byte   // number and string capture scratch
+}
+
+func (s *scanner) reset(src io.Reader, tee io.Writer, limit int64) {
+	s.src, s.tee, s.limit = src, tee, limit
+	s.pos, s.end, s.base, s.err, s.depth = 0, 0, 0, nil, 0
+	if s.buf == nil {
+		s.buf = make([]byte, 32<<10)
+	}
+}
+
+// offset is the stream position of the next byte.
+func (s *scanner) offset() int64 { return s.base + int64(s.pos) }
+
+// fill reads the next window. It reports false at the end of the stream or
+// on an error (in s.err).
+func (s *scanner) fill() bool {
+	if s.err != nil {
+		return false
+	}
+	s.base += int64(s.end)
+	s.pos, s.end = 0, 0
+	for s.end == 0 {
+		room := int64(len(s.buf))
+		if left := s.limit + 1 - s.base; left < room {
+			room = left
+		}
+		if room <= 0 {
+			s.err = errInflated
+			return false
+		}
+		n, err := s.src.Read(s.buf[:room])
+		if n > 0 {
+			if s.base+int64(n) > s.limit {
+				s.err = errInflated
+				return false
+			}
+			if s.tee != nil {
+				if _, werr := s.tee.Write(s.buf[:n]); werr != nil {
+					s.err = &readError{werr}
+					return false
+				}
+			}
+			s.end = n
+		}
+		if err != nil {
+			if err == io.EOF {
+				s.err = io.EOF
+			} else {
+				s.err = &readError{err}
+			}
+			return n > 0
+		}
+	}
+	return true
+}
+
+// failure turns the scanner's state into the error to report: the read
+// error if there was one, else msg as a syntax error.
+func (s *scanner) failure(msg string) error {
+	if s.err != nil && s.err != io.EOF {
+		return s.err
+	}
+	if s.err == io.EOF && s.pos >= s.end {
+		return &syntaxError{s.offset(), "unexpected end of data (" + msg + ")"}
+	}
+	return &syntaxError{s.offset(), msg}
+}
+
+// peek returns the next byte without consuming it.
+func (s *scanner) peek() (byte, bool) {
+	if s.pos < s.end || s.fill() {
+		return s.buf[s.pos], true
+	}
+	return 0, false
+}
+
+// ws skips whitespace and returns the next byte.
+func (s *scanner) ws() (byte, bool) {
+	for {
+		if s.pos >= s.end && !s.fill() {
+			return 0, false
+		}
+		c := s.buf[s.pos]
+		if c != ' ' && c != '\n' && c != '\r' && c != '\t' {
+			return c, true
+		}
+		s.pos++
+	}
+}
+
+func (s *scanner) expect(c byte, what string) error {
+	b, ok := s.ws()
+	if !ok || b != c {
+		return s.failure("expected " + what)
+	}
+	s.pos++
+	return nil
+}
+
+// value skips any JSON value, validating it.
+func (s *scanner) value() error {
+	c, ok := s.ws()
+	if !ok {
+		return s.failure("expected a value")
+	}
+	switch {
+	case c == '"':
+		return s.str(nil, 0)
+	case c == '{':
+		return s.object(func([]byte) error { return s.value() })
+	case c == '[':
+		return s.array(func(int) error { return s.value() })
+	case c == '-' || '0' <= c && c <= '9':
+		_, _, err := s.number(false)
+		return err
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	}
+	return s.failure("expected a value")
+}
+
+func (s *scanner) literal(lit string) error {
+	for i := 0; i < len(lit); i++ {
+		c, ok := s.peek()
+		if !ok || c != lit[i] {
+			return s.failure("expected " + lit)
+		}
+		s.pos++
+	}
+	return nil
+}
+
+func (s *scanner) push() error {
+	s.depth++
+	if s.depth > maxDepth {
+		return &syntaxError{s.offset(), fmt.Sprintf("nested deeper than %d levels", maxDepth)}
+	}
+	return nil
+}
+
+// object scans an object, calling member for each key with the scanner
+// positioned at the member's value; member must consume the value. The key
+// slice is valid only during the call and is empty for keys longer than
+// 32 bytes (no key we look for is).
+func (s *scanner) object(member func(key []byte) error) error {
+	if err := s.expect('{', "'{'"); err != nil {
+		return err
+	}
+	if err := s.push(); err != nil {
+		return err
+	}
+	c, ok := s.ws()
+	if !ok {
+		return s.failure("expected a key or '}'")
+	}
+	if c == '}' {
+		s.pos++
+		s.depth--
+		return nil
+	}
+	for {
+		if c, ok = s.ws(); !ok || c != '"' {
+			return s.failure("expected a key")
+		}
+		kb := s.tmp[:0]
+		if err := s.str(&kb, len(s.key)+1); err != nil {
+			return err
+		}
+		s.tmp = kb[:0]
+		var key []byte
+		if len(kb) <= len(s.key) {
+			key = s.key[:copy(s.key[:], kb)]
+		}
+		if err := s.expect(':', "':'"); err != nil {
+			return err
+		}
+		if err := member(key); err != nil {
+			return err
+		}
+		c, ok = s.ws()
+		if !ok {
+			return s.failure("expected ',' or '}'")
+		}
+		s.pos++
+		if c == '}' {
+			s.depth--
+			return nil
+		}
+		if c != ',' {
+			s.pos--
+			return s.failure("expected ',' or '}'")
+		}
+	}
+}
+
+// array scans an array, calling elem for each element (index i) with the
+// scanner positioned at it; elem must consume it.
+func (s *scanner) array(elem func(i int) error) error {
+	if err := s.expect('[', "'['"); err != nil {
+		return err
+	}
+	if err := s.push(); err != nil {
+		return err
+	}
+	c, ok := s.ws()
+	if !ok {
+		return s.failure("expected a value or ']'")
+	}
+	if c == ']' {
+		s.pos++
+		s.depth--
+		return nil
+	}
+	for i := 0; ; i++ {
+		if err := elem(i); err != nil {
+			return err
+		}
+		c, ok = s.ws()
+		if !ok {
+			return s.failure("expected ',' or ']'")
+		}
+		s.pos++
+		if c == ']' {
+			s.depth--
+			return nil
+		}
+		if c != ',' {
+			s.pos--
+			return s.failure("expected ',' or ']'")
+		}
+	}
+}
+
+// str scans a string starting at its opening quote. With capture set, it
+// appends the decoded value to *capture, up to max bytes (the rest is
+// validated and dropped).
+func (s *scanner) str(capture *[]byte, max int) error {
+	s.pos++ // the opening quote, already peeked
+	for {
+		if s.pos >= s.end && !s.fill() {
+			return s.failure("unterminated string")
+		}
+		// The hot loop: plain string content up to a quote, a backslash
+		// or a control character.
+		b := s.buf[s.pos:s.end]
+		i := 0
+		for i < len(b) && !isStop[b[i]] {
+			i++
+		}
+		if capture != nil && len(*capture) < max {
+			*capture = append(*capture, b[:min(i, max-len(*capture))]...)
+		}
+		s.pos += i
+		if i == len(b) {
+			continue
+		}
+		switch c := b[i]; c {
+		case '"':
+			s.pos++
+			return nil
+		case '\\':
+			s.pos++
+			r, err := s.escape()
+			if err != nil {
+				return err
+			}
+			if capture != nil && len(*capture) < max {
+				*capture = utf8.AppendRune(*capture, r)
+			}
+		default:
+			return s.failure("control character in string")
+		}
+	}
+}
+
+// escape decodes the escape after a backslash.
+func (s *scanner) escape() (rune, error) {
+	c, ok := s.peek()
+	if !ok {
+		return 0, s.failure("unterminated escape")
+	}
+	s.pos++
+	switch c {
+	case '"', '\\', '/':
+		return rune(c), nil
+	case 'b':
+		return '\b', nil
+	case 'f':
+		return '\f', nil
+	case 'n':
+		return '\n', nil
+	case 'r':
+		return '\r', nil
+	case 't':
+		return '\t', nil
+	case 'u':
+		r, err := s.hex4()
+		if err != nil {
+			return 0, err
+		}
+		if 0xD800 <= r && r < 0xDC00 {
+			// A high surrogate: combine with a following low one when
+			// there is one (JSON.stringify leaves lone ones escaped).
+			if c, ok := s.peek(); ok && c == '\\' {
+				s.pos++
+				if c, ok := s.peek(); !ok || c != 'u' {
+					return 0, s.failure("invalid escape")
+				}
+				s.pos++
+				lo, err := s.hex4()
+				if err != nil {
+					return 0, err
+				}
+				if 0xDC00 <= lo && lo < 0xE000 {
+					return 0x10000 + (r-0xD800)<<10 + (lo - 0xDC00), nil
+				}
+			}
+			return utf8.RuneError, nil
+		}
+		return r, nil
+	}
+	s.pos--
+	return 0, s.failure("invalid escape")
+}
+
+func (s *scanner) hex4() (rune, error) {
+	var r rune
+	for range 4 {
+		c, ok := s.peek()
+		if !ok {
+			return 0, s.failure("truncated \\u escape")
+		}
+		switch {
+		case '0' <= c && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case 'a' <= c && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case 'A' <= c && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, s.failure("invalid \\u escape")
+		}
+		s.pos++
+	}
+	return r, nil
+}
+
+// number scans a number. With parse set it returns its value; isInt
+// reports an integer literal (no fraction, no exponent).
+func (s *scanner) number(parse bool) (v float64, isInt bool, err error) {
+	t := s.tmp[:0]
+	defer func() { s.tmp = t[:0] }()
+	start := s.offset()
+	next := func() (byte, bool) {
+		c, ok := s.peek()
+		return c, ok
+	}
+	take := func(c byte) {
+		if parse && len(t) < 64 {
+			t = append(t, c)
+		}
+		s.pos++
+	}
+	digits := func() int {
+		n := 0
+		for {
+			c, ok := next()
+			if !ok || c < '0' || c > '9' {
+				return n
+			}
+			take(c)
+			n++
+		}
+	}
+	c, _ := next()
+	if c == '-' {
+		take(c)
+	}
+	c, ok := next()
+	switch {
+	case !ok:
+		return 0, false, s.failure("truncated number")
+	case c == '0':
+		take(c)
+	case '1' <= c && c <= '9':
+		digits()
+	default:
+		return 0, false, s.failure("invalid number")
+	}
+	isInt = true
+	if c, ok := next(); ok && c == '.' {
+		take(c)
+		isInt = false
+		if digits() == 0 {
+			return 0, false, s.failure("invalid number: no digits after '.'")
+		}
+	}
+	if c, ok := next(); ok && (c == 'e' || c == 'E') {
+		take(c)
+		isInt = false
+		if c, ok := next(); ok && (c == '+' || c == '-') {
+			take(c)
+		}
+		if digits() == 0 {
+			return 0, false, s.failure("invalid number: no digits in exponent")
+		}
+	}
+	if s.err != nil && s.err != io.EOF {
+		return 0, false, s.err
+	}
+	if !parse {
+		return 0, isInt, nil
+	}
+	if len(t) >= 64 {
+		return 0, false, &syntaxError{start, "number too long"}
+	}
+	if isInt && len(t) <= 18 {
+		var n int64
+		neg := t[0] == '-'
+		for _, d := range t[boolInt(neg):] {
+			n = n*10 + int64(d-'0')
+		}
+		if neg {
+			n = -n
+		}
+		return float64(n), true, nil
+	}
+	v, perr := strconv.ParseFloat(string(t), 64)
+	if perr != nil || math.IsInf(v, 0) {
+		return 0, false, &syntaxError{start, "number out of range"}
+	}
+	return v, isInt, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// end checks that nothing but whitespace follows the top-level value and
+// that the stream ended cleanly.
+func (s *scanner) finish() error {
+	if _, ok := s.ws(); ok {
+		return &syntaxError{s.offset(), "data after the top-level array"}
+	}
+	if s.err != io.EOF {
+		return s.err
+	}
+	return nil
+}
