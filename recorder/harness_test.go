@@ -210,17 +210,44 @@ func (c *collector) views(sid string) map[string][]*upload {
 	return out
 }
 
-// events returns a view's stored events in order, and whether its segments are contiguous.
+// events returns a view's stored events in order. After a gap (a segment
+// the collector never stored, e.g. refused with 413) the recording resumes
+// at the next full snapshot, as a player would.
 func (c *collector) events(sid, vid string) ([]json.RawMessage, error) {
 	segs := c.views(sid)[vid]
 	var evs []json.RawMessage
-	for i, s := range segs {
-		if s.Seq != i {
-			return nil, fmt.Errorf("view %s: segment %d missing (have %d)", vid, i, s.Seq)
+	next := 0
+	for _, s := range segs {
+		if s.Seq != next {
+			if !s.Full {
+				return nil, fmt.Errorf("view %s: segment %d missing and %d has no full snapshot", vid, next, s.Seq)
+			}
+			evs = nil
+			if t := firstMeta(s.Events); t > 0 {
+				s = &upload{Events: s.Events[t:], Seq: s.Seq}
+			}
 		}
 		evs = append(evs, s.Events...)
+		next = s.Seq + 1
+	}
+	if len(segs) == 0 || segs[0].Seq != 0 && !segs[0].Full {
+		return nil, fmt.Errorf("view %s: no segments from a full snapshot", vid)
 	}
 	return evs, nil
+}
+
+// firstMeta is the index of the first Meta event (type 4) in evs, or 0.
+func firstMeta(evs []json.RawMessage) int {
+	for i, e := range evs {
+		var ev struct {
+			Type int `json:"type"`
+		}
+		json.Unmarshal(e, &ev)
+		if ev.Type == 4 {
+			return i
+		}
+	}
+	return 0
 }
 
 func (c *collector) allBodies() [][]byte {
@@ -369,7 +396,7 @@ func (h *harness) url(path string) string { return h.srv.URL + path }
 const replayPage = `<!doctype html><html><head><meta charset=utf-8>
 <style>body{margin:0} iframe{border:0;display:block}</style>
 <script src="/replaycore.js"></script><script src="/testdata-normalize.js"></script></head>
-<body><iframe id=f sandbox="allow-same-origin" width=1280 height=800></iframe><iframe id=g sandbox="allow-same-origin" width=1280 height=800></iframe>
+<body>
 <script>
 window.warnings = [];
 async function settle(doc) {
@@ -385,13 +412,26 @@ async function settle(doc) {
 function norm(rb, doc, privacy) {
   return __normalize(doc, {replay: true, privacy, isPlaceholder: (el) => rb._placeholders.has(el)});
 }
+// frame replaces the iframe #id with a fresh sandboxed one.
+function frame(id) {
+  const old = document.getElementById(id);
+  if (old) old.remove();
+  const f = document.createElement('iframe');
+  f.id = id;
+  f.setAttribute('sandbox', 'allow-same-origin');
+  f.width = 1280;
+  f.height = 800;
+  document.body.appendChild(f);
+  return f;
+}
 // rebuild applies a view's events into #f, checks a checkpoint restored into #g
 // gives the same document, and returns both normalizations.
 async function rebuild(url, privacy) {
+  window.warnings = [];
   const res = await fetch(url);
   if (!res.ok) throw new Error(await res.text());
   const events = await res.json();
-  const f = document.getElementById('f'), g = document.getElementById('g');
+  const f = frame('f'), g = frame('g');
   const rb = new ReplayCore.Rebuilder(f.contentDocument, {onWarning: (m) => warnings.push(m)});
   for (const e of events) {
     rb.apply(e);
@@ -564,14 +604,29 @@ func ids(t *testing.T, ctx context.Context) (sid, vid string) {
 // document and for one restored from a checkpoint.
 func (h *harness) roundTrip(t *testing.T, live, replay context.Context, privacy, step string) {
 	t.Helper()
+	t0 := time.Now()
+	defer func() {
+		if os.Getenv("RT_DEBUG") != "" {
+			t.Logf("%s: round trip %v", step, time.Since(t0))
+		}
+	}()
 	flush(t, live)
+	if os.Getenv("RT_DEBUG") != "" {
+		t.Logf("%s: flush %v", step, time.Since(t0))
+	}
 	var want norm
 	if err := eval(live, normalizeSrc+fmt.Sprintf(";__normalize(document, {privacy: %q})", privacy), &want); err != nil {
 		t.Fatal(err)
 	}
 	sid, vid := ids(t, live)
-	if err := chromedp.Run(replay, chromedp.Navigate(h.url("/replay.html"))); err != nil {
-		t.Fatal(err)
+	var loaded bool
+	if err := eval(replay, `typeof rebuild === 'function'`, &loaded); err != nil || !loaded {
+		if err := chromedp.Run(replay, chromedp.Navigate(h.url("/replay.html"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if os.Getenv("RT_DEBUG") != "" {
+		t.Logf("%s: live normalized + navigated %v", step, time.Since(t0))
 	}
 	var got struct {
 		Replay   norm     `json:"replay"`
@@ -582,7 +637,7 @@ func (h *harness) roundTrip(t *testing.T, live, replay context.Context, privacy,
 	if err := eval(replay, fmt.Sprintf("rebuild('/test/events?sid=%s&vid=%s', %q)", sid, vid, privacy), &got); err != nil {
 		t.Fatalf("%s: rebuild: %v", step, err)
 	}
-	if os.Getenv("RT_DEBUG") != "" {
+	if os.Getenv("RT_DEBUG") == "2" {
 		t.Logf("%s: %d events\n%s\n---\n%s\n%s", step, got.Events, got.Replay.Dom, got.Replay.Forms, got.Replay.Scroll)
 	}
 	compare(t, step+": rebuilt DOM", want.Dom, got.Replay.Dom)

@@ -4,13 +4,20 @@ import (
 	"testing"
 )
 
-// TestRoundTrip records fixture pages while driving changes, and at every
+// TestRecorder runs the recorder's browser tests in one Chromium: each
+// subtest uses fresh browser contexts (cookies, storage).
+func TestRecorder(t *testing.T) {
+	h := newHarness(t)
+	b := newBrowser(t)
+	t.Run("roundtrip", func(t *testing.T) { testRoundTrip(t, h, b) })
+	t.Run("privacy", func(t *testing.T) { testPrivacy(t, h, b) })
+}
+
+// testRoundTrip records fixture pages while driving changes, and at every
 // flush compares the live document with the one replaycore rebuilds from
 // what the collector received (and with one restored from a checkpoint):
 // normalized DOM, form values, scroll positions, canvas and media state.
-func TestRoundTrip(t *testing.T) {
-	h := newHarness(t)
-	b := newBrowser(t)
+func testRoundTrip(t *testing.T, h *harness, b *browser) {
 	cases := []struct {
 		page  string
 		steps []string

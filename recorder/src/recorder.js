@@ -309,6 +309,7 @@ export class Recorder {
   rejected() {
     if (!this.recording) return;
     this.flushPending();
+    this.segments.discard();
     this.snapshot(false);
   }
 

@@ -46,6 +46,16 @@ export class Segments {
     if (Math.max(s.compressed, s.chars / this.ratio) >= T.segmentBytes) this.close();
   }
 
+  /** Drops the open segment: after a loss its events cannot be replayed. */
+  discard() {
+    const s = this.cur;
+    if (!s) return;
+    this.cur = null;
+    clearTimeout(this.timer);
+    this.open.delete(s.key);
+    this.compressor.close(s).then(() => {}, () => {});
+  }
+
   /** The worker reports compressed bytes so far. */
   sized(key, size) {
     const s = this.open.get(key);
