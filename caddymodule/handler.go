@@ -1,0 +1,404 @@
+package caddymodule
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/caddy-replay/caddy-replay/collector"
+	"github.com/caddy-replay/caddy-replay/inject"
+	"github.com/caddy-replay/caddy-replay/recorder"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Handler is the `replay` HTTP handler: put it in front of a site's
+// reverse_proxy (or any handler that produces HTML) and every HTML
+// document gets the recorder. It also serves the recorder's files and the
+// ingest endpoint under BasePath, adds CORS headers to CSS, font and image
+// responses for the configured origins, and marks stylesheet links
+// crossorigin where that makes their rules readable.
+//
+// Injection skips what is not a document: non-HTML, HEAD, 204/206/304,
+// upgrades, fragment requests (htmx, Turbo frames, XHR, fetch), responses
+// marked `Cache-Control: no-transform`, and visitors whose session cookie
+// says they were not sampled.
+type Handler struct {
+	// BasePath is the path prefix of the recorder's files and of the ingest
+	// endpoint on this site. It must not collide with the application's
+	// own paths. Default: "/__replay/".
+	BasePath string `json:"base_path,omitempty"`
+
+	// ApplicationID, ClientToken, Service, Env and Version are passed to
+	// the recorder with the spec's option names (applicationId,
+	// clientToken, service, env, version) and stored with each session.
+	// When ClientToken is set, the ingest endpoint only accepts uploads
+	// that carry it (like Datadog's client token, it is public and only
+	// keeps casual noise out).
+	ApplicationID string `json:"application_id,omitempty"`
+	ClientToken   string `json:"client_token,omitempty"`
+	Service       string `json:"service,omitempty"`
+	Env           string `json:"env,omitempty"`
+	Version       string `json:"version,omitempty"`
+
+	// SampleRate is the percentage of sessions tracked (0–100) and
+	// ReplaySampleRate the percentage of tracked sessions recorded
+	// (0–100): a session is recorded with probability SampleRate ×
+	// ReplaySampleRate / 10000, decided once per session from its id.
+	// Both default to 100. With either at 0 nothing is recorded, and
+	// visitors whose cookie says "not sampled" get no script at all.
+	SampleRate       *float64 `json:"sample_rate,omitempty"`
+	ReplaySampleRate *float64 `json:"replay_sample_rate,omitempty"`
+
+	// TrackInteractions records clicks, input and scrolling (default
+	// true). Off, only the page and its changes are recorded.
+	TrackInteractions *bool `json:"track_interactions,omitempty"`
+
+	// Start is "auto" (default: recording starts when the page loads) or
+	// "manual" (only after the page calls
+	// SessionReplay.startSessionReplayRecording()).
+	Start string `json:"start,omitempty"`
+
+	// Privacy is the default privacy level: "allow" (record text and
+	// input values), "mask-user-input" (default: record text, mask what
+	// visitors type), "mask" (mask all text and values) or "hidden" (keep
+	// only the layout). Elements override it with data-replay-privacy;
+	// passwords, emails, phone numbers, payment-card and hidden fields are
+	// always masked.
+	Privacy string `json:"privacy,omitempty"`
+
+	// CORSOrigins are origins (scheme://host[:port]) that get
+	// Access-Control-Allow-Origin on this site's CSS, font and image
+	// responses: the player's origin, so replays can load them, and the
+	// origins of other sites whose pages use these assets.
+	CORSOrigins []string `json:"cors_origins,omitempty"`
+
+	// CrossOriginOrigins are other origins whose stylesheets and fonts
+	// answer with CORS headers: links to them get crossorigin="anonymous"
+	// so the recorder can read their rules. Links to the page's own origin
+	// always do.
+	CrossOriginOrigins []string `json:"crossorigin_origins,omitempty"`
+
+	// InjectErrorPages also records 4xx and 5xx HTML pages.
+	InjectErrorPages bool `json:"inject_error_pages,omitempty"`
+
+	// DisableInjection turns the recorder injection off for this site
+	// while keeping CORS headers and the ingest endpoint (for asset-only
+	// sites, or pages that include the recorder by hand).
+	DisableInjection bool `json:"disable_injection,omitempty"`
+
+	// Ingest configures the endpoint that receives recordings.
+	Ingest *Ingest `json:"ingest,omitempty"`
+
+	bundle    *recorder.Bundle
+	injector  *inject.Injector
+	collector *collector.Collector
+	app       *App
+	logger    *zap.Logger
+	sampling  float64
+}
+
+// Ingest configures the ingest endpoint (BasePath + "v1/segments").
+type Ingest struct {
+	// Disabled turns the endpoint off: uploads get 404.
+	Disabled bool `json:"disabled,omitempty"`
+	// MaxBodySize caps a compressed upload in bytes. Default: 1 MiB.
+	MaxBodySize int64 `json:"max_body_size,omitempty"`
+	// MaxRawSize caps an upload once decompressed, in bytes; a body that
+	// inflates past it is cut off at the limit. Default: 16 MiB.
+	MaxRawSize int64 `json:"max_raw_size,omitempty"`
+	// MaxRecords caps the events in one upload. Default: 100,000.
+	MaxRecords int `json:"max_records,omitempty"`
+	// AllowedOrigins may upload besides the site's own origin (pages on
+	// other origins that include this site's recorder by hand).
+	AllowedOrigins []string `json:"allowed_origins,omitempty"`
+	// ClientRate limits the uploads of one client (IP address): a token
+	// bucket of `burst` uploads refilled at `per_second`. Past it: 429
+	// with Retry-After. Default: 50 per second, burst 200. A negative
+	// per_second disables the limit.
+	ClientRate collector.Rate `json:"client_rate,omitempty"`
+	// SessionRate limits the uploads of one recording session (all its
+	// tabs). Default: 10 per second, burst 60.
+	SessionRate collector.Rate `json:"session_rate,omitempty"`
+	// MaxConcurrentWrites bounds uploads being decoded and stored at once;
+	// an upload that finds no slot within a second gets 503 with
+	// Retry-After, so overload never grows memory without bound.
+	// Default: 128.
+	MaxConcurrentWrites int `json:"max_concurrent_writes,omitempty"`
+	// StoreClientIP stores the visitor's IP address with the session. Off
+	// by default: no IP address is stored.
+	StoreClientIP bool `json:"store_client_ip,omitempty"`
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.replay",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision builds the recorder bundle, the injector and the collector.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	if err := h.validate(); err != nil {
+		return err
+	}
+	appVal, err := ctx.App("replay")
+	if err != nil {
+		return fmt.Errorf("replay: loading the replay app: %v", err)
+	}
+	h.app = appVal.(*App)
+
+	h.bundle, err = recorder.Load()
+	if err != nil {
+		return fmt.Errorf("replay: building the recorder: %v", err)
+	}
+	h.sampling = h.rate(h.SampleRate) * h.rate(h.ReplaySampleRate) / 100
+
+	src, attrs := h.BasePath+h.bundle.Script.Name, h.tagAttrs()
+	h.injector, err = inject.New(inject.Config{
+		Tag: func(tc inject.TagContext) []byte {
+			return inject.ScriptTag(src, attrs, tc)
+		},
+		ScriptIntegrity:    h.bundle.Script.Integrity,
+		BasePath:           h.BasePath,
+		CORSOrigins:        h.CORSOrigins,
+		CrossOriginOrigins: h.CrossOriginOrigins,
+		InjectErrorPages:   h.InjectErrorPages,
+	})
+	if err != nil {
+		return fmt.Errorf("replay: %v", err)
+	}
+
+	ing := h.Ingest
+	if ing == nil {
+		ing = new(Ingest)
+	}
+	if !ing.Disabled {
+		h.collector, err = collector.New(collector.Config{
+			Store:               h.app.Store(),
+			MaxBodyBytes:        ing.MaxBodySize,
+			MaxRawBytes:         ing.MaxRawSize,
+			MaxRecords:          ing.MaxRecords,
+			AllowedOrigins:      ing.AllowedOrigins,
+			ClientToken:         h.ClientToken,
+			ClientRate:          ing.ClientRate,
+			SessionRate:         ing.SessionRate,
+			MaxConcurrentWrites: ing.MaxConcurrentWrites,
+			StoreClientIP:       ing.StoreClientIP,
+			ClientIP:            clientIP,
+			Logger:              h.logger.Named("collector"),
+			Metrics:             ctx.GetMetricsRegistry(),
+		})
+		if err != nil {
+			return fmt.Errorf("replay: ingest: %v", err)
+		}
+	}
+	return nil
+}
+
+func (h *Handler) validate() error {
+	if h.BasePath == "" {
+		h.BasePath = "/__replay/"
+	}
+	if !strings.HasPrefix(h.BasePath, "/") || !strings.HasSuffix(h.BasePath, "/") || strings.ContainsAny(h.BasePath, "?#\"'<> ") {
+		return fmt.Errorf("replay: base_path must start and end with '/' and contain no quotes, spaces, '?' or '#': %q", h.BasePath)
+	}
+	for name, r := range map[string]*float64{"sample_rate": h.SampleRate, "replay_sample_rate": h.ReplaySampleRate} {
+		if r != nil && (*r < 0 || *r > 100) {
+			return fmt.Errorf("replay: %s must be between 0 and 100, got %v", name, *r)
+		}
+	}
+	switch h.Start {
+	case "", "auto", "manual":
+	default:
+		return fmt.Errorf("replay: start must be auto or manual, got %q", h.Start)
+	}
+	switch h.Privacy {
+	case "", "allow", "mask", "mask-user-input", "hidden":
+	default:
+		return fmt.Errorf("replay: privacy must be allow, mask, mask-user-input or hidden, got %q", h.Privacy)
+	}
+	for _, list := range [][]string{h.CORSOrigins, h.CrossOriginOrigins} {
+		for _, o := range list {
+			if err := checkOrigin(o); err != nil {
+				return err
+			}
+		}
+	}
+	if h.Ingest != nil {
+		for _, o := range h.Ingest.AllowedOrigins {
+			if err := checkOrigin(o); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkOrigin accepts a serialized origin: scheme://host[:port], nothing
+// more.
+func checkOrigin(o string) error {
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		return fmt.Errorf("replay: %q is not an origin (want scheme://host[:port], e.g. https://player.example.com)", o)
+	}
+	return nil
+}
+
+func (h *Handler) rate(r *float64) float64 {
+	if r == nil {
+		return 100
+	}
+	return *r
+}
+
+// tagAttrs is the recorder's configuration as the injected tag's data-
+// attributes (docs/FORMAT.md lists them): no inline script, so no CSP hash
+// or 'unsafe-inline' is ever needed.
+func (h *Handler) tagAttrs() []inject.Attr {
+	var attrs []inject.Attr
+	add := func(name, val string) {
+		if val != "" {
+			attrs = append(attrs, inject.Attr{Name: "data-" + name, Value: val})
+		}
+	}
+	add("endpoint", h.BasePath+"v1/segments")
+	add("application-id", h.ApplicationID)
+	add("client-token", h.ClientToken)
+	add("service", h.Service)
+	add("env", h.Env)
+	add("version", h.Version)
+	if h.SampleRate != nil {
+		add("sample-rate", strconv.FormatFloat(*h.SampleRate, 'f', -1, 64))
+	}
+	if h.ReplaySampleRate != nil {
+		add("replay-sample-rate", strconv.FormatFloat(*h.ReplaySampleRate, 'f', -1, 64))
+	}
+	if h.TrackInteractions != nil {
+		add("track-interactions", strconv.FormatBool(*h.TrackInteractions))
+	}
+	add("start", h.Start)
+	add("privacy", h.Privacy)
+	return attrs
+}
+
+// ServeHTTP serves BasePath itself and records everything else.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if rest, ok := strings.CutPrefix(r.URL.Path, h.BasePath); ok {
+		h.serveOwn(w, r, rest)
+		return nil
+	}
+	record := !h.DisableInjection && h.sampling > 0 && !unsampledVisitor(r, time.Now())
+	if record {
+		h.injector.PrepareRequest(r)
+	}
+	rw := h.injector.Wrap(w, r, record)
+	err := next.ServeHTTP(rw, r)
+	if cerr := rw.Close(); cerr != nil && err == nil {
+		// The response is already on its way; all we can do is say why it
+		// may be incomplete.
+		h.logger.Debug("finishing a rewritten response", zap.String("uri", r.RequestURI), zap.Error(cerr))
+	}
+	return err
+}
+
+// serveOwn serves the recorder's files and the ingest endpoint.
+func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest string) {
+	switch {
+	case rest == "v1/segments":
+		if h.collector == nil {
+			http.NotFound(w, r)
+			return
+		}
+		h.collector.ServeHTTP(w, r)
+	case rest == h.bundle.Script.Name:
+		h.bundle.Script.ServeHTTP(w, r)
+	case rest == h.bundle.Worker.Name:
+		h.bundle.Worker.ServeHTTP(w, r)
+	case isStaleAsset(rest, "recorder."), isStaleAsset(rest, "worker."):
+		// A page cached before an upgrade asks for the previous build:
+		// send it to the current one rather than break recording.
+		name := h.bundle.Script.Name
+		if strings.HasPrefix(rest, "worker.") {
+			name = h.bundle.Worker.Name
+		}
+		w.Header().Set("Cache-Control", "no-cache")
+		http.Redirect(w, r, h.BasePath+name, http.StatusFound)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// isStaleAsset reports whether name looks like a content-hashed build of
+// stem ("recorder.<hex>.js").
+func isStaleAsset(name, stem string) bool {
+	hash, ok := strings.CutPrefix(name, stem)
+	if !ok {
+		return false
+	}
+	hash, ok = strings.CutSuffix(hash, ".js")
+	if !ok || len(hash) == 0 || len(hash) > 64 {
+		return false
+	}
+	for _, c := range hash {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// SessionCookie is the recorder's first-party session cookie. Its value is
+// "v1:<session id>:<created ms>:<expires ms>:<sampled 0|1>".
+const SessionCookie = "_replay_s"
+
+// unsampledVisitor reports whether the request carries a live session
+// cookie that says this session is not recorded: such visitors get no
+// script at all.
+func unsampledVisitor(r *http.Request, now time.Time) bool {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
+		return false
+	}
+	parts := strings.Split(c.Value, ":")
+	if len(parts) != 5 || parts[0] != "v1" || parts[4] != "0" {
+		return false
+	}
+	created, err1 := strconv.ParseInt(parts[2], 10, 64)
+	expires, err2 := strconv.ParseInt(parts[3], 10, 64)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	ms := now.UnixMilli()
+	return ms < expires && ms < created+int64(4*time.Hour/time.Millisecond)
+}
+
+// clientIP is the visitor's address as Caddy determined it (honouring
+// trusted_proxies).
+func clientIP(r *http.Request) string {
+	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && ip != "" {
+		return ip
+	}
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
+	}
+	return strings.Trim(host, "[]")
+}
+
+// Interface guards.
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)
