@@ -1,0 +1,238 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/caddy-replay/caddy-replay/internal/browsertest"
+	"github.com/caddy-replay/caddy-replay/store"
+)
+
+// watchCSP records every CSP violation a page reports, from the DOM event
+// and from Chromium's log, from the first script on.
+func watchCSP(t *testing.T, ctx context.Context) func() []string {
+	t.Helper()
+	var logged []string
+	chromedp.ListenTarget(ctx, func(ev any) {
+		if e, ok := ev.(*log.EventEntryAdded); ok && strings.Contains(e.Entry.Text, "Content Security Policy") {
+			logged = append(logged, e.Entry.Text)
+		}
+	})
+	err := chromedp.Run(ctx, log.Enable(), chromedp.ActionFunc(func(ctx context.Context) error {
+		_, err := page.AddScriptToEvaluateOnNewDocument(`
+			window.__csp = [];
+			document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(e.violatedDirective + " blocked " + e.blockedURI));
+		`).Do(ctx)
+		return err
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() []string {
+		var inPage []string
+		if err := chromedp.Run(ctx, chromedp.Evaluate(`window.__csp || []`, &inPage)); err != nil {
+			t.Fatal(err)
+		}
+		return append(inPage, logged...)
+	}
+}
+
+// TestDemoThroughProxyLoadsRecorder is issue 2's browser check: the demo,
+// through `replay`, loads the recorder bundle under its nonce-based CSP,
+// window.SessionReplay exists, and nothing violates the policy.
+func TestDemoThroughProxyLoadsRecorder(t *testing.T) {
+	s := StartStack(t, StackOptions{})
+	ctx := browsertest.New(t, 60*time.Second)
+	violations := watchCSP(t, ctx)
+	con := browsertest.WatchConsole(ctx)
+	for _, path := range []string{"/", "/shop.html", "/account.html", "/app/"} {
+		var api []string
+		var recorderLoaded bool
+		err := chromedp.Run(ctx,
+			chromedp.Navigate(s.Site+path),
+			chromedp.Poll(`window.SessionReplay && typeof window.SessionReplay.startSessionReplayRecording === "function"`, nil, chromedp.WithPollingTimeout(10*time.Second)),
+			chromedp.Evaluate(`Object.keys(window.SessionReplay).sort()`, &api),
+			chromedp.Evaluate(`performance.getEntriesByType("resource").some((e) => /\/__replay\/recorder\.[0-9a-f]+\.js$/.test(e.name) && e.responseStatus === 200)`, &recorderLoaded),
+		)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if !recorderLoaded {
+			t.Errorf("%s: the recorder bundle was not loaded from /__replay/", path)
+		}
+		for _, fn := range []string{"init", "startSessionReplayRecording", "stopSessionReplayRecording", "setUser", "addAction", "addError"} {
+			if !contains(api, fn) {
+				t.Errorf("%s: window.SessionReplay lacks %s (has %v)", path, fn, api)
+			}
+		}
+	}
+	// The demo's fonts come from the second origin: they load only because
+	// `replay` added crossorigin and Access-Control-Allow-Origin.
+	var fontLoaded bool
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`document.fonts.ready.then(() => document.fonts.check("16px 'Open Sans'"))`, &fontLoaded, awaitPromise)); err != nil {
+		t.Fatal(err)
+	}
+	if !fontLoaded {
+		t.Errorf("the web font from the assets origin did not load")
+	}
+	if v := violations(); len(v) > 0 {
+		t.Errorf("CSP violations: %q", v)
+	}
+	_, exceptions := con.Snapshot()
+	if len(exceptions) > 0 {
+		t.Errorf("page exceptions: %q", exceptions)
+	}
+}
+
+// TestScriptedVisitBecomesOneSession is issue 4's whole-stack check: a
+// scripted visit over the demo ends up as one session with the right
+// pages, clicks and duration in the index.
+func TestScriptedVisitBecomesOneSession(t *testing.T) {
+	s := StartStack(t, StackOptions{})
+	ctx := browsertest.New(t, 90*time.Second)
+	started := time.Now()
+	clicks := 0
+	click := func(sel string) chromedp.Action {
+		clicks++
+		return chromedp.Click(sel, chromedp.NodeVisible)
+	}
+	err := chromedp.Run(ctx,
+		chromedp.Navigate(s.Site+"/"),
+		chromedp.WaitVisible("#shop-now"),
+		chromedp.Sleep(300*time.Millisecond),
+		click("#subscribe-toggle"),
+		click("#shop-now"),
+		chromedp.WaitVisible(`[data-filter="dark"]`),
+		chromedp.Sleep(300*time.Millisecond),
+		click(`[data-filter="dark"]`),
+		click(`[data-filter="all"]`),
+		click(`[data-add="guji"]`),
+		click(`[data-add="kiambu"]`),
+		click(`#cart-button`),
+		click(`a[href="/account.html"]`),
+		chromedp.WaitVisible("#name"),
+		chromedp.Sleep(300*time.Millisecond),
+		click("#name"),
+		chromedp.SendKeys("#name", "Ada Lovelace"),
+		click("#email"),
+		chromedp.SendKeys("#email", "ada@example.com"),
+		click("#password"),
+		chromedp.SendKeys("#password", "correct horse battery"),
+		click("#submit"),
+		chromedp.WaitVisible("#form-success"),
+		click(`a[href="/app/"]`),
+		chromedp.WaitVisible(`a[href="/app/orders"]`),
+		chromedp.Sleep(300*time.Millisecond),
+		click(`a[href="/app/orders"]`),
+		chromedp.WaitVisible("#orders-box"),
+		click(`a[href="/app/settings"]`),
+		chromedp.WaitVisible("#pause"),
+		click("#pause"),
+		// Leaving the page flushes the last segment (pagehide).
+		chromedp.Navigate("about:blank"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	visit := time.Since(started)
+
+	st := s.Store(t)
+	var sess store.Session
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		page, err := st.ListSessions(context.Background(), store.Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Sessions) > 1 {
+			t.Fatalf("one visit became %d sessions", len(page.Sessions))
+		}
+		if len(page.Sessions) == 1 {
+			full, err := st.Session(context.Background(), page.Sessions[0].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sess = *full
+			if sess.Clicks >= clicks && len(sess.Views) >= 6 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the index never showed the whole visit: %d clicks of %d, views %+v", sess.Clicks, clicks, sess.Views)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	var paths []string
+	for _, v := range sess.Views {
+		paths = append(paths, strings.TrimPrefix(v.URL, s.Site))
+	}
+	want := []string{"/", "/shop.html", "/account.html", "/app/", "/app/orders", "/app/settings"}
+	if strings.Join(paths, " ") != strings.Join(want, " ") {
+		t.Errorf("views = %q, want %q", paths, want)
+	}
+	if sess.Clicks != clicks {
+		t.Errorf("clicks = %d, want %d", sess.Clicks, clicks)
+	}
+	if sess.Inputs == 0 {
+		t.Errorf("no inputs counted")
+	}
+	if d := time.Duration(sess.Duration) * time.Millisecond; d < visit/2 || d > visit+2*time.Second {
+		t.Errorf("duration %v does not match the visit (%v)", d, visit)
+	}
+	if sess.EntryURL != s.Site+"/" {
+		t.Errorf("entry URL = %q", sess.EntryURL)
+	}
+	if sess.Service != "caddy-coffee" || sess.Env != "demo" || sess.Version != "1.0.0" {
+		t.Errorf("service/env/version = %q/%q/%q", sess.Service, sess.Env, sess.Version)
+	}
+	if sess.UserID != "demo-ada-lovelace" {
+		t.Errorf("user id = %q, want the one the form set with setUser", sess.UserID)
+	}
+	if sess.ClientIP != "" {
+		t.Errorf("an IP address was stored without store_client_ip: %q", sess.ClientIP)
+	}
+	// The typed secrets never reached the store.
+	segs, err := st.SegmentList(context.Background(), sess.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sg := range segs {
+		body := readSegment(t, st, sg.SegmentKey)
+		for _, secret := range []string{"correct horse battery", "ada@example.com"} {
+			if strings.Contains(body, secret) {
+				t.Errorf("segment %v contains %q", sg.SegmentKey, secret)
+			}
+		}
+	}
+}
+
+func readSegment(t *testing.T, st store.Store, key store.SegmentKey) string {
+	t.Helper()
+	rc, err := st.OpenSegment(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := gunzip(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+

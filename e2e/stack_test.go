@@ -1,0 +1,108 @@
+// Package e2e tests the whole stack: Caddy running Caddyfile.example
+// in-process (our modules, the demo site, the player), driven by real
+// Chromium.
+package e2e
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-replay/caddy-replay/caddymodule"
+	"github.com/caddy-replay/caddy-replay/internal/caddyrun"
+	"github.com/caddy-replay/caddy-replay/store"
+)
+
+// Stack is Caddyfile.example running on random loopback ports.
+type Stack struct {
+	// Site is the recorded demo shop ("http://localhost:<port>"), Player
+	// the player, Assets the demo's second origin and Upstream the
+	// unrecorded demo application.
+	Site, Player, Assets, Upstream string
+	// DataDir is the replay app's data directory (a temp dir).
+	DataDir string
+}
+
+// StackOptions changes the stack a test starts.
+type StackOptions struct {
+	// Edit rewrites Caddyfile.example before it is adapted (e.g. to put
+	// basic_auth in front of the player).
+	Edit func(caddyfile string) string
+	// DataDir reuses a data directory (e.g. to restart on the same store).
+	DataDir string
+}
+
+// StartStack runs Caddyfile.example for the test and stops it at the end.
+func StartStack(t *testing.T, opts StackOptions) *Stack {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join(root, "Caddyfile.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Stack{DataDir: opts.DataDir}
+	if s.DataDir == "" {
+		s.DataDir = t.TempDir()
+	}
+	ports := map[string]int{}
+	for _, name := range []string{"DEMO_PORT", "PLAYER_PORT", "DEMO_UPSTREAM_PORT", "DEMO_ASSETS_PORT"} {
+		ports[name] = caddyrun.FreePort(t)
+		caddyrun.Setenv(t, name, ports[name])
+	}
+	caddyrun.Setenv(t, "CADDY_ADMIN", "off")
+	caddyrun.Setenv(t, "REPLAY_DATA_DIR", s.DataDir)
+	caddyrun.Setenv(t, "DEMO_ROOT", filepath.Join(root, "examples", "demo"))
+	caddyrun.Setenv(t, "DEMO_ASSETS_ROOT", filepath.Join(root, "examples", "assets"))
+	text := string(src)
+	if opts.Edit != nil {
+		text = opts.Edit(text)
+	}
+	cfg := caddyrun.Adapt(t, []byte(text))
+	var addrs []string
+	for _, p := range ports {
+		addrs = append(addrs, caddyrun.Addr(p))
+	}
+	caddyrun.Start(t, cfg, addrs...)
+	url := func(name string) string { return "http://localhost:" + itoa(ports[name]) }
+	s.Site, s.Player, s.Assets = url("DEMO_PORT"), url("PLAYER_PORT"), url("DEMO_ASSETS_PORT")
+	s.Upstream = "http://127.0.0.1:" + itoa(ports["DEMO_UPSTREAM_PORT"])
+	return s
+}
+
+// Store is the running replay app's store.
+func (s *Stack) Store(t *testing.T) store.Store {
+	t.Helper()
+	ctx := caddy.ActiveContext()
+	app, err := ctx.AppIfConfigured("replay")
+	if err != nil {
+		t.Fatalf("the replay app is not running: %v", err)
+	}
+	return app.(*caddymodule.App).Store()
+}
+
+// Get fetches a URL without following redirects or asking for compression.
+func Get(t *testing.T, url string, header ...string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := caddyrun.Client().Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
