@@ -235,4 +235,3 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
-
