@@ -56,11 +56,14 @@ type collector struct {
 	dupes    int                // accepted requests for a segment already stored
 	problems []string           // format violations
 	script   []int              // statuses to answer next (then 200)
+	ignored  map[string]bool    // sessions of earlier subtests (their tabs' last beacons)
 	retry    string             // Retry-After sent with 429/503
 	down     bool               // close connections without answering
 }
 
-func newCollector() *collector { return &collector{stored: map[string]*upload{}} }
+func newCollector() *collector {
+	return &collector{stored: map[string]*upload{}, ignored: map[string]bool{}}
+}
 
 func (c *collector) problem(format string, args ...any) {
 	c.problems = append(c.problems, fmt.Sprintf(format, args...))
@@ -101,6 +104,11 @@ func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.ignored[u.Sid] {
+		// A tab of an earlier subtest closing: not part of this test.
+		io.WriteString(w, `{"ok":true}`)
+		return
+	}
 	if q.Get("v") != "1" {
 		c.problem("v=%q", q.Get("v"))
 	}
@@ -263,6 +271,9 @@ func (c *collector) allBodies() [][]byte {
 func (c *collector) reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	for _, u := range c.uploads {
+		c.ignored[u.Sid] = true
+	}
 	c.uploads, c.stored, c.dupes, c.problems, c.script, c.retry, c.down = nil, map[string]*upload{}, 0, nil, nil, "", false
 }
 
@@ -562,6 +573,9 @@ func (b *browser) sibling(t *testing.T, ctx context.Context) context.Context {
 	bc, _ := b.contexts.Load(ctx)
 	return b.open(t, bc.(cdp.BrowserContextID))
 }
+
+// watch collects a tab's console and exceptions.
+func watch(ctx context.Context) *browsertest.Console { return browsertest.WatchConsole(ctx) }
 
 // open navigates a tab to a fixture and waits until the recorder has started.
 func (h *harness) open(t *testing.T, ctx context.Context, path string) {

@@ -48,7 +48,7 @@ func testPrivacy(t *testing.T, h *harness, b *browser) {
 	} {
 		t.Run(tc.level, func(t *testing.T) {
 			h.coll.reset()
-			live, replay := b.tab(t), b.tab(t)
+			live, replay := b.tab(t), b.ctx
 			h.open(t, live, "/privacy.html?privacy="+tc.level)
 			for sel, v := range typed {
 				// A few real key events, then the rest as text input (trusted input events too).

@@ -11,6 +11,8 @@ func TestRecorder(t *testing.T) {
 	b := newBrowser(t)
 	t.Run("roundtrip", func(t *testing.T) { testRoundTrip(t, h, b) })
 	t.Run("privacy", func(t *testing.T) { testPrivacy(t, h, b) })
+	t.Run("transport", func(t *testing.T) { testTransport(t, h, b) })
+	t.Run("session", func(t *testing.T) { testSession(t, h, b) })
 }
 
 // testRoundTrip records fixture pages while driving changes, and at every
@@ -31,7 +33,7 @@ func testRoundTrip(t *testing.T, h *harness, b *browser) {
 	for _, c := range cases {
 		t.Run(c.page[1:], func(t *testing.T) {
 			h.coll.reset()
-			live, replay := b.tab(t), b.tab(t)
+			live, replay := b.tab(t), b.ctx
 			h.open(t, live, c.page+"?privacy=allow")
 			h.roundTrip(t, live, replay, "allow", "initial snapshot")
 			for _, step := range c.steps {

@@ -61,6 +61,7 @@ export class Recorder {
       // Tests: wait for everything recorded so far to be uploaded.
       hooks.flush = () => this.flushAll();
       hooks.view = () => this.segments.vid;
+      hooks.state = () => ({ paused: this.paused, recording: this.recording, queue: this.uploader.q.length, halted: this.halted });
     }
   }
 
@@ -377,7 +378,7 @@ export class Recorder {
   }
 
   visibility(state) {
-    if (!this.recording) return;
+    if (!this.recording || this.gone) return;
     this.emitCustom('replay/visibility', { state });
     if (state === 'hidden') {
       this.flushPending();
@@ -387,11 +388,13 @@ export class Recorder {
 
   pageHide() {
     if (!this.started) return;
+    this.gone = true; // nothing more from this page unless it comes back from the back/forward cache
     if (this.recording) this.flushPending();
     this.uploader.unload(this.segments.takeUncompressed());
   }
 
   pageShow() {
+    this.gone = false;
     if (this.recording) this.activity();
   }
 

@@ -1,0 +1,281 @@
+package recorder
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+var stepName = regexp.MustCompile(`^\w+$`)
+
+// act runs window.act.<step>() (or any expression) in the tab.
+func act(t *testing.T, ctx context.Context, js string) {
+	t.Helper()
+	var ignored any
+	if stepName.MatchString(js) {
+		js = "window.act." + js + "()"
+	}
+	if err := eval(ctx, js, &ignored); err != nil {
+		t.Fatalf("%s: %v", js, err)
+	}
+}
+
+// waitFor polls cond until it holds or the timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (c *collector) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.uploads)
+}
+
+func (c *collector) set(f func(c *collector)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f(c)
+}
+
+func (c *collector) snapshot() []*upload {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*upload(nil), c.uploads...)
+}
+
+// testTransport checks delivery when the collector fails, refuses, is
+// slow to accept, is unreachable, or when the page goes away.
+func testTransport(t *testing.T, h *harness, b *browser) {
+	t.Run("500 then 200: no loss, no duplicate", func(t *testing.T) {
+		h.coll.reset()
+		h.coll.set(func(c *collector) { c.script = []int{500, 500, 503} })
+		live, replay := b.tab(t), b.ctx
+		h.open(t, live, "/basic.html?privacy=allow")
+		act(t, live, "reorder")
+		act(t, live, "appendMany")
+		h.roundTrip(t, live, replay, "allow", "after 500s")
+		ups := h.coll.snapshot()
+		if ups[0].Status != 500 || ups[1].Status != 500 || ups[2].Status != 503 || ups[3].Status != 200 {
+			t.Errorf("statuses %d %d %d %d, want 500 500 503 200", ups[0].Status, ups[1].Status, ups[2].Status, ups[3].Status)
+		}
+		for i := 1; i <= 3; i++ {
+			if ups[i].Seq != 0 || ups[i].Vid != ups[0].Vid {
+				t.Errorf("upload %d is seq %d, want a retry of seq 0", i, ups[i].Seq)
+			}
+		}
+		ok := map[string]int{}
+		for _, u := range ups {
+			if u.Status == 200 {
+				ok[fmt.Sprintf("%s/%s/%d", u.Sid, u.Vid, u.Seq)]++
+			}
+		}
+		for k, n := range ok {
+			if n != 1 {
+				t.Errorf("segment %s accepted %d times", k, n)
+			}
+		}
+	})
+
+	t.Run("offline then online", func(t *testing.T) {
+		h.coll.reset()
+		live, replay := b.tab(t), b.ctx
+		h.open(t, live, "/basic.html?privacy=allow")
+		flush(t, live)
+		before := h.coll.count()
+		if err := chromedp.Run(live, network.Enable(), network.EmulateNetworkConditions(true, 0, -1, -1)); err != nil {
+			t.Fatal(err)
+		}
+		act(t, live, "textEdits")
+		act(t, live, "attrChurn")
+		time.Sleep(800 * time.Millisecond) // several retries fail meanwhile
+		if n := h.coll.count(); n != before {
+			t.Fatalf("%d uploads arrived while offline", n-before)
+		}
+		if err := chromedp.Run(live, network.EmulateNetworkConditions(false, 0, -1, -1)); err != nil {
+			t.Fatal(err)
+		}
+		h.roundTrip(t, live, replay, "allow", "back online")
+	})
+
+	t.Run("pagehide sends the last segment", func(t *testing.T) {
+		h.coll.reset()
+		live := b.tab(t)
+		// No timer flush: only pagehide can deliver what was recorded.
+		h.open(t, live, "/basic.html?privacy=allow&timing="+urlq(`{flush: 600000, tick: 100}`))
+		sid, vid := ids(t, live)
+		act(t, live, `document.body.append('PAGEHIDE-MARKER')`)
+		if n := h.coll.count(); n != 0 {
+			t.Fatalf("%d uploads before pagehide", n)
+		}
+		if err := chromedp.Run(live, chromedp.Navigate(h.url("/frame-inner2.html"))); err != nil {
+			t.Fatal(err)
+		}
+		var last *upload
+		waitFor(t, 5*time.Second, "the final segment", func() bool {
+			for _, u := range h.coll.snapshot() {
+				if strings.Contains(string(u.Body), "PAGEHIDE-MARKER") {
+					last = u
+					return true
+				}
+			}
+			return false
+		})
+		if last.Enc == "" {
+			t.Errorf("the final segment (seq %d) was not sent as a beacon (no enc=)", last.Seq)
+		}
+		if _, err := h.coll.events(sid, vid); err != nil {
+			t.Errorf("view not complete after pagehide: %v", err)
+		}
+		h.coll.checkProblems(t)
+	})
+
+	t.Run("429 Retry-After is honoured", func(t *testing.T) {
+		h.coll.reset()
+		h.coll.set(func(c *collector) { c.script = []int{429}; c.retry = "2" })
+		live := b.tab(t)
+		h.open(t, live, "/basic.html?privacy=allow")
+		waitFor(t, 6*time.Second, "the retry after 429", func() bool { return h.coll.count() >= 2 })
+		ups := h.coll.snapshot()
+		if gap := ups[1].At.Sub(ups[0].At); gap < 1900*time.Millisecond || gap > 4*time.Second {
+			t.Errorf("retry %v after the 429 with Retry-After: 2 (retry base is 100 ms)", gap)
+		}
+		if ups[1].Seq != ups[0].Seq || ups[1].Status != 200 {
+			t.Errorf("second upload seq %d status %d, want a successful retry of seq %d", ups[1].Seq, ups[1].Status, ups[0].Seq)
+		}
+	})
+
+	t.Run("collector down: page unaffected, recording resumes", func(t *testing.T) {
+		h.coll.reset()
+		live, replay := b.tab(t), b.ctx
+		con := watch(live)
+		h.open(t, live, "/basic.html?privacy=allow&timing="+urlq(`{flush: 200, retryBase: 50, retryMax: 300, tick: 100, queueLength: 4}`))
+		flush(t, live)
+		h.coll.set(func(c *collector) { c.down = true })
+		// The page keeps working hard while the collector is down: DOM
+		// changes every 20 ms and a frame-rate probe.
+		var res struct {
+			Ticks   int      `json:"ticks"`
+			MaxGap  float64  `json:"maxGap"`
+			Paused  []string `json:"paused"`
+			MaxQ    int      `json:"maxQ"`
+			Message string   `json:"message"`
+		}
+		js := `new Promise((done) => {
+			const out = {ticks: 0, maxGap: 0, paused: [], maxQ: 0};
+			let last = performance.now();
+			const frame = (t) => { out.maxGap = Math.max(out.maxGap, t - last); last = t; if (!out.end) requestAnimationFrame(frame); };
+			requestAnimationFrame(frame);
+			const iv = setInterval(() => {
+				out.ticks++;
+				const d = document.createElement('div'); d.textContent = 'tick ' + out.ticks; document.body.appendChild(d);
+				document.getElementById('box').setAttribute('data-t', out.ticks);
+				const s = window.__replayTestHooks.state();
+				if (s.paused && !out.paused.includes(s.paused)) out.paused.push(s.paused);
+				out.maxQ = Math.max(out.maxQ, s.queue);
+			}, 20);
+			setTimeout(() => { clearInterval(iv); out.end = true; done(out); }, 3000);
+		})`
+		if err := eval(live, js, &res); err != nil {
+			t.Fatal(err)
+		}
+		if res.Ticks < 60 {
+			t.Errorf("page work ran %d times in 3 s while the collector was down", res.Ticks)
+		}
+		if res.MaxGap > 500 {
+			t.Errorf("a frame took %.0f ms while the collector was down", res.MaxGap)
+		}
+		if res.MaxQ > 4 {
+			t.Errorf("upload queue grew to %d (bound 4)", res.MaxQ)
+		}
+		if len(res.Paused) == 0 || res.Paused[0] != "queue" {
+			t.Errorf("recorder states while down: %v, want a pause for the full queue", res.Paused)
+		}
+		h.coll.set(func(c *collector) { c.down = false })
+		waitFor(t, 5*time.Second, "recording to resume", func() bool {
+			var s map[string]any
+			eval(live, `window.__replayTestHooks.state()`, &s)
+			return s["paused"] == "" && s["recording"] == true
+		})
+		act(t, live, "reorder")
+		h.roundTrip(t, live, replay, "allow", "after the collector came back")
+		resumed := false
+		for _, u := range h.coll.snapshot() {
+			if u.Status == 200 && u.Full && u.Seq > 0 {
+				resumed = true
+			}
+		}
+		if !resumed {
+			t.Errorf("no full snapshot after the pause")
+		}
+		if _, exc := con.Snapshot(); len(exc) > 0 {
+			t.Errorf("exceptions in the page: %v", exc)
+		}
+	})
+
+	t.Run("413 drops the segment and resumes with a full snapshot", func(t *testing.T) {
+		h.coll.reset()
+		h.coll.set(func(c *collector) { c.script = []int{200, 413} })
+		live, replay := b.tab(t), b.ctx
+		h.open(t, live, "/basic.html?privacy=allow")
+		flush(t, live)
+		act(t, live, "reorder")
+		flush(t, live)
+		act(t, live, "textEdits")
+		h.roundTrip(t, live, replay, "allow", "after 413")
+		full := false
+		for _, u := range h.coll.snapshot() {
+			if u.Status == 200 && u.Full && u.Seq >= 2 {
+				full = true
+			}
+		}
+		if !full {
+			t.Errorf("no full snapshot after the refused segment")
+		}
+	})
+
+	t.Run("403 stops recording", func(t *testing.T) {
+		h.coll.reset()
+		h.coll.set(func(c *collector) { c.script = []int{403} })
+		live := b.tab(t)
+		h.open(t, live, "/basic.html?privacy=allow")
+		waitFor(t, 3*time.Second, "the refused upload", func() bool { return h.coll.count() >= 1 })
+		act(t, live, "appendMany")
+		time.Sleep(700 * time.Millisecond)
+		if n := h.coll.count(); n != 1 {
+			t.Errorf("%d uploads after a 403, want none after it", n-1)
+		}
+	})
+
+	t.Run("410 starts a new session", func(t *testing.T) {
+		h.coll.reset()
+		h.coll.set(func(c *collector) { c.script = []int{410} })
+		live, replay := b.tab(t), b.ctx
+		h.open(t, live, "/basic.html?privacy=allow")
+		waitFor(t, 3*time.Second, "the refused upload", func() bool { return h.coll.count() >= 1 })
+		first := h.coll.snapshot()[0].Sid
+		waitFor(t, 3*time.Second, "a new session", func() bool {
+			sid, _ := ids(t, live)
+			return sid != first
+		})
+		act(t, live, "reorder")
+		h.roundTrip(t, live, replay, "allow", "new session")
+	})
+}
+
+func urlq(s string) string {
+	r := strings.NewReplacer(" ", "%20", "{", "%7B", "}", "%7D", ":", "%3A", ",", "%2C")
+	return r.Replace(s)
+}
