@@ -93,7 +93,7 @@ export class Uploader {
       this.shift();
       this.attempt = 0;
       if (status === 410) this.rec.sessionGone();
-      else if (status === 400 || status === 411 || status === 413 || status === 415) this.rec.rejected();
+      else if (status === 400 || status === 409 || status === 411 || status === 413 || status === 415) this.rec.rejected();
       else this.rec.halt(status); // 403 and anything unexpected: stop for this page
       this.pump();
     });
