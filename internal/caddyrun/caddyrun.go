@@ -18,7 +18,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
-	_ "github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 )
 
@@ -35,10 +35,12 @@ func FreePort(t testing.TB) int {
 
 // Adapt turns a Caddyfile into JSON config (environment placeholders
 // {$VAR} are expanded from the process environment).
-func Adapt(t testing.TB, caddyfile []byte) []byte {
+func Adapt(t testing.TB, src []byte) []byte {
 	t.Helper()
 	adapter := caddyconfig.GetAdapter("caddyfile")
-	cfg, warnings, err := adapter.Adapt(caddyfile, map[string]any{"filename": "Caddyfile"})
+	// Tests build Caddyfiles from fragments: format them so that the
+	// adapter's "not formatted" warning only shows real problems.
+	cfg, warnings, err := adapter.Adapt(caddyfile.Format(src), map[string]any{"filename": "Caddyfile"})
 	if err != nil {
 		t.Fatalf("adapting the Caddyfile: %v", err)
 	}
@@ -58,7 +60,11 @@ func Start(t testing.TB, cfgJSON []byte, waitFor ...string) {
 	if err := json.Unmarshal(cfgJSON, &cfg); err != nil {
 		t.Fatalf("config is not JSON: %v", err)
 	}
-	cfg["admin"] = map[string]any{"disabled": true}
+	cfg["admin"] = map[string]any{"disabled": true, "config": map[string]any{"persist": false}}
+	if _, ok := cfg["logging"]; !ok && os.Getenv("CADDY_TEST_LOGS") == "" {
+		// Caddy's info logs drown test output; CADDY_TEST_LOGS=1 shows them.
+		cfg["logging"] = map[string]any{"logs": map[string]any{"default": map[string]any{"level": "ERROR"}}}
+	}
 	if _, ok := cfg["storage"]; !ok {
 		// Keep certificates, locks and app data of tests out of $HOME.
 		cfg["storage"] = map[string]any{"module": "file_system", "root": t.TempDir()}

@@ -1,0 +1,401 @@
+package caddymodule
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-replay/caddy-replay/internal/caddyrun"
+	"github.com/caddy-replay/caddy-replay/recorder"
+	"github.com/caddy-replay/caddy-replay/store"
+)
+
+const page = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Shop</title>
+<link rel="stylesheet" href="/style.css">
+<link rel="stylesheet" href="https://cdn.example.net/x.css">
+<script nonce="abc123" src="/app.js"></script>
+</head>
+<body><h1>Hello</h1><p>` + "caf\u00e9 " + `Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation ullamco laboris nisi ut aliquip ex ea commodo consequat.</p></body>
+</html>
+`
+
+// upstream is the proxied application: a few pages that exercise the
+// handler (plain, gzip, slow, CSS).
+func upstream(t *testing.T) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/page", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'nonce-abc123' 'strict-dynamic'; connect-src 'none'")
+		w.Header().Set("Content-Length", fmt.Sprint(len(page)))
+		w.Header().Set("ETag", `"v1"`)
+		io.WriteString(w, page)
+	})
+	mux.HandleFunc("/gzip", func(w http.ResponseWriter, r *http.Request) {
+		// An upstream that compresses whatever the client asked for.
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Encoding", "gzip")
+		zw := gzip.NewWriter(w)
+		io.WriteString(zw, page)
+		zw.Close()
+	})
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, "<!doctype html><html><head><meta charset=utf-8><title>slow</title>")
+		http.NewResponseController(w).Flush()
+		time.Sleep(2 * time.Second)
+		io.WriteString(w, "</head><body>done</body></html>")
+	})
+	mux.HandleFunc("/style.css", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/css")
+		io.WriteString(w, "body{color:red}")
+	})
+	mux.HandleFunc("/fragment", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, "<li>item</li>")
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// startProxy runs `replay` + `reverse_proxy` in front of the upstream.
+func startProxy(t *testing.T, directives string) string {
+	t.Helper()
+	up := upstream(t)
+	port := caddyrun.FreePort(t)
+	cf := fmt.Sprintf(`{
+	admin off
+	replay {
+		data_dir %s
+	}
+}
+http://127.0.0.1:%d {
+	bind 127.0.0.1
+	encode
+	replay {
+		cors_origins http://player.test
+		%s
+	}
+	reverse_proxy %s
+}
+`, t.TempDir(), port, directives, strings.TrimPrefix(up.URL, "http://"))
+	caddyrun.Start(t, caddyrun.Adapt(t, []byte(cf)), caddyrun.Addr(port))
+	return "http://" + caddyrun.Addr(port)
+}
+
+func get(t *testing.T, url string, header ...string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := caddyrun.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r io.Reader = resp.Body
+	if resp.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = zr
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+var tagRE = regexp.MustCompile(`<script async="" src="/__replay/recorder\.[0-9a-f]{16}\.js"[^>]*></script>`)
+
+// removeInjected strips our tag and the crossorigin attributes we add:
+// what is left must be the upstream's page, byte for byte.
+func removeInjected(body string) string {
+	body = tagRE.ReplaceAllString(body, "")
+	return strings.ReplaceAll(body, `crossorigin="anonymous" `, "")
+}
+
+func TestCaddyfileExampleAdapts(t *testing.T) {
+	src, err := os.ReadFile("../Caddyfile.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Apps struct {
+			Replay struct {
+				DataDir   string `json:"data_dir"`
+				Retention int64  `json:"retention"`
+			} `json:"replay"`
+		} `json:"apps"`
+	}
+	out := caddyrun.Adapt(t, src)
+	if err := json.Unmarshal(out, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Apps.Replay.DataDir != ".replay-data" || time.Duration(cfg.Apps.Replay.Retention) != 30*24*time.Hour {
+		t.Errorf("replay app = %+v", cfg.Apps.Replay)
+	}
+	for _, want := range []string{`"handler":"replay"`, `"handler":"replay_player"`, `"crossorigin_origins":["http://localhost:8082"]`} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("adapted config lacks %s", want)
+		}
+	}
+	// replay sits after encode and before reverse_proxy without an order
+	// option.
+	s := string(out)
+	if e, r, p := strings.Index(s, `"handler":"encode"`), strings.Index(s, `"handler":"replay"`), strings.Index(s, `"handler":"reverse_proxy"`); !(e < r && r < p) {
+		t.Errorf("handler order encode=%d replay=%d reverse_proxy=%d", e, r, p)
+	}
+}
+
+func TestProxiedPageCarriesTagAndHeaderEdits(t *testing.T) {
+	base := startProxy(t, "")
+	resp, body := get(t, base+"/page")
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	tags := tagRE.FindAllString(body, -1)
+	if len(tags) != 1 {
+		t.Fatalf("want exactly one recorder tag, got %d in\n%s", len(tags), body)
+	}
+	// The page's nonce is reused (the policy is nonce-based + strict-dynamic).
+	if !strings.Contains(tags[0], `nonce="abc123"`) {
+		t.Errorf("tag does not carry the page's nonce: %s", tags[0])
+	}
+	// Right after <meta charset>.
+	if !strings.Contains(body, `<meta charset="utf-8">`+tags[0]) {
+		t.Errorf("tag is not right after <meta charset>:\n%s", body)
+	}
+	if got := removeInjected(body); got != page {
+		t.Errorf("the rest of the page changed:\n got %q\nwant %q", got, page)
+	}
+	// A same-origin stylesheet gets crossorigin; a third-party one does not.
+	if !strings.Contains(body, `<link crossorigin="anonymous" rel="stylesheet" href="/style.css">`) || strings.Contains(body, `crossorigin="anonymous" rel="stylesheet" href="https://cdn.example.net`) {
+		t.Errorf("crossorigin attributes wrong:\n%s", body)
+	}
+	csp := resp.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "connect-src "+base+"/__replay/") || strings.Contains(csp, "'none'") {
+		t.Errorf("connect-src not opened for the endpoint: %q", csp)
+	}
+	// The upstream's Content-Length is gone (net/http may compute a
+	// correct one for a small response it holds whole).
+	if cl := resp.Header.Get("Content-Length"); cl != "" && cl != fmt.Sprint(len(body)) {
+		t.Errorf("stale Content-Length %s for a %d-byte body", cl, len(body))
+	}
+	if et := resp.Header.Get("ETag"); et != `W/"v1"` {
+		t.Errorf("ETag = %q, want a weak one", et)
+	}
+
+	// CSS gets CORS for the configured origin only.
+	resp, _ = get(t, base+"/style.css", "Origin", "http://player.test")
+	if resp.Header.Get("Access-Control-Allow-Origin") != "http://player.test" || !strings.Contains(strings.Join(resp.Header.Values("Vary"), ","), "Origin") {
+		t.Errorf("CORS for the player: ACAO=%q Vary=%q", resp.Header.Get("Access-Control-Allow-Origin"), resp.Header.Values("Vary"))
+	}
+	resp, _ = get(t, base+"/style.css", "Origin", "http://evil.test")
+	if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("CORS granted to an unlisted origin")
+	}
+
+	// Fragments and HEAD get nothing.
+	_, body = get(t, base+"/fragment", "HX-Request", "true")
+	if body != "<li>item</li>" {
+		t.Errorf("fragment changed: %q", body)
+	}
+	req, _ := http.NewRequest("HEAD", base+"/page", nil)
+	hresp, err := caddyrun.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hresp.Body.Close()
+	if hresp.StatusCode != 200 {
+		t.Errorf("HEAD status %d", hresp.StatusCode)
+	}
+}
+
+func TestGzipUpstream(t *testing.T) {
+	base := startProxy(t, "")
+	for _, ae := range []string{"", "gzip"} {
+		resp, body := get(t, base+"/gzip", "Accept-Encoding", ae)
+		if n := len(tagRE.FindAllString(body, -1)); n != 1 {
+			t.Fatalf("Accept-Encoding %q: %d tags in %q", ae, n, body)
+		}
+		if got := removeInjected(body); got != page {
+			t.Errorf("Accept-Encoding %q: page changed: %q", ae, got)
+		}
+		// `encode` compresses our output for clients that want it.
+		if want := map[string]string{"": "", "gzip": "gzip"}[ae]; resp.Header.Get("Content-Encoding") != want {
+			t.Errorf("Accept-Encoding %q: Content-Encoding %q", ae, resp.Header.Get("Content-Encoding"))
+		}
+	}
+}
+
+// TestStreamingUpstreamFlushesHead: an upstream that flushes its <head>
+// and then works for 2 s. The tag must reach the client before the
+// upstream finishes.
+func TestStreamingUpstreamFlushesHead(t *testing.T) {
+	base := startProxy(t, "")
+	start := time.Now()
+	resp, err := caddyrun.Client().Get(base + "/slow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	var got strings.Builder
+	for !tagRE.MatchString(got.String()) {
+		b, err := br.ReadByte()
+		if err != nil {
+			t.Fatalf("stream ended before the tag arrived: %q (%v)", got.String(), err)
+		}
+		got.WriteByte(b)
+	}
+	if el := time.Since(start); el > 1500*time.Millisecond {
+		t.Errorf("the tag arrived after %v: the head was not flushed through", el)
+	}
+	rest, _ := io.ReadAll(br)
+	if el := time.Since(start); el < 2*time.Second {
+		t.Errorf("whole response in %v: the upstream did not stream", el)
+	}
+	if !strings.HasSuffix(string(rest), "done</body></html>") {
+		t.Errorf("tail lost: %q", rest)
+	}
+}
+
+func TestUnsampledVisitorGetsNoScript(t *testing.T) {
+	base := startProxy(t, "")
+	now := time.Now().UnixMilli()
+	cookie := func(sampled int, created, expires int64) string {
+		return fmt.Sprintf("%s=v1:0123456789abcdefABCDEF:%d:%d:%d", SessionCookie, created, expires, sampled)
+	}
+	for _, tc := range []struct {
+		name   string
+		cookie string
+		tags   int
+	}{
+		{"no cookie", "", 1},
+		{"sampled", cookie(1, now, now+60_000), 1},
+		{"not sampled", cookie(0, now, now+60_000), 0},
+		{"not sampled but expired", cookie(0, now-120_000, now-60_000), 1},
+		{"not sampled but past 4 h", cookie(0, now-5*3600_000, now+60_000), 1},
+		{"malformed", SessionCookie + "=v1:x", 1},
+	} {
+		_, body := get(t, base+"/page", "Cookie", tc.cookie)
+		if n := len(tagRE.FindAllString(body, -1)); n != tc.tags {
+			t.Errorf("%s: %d tags, want %d", tc.name, n, tc.tags)
+		}
+	}
+}
+
+func TestZeroSampleRateInjectsNothing(t *testing.T) {
+	base := startProxy(t, "sample_rate 0")
+	_, body := get(t, base+"/page")
+	if tagRE.MatchString(body) {
+		t.Errorf("sample_rate 0 still injects")
+	}
+	// ...but CORS duties remain.
+	resp, _ := get(t, base+"/style.css", "Origin", "http://player.test")
+	if resp.Header.Get("Access-Control-Allow-Origin") != "http://player.test" {
+		t.Errorf("CORS lost with sample_rate 0")
+	}
+}
+
+func TestRecorderFilesServed(t *testing.T) {
+	base := startProxy(t, `service shop
+		start manual
+		privacy mask`)
+	_, body := get(t, base+"/page")
+	tag := tagRE.FindString(body)
+	for _, attr := range []string{`data-endpoint="/__replay/v1/segments"`, `data-service="shop"`, `data-start="manual"`, `data-privacy="mask"`} {
+		if !strings.Contains(tag, attr) {
+			t.Errorf("tag lacks %s: %s", attr, tag)
+		}
+	}
+	b, err := recorder.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []struct{ name, enc string }{{b.Script.Name, "br"}, {b.Script.Name, "gzip"}, {b.Worker.Name, ""}} {
+		resp, _ := get(t, base+"/__replay/"+a.name, "Accept-Encoding", a.enc)
+		if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") || resp.Header.Get("Content-Encoding") != a.enc {
+			t.Errorf("%s (%s): status %d, Cache-Control %q, encoding %q", a.name, a.enc, resp.StatusCode, resp.Header.Get("Cache-Control"), resp.Header.Get("Content-Encoding"))
+		}
+	}
+	resp, _ := get(t, base+"/__replay/recorder.0123456789abcdef.js")
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/__replay/"+b.Script.Name {
+		t.Errorf("a stale recorder URL: %d → %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	for _, p := range []string{"/__replay/", "/__replay/../etc/passwd", "/__replay/v1/other"} {
+		if resp, _ := get(t, base+p); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: %d, want 404", p, resp.StatusCode)
+		}
+	}
+	// The ingest endpoint is wired to the collector (which refuses a GET).
+	if resp, _ := get(t, base+"/__replay/v1/segments"); resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET on the ingest endpoint: %d", resp.StatusCode)
+	}
+}
+
+// TestReloadSharesTheStore: Caddy provisions a new config before stopping
+// the old one; both must use one open store, not open SQLite twice.
+func TestReloadSharesTheStore(t *testing.T) {
+	dir := t.TempDir()
+	cfg := func(port int) []byte {
+		return caddyrun.Adapt(t, []byte(fmt.Sprintf("{\n\tadmin off\n\treplay {\n\t\tdata_dir %s\n\t}\n}\nhttp://127.0.0.1:%d {\n\tbind 127.0.0.1\n\treplay\n\trespond \"<html><head></head></html>\"\n}\n", dir, port)))
+	}
+	p1, p2 := caddyrun.FreePort(t), caddyrun.FreePort(t)
+	caddyrun.Start(t, cfg(p1), caddyrun.Addr(p1))
+	first := activeStore(t)
+	if err := caddy.Load(withAdminOff(t, cfg(p2)), true); err != nil {
+		t.Fatal(err)
+	}
+	second := activeStore(t)
+	if first != second {
+		t.Errorf("the reload opened the store again")
+	}
+	if _, err := second.ListSessions(context.Background(), storeQuery()); err != nil {
+		t.Errorf("the store closed during the reload: %v", err)
+	}
+}
+
+func activeStore(t *testing.T) store.Store {
+	t.Helper()
+	app, err := caddy.ActiveContext().AppIfConfigured("replay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app.(*App).Store()
+}
+
+func withAdminOff(t *testing.T, cfg []byte) []byte {
+	var m map[string]any
+	if err := json.Unmarshal(cfg, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["admin"] = map[string]any{"disabled": true, "config": map[string]any{"persist": false}}
+	m["storage"] = map[string]any{"module": "file_system", "root": t.TempDir()}
+	out, _ := json.Marshal(m)
+	return out
+}
+
+func storeQuery() store.Query { return store.Query{} }
