@@ -49,7 +49,6 @@ type segFacts struct {
 	user     *userFacts
 
 	clicks     []clickFact
-	dead       int // clicks of this segment already known dead
 	inputs     int
 	firstInput float64 // target of the first Input, to merge with the carried one
 	lastInput  float64
@@ -202,17 +201,17 @@ func (f *segFacts) activity(t int64) {
 // settle decides the fate of this segment's clicks once all its events are
 // seen: resolved, dead (the segment went on past the click's window with no
 // change), or pending (the window reaches past the segment's end).
-func (f *segFacts) settle() (pending []clickFact) {
+func (f *segFacts) settle() (dead int, pending []clickFact) {
 	for _, c := range f.clicks {
 		switch {
 		case c.resolved:
 		case f.maxTS > c.T+deadWindow:
-			f.dead++
+			dead++
 		default:
 			pending = append(pending, c)
 		}
 	}
-	return pending
+	return dead, pending
 }
 
 // carry is the state a session keeps between segments (Session.Carry).
@@ -249,7 +248,7 @@ func decodeCarry(b []byte) carry {
 // key info and request context x. It owns f's data: the caller must not
 // reuse f.
 func (f *segFacts) update(info store.SegmentInfo, x extra) func(*store.Session) {
-	pending := f.settle()
+	dead, pending := f.settle()
 	return func(s *store.Session) {
 		c := decodeCarry(s.Carry)
 		vi := slices.IndexFunc(s.Views, func(v store.View) bool { return v.ID == info.View })
@@ -260,7 +259,7 @@ func (f *segFacts) update(info store.SegmentInfo, x extra) func(*store.Session) 
 		}
 		view := &s.Views[vi]
 		f.applyView(s, view, x)
-		f.applyClicks(s, &c, info, view.Tab, pending)
+		f.applyClicks(s, &c, info, view.Tab, dead, pending)
 		f.applyInputs(s, &c, info)
 		f.applyActivity(s, &c)
 		s.Errors += f.errors
@@ -320,7 +319,7 @@ func (f *segFacts) applyView(s *store.Session, view *store.View, x extra) {
 // maxURLs caps Session.URLs (the store enforces it too).
 const maxURLs = 200
 
-func (f *segFacts) applyClicks(s *store.Session, c *carry, info store.SegmentInfo, tab string, pending []clickFact) {
+func (f *segFacts) applyClicks(s *store.Session, c *carry, info store.SegmentInfo, tab string, dead int, pending []clickFact) {
 	s.Clicks += len(f.clicks)
 
 	// Rage clicks: a sliding window over the session's clicks.
@@ -377,7 +376,7 @@ func (f *segFacts) applyClicks(s *store.Session, c *carry, info store.SegmentInf
 		kept = append(kept, p)
 	}
 	c.Pending = kept
-	s.DeadClicks += f.dead
+	s.DeadClicks += dead
 	for _, k := range pending {
 		c.Pending = append(c.Pending, pendingClick{T: k.T, View: info.View})
 	}

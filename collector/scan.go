@@ -316,6 +316,15 @@ func (s *scanner) array(elem func(i int) error) error {
 // validated and dropped).
 func (s *scanner) str(capture *[]byte, max int) error {
 	s.pos++ // the opening quote, already peeked
+	high := rune(-1) // a \u high surrogate waiting for its low half
+	flush := func() {
+		if high >= 0 {
+			if capture != nil && len(*capture) < max {
+				*capture = utf8.AppendRune(*capture, utf8.RuneError)
+			}
+			high = -1
+		}
+	}
 	for {
 		if s.pos >= s.end && !s.fill() {
 			return s.failure("unterminated string")
@@ -327,8 +336,11 @@ func (s *scanner) str(capture *[]byte, max int) error {
 		for i < len(b) && !isStop[b[i]] {
 			i++
 		}
-		if capture != nil && len(*capture) < max {
-			*capture = append(*capture, b[:min(i, max-len(*capture))]...)
+		if i > 0 {
+			flush()
+			if capture != nil && len(*capture) < max {
+				*capture = append(*capture, b[:min(i, max-len(*capture))]...)
+			}
 		}
 		s.pos += i
 		if i == len(b) {
@@ -337,12 +349,26 @@ func (s *scanner) str(capture *[]byte, max int) error {
 		switch c := b[i]; c {
 		case '"':
 			s.pos++
+			flush()
 			return nil
 		case '\\':
 			s.pos++
 			r, err := s.escape()
 			if err != nil {
 				return err
+			}
+			switch {
+			case 0xD800 <= r && r < 0xDC00:
+				flush()
+				high = r
+				continue
+			case 0xDC00 <= r && r < 0xE000 && high >= 0:
+				r = 0x10000 + (high-0xD800)<<10 + (r - 0xDC00)
+				high = -1
+			case 0xDC00 <= r && r < 0xE000:
+				r = utf8.RuneError
+			default:
+				flush()
 			}
 			if capture != nil && len(*capture) < max {
 				*capture = utf8.AppendRune(*capture, r)
@@ -353,7 +379,8 @@ func (s *scanner) str(capture *[]byte, max int) error {
 	}
 }
 
-// escape decodes the escape after a backslash.
+// escape decodes the escape after a backslash. Surrogate halves are
+// returned as they are; str pairs them.
 func (s *scanner) escape() (rune, error) {
 	c, ok := s.peek()
 	if !ok {
@@ -374,30 +401,7 @@ func (s *scanner) escape() (rune, error) {
 	case 't':
 		return '\t', nil
 	case 'u':
-		r, err := s.hex4()
-		if err != nil {
-			return 0, err
-		}
-		if 0xD800 <= r && r < 0xDC00 {
-			// A high surrogate: combine with a following low one when
-			// there is one (JSON.stringify leaves lone ones escaped).
-			if c, ok := s.peek(); ok && c == '\\' {
-				s.pos++
-				if c, ok := s.peek(); !ok || c != 'u' {
-					return 0, s.failure("invalid escape")
-				}
-				s.pos++
-				lo, err := s.hex4()
-				if err != nil {
-					return 0, err
-				}
-				if 0xDC00 <= lo && lo < 0xE000 {
-					return 0x10000 + (r-0xD800)<<10 + (lo - 0xDC00), nil
-				}
-			}
-			return utf8.RuneError, nil
-		}
-		return r, nil
+		return s.hex4()
 	}
 	s.pos--
 	return 0, s.failure("invalid escape")

@@ -1,0 +1,119 @@
+package collector
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/caddy-replay/caddy-replay/store"
+)
+
+// FuzzScanJSON checks the streaming scanner against encoding/json: for any
+// input it must agree on validity (its only extra limit is nesting depth),
+// never panic, and never read past the limit.
+func FuzzScanJSON(f *testing.F) {
+	for _, s := range []string{`[]`, `{}`, `[1,-0.5e+3,"a\u00e9\ud83d\ude00",true,false,null,{"a":[{}]}]`, `"\x"`, `[1,]`, `01`, `1.`, "\"\x1f\"", `[`, `{"a" 1}`, ` [ ] `, `"\ud800"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var sc scanner
+		windows := []int{7, 32 << 10}
+		if len(data) < 2048 {
+			// A one-byte window splits every token; it is slow, so only
+			// for small inputs.
+			windows = append(windows, 1)
+		}
+		for _, window := range windows {
+			sc.buf = make([]byte, window)
+			sc.reset(bytes.NewReader(data), nil, int64(len(data)))
+			err := sc.value()
+			if err == nil {
+				err = sc.finish()
+			}
+			var se *syntaxError
+			if err != nil && !errors.As(err, &se) {
+				t.Fatalf("window %d: a non-syntax error from valid-length input: %v", window, err)
+			}
+			if err != nil && strings.Contains(err.Error(), "nested deeper") {
+				return
+			}
+			if valid := json.Valid(data); valid != (err == nil) {
+				t.Fatalf("window %d: scanner says %v, encoding/json says valid=%v for %q", window, err, valid, data)
+			}
+			if sc.offset() > int64(len(data)) {
+				t.Fatalf("read past the end")
+			}
+		}
+		// With a limit one byte short, the scanner must stop with
+		// errInflated (or finish earlier on a syntax error), never read on.
+		if len(data) > 0 {
+			sc.buf = make([]byte, 5)
+			sc.reset(bytes.NewReader(data), nil, int64(len(data)-1))
+			err := sc.value()
+			if err == nil {
+				err = sc.finish()
+			}
+			if err == nil {
+				t.Fatalf("accepted %d bytes with a limit of %d", len(data), len(data)-1)
+			}
+		}
+	})
+}
+
+// FuzzSegment drives the whole body path — decompression, scanning,
+// schema, facts and the session Update — with arbitrary bodies and
+// metadata. It must never panic, and whatever it accepts must be
+// consistent with the query.
+func FuzzSegment(f *testing.F) {
+	seed := firstSeg(id("fuzz"), id("view"), visitStart, clickEv(visitStart+10, 1, 2), mutationEv(visitStart+20),
+		inputEv(visitStart+30, 4), errorEv(visitStart+40), userEv(visitStart+50, "u"), resizeEv(visitStart+60, 10, 20))
+	body := seed.Body()
+	f.Add(body, false, 0, len(seed.Events), true)
+	f.Add(gz(body), true, 0, len(seed.Events), true)
+	f.Add([]byte(`[{"type":3,"timestamp":1780000000000,"data":{"source":2,"type":2,"id":1,"x":1,"y":1}}]`), false, 1, 1, false)
+	f.Add([]byte(`[{"type":5,"timestamp":1780000000000,"data":{"tag":"replay/view","payload":{"url":"\u0000x","tab":1}}}]`), false, 3, 1, false)
+	f.Fuzz(func(t *testing.T, data []byte, gzipped bool, seq, n int, full bool) {
+		if seq < 0 || seq >= store.MaxSeq || n < 1 || n > 10000 {
+			return
+		}
+		enc := "identity"
+		raw := int64(len(data))
+		if gzipped {
+			enc = "gzip"
+			raw = 1 << 20
+		}
+		if raw < 2 {
+			return
+		}
+		p := &params{key: store.SegmentKey{Session: id("fuzzsession"), View: id("fuzzview"), Seq: seq},
+			start: visitStart, end: visitStart + 100_000, full: full, records: n, raw: raw}
+		d, rj := decode(data, enc, p, 1<<20)
+		if rj != nil {
+			if rj.status < 400 || rj.status >= 500 || rj.reason == "" || rj.message == "" {
+				t.Fatalf("refusal without a 4xx and a reason: %+v", rj)
+			}
+			return
+		}
+		defer d.release()
+		if d.facts.events != n || d.facts.full != full {
+			t.Fatalf("accepted %d events (full %v) for n=%d full=%v", d.facts.events, d.facts.full, n, full)
+		}
+		if d.facts.minTS < p.start || d.facts.maxTS > p.end {
+			t.Fatalf("accepted timestamps %d..%d outside %d..%d", d.facts.minTS, d.facts.maxTS, p.start, p.end)
+		}
+		info := store.SegmentInfo{SegmentKey: p.key, Start: p.start, End: p.end}
+		s := &store.Session{ID: p.key.Session, Views: []store.View{{ID: p.key.View}}, Duration: 100_000}
+		upd := d.facts.update(info, extra{UserAgent: "ua"})
+		upd(s)
+		upd2 := d.facts.update(info, extra{})
+		upd2(s) // twice: the carried state must stay readable
+		if s.Clicks < 0 || s.RageClicks > s.Clicks || s.DeadClicks > s.Clicks || s.ActiveMs < 0 || s.ActiveMs > s.Duration {
+			t.Fatalf("inconsistent session after updates: %+v", s)
+		}
+		if len(s.Carry) > 16<<10 {
+			t.Fatalf("carried state grew to %d bytes", len(s.Carry))
+		}
+	})
+}
