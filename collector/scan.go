@@ -315,7 +315,7 @@ func (s *scanner) array(elem func(i int) error) error {
 // appends the decoded value to *capture, up to max bytes (the rest is
 // validated and dropped).
 func (s *scanner) str(capture *[]byte, max int) error {
-	s.pos++ // the opening quote, already peeked
+	s.pos++          // the opening quote, already peeked
 	high := rune(-1) // a \u high surrogate waiting for its low half
 	flush := func() {
 		if high >= 0 {
