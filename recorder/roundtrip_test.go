@@ -13,6 +13,8 @@ func TestRecorder(t *testing.T) {
 	t.Run("privacy", func(t *testing.T) { testPrivacy(t, h, b) })
 	t.Run("transport", func(t *testing.T) { testTransport(t, h, b) })
 	t.Run("session", func(t *testing.T) { testSession(t, h, b) })
+	t.Run("interactions", func(t *testing.T) { testInteractions(t, h, b) })
+	t.Run("guardrails", func(t *testing.T) { testGuardrails(t, h, b) })
 	t.Run("demo", func(t *testing.T) { testDemo(t, h, b) })
 }
 
