@@ -18,7 +18,7 @@ import (
 const npmDir = "../testdata/npm/node_modules"
 
 // serveNPM serves the rrweb packages and test pages on ts.
-func serveNPM(t *testing.T, ts *testServer, pages map[string]string) {
+func serveNPM(t testing.TB, ts *testServer, pages map[string]string) {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(npmDir, "rrweb", "dist", "rrweb.umd.min.cjs")); err != nil {
 		t.Fatalf("rrweb is not installed (%v): run `npm ci --prefix testdata/npm` (make test does)", err)

@@ -520,3 +520,41 @@ func evalAsync(t *testing.T, ctx context.Context, js string, out any) {
 		t.Fatalf("evaluating %s: %v", js, err)
 	}
 }
+
+// A page with a same-origin iframe, whose document the recorder attaches
+// with a mutation; seeks restore it from checkpoints.
+func TestNestedFrameSurvivesSeeks(t *testing.T) {
+	ts := newTestServer(t)
+	var n nodes
+	frame := n.el("iframe", ev{"id": "inner", "width": "300", "height": "100"})
+	body := n.el("body", nil, n.el("h1", nil, n.text("Outer")), frame)
+	doc := n.doc(n.doctype(), n.el("html", nil, n.el("head", nil), body))
+	var m nodes
+	m.next = 500
+	innerText := m.text("Inside frame v1")
+	innerDoc := m.doc(m.el("html", nil, m.el("head", nil), m.el("body", nil, m.el("p", ev{"id": "p"}, innerText))))
+	id := func(e ev) int { return e["id"].(int) }
+	events := []ev{
+		meta(t0, "https://frames.example/", 800, 600),
+		full(t0+1, doc),
+		mutation(t0+100, ev{"adds": []ev{{"parentId": id(frame), "nextId": nil, "node": innerDoc}}}),
+		mutation(t0+5000, ev{"texts": []ev{{"id": id(innerText), "value": "Inside frame v2"}}}),
+	}
+	for i := 1; i <= 3500; i++ { // more than one checkpoint's worth of events
+		events = append(events, mutation(t0+5000+int64(i), ev{"attributes": []ev{{"id": id(frame), "attributes": ev{"data-n": strconv.Itoa(i)}}}}))
+	}
+	events = append(events, move(t0+9000, id(frame), [2]int{10, 10}))
+	putSession(t, ts.store, "frames-session-00001", []fixtureView{{id: "view-frames-00000001", url: "https://frames.example/", tab: "tab-frames-00000001", segments: [][]ev{events}}}, nil)
+	ctx, _ := browser(t, 30*time.Second)
+	run(t, ctx, chromedp.Navigate(ts.url("session=frames-session-00001&t=0")))
+	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.indexed === '1'`, 10*time.Second)
+	inner := `d.getElementById('inner').contentDocument?.getElementById('p')?.textContent`
+	for _, c := range []struct {
+		sec  float64
+		text string
+	}{{8, "Inside frame v2"}, {1, "Inside frame v1"}, {8.5, "Inside frame v2"}, {0.5, "Inside frame v1"}, {6, "Inside frame v2"}} {
+		seekTo(t, ctx, "frames-session-00001", c.sec)
+		waitJS(t, ctx, fmt.Sprintf(`document.querySelector('.replay-screen').dataset.time === '%d'`, int(c.sec*1000)), 3*time.Second)
+		frameCheck(t, ctx, fmt.Sprintf("nested frame at %gs", c.sec), inner+` === `+strconv.Quote(c.text))
+	}
+}

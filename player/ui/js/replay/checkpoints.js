@@ -1,8 +1,10 @@
 // Fast seek. In the background, every view's events are applied to a
-// Rebuilder on an inert document (no rendering, no network), and the
-// rebuilt state is checkpointed whenever enough work has accumulated since
-// the last one. A seek restores the nearest checkpoint before the target
-// and applies only the few events after it — never the whole session.
+// Rebuilder in a hidden iframe (display:none: never laid out or painted,
+// but a real document, so nested frames, constructed style sheets and
+// canvases rebuild as they do on screen), and the rebuilt state is
+// checkpointed whenever enough work has accumulated since the last one. A
+// seek restores the nearest checkpoint before the target and applies only
+// the few events after it — never the whole session.
 //
 // The same pass describes the elements that clicks and inputs targeted
 // (the DOM as it was at that moment), for the event list.
@@ -10,7 +12,9 @@ import { EventType } from './model.js';
 import { describeNode } from './describe.js';
 
 // A checkpoint is taken once applying events since the last one has cost
-// this much (so a seek applies at most about this much work) ...
+// this much, or as much as taking a checkpoint costs, whichever is more
+// (so a seek applies at most about as much work as a restore costs, and
+// checkpoints never take more time than the work they save) ...
 const WORK_MS = 24;
 // ... or after this many events, whichever comes first.
 const MAX_EVENTS = 3000;
@@ -29,11 +33,19 @@ function lastCheckpoint(cps, count) {
 
 /** Builds and serves checkpoints for a Recording. */
 export class Indexer extends EventTarget {
-  /** makeRebuilder(doc) returns a Rebuilder for an inert document. */
-  constructor(rec, makeRebuilder) {
+  /**
+   * makeRebuilder(doc) returns a Rebuilder for a document; host is the
+   * element the hidden iframes go in.
+   */
+  constructor(rec, makeRebuilder, host) {
     super();
     this.rec = rec;
     this.makeRebuilder = makeRebuilder;
+    this.host = host;
+    this.cpCost = 0;
+    // Total work and events applied, for the cost of one event here.
+    this.workTotal = 0;
+    this.eventsTotal = 0;
     this.states = new Map();
     this.priority = null;
     this.scheduled = false;
@@ -46,11 +58,27 @@ export class Indexer extends EventTarget {
   _state(v) {
     let s = this.states.get(v);
     if (!s) {
-      const doc = document.implementation.createHTMLDocument('');
-      s = { doc, rb: this.makeRebuilder(doc), next: 0, cps: [], work: 0, since: 0, markerNext: 0 };
+      // The same sandbox as the replay frame: nothing in it ever runs.
+      const frame = document.createElement('iframe');
+      frame.setAttribute('sandbox', 'allow-same-origin');
+      frame.setAttribute('aria-hidden', 'true');
+      frame.tabIndex = -1;
+      frame.style.display = 'none';
+      this.host.append(frame);
+      s = { frame, rb: this.makeRebuilder(frame.contentDocument), next: 0, cps: [], work: 0, since: 0, markerNext: 0 };
       this.states.set(v, s);
     }
     return s;
+  }
+
+  // Frees the hidden frame of a view whose events are all indexed once
+  // nothing more can arrive.
+  _release(s) {
+    if (s.frame) {
+      s.frame.remove();
+      s.frame = null;
+      s.rb = null;
+    }
   }
 
   /** Indexes view v first (the one on screen). */
@@ -71,6 +99,7 @@ export class Indexer extends EventTarget {
     this.stopped = true;
     this.channel.port1.onmessage = null;
     this.channel.port1.close();
+    for (const s of this.states.values()) this._release(s);
   }
 
   /** True when every loaded event has been indexed. */
@@ -93,7 +122,12 @@ export class Indexer extends EventTarget {
     return k < 0 ? null : s.cps[k];
   }
 
-  /** Estimated ms to apply v's events from index a to index b. */
+  /** Measured ms per event applied in the background. */
+  get msPerEvent() {
+    return this.eventsTotal ? this.workTotal / this.eventsTotal : 0;
+  }
+
+  /** Estimated ms to apply v's events from index a to index b (here). */
   workBetween(v, a, b) {
     const s = this.states.get(v);
     if (!s) return Infinity;
@@ -112,6 +146,7 @@ export class Indexer extends EventTarget {
       if (performance.now() >= deadline) { more = true; break; }
       const s = this._state(v);
       if (s.next < v.events.length) more = this._advance(v, s, deadline) || more;
+      if (this.rec.complete && s.next >= v.events.length) this._release(s);
     }
     if (this.labelled) {
       this.labelled = false;
@@ -129,6 +164,7 @@ export class Indexer extends EventTarget {
       const t0 = performance.now();
       // A chunk of events between clock reads keeps timing overhead low.
       const stop = Math.min(events.length, s.next + 64);
+      const before = s.next;
       let snapshot = false;
       while (s.next < stop) {
         const e = events[s.next];
@@ -137,9 +173,12 @@ export class Indexer extends EventTarget {
         s.since++;
         if (e.type === EventType.FullSnapshot) { snapshot = true; break; }
       }
-      s.work += performance.now() - t0;
+      const spent = performance.now() - t0;
+      s.work += spent;
+      this.workTotal += spent;
+      this.eventsTotal += s.next - before;
       this._describe(v, s);
-      if (snapshot || s.work >= WORK_MS || s.since >= MAX_EVENTS) this._checkpoint(v, s, snapshot);
+      if (snapshot || s.work >= Math.max(WORK_MS, this.cpCost) || s.since >= MAX_EVENTS) this._checkpoint(v, s, snapshot);
     }
     return false;
   }
@@ -147,7 +186,12 @@ export class Indexer extends EventTarget {
   _checkpoint(v, s, snapshot) {
     // After a full snapshot the work before it is irrelevant: nothing
     // before a snapshot is needed to rebuild what follows.
-    s.cps.push({ index: s.next, time: v.times[s.next - 1], data: s.rb.checkpoint(), work: snapshot ? 0 : s.work });
+    const t0 = performance.now();
+    const data = s.rb.checkpoint();
+    // Smoothed cost of a checkpoint (about that of a restore: both walk
+    // the whole document).
+    this.cpCost = this.cpCost ? this.cpCost * 0.7 + (performance.now() - t0) * 0.3 : performance.now() - t0;
+    s.cps.push({ index: s.next, time: v.times[s.next - 1], data, work: snapshot ? 0 : s.work });
     s.work = 0;
     s.since = 0;
   }

@@ -7,6 +7,9 @@ import { Pointer } from './pointer.js';
 export const SPEEDS = [0.5, 1, 2, 4, 8, 16];
 const HOVER = 'replay-hover';
 const FOCUS = 'replay-focus';
+// Never apply more events than this to move forward when a checkpoint is
+// closer to the target.
+const MAX_FORWARD = 5000;
 
 /**
  * Plays a Recording on a Stage. Events: 'frame' (every rendered frame),
@@ -39,6 +42,7 @@ export class Playback extends EventTarget {
     this.ended = false;
     this.restoreCost = 8;
     this.applied = 0;
+    this.liveMsPerEvent = 0;
     this.lastSeek = { events: 0, ms: 0 };
     this.lastFrame = 0;
     this.raf = 0;
@@ -111,8 +115,9 @@ export class Playback extends EventTarget {
     this.raf = 0;
     if (this.destroyed) return;
     if (this.playing) {
-      // A hidden tab gets no frames: do not jump ahead by the time away.
-      const dt = Math.min(now - this.lastFrame, 100);
+      // A hidden tab gets no frames: do not jump ahead by the time away
+      // (a busy machine's slow frames still count in full).
+      const dt = Math.min(now - this.lastFrame, 1000);
       this.lastFrame = now;
       let t = this.t + dt * this.speed;
       if (this.skip) {
@@ -146,17 +151,29 @@ export class Playback extends EventTarget {
       if (!this.jump(v, count)) return false;
       jumped = true;
     } else if (count > this.next) {
-      // Far ahead: restoring a checkpoint beats applying everything.
+      // Far ahead: restoring a checkpoint beats applying everything. The
+      // background measures its own cost per event; applying on screen
+      // costs more, by the factor measured here.
       const cp = this.indexer.nearest(v, count);
-      if (cp && cp.index > this.next && this.indexer.workBetween(v, this.next, cp.index) > this.restoreCost) {
-        this.restore(v, cp);
-        jumped = true;
+      if (cp && cp.index > this.next) {
+        const idx = this.indexer.msPerEvent;
+        const factor = idx > 0 && this.liveMsPerEvent > 0 ? Math.max(1, this.liveMsPerEvent / idx) : 4;
+        if (this.indexer.workBetween(v, this.next, cp.index) * factor > this.restoreCost || cp.index - this.next > MAX_FORWARD) {
+          this.restore(v, cp);
+          jumped = true;
+        }
       }
     }
     const events = v.events;
     const live = this.live;
-    this.applied += count - this.next;
+    const n = count - this.next;
+    this.applied += n;
+    const t0 = n >= 20 ? performance.now() : 0;
     while (this.next < count) live.apply(events[this.next++]);
+    if (n >= 20) {
+      const rate = (performance.now() - t0) / n;
+      this.liveMsPerEvent = this.liveMsPerEvent ? this.liveMsPerEvent * 0.7 + rate * 0.3 : rate;
+    }
     const prevT = this.t;
     this.t = t;
     if (!this.playing) {

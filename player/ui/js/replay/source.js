@@ -25,7 +25,8 @@ async function fetchWithRetry(url, signal) {
  * segment that cannot be loaded is skipped and counted in failed.
  */
 export async function loadSession(id, rec, { signal, onSession, onProgress }) {
-  const session = await getSession(id, signal);
+  // Both at once: the first segment can only be asked for after both.
+  const [session, segs] = await Promise.all([getSession(id, signal), listSegments(id, signal)]);
   rec.setBounds(session.start, session.end);
   const infos = new Map();
   for (const v of session.views || []) {
@@ -33,7 +34,6 @@ export async function loadSession(id, rec, { signal, onSession, onProgress }) {
     rec.view(v);
   }
   onSession(session);
-  const segs = await listSegments(id, signal);
   if (!segs.length) throw new ApiError(404, 'no_segments', 'This session has no stored segments: its recording may still be arriving, or it was cut short. Try again in a few seconds.');
   const totalBytes = segs.reduce((a, s) => a + s.size, 0);
   const pending = new Array(segs.length);
