@@ -72,6 +72,7 @@ type scanner struct {
 	limit int64 // bytes allowed from src; one more is errInflated
 	err   error // sticky: read error, errInflated or io.EOF
 	depth int
+	stack []byte   // the skipper's open containers
 	key   [32]byte // current object key, when short enough to matter
 	tmp   []byte   // number and string capture scratch
 }
@@ -171,32 +172,6 @@ func (s *scanner) expect(c byte, what string) error {
 	}
 	s.pos++
 	return nil
-}
-
-// value skips any JSON value, validating it.
-func (s *scanner) value() error {
-	c, ok := s.ws()
-	if !ok {
-		return s.failure("expected a value")
-	}
-	switch {
-	case c == '"':
-		return s.str(nil, 0)
-	case c == '{':
-		return s.object(func([]byte) error { return s.value() })
-	case c == '[':
-		return s.array(func(int) error { return s.value() })
-	case c == '-' || '0' <= c && c <= '9':
-		_, _, err := s.number(false)
-		return err
-	case c == 't':
-		return s.literal("true")
-	case c == 'f':
-		return s.literal("false")
-	case c == 'n':
-		return s.literal("null")
-	}
-	return s.failure("expected a value")
 }
 
 func (s *scanner) literal(lit string) error {
@@ -432,71 +407,24 @@ func (s *scanner) hex4() (rune, error) {
 // number scans a number. With parse set it returns its value; isInt
 // reports an integer literal (no fraction, no exponent).
 func (s *scanner) number(parse bool) (v float64, isInt bool, err error) {
-	t := s.tmp[:0]
-	defer func() { s.tmp = t[:0] }()
-	start := s.offset()
-	next := func() (byte, bool) {
-		c, ok := s.peek()
-		return c, ok
-	}
-	take := func(c byte) {
-		if parse && len(t) < 64 {
-			t = append(t, c)
-		}
-		s.pos++
-	}
-	digits := func() int {
-		n := 0
-		for {
-			c, ok := next()
-			if !ok || c < '0' || c > '9' {
-				return n
-			}
-			take(c)
-			n++
-		}
-	}
-	c, _ := next()
-	if c == '-' {
-		take(c)
-	}
-	c, ok := next()
-	switch {
-	case !ok:
-		return 0, false, s.failure("truncated number")
-	case c == '0':
-		take(c)
-	case '1' <= c && c <= '9':
-		digits()
-	default:
-		return 0, false, s.failure("invalid number")
-	}
-	isInt = true
-	if c, ok := next(); ok && c == '.' {
-		take(c)
-		isInt = false
-		if digits() == 0 {
-			return 0, false, s.failure("invalid number: no digits after '.'")
-		}
-	}
-	if c, ok := next(); ok && (c == 'e' || c == 'E') {
-		take(c)
-		isInt = false
-		if c, ok := next(); ok && (c == '+' || c == '-') {
-			take(c)
-		}
-		if digits() == 0 {
-			return 0, false, s.failure("invalid number: no digits in exponent")
-		}
-	}
-	if s.err != nil && s.err != io.EOF {
-		return 0, false, s.err
-	}
 	if !parse {
-		return 0, isInt, nil
+		return 0, false, s.skipNumber()
 	}
+	start := s.offset()
+	s.tmp = s.tmp[:0]
+	if err := s.scanNumber(true); err != nil {
+		return 0, false, err
+	}
+	t := s.tmp
 	if len(t) >= 64 {
 		return 0, false, &syntaxError{start, "number too long"}
+	}
+	isInt = true
+	for _, c := range t {
+		if c == '.' || c == 'e' || c == 'E' {
+			isInt = false
+			break
+		}
 	}
 	if isInt && len(t) <= 18 {
 		var n int64

@@ -1,43 +1,47 @@
 package embedded
 
 import (
-	"bufio"
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/caddy-replay/caddy-replay/store"
 )
 
-// A segment blob is self-describing, so the index can be rebuilt from the
-// blobs alone:
+// A segment record is self-describing, so the index can be rebuilt from
+// the packs alone:
 //
 //	magic    8 bytes  "RPLSEG1\n"
 //	hlen     uint32   big-endian length of the header
-//	header   hlen     JSON blobHeader (key, info, Extra, body length)
+//	header   hlen     JSON recordHeader (key, info, Extra, body length)
 //	body     blen     the gzip-compressed JSON array, as served
 //	crc      uint32   big-endian CRC-32C of header and body
 //
-// A blob whose length or checksum does not add up is partial or damaged and
-// is never indexed.
+// Records are appended to pack files back to back. A record whose length
+// or checksum does not add up is partial, damaged or deleted (deletion
+// zeroes it) and is never indexed.
 const segMagic = "RPLSEG1\n"
 
-// maxHeader bounds a blob header; Extra is small (a user agent, an IP).
-const maxHeader = 1 << 20
+// recordOverhead is the framing around header and body.
+const recordOverhead = len(segMagic) + 4 + 4
+
+// maxHeader bounds a record header; Extra is small (a user agent, an IP).
+const maxHeader = 64 << 10
+
+// maxBody bounds a record body, far above any limit the collector sets.
+const maxBody = 1 << 30
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// errDamaged marks a blob that is truncated or fails its checksum.
-var errDamaged = errors.New("damaged segment blob")
+// errDamaged marks a record that is truncated, zeroed or fails its checksum.
+var errDamaged = errors.New("damaged segment record")
 
-type blobHeader struct {
+type recordHeader struct {
 	Session  string `json:"s"`
 	View     string `json:"v"`
 	Seq      int    `json:"q"`
@@ -51,9 +55,13 @@ type blobHeader struct {
 	Extra    []byte `json:"x,omitempty"`
 }
 
-func (h *blobHeader) info() store.SegmentInfo {
+func (h *recordHeader) key() store.SegmentKey {
+	return store.SegmentKey{Session: h.Session, View: h.View, Seq: h.Seq}
+}
+
+func (h *recordHeader) info() store.SegmentInfo {
 	return store.SegmentInfo{
-		SegmentKey:   store.SegmentKey{Session: h.Session, View: h.View, Seq: h.Seq},
+		SegmentKey:   h.key(),
 		Start:        h.Start,
 		End:          h.End,
 		FullSnapshot: h.Full,
@@ -64,10 +72,9 @@ func (h *blobHeader) info() store.SegmentInfo {
 	}
 }
 
-// writeBlob writes seg to a new file at path and fsyncs it. The file is not
-// visible under its final name until the caller renames it.
-func writeBlob(path string, seg *store.NewSegment) (err error) {
-	h := blobHeader{
+// encodeRecord frames seg as a record.
+func encodeRecord(seg *store.NewSegment) ([]byte, error) {
+	h := recordHeader{
 		Session: seg.Session, View: seg.View, Seq: seg.Seq,
 		Start: seg.Start, End: seg.End, Full: seg.FullSnapshot,
 		Records: seg.Records, Raw: seg.RawSize, Received: seg.Received,
@@ -75,100 +82,96 @@ func writeBlob(path string, seg *store.NewSegment) (err error) {
 	}
 	hj, err := json.Marshal(&h)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(hj) > maxHeader {
-		return fmt.Errorf("%w: segment Extra too large (%d bytes)", store.ErrInvalid, len(seg.Extra))
+		return nil, fmt.Errorf("%w: segment Extra too large (%d bytes)", store.ErrInvalid, len(seg.Extra))
 	}
-	buf := make([]byte, 0, len(segMagic)+4+len(hj)+len(seg.Body)+4)
+	if len(seg.Body) > maxBody {
+		return nil, fmt.Errorf("%w: segment body too large (%d bytes)", store.ErrInvalid, len(seg.Body))
+	}
+	buf := make([]byte, 0, recordOverhead+len(hj)+len(seg.Body))
 	buf = append(buf, segMagic...)
 	buf = binary.BigEndian.AppendUint32(buf, uint32(len(hj)))
 	buf = append(buf, hj...)
 	buf = append(buf, seg.Body...)
 	crc := crc32.Update(crc32.Checksum(hj, castagnoli), castagnoli, seg.Body)
-	buf = binary.BigEndian.AppendUint32(buf, crc)
-
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(path)
-		}
-	}()
-	if _, err = f.Write(buf); err != nil {
-		return err
-	}
-	return f.Sync()
+	return binary.BigEndian.AppendUint32(buf, crc), nil
 }
 
-// readBlobHeader reads and parses the header at the start of r. It returns
-// the header, its raw bytes (for the checksum) and the body's offset.
-func readBlobHeader(r io.Reader) (*blobHeader, []byte, int64, error) {
+// readRecordHeader reads the header of the record at off without checking
+// the body. It returns the header and the offset of the body.
+func readRecordHeader(r io.ReaderAt, off int64) (*recordHeader, int64, error) {
 	var pre [len(segMagic) + 4]byte
-	if _, err := io.ReadFull(r, pre[:]); err != nil {
-		return nil, nil, 0, fmt.Errorf("%w: %v", errDamaged, err)
+	if _, err := r.ReadAt(pre[:], off); err != nil {
+		return nil, 0, fmt.Errorf("%w: %v", errDamaged, err)
 	}
 	if string(pre[:len(segMagic)]) != segMagic {
-		return nil, nil, 0, fmt.Errorf("%w: bad magic", errDamaged)
+		return nil, 0, fmt.Errorf("%w: no record at %d", errDamaged, off)
 	}
 	n := binary.BigEndian.Uint32(pre[len(segMagic):])
-	if n > maxHeader {
-		return nil, nil, 0, fmt.Errorf("%w: header length %d", errDamaged, n)
+	if n == 0 || n > maxHeader {
+		return nil, 0, fmt.Errorf("%w: header length %d", errDamaged, n)
 	}
 	hj := make([]byte, n)
-	if _, err := io.ReadFull(r, hj); err != nil {
-		return nil, nil, 0, fmt.Errorf("%w: %v", errDamaged, err)
+	if _, err := r.ReadAt(hj, off+int64(len(pre))); err != nil {
+		return nil, 0, fmt.Errorf("%w: %v", errDamaged, err)
 	}
-	var h blobHeader
+	var h recordHeader
 	if err := json.Unmarshal(hj, &h); err != nil {
-		return nil, nil, 0, fmt.Errorf("%w: header: %v", errDamaged, err)
+		return nil, 0, fmt.Errorf("%w: header: %v", errDamaged, err)
 	}
-	if h.BodyLen < 0 {
-		return nil, nil, 0, fmt.Errorf("%w: body length %d", errDamaged, h.BodyLen)
+	if h.BodyLen < 0 || h.BodyLen > maxBody || !h.key().Valid() {
+		return nil, 0, fmt.Errorf("%w: invalid header", errDamaged)
 	}
-	return &h, hj, int64(len(pre)) + int64(n), nil
+	return &h, off + int64(len(pre)) + int64(n), nil
 }
 
-// readBlob reads a whole blob and verifies its length and checksum.
-func readBlob(path string) (*blobHeader, []byte, error) {
-	f, err := os.Open(path)
+// readRecord reads and verifies the whole record at off in a file of size
+// size. It returns the header, the body and the record's length; a record
+// whose checksum fails still returns its length, with an error.
+func readRecord(r io.ReaderAt, off, size int64) (*recordHeader, []byte, int64, error) {
+	h, bodyOff, err := readRecordHeader(r, off)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, nil, err
+	end := bodyOff + h.BodyLen + 4
+	if end > size {
+		return nil, nil, 0, fmt.Errorf("%w: record at %d runs past the end of the pack", errDamaged, off)
 	}
-	br := bufio.NewReader(f)
-	h, hj, off, err := readBlobHeader(br)
-	if err != nil {
-		return nil, nil, err
+	hj := make([]byte, bodyOff-off-int64(len(segMagic)+4))
+	if _, err := r.ReadAt(hj, off+int64(len(segMagic)+4)); err != nil {
+		return nil, nil, 0, fmt.Errorf("%w: %v", errDamaged, err)
 	}
-	if off+h.BodyLen+4 != st.Size() {
-		return nil, nil, fmt.Errorf("%w: size %d, header says %d", errDamaged, st.Size(), off+h.BodyLen+4)
+	rest := make([]byte, h.BodyLen+4)
+	if _, err := r.ReadAt(rest, bodyOff); err != nil {
+		return nil, nil, 0, fmt.Errorf("%w: %v", errDamaged, err)
 	}
-	if !(store.SegmentKey{Session: h.Session, View: h.View, Seq: h.Seq}).Valid() {
-		return nil, nil, fmt.Errorf("%w: invalid key in header", errDamaged)
-	}
-	body := make([]byte, h.BodyLen)
-	if _, err := io.ReadFull(br, body); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", errDamaged, err)
-	}
-	var tail [4]byte
-	if _, err := io.ReadFull(br, tail[:]); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", errDamaged, err)
-	}
+	body := rest[:h.BodyLen]
 	crc := crc32.Update(crc32.Checksum(hj, castagnoli), castagnoli, body)
-	if crc != binary.BigEndian.Uint32(tail[:]) {
-		return nil, nil, fmt.Errorf("%w: checksum mismatch", errDamaged)
+	if crc != binary.BigEndian.Uint32(rest[h.BodyLen:]) {
+		// The framing holds: report the extent so a scan can step over it.
+		return nil, nil, end - off, fmt.Errorf("%w: checksum mismatch at %d", errDamaged, off)
 	}
-	return h, body, nil
+	return h, body, end - off, nil
+}
+
+// nextMagic returns the offset of the next record magic at or after off,
+// or -1. Reindex uses it to step over damaged or deleted records.
+func nextMagic(r io.ReaderAt, off, size int64) int64 {
+	const chunk = 64 << 10
+	buf := make([]byte, chunk+len(segMagic))
+	for off < size {
+		n, _ := r.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
+		if n < len(segMagic) {
+			return -1
+		}
+		if i := bytes.Index(buf[:n], []byte(segMagic)); i >= 0 {
+			return off + int64(i)
+		}
+		off += int64(n - len(segMagic) + 1)
+	}
+	return -1
 }
 
 // fileName maps an id to a file name that is the same on case-insensitive
@@ -208,27 +211,4 @@ func idFromFileName(name string) (string, bool) {
 	}
 	id := b.String()
 	return id, store.ValidID(id) && fileName(id) == name
-}
-
-// sessionDir is where a session's segment blobs live: a two-character
-// bucket keeps directories small; one directory per session makes deleting
-// a session one RemoveAll.
-func (s *Store) sessionDir(session string) string {
-	name := fileName(session)
-	return filepath.Join(s.dir, "segments", name[:2], name)
-}
-
-// segmentPath is the final path of a segment blob.
-func (s *Store) segmentPath(k store.SegmentKey) string {
-	return filepath.Join(s.sessionDir(k.Session), segmentFileName(k))
-}
-
-func segmentFileName(k store.SegmentKey) string {
-	return fileName(k.View) + "." + strconv.Itoa(k.Seq) + ".seg"
-}
-
-// tmpSegmentName is the blob's name in this process's temporary directory
-// while it waits for its index transaction.
-func tmpSegmentName(k store.SegmentKey) string {
-	return fileName(k.Session) + "." + fileName(k.View) + "." + strconv.Itoa(k.Seq) + ".seg"
 }

@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/caddy-replay/caddy-replay/store"
 	"github.com/caddy-replay/caddy-replay/store/storetest"
@@ -139,8 +141,19 @@ func TestTwoStoresOneDirectory(t *testing.T) {
 	c.Close()
 }
 
-// TestRecoveryAfterCrash fakes what a crash between an index commit and
-// the blob's rename leaves behind, and checks that Open finishes the job.
+// packFiles lists the store's pack files.
+func packFiles(t *testing.T, s *Store) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(s.Dir(), "packs", "*", "*.pack"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// TestRecoveryAfterCrash fakes what a crash leaves behind — a batch
+// appended to a pack but never committed, and a pack file created but
+// never recorded — and checks that Open cleans it up and nothing else.
 func TestRecoveryAfterCrash(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -151,82 +164,173 @@ func TestRecoveryAfterCrash(t *testing.T) {
 	sid, vid := storetest.ID("crash"), storetest.ID("view")
 	committed := newSeg(sid, vid, 0, 10, 20)
 	mustPut(t, s, committed)
-	// Move the committed blob back into a dead store's temporary
-	// directory, and add a blob that never got committed.
-	dead := filepath.Join(dir, "tmp", "1-deadbeef")
-	os.Mkdir(dead, 0o700)
-	os.WriteFile(dead+".lock", nil, 0o600)
-	if err := os.Rename(s.segmentPath(committed.SegmentKey), filepath.Join(dead, tmpSegmentName(committed.SegmentKey))); err != nil {
-		t.Fatal(err)
-	}
-	orphan := newSeg(sid, vid, 1, 20, 30)
-	if err := writeBlob(filepath.Join(dead, tmpSegmentName(orphan.SegmentKey)), orphan); err != nil {
-		t.Fatal(err)
-	}
-	// While its owner holds the lock, the directory is left alone.
-	owner, err := os.OpenFile(dead+".lock", os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ok, err := tryLock(owner, true); !ok || err != nil {
-		t.Fatal("cannot lock", err)
-	}
-	s2, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s2.Close()
-	if _, err := os.Stat(dead); err != nil {
-		t.Fatalf("Open recovered the temporary directory of a live store: %v", err)
-	}
-	owner.Close()
 	s.Close()
-	// Without a lock holder, the next Open recovers it.
+	packs := packFiles(t, s)
+	if len(packs) != 1 {
+		t.Fatalf("%d packs", len(packs))
+	}
+	st, _ := os.Stat(packs[0])
+	good := st.Size()
+	// An uncommitted batch: a valid record the index never got, then
+	// half of another.
+	uncommitted, _ := encodeRecord(newSeg(sid, vid, 1, 20, 30))
+	f, _ := os.OpenFile(packs[0], os.O_WRONLY|os.O_APPEND, 0)
+	f.Write(uncommitted)
+	f.Write(uncommitted[:len(uncommitted)/2])
+	f.Close()
+	// A pack file nobody recorded, from a crash an hour ago.
+	orphan := filepath.Join(dir, "packs", "2000-01-01", "1-1-aaaa.pack")
+	os.MkdirAll(filepath.Dir(orphan), 0o700)
+	os.WriteFile(orphan, uncommitted, 0o600)
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(orphan, old, old)
+	// One that a live process is creating right now is left alone.
+	fresh := filepath.Join(dir, "packs", "2000-01-01", "2-2-bbbb.pack")
+	os.WriteFile(fresh, nil, 0o600)
+
 	s, err = Open(dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	if st, _ := os.Stat(packs[0]); st.Size() != good {
+		t.Errorf("pack is %d bytes after recovery, want the committed %d", st.Size(), good)
+	}
+	if _, err := os.Stat(orphan); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("an old unrecorded pack survived recovery: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("a fresh pack file was removed: %v", err)
+	}
 	rc, err := s.OpenSegment(ctx, committed.SegmentKey)
 	if err != nil {
-		t.Fatalf("committed segment not recovered: %v", err)
+		t.Fatalf("committed segment lost: %v", err)
 	}
 	rc.Close()
-	if _, err := os.Stat(s.segmentPath(orphan.SegmentKey)); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("an uncommitted blob was moved into place: %v", err)
+	if _, err := s.OpenSegment(ctx, store.SegmentKey{Session: sid, View: vid, Seq: 1}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("uncommitted segment readable: %v", err)
 	}
-	if _, err := os.Stat(dead); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("the dead store's temporary directory is still there")
+	// The store keeps working, and the retried segment is stored once.
+	mustPut(t, s, newSeg(sid, vid, 1, 20, 30))
+	if stats, err := s.Reindex(ctx, nil); err != nil || stats.Segments != 2 || stats.Skipped != 0 {
+		t.Errorf("reindex after recovery: %+v, %v", stats, err)
 	}
 }
 
-func TestReindexSkipsDamagedBlobs(t *testing.T) {
+// TestLivePackIsNotRecovered: a Store opened beside a live one does not
+// cut the live one's pack, whatever the index says.
+func TestLivePackIsNotRecovered(t *testing.T) {
+	dir := t.TempDir()
+	a, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	sid, vid := storetest.ID("live"), storetest.ID("view")
+	mustPut(t, a, newSeg(sid, vid, 0, 1, 2))
+	packs := packFiles(t, a)
+	// Make the index look behind: as if a batch were being written.
+	if _, err := a.wdb.Exec(`UPDATE packs SET committed = 0`); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	if st, _ := os.Stat(packs[0]); st.Size() == 0 {
+		t.Fatal("another Store cut the pack of a live one")
+	}
+}
+
+func TestReindexSkipsDamagedRecords(t *testing.T) {
 	s := openTest(t)
 	defer s.Close()
 	ctx := context.Background()
 	sid, vid := storetest.ID("damage"), storetest.ID("view")
-	for i := range 3 {
+	for i := range 4 {
 		mustPut(t, s, newSeg(sid, vid, i, int64(i), int64(i)))
 	}
-	p := s.segmentPath(store.SegmentKey{Session: sid, View: vid, Seq: 1})
-	b, _ := os.ReadFile(p)
-	b[len(b)-6] ^= 0xff // flip a body byte: the checksum no longer matches
-	os.WriteFile(p, b, 0o600)
-	truncated := s.segmentPath(store.SegmentKey{Session: sid, View: vid, Seq: 2})
-	b, _ = os.ReadFile(truncated)
-	os.WriteFile(truncated, b[:len(b)/2], 0o600)
-	os.WriteFile(filepath.Join(s.sessionDir(sid), "junk.seg"), []byte("not a blob"), 0o600)
+	list, _ := s.SegmentList(ctx, sid)
+	spans := map[int]span{}
+	for _, in := range list {
+		var sp span
+		s.rdb.QueryRow(`SELECT s.off, s.len, p.name FROM segments s JOIN packs p ON p.id = s.pack WHERE session = ? AND seq = ?`, sid, in.Seq).Scan(&sp.off, &sp.len, &sp.name)
+		spans[in.Seq] = sp
+	}
+	path := s.packPath(spans[0].name)
+	f, _ := os.OpenFile(path, os.O_RDWR, 0)
+	f.WriteAt([]byte{0xff}, spans[1].off+spans[1].len-6) // a body byte: the checksum fails
+	f.WriteAt([]byte("xx"), spans[2].off)                // the magic
+	f.Close()
+	os.WriteFile(path+"x", nil, 0o600) // not a pack
 
 	stats, err := s.Reindex(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stats.Segments != 1 || stats.Skipped != 3 {
-		t.Errorf("Reindex = %+v, want 1 segment and 3 skipped", stats)
+	if stats.Segments != 2 || stats.Skipped != 2 {
+		t.Errorf("Reindex = %+v, want 2 segments and 2 skipped", stats)
 	}
-	list, _ := s.SegmentList(ctx, sid)
-	if len(list) != 1 || list[0].Seq != 0 {
+	list, _ = s.SegmentList(ctx, sid)
+	if len(list) != 2 || list[0].Seq != 0 || list[1].Seq != 3 {
 		t.Errorf("after reindex the index lists %+v", list)
+	}
+	rc, err := s.OpenSegment(ctx, store.SegmentKey{Session: sid, View: vid, Seq: 3})
+	if err != nil {
+		t.Fatalf("the record after the damaged ones: %v", err)
+	}
+	rc.Close()
+}
+
+// TestDeleteErasesBytes: a deleted session's bytes are gone from disk, not
+// just from the index, and a pack with nothing left is removed.
+func TestDeleteErasesBytes(t *testing.T) {
+	s := openTest(t)
+	defer s.Close()
+	ctx := context.Background()
+	secret := []byte("SECRET-CARD-NUMBER-4111")
+	seg := func(sid string, seq int) *store.NewSegment {
+		n := newSeg(sid, storetest.ID("view"), seq, int64(seq), int64(seq))
+		n.Body = append([]byte(nil), secret...)
+		n.Extra = []byte(`{"ip":"198.51.100.77"}`)
+		return n
+	}
+	gone, kept := storetest.ID("gone"), storetest.ID("kept")
+	for i := range 3 {
+		mustPut(t, s, seg(gone, i))
+	}
+	mustPut(t, s, seg(kept, 0))
+	if err := s.DeleteSession(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	count := func() int {
+		n := 0
+		for _, p := range packFiles(t, s) {
+			b, _ := os.ReadFile(p)
+			n += bytes.Count(b, secret)
+			if bytes.Contains(b, []byte(gone)) || bytes.Contains(b, []byte("198.51.100.77")) && n > 1 {
+				t.Errorf("the deleted session's id or IP is still in %s", p)
+			}
+		}
+		return n
+	}
+	if n := count(); n != 1 {
+		t.Fatalf("%d copies of the body on disk after deleting 3 of 4 segments, want 1", n)
+	}
+	if _, err := s.Reindex(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Session(ctx, gone); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("reindex brought the deleted session back: %v", err)
+	}
+	// Expire everything: the pack is sealed (Reindex sealed it) and empty,
+	// so its file goes.
+	if n, err := s.Expire(ctx, time.UnixMilli(1000)); err != nil || n != 1 {
+		t.Fatalf("Expire = %d, %v", n, err)
+	}
+	if files := packFiles(t, s); len(files) != 0 {
+		t.Errorf("empty packs left behind: %v", files)
 	}
 }
 

@@ -33,6 +33,7 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 		return store.ErrNotFound
 	}
 	now := s.now().UnixMilli()
+	var spans []span
 	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM sessions WHERE id = ?) + (SELECT count(*) FROM tombstones WHERE session = ?)`, id, id).Scan(&n); err != nil {
@@ -49,19 +50,59 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO tombstones (session, deleted) VALUES (?, ?)`, id, now); err != nil {
 			return err
 		}
-		return deleteSessionRows(ctx, tx, id)
+		sp, err := deleteSessionRows(ctx, tx, id)
+		spans = sp
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	return s.removeSessionBlobs(id)
+	return s.erase(ctx, spans)
+}
+
+// erase punches deleted segments out of their packs and drops the packs
+// left empty.
+func (s *Store) erase(ctx context.Context, spans []span) error {
+	if len(spans) == 0 {
+		return nil
+	}
+	err := s.punchSpans(ctx, spans)
+	return errors.Join(err, s.dropEmptyPacks(ctx))
 }
 
 func (s *Store) tombstonePath(id string) string {
 	return filepath.Join(s.dir, "tombstones", fileName(id))
 }
 
-func deleteSessionRows(ctx context.Context, tx *sql.Tx, id string) error {
+// deleteSessionRows deletes a session from the index and returns where
+// its segments lie, to be erased once the transaction commits.
+func deleteSessionRows(ctx context.Context, tx *sql.Tx, id string) ([]span, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT s.pack, p.name, s.off, s.len FROM segments s JOIN packs p ON p.id = s.pack WHERE s.session = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	var spans []span
+	for rows.Next() {
+		var sp span
+		if err := rows.Scan(&sp.pack, &sp.name, &sp.off, &sp.len); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		spans = append(spans, sp)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	perPack := map[int64]int{}
+	for _, sp := range spans {
+		perPack[sp.pack]++
+	}
+	for pack, n := range perPack {
+		if _, err := tx.ExecContext(ctx, `UPDATE packs SET live = max(0, live - ?) WHERE id = ?`, n, pack); err != nil {
+			return nil, err
+		}
+	}
 	for _, q := range []string{
 		`DELETE FROM segments WHERE session = ?`,
 		`DELETE FROM session_urls WHERE session = ?`,
@@ -69,19 +110,10 @@ func deleteSessionRows(ctx context.Context, tx *sql.Tx, id string) error {
 		`DELETE FROM sessions WHERE id = ?`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
-}
-
-func (s *Store) removeSessionBlobs(id string) error {
-	dir := s.sessionDir(id)
-	if err := os.RemoveAll(dir); err != nil {
-		return fmt.Errorf("store: removing %s: %w", dir, err)
-	}
-	syncDir(filepath.Dir(dir))
-	return nil
+	return spans, nil
 }
 
 // DeleteUser implements store.Maintenance.
@@ -146,21 +178,22 @@ func (s *Store) Expire(ctx context.Context, before time.Time) (int, error) {
 			}
 			return total, err
 		}
+		var spans []span
 		err = s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			for _, id := range ids {
-				if err := deleteSessionRows(ctx, tx, id); err != nil {
+				sp, err := deleteSessionRows(ctx, tx, id)
+				if err != nil {
 					return err
 				}
+				spans = append(spans, sp...)
 			}
 			return nil
 		})
 		if err != nil {
 			return total, err
 		}
-		for _, id := range ids {
-			if err := s.removeSessionBlobs(id); err != nil {
-				return total, err
-			}
+		if err := s.erase(ctx, spans); err != nil {
+			return total, err
 		}
 		total += len(ids)
 	}
@@ -277,9 +310,6 @@ func (s *Store) Reindex(ctx context.Context, summarize store.Summarizer) (store.
 			s.log.Error("re-taking the shared store lock after reindex", zap.Error(err))
 		}
 	}()
-	if err := s.recoverTmp(ctx, true); err != nil {
-		return stats, err
-	}
 	err = s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		stats, err = s.rebuild(ctx, tx, summarize)
@@ -293,11 +323,12 @@ func (s *Store) Reindex(ctx context.Context, summarize store.Summarizer) (store.
 
 func (s *Store) rebuild(ctx context.Context, tx *sql.Tx, summarize store.Summarizer) (store.ReindexStats, error) {
 	var stats store.ReindexStats
-	for _, t := range []string{"segments", "session_urls", "session_users", "sessions", "tombstones", "asset_urls", "assets"} {
+	for _, t := range []string{"segments", "session_urls", "session_users", "sessions", "tombstones", "asset_urls", "assets", "packs"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
 			return stats, err
 		}
 	}
+	s.sealActive() // its row is gone; the next write starts a new pack
 
 	tombs := map[string]bool{}
 	tdir := filepath.Join(s.dir, "tombstones")
@@ -321,76 +352,181 @@ func (s *Store) rebuild(ctx context.Context, tx *sql.Tx, summarize store.Summari
 		}
 	}
 
-	segRoot := filepath.Join(s.dir, "segments")
-	buckets, err := os.ReadDir(segRoot)
+	// Read every record of every pack.
+	bySession := map[string][]found{}
+	var doomed []span
+	packs, err := filepath.Glob(filepath.Join(s.dir, "packs", "*", "*.pack"))
 	if err != nil {
 		return stats, err
 	}
-	for _, b := range buckets {
-		if !b.IsDir() {
-			continue
+	sort.Strings(packs)
+	for _, path := range packs {
+		if err := ctx.Err(); err != nil {
+			return stats, err
 		}
-		dirs, err := os.ReadDir(filepath.Join(segRoot, b.Name()))
+		rel, _ := filepath.Rel(s.dir, path)
+		name := filepath.ToSlash(rel)
+		res, err := tx.ExecContext(ctx, `INSERT INTO packs (name, committed, live, created) VALUES (?, 0, 0, ?)`, name, s.now().UnixMilli())
 		if err != nil {
 			return stats, err
 		}
-		for _, d := range dirs {
-			if err := ctx.Err(); err != nil {
-				return stats, err
-			}
-			dir := filepath.Join(segRoot, b.Name(), d.Name())
-			id, ok := idFromFileName(d.Name())
-			if !ok || !d.IsDir() || !strings.HasPrefix(d.Name(), b.Name()) {
-				stats.Skipped++
-				continue
-			}
-			if tombs[id] {
-				os.RemoveAll(dir)
-				continue
-			}
-			n, err := s.rebuildSession(ctx, tx, id, dir, summarize, &stats)
-			if err != nil {
-				return stats, err
-			}
-			if n > 0 {
-				stats.Sessions++
-				stats.Segments += n
-			}
+		id, _ := res.LastInsertId()
+		records, end, skipped, err := scanPack(path)
+		if err != nil {
+			return stats, err
 		}
+		stats.Skipped += skipped
+		for _, r := range records {
+			if tombs[r.h.Session] {
+				doomed = append(doomed, span{pack: id, name: name, off: r.off, len: r.len})
+				continue
+			}
+			r.pack = id
+			bySession[r.h.Session] = append(bySession[r.h.Session], r)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE packs SET committed = ? WHERE id = ?`, end, id); err != nil {
+			return stats, err
+		}
+		if err := cutTail(path, end); err != nil {
+			return stats, err
+		}
+	}
+
+	ids := make([]string, 0, len(bySession))
+	for id := range bySession {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		n, err := s.rebuildSession(ctx, tx, id, bySession[id], summarize, &stats, &doomed)
+		if err != nil {
+			return stats, err
+		}
+		if n > 0 {
+			stats.Sessions++
+			stats.Segments += n
+		}
+	}
+	counts := map[int64]int{}
+	for _, recs := range bySession {
+		for _, r := range recs {
+			counts[r.pack]++
+		}
+	}
+	for _, d := range doomed {
+		if d.pack != 0 && counts[d.pack] > 0 && d.dup {
+			counts[d.pack]--
+		}
+	}
+	if err := setLive(ctx, tx, counts); err != nil {
+		return stats, err
+	}
+	if err := s.punchSpans(ctx, doomed); err != nil {
+		return stats, err
 	}
 	return stats, s.rebuildAssets(ctx, tx, &stats)
 }
 
-type rebuiltSegment struct {
-	info  store.SegmentInfo
-	extra []byte
-	path  string
+// setLive sets the live count of the packs Reindex indexed records from.
+func setLive(ctx context.Context, tx *sql.Tx, counts map[int64]int) error {
+	for pack, n := range counts {
+		if _, err := tx.ExecContext(ctx, `UPDATE packs SET live = ? WHERE id = ?`, n, pack); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-func (s *Store) rebuildSession(ctx context.Context, tx *sql.Tx, id, dir string, summarize store.Summarizer, stats *store.ReindexStats) (int, error) {
-	files, err := os.ReadDir(dir)
+// found is a record Reindex read from a pack.
+type found struct {
+	h        *recordHeader
+	pack     int64
+	path     string
+	off, len int64
+}
+
+// scanPack reads a pack's records in order. Damaged stretches are skipped
+// (counted, unless they are zeros: deleted records); end is where the last
+// good record ends.
+func scanPack(path string) (records []found, end int64, skipped int, err error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return 0, err
+		return nil, 0, 0, err
 	}
-	var segs []rebuiltSegment
-	for _, f := range files {
-		p := filepath.Join(dir, f.Name())
-		h, _, err := readBlob(p)
-		if err != nil {
-			s.log.Warn("reindex: skipping a damaged segment blob", zap.String("path", p), zap.Error(err))
-			stats.Skipped++
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	size := st.Size()
+	seen := map[store.SegmentKey]bool{}
+	for off := int64(0); off < size; {
+		h, _, n, rerr := readRecord(f, off, size)
+		if rerr == nil {
+			if !seen[h.key()] { // a key twice: keep the first, as the index did
+				seen[h.key()] = true
+				records = append(records, found{h: h, path: path, off: off, len: n})
+			}
+			off += n
+			end = off
 			continue
 		}
-		k := store.SegmentKey{Session: h.Session, View: h.View, Seq: h.Seq}
-		if h.Session != id || segmentFileName(k) != f.Name() {
-			s.log.Warn("reindex: skipping a segment blob that is not where its key says", zap.String("path", p))
-			stats.Skipped++
+		if n > 0 {
+			skipped++ // a damaged record whose framing is intact
+			off += n
 			continue
 		}
-		segs = append(segs, rebuiltSegment{info: h.info(), extra: h.Extra, path: p})
+		next := nextMagic(f, off+1, size)
+		if next < 0 {
+			next = size
+		}
+		if !allZero(f, off, next) {
+			skipped++
+		}
+		off = next
 	}
-	sort.Slice(segs, func(i, j int) bool {
-		a, b := segs[i].info, segs[j].info
+	return records, end, skipped, nil
+}
+
+// allZero reports whether [from, to) of f is zeros (a deleted record).
+func allZero(f *os.File, from, to int64) bool {
+	buf := make([]byte, 32<<10)
+	for from < to {
+		n, err := f.ReadAt(buf[:min(int64(len(buf)), to-from)], from)
+		for _, b := range buf[:n] {
+			if b != 0 {
+				return false
+			}
+		}
+		if err != nil || n == 0 {
+			return from+int64(n) >= to
+		}
+		from += int64(n)
+	}
+	return true
+}
+
+// cutTail removes what follows the last good record of a pack (a batch
+// that was never committed).
+func cutTail(path string, end int64) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.Size() <= end {
+		return err
+	}
+	if err := f.Truncate(end); err != nil {
+		return err
+	}
+	return datasync(f)
+}
+
+func (s *Store) rebuildSession(ctx context.Context, tx *sql.Tx, id string, recs []found, summarize store.Summarizer, stats *store.ReindexStats, doomed *[]span) (int, error) {
+	sort.Slice(recs, func(i, j int) bool {
+		a, b := recs[i].h, recs[j].h
 		if a.Start != b.Start {
 			return a.Start < b.Start
 		}
@@ -401,28 +537,36 @@ func (s *Store) rebuildSession(ctx context.Context, tx *sql.Tx, id, dir string, 
 	})
 	ps := &pendingSession{s: &store.Session{ID: id}, urls: map[string]bool{}}
 	n := 0
-	for _, sg := range segs {
+	var prev store.SegmentKey
+	for i, r := range recs {
+		info := r.h.info()
+		if i > 0 && info.SegmentKey == prev {
+			// The same key in two packs: index one, erase the other so
+			// that deleting the session later leaves nothing behind.
+			*doomed = append(*doomed, span{pack: r.pack, name: packName(s.dir, r.path), off: r.off, len: r.len, dup: true})
+			continue
+		}
+		prev = info.SegmentKey
 		var update func(*store.Session)
 		if summarize != nil {
-			_, body, err := readBlob(sg.path)
+			body, err := readBody(r)
 			if err != nil {
 				stats.Skipped++
 				continue
 			}
-			update, err = summarize(sg.info, sg.extra, body)
+			update, err = summarize(info, r.h.Extra, body)
 			if err != nil {
 				s.log.Warn("reindex: the summarizer refused a segment; indexing it without metadata",
-					zap.String("path", sg.path), zap.Error(err))
+					zap.String("pack", r.path), zap.Int64("offset", r.off), zap.Error(err))
 				update = nil
 			}
 		}
-		next, err := s.applySegment(ps.s, &store.NewSegment{SegmentInfo: sg.info, Update: update})
+		next, err := s.applySegment(ps.s, &store.NewSegment{SegmentInfo: info, Update: update})
 		if err != nil {
-			next, _ = s.applySegment(ps.s, &store.NewSegment{SegmentInfo: sg.info})
+			next, _ = s.applySegment(ps.s, &store.NewSegment{SegmentInfo: info})
 		}
-		in := sg.info
-		if _, err := tx.ExecContext(ctx, `INSERT INTO segments (session, view, seq, start_ms, end_ms, full, records, raw, size, received) VALUES (?,?,?,?,?,?,?,?,?,?)`,
-			in.Session, in.View, in.Seq, in.Start, in.End, in.FullSnapshot, in.Records, in.RawSize, in.Size, in.Received); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO segments (session, view, seq, start_ms, end_ms, full, records, raw, size, received, pack, off, len) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			info.Session, info.View, info.Seq, info.Start, info.End, info.FullSnapshot, info.Records, info.RawSize, info.Size, info.Received, r.pack, r.off, r.len); err != nil {
 			return n, err
 		}
 		ps.s, ps.dirty = next, true
@@ -432,6 +576,22 @@ func (s *Store) rebuildSession(ctx context.Context, tx *sql.Tx, id, dir string, 
 		return 0, nil
 	}
 	return n, s.saveSession(ctx, tx, ps)
+}
+
+func packName(dir, path string) string {
+	rel, _ := filepath.Rel(dir, path)
+	return filepath.ToSlash(rel)
+}
+
+// readBody reads a found record's body.
+func readBody(r found) ([]byte, error) {
+	f, err := os.Open(r.path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	_, body, _, err := readRecord(f, r.off, r.off+r.len)
+	return body, err
 }
 
 func (s *Store) rebuildAssets(ctx context.Context, tx *sql.Tx, stats *store.ReindexStats) error {

@@ -8,11 +8,11 @@ import (
 
 // schemaVersion is stored in PRAGMA user_version. A store written by a newer
 // version is refused rather than misread.
-const schemaVersion = 1
+const schemaVersion = 2
 
-// schema is the index. Everything in it can be rebuilt from the blobs
-// (segments carry their key, info and Extra; tombstones and asset sightings
-// are small files) by Reindex.
+// schema is the index. Everything in it can be rebuilt from the packs
+// (segment records carry their key, info and Extra) and small files
+// (tombstones, asset sightings) by Reindex.
 //
 // Sessions carry one column per filter and sort key, each sort key with an
 // index on (key, id) so that keyset pagination is an index range scan.
@@ -73,8 +73,18 @@ var schema = []string{
 		raw INTEGER NOT NULL,
 		size INTEGER NOT NULL,
 		received INTEGER NOT NULL,
+		pack INTEGER NOT NULL,
+		off INTEGER NOT NULL,
+		len INTEGER NOT NULL,
 		PRIMARY KEY (session, view, seq)
 	) WITHOUT ROWID`,
+	`CREATE TABLE packs (
+		id INTEGER PRIMARY KEY,
+		name TEXT NOT NULL UNIQUE,
+		committed INTEGER NOT NULL,
+		live INTEGER NOT NULL,
+		created INTEGER NOT NULL
+	)`,
 	`CREATE INDEX segments_order ON segments(session, start_ms, view, seq)`,
 	`CREATE TABLE session_urls (
 		id INTEGER PRIMARY KEY,
@@ -133,8 +143,10 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return nil
 	case v > schemaVersion:
 		return fmt.Errorf("index schema version %d is newer than this Caddy Replay understands (%d): upgrade Caddy", v, schemaVersion)
+	case v == 1:
+		return fmt.Errorf("this store was written by a development build of Caddy Replay (one file per segment); move it away and start afresh")
 	case v != 0:
-		return fmt.Errorf("index schema version %d is unknown: run `caddy replay reindex`", v)
+		return fmt.Errorf("index schema version %d is unknown", v)
 	}
 	for _, q := range schema {
 		if _, err := tx.ExecContext(ctx, q); err != nil {

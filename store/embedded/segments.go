@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"time"
 
 	"github.com/caddy-replay/caddy-replay/store"
 )
@@ -21,34 +19,23 @@ func (s *Store) PutSegment(ctx context.Context, seg *store.NewSegment) (bool, er
 	if s.isClosed() {
 		return false, store.ErrClosed
 	}
-	k := seg.SegmentKey
-	release, err := s.claim(ctx, k)
+	release, err := s.claim(ctx, seg.SegmentKey)
 	if err != nil {
 		return false, err
 	}
 	defer release()
-
 	seg.Size = int64(len(seg.Body))
-	j := &job{seg: seg, tmp: filepath.Join(s.tmpDir, tmpSegmentName(k))}
-	if err := writeBlob(j.tmp, seg); err != nil {
-		return false, fmt.Errorf("store: writing segment blob: %w", err)
-	}
-	if err := s.enqueue(ctx, j); err != nil {
-		if j.done == nil || !isDone(j.done) {
-			// Never queued (closed or cancelled): the blob is ours to drop.
-			os.Remove(j.tmp)
-		}
+	record, err := encodeRecord(seg)
+	if err != nil {
 		return false, err
 	}
-	return j.dup, nil
-}
-
-func isDone(ch chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
+	for {
+		j := &job{seg: seg, record: record}
+		err := s.enqueue(ctx, j)
+		if errors.Is(err, errRetryInBatch) {
+			continue
+		}
+		return j.dup, err
 	}
 }
 
@@ -134,50 +121,29 @@ func (s *Store) OpenSegment(ctx context.Context, k store.SegmentKey) (io.ReadClo
 	if !k.Valid() {
 		return nil, store.ErrNotFound
 	}
-	path := s.segmentPath(k)
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		f, err = s.awaitBlob(ctx, k, path)
-	}
-	if err != nil {
-		return nil, err
-	}
-	h, _, off, err := readBlobHeader(io.NewSectionReader(f, 0, maxHeader+int64(len(segMagic)+4)))
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("store: segment %s/%s/%d: %w", k.Session, k.View, k.Seq, err)
-	}
-	if h.Session != k.Session || h.View != k.View || h.Seq != k.Seq {
-		f.Close()
-		return nil, fmt.Errorf("store: segment blob %s holds another key", path)
-	}
-	return &sectionFile{SectionReader: io.NewSectionReader(f, off, h.BodyLen), f: f}, nil
-}
-
-// awaitBlob covers the moment between a segment's commit and the rename of
-// its blob (in this process or another): when the index has the segment,
-// the blob appears within milliseconds.
-func (s *Store) awaitBlob(ctx context.Context, k store.SegmentKey, path string) (*os.File, error) {
-	var one int
-	err := s.rdb.QueryRowContext(ctx, `SELECT 1 FROM segments WHERE session = ? AND view = ? AND seq = ?`, k.Session, k.View, k.Seq).Scan(&one)
+	var name string
+	var off int64
+	err := s.rdb.QueryRowContext(ctx, `SELECT p.name, s.off FROM segments s JOIN packs p ON p.id = s.pack
+		WHERE s.session = ? AND s.view = ? AND s.seq = ?`, k.Session, k.View, k.Seq).Scan(&name, &off)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
 	if err != nil {
 		return nil, err
 	}
-	for range 50 {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
-		f, err := os.Open(path)
-		if err == nil || !errors.Is(err, os.ErrNotExist) {
-			return f, err
-		}
+	f, err := os.Open(s.packPath(name))
+	if err != nil {
+		return nil, fmt.Errorf("store: segment %s/%s/%d: %w", k.Session, k.View, k.Seq, err)
 	}
-	return nil, fmt.Errorf("store: segment %s/%s/%d is indexed but its blob is missing (run `caddy replay reindex`)", k.Session, k.View, k.Seq)
+	h, bodyOff, err := readRecordHeader(f, off)
+	if err == nil && h.key() != k {
+		err = fmt.Errorf("%w: the record holds another key", errDamaged)
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("store: segment %s/%s/%d in %s: %w", k.Session, k.View, k.Seq, name, err)
+	}
+	return &sectionFile{SectionReader: io.NewSectionReader(f, bodyOff, h.BodyLen), f: f}, nil
 }
 
 type sectionFile struct {

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -18,9 +18,9 @@ import (
 // blob waits in the temporary directory, or a function to run in its own
 // write transaction.
 type job struct {
-	seg *store.NewSegment
-	tmp string
-	fn  func(ctx context.Context, tx *sql.Tx) error
+	seg    *store.NewSegment
+	record []byte // seg framed as a pack record
+	fn     func(ctx context.Context, tx *sql.Tx) error
 
 	done chan struct{}
 	dup  bool
@@ -44,7 +44,7 @@ func (w *writerStmts) prepare(db *sql.DB) error {
 	}
 	w.tomb = p(`SELECT deleted FROM tombstones WHERE session = ?`)
 	w.segGet = p(`SELECT start_ms, end_ms, full, records, raw FROM segments WHERE session = ? AND view = ? AND seq = ?`)
-	w.segPut = p(`INSERT INTO segments (session, view, seq, start_ms, end_ms, full, records, raw, size, received) VALUES (?,?,?,?,?,?,?,?,?,?)`)
+	w.segPut = p(`INSERT INTO segments (session, view, seq, start_ms, end_ms, full, records, raw, size, received, pack, off, len) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	w.sessGet = p(`SELECT ` + sessionCols + ` FROM sessions WHERE id = ?`)
 	w.sessPut = p(upsertSession)
 	w.urlPut = p(`INSERT OR IGNORE INTO session_urls (session, url) VALUES (?, ?)`)
@@ -161,33 +161,22 @@ type pendingSession struct {
 	oldTerms []string
 }
 
-// commitSegments records a batch of segments in one transaction, then moves
-// their blobs into place and acknowledges them.
+// commitSegments records a batch of segments: in one transaction it
+// checks them, appends the new ones to the pack, fsyncs the pack once,
+// indexes them and updates their sessions; then it acknowledges them all.
 func (s *Store) commitSegments(jobs []*job) {
-	accepted := make([]*job, 0, len(jobs))
 	fail := func(err error) {
 		for _, j := range jobs {
 			if j.err == nil && !j.dup {
 				j.err = err
 			}
 		}
-		accepted = accepted[:0]
 	}
 	defer func() {
 		for _, j := range jobs {
-			if j.err != nil || j.dup {
-				os.Remove(j.tmp)
-			}
 			close(j.done)
 		}
 	}()
-
-	// The blobs' directory entries must be durable before the index says
-	// the segments exist: Open's recovery finds them there after a crash.
-	if err := syncDir(s.tmpDir); err != nil {
-		fail(fmt.Errorf("store: syncing the temporary directory: %w", err))
-		return
-	}
 	ctx := context.Background()
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
@@ -195,15 +184,31 @@ func (s *Store) commitSegments(jobs []*job) {
 		return
 	}
 	committed := false
+	var appended *pack // the pack written to, to cut back on failure
+	newPack := false
 	defer func() {
-		if !committed {
-			tx.Rollback()
+		if committed {
+			return
+		}
+		tx.Rollback()
+		if appended != nil {
+			if newPack {
+				// Its index row is rolled back with the rest.
+				name := appended.name
+				s.sealActive()
+				os.Remove(s.packPath(name))
+			} else if err := appended.f.Truncate(appended.size); err != nil {
+				s.log.Error("cutting back an uncommitted batch", zap.Error(err))
+				s.sealActive()
+			}
 		}
 	}()
 	st := func(stmt *sql.Stmt) *sql.Stmt { return tx.StmtContext(ctx, stmt) }
 	tomb, segGet, segPut, sessGet := st(s.stm.tomb), st(s.stm.segGet), st(s.stm.segPut), st(s.stm.sessGet)
 
 	sessions := make(map[string]*pendingSession)
+	accepted := make([]*job, 0, len(jobs))
+	batch := make(map[store.SegmentKey]bool, len(jobs))
 	for _, j := range jobs {
 		seg := j.seg
 		k := seg.SegmentKey
@@ -216,11 +221,16 @@ func (s *Store) commitSegments(jobs []*job) {
 			fail(err)
 			return
 		}
+		if batch[k] {
+			// The same key twice in one batch (a retry that raced its
+			// original): report it like a stored duplicate below.
+			j.err = errRetryInBatch
+			continue
+		}
 		var old store.SegmentInfo
 		switch err := segGet.QueryRow(k.Session, k.View, k.Seq).Scan(&old.Start, &old.End, &old.FullSnapshot, &old.Records, &old.RawSize); {
 		case err == nil:
-			if old.Start == seg.Start && old.End == seg.End && old.FullSnapshot == seg.FullSnapshot &&
-				old.Records == seg.Records && old.RawSize == seg.RawSize {
+			if sameSegment(&old, &seg.SegmentInfo) {
 				j.dup = true
 			} else {
 				j.err = store.ErrConflict
@@ -252,14 +262,49 @@ func (s *Store) commitSegments(jobs []*job) {
 			j.err = err
 			continue
 		}
-		if _, err := segPut.Exec(k.Session, k.View, k.Seq, seg.Start, seg.End, seg.FullSnapshot, seg.Records, seg.RawSize, seg.Size, seg.Received); err != nil {
-			fail(err)
-			return
-		}
 		ps.s, ps.dirty = next, true
+		batch[k] = true
 		accepted = append(accepted, j)
 	}
 
+	if len(accepted) > 0 {
+		newPack = s.active == nil || s.active.size >= packBytes || time.Since(s.active.created) >= packAge
+		p, err := s.activePack(ctx, tx)
+		if err != nil {
+			newPack = false
+			fail(fmt.Errorf("store: opening a pack: %w", err))
+			return
+		}
+		// One write and one fsync for the whole batch.
+		s.batchBuf = s.batchBuf[:0]
+		for _, j := range accepted {
+			s.batchBuf = append(s.batchBuf, j.record...)
+		}
+		appended = p
+		if _, err := p.f.WriteAt(s.batchBuf, p.size); err != nil {
+			fail(fmt.Errorf("store: writing segments: %w", err))
+			return
+		}
+		if err := datasync(p.f); err != nil {
+			fail(fmt.Errorf("store: syncing segments: %w", err))
+			return
+		}
+		off := p.size
+		for _, j := range accepted {
+			seg := j.seg
+			n := int64(len(j.record))
+			if _, err := segPut.Exec(seg.Session, seg.View, seg.Seq, seg.Start, seg.End, seg.FullSnapshot,
+				seg.Records, seg.RawSize, seg.Size, seg.Received, p.id, off, n); err != nil {
+				fail(err)
+				return
+			}
+			off += n
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE packs SET committed = ?, live = live + ? WHERE id = ?`, off, len(accepted), p.id); err != nil {
+			fail(err)
+			return
+		}
+	}
 	for _, ps := range sessions {
 		if !ps.dirty {
 			continue
@@ -274,21 +319,24 @@ func (s *Store) commitSegments(jobs []*job) {
 		return
 	}
 	committed = true
-
-	for _, j := range accepted {
-		final := s.segmentPath(j.seg.SegmentKey)
-		err := os.Rename(j.tmp, final)
-		if errors.Is(err, os.ErrNotExist) {
-			if err = os.MkdirAll(filepath.Dir(final), 0o700); err == nil {
-				err = os.Rename(j.tmp, final)
-			}
-		}
-		if err != nil {
-			// The segment is committed and its blob is durable in the
-			// temporary directory: Close or the next Open moves it.
-			s.log.Error("moving a segment blob into place", zap.Error(err), zap.String("path", final))
-		}
+	if appended != nil {
+		appended.size += int64(len(s.batchBuf))
 	}
+	if cap(s.batchBuf) > 8<<20 {
+		s.batchBuf = nil // do not keep a huge batch's buffer
+	}
+}
+
+// errRetryInBatch marks the second of two uploads of one key that reached
+// the same batch; PutSegment turns it into a duplicate once the first is
+// committed.
+var errRetryInBatch = errors.New("store: retry in the same batch")
+
+// sameSegment reports whether two uploads under one key are the same
+// segment (a retry) rather than a numbering conflict.
+func sameSegment(a, b *store.SegmentInfo) bool {
+	return a.Start == b.Start && a.End == b.End && a.FullSnapshot == b.FullSnapshot &&
+		a.Records == b.Records && a.RawSize == b.RawSize
 }
 
 // applySegment returns the session after seg: the backend's own

@@ -1,0 +1,249 @@
+package collector
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/caddy-replay/caddy-replay/collector/synth"
+	"github.com/caddy-replay/caddy-replay/store"
+	"github.com/caddy-replay/caddy-replay/store/embedded"
+)
+
+// crashDirEnv makes the test binary a collector server instead of running
+// tests (see TestMain): TestCrashSafety re-executes itself that way, so
+// that it can kill the server with SIGKILL.
+const crashDirEnv = "REPLAY_COLLECTOR_CRASH_DIR"
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(crashDirEnv); dir != "" {
+		serveForCrash(dir)
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// serveForCrash serves the collector on a loopback port until killed.
+func serveForCrash(dir string) {
+	st, err := embedded.Open(dir, embedded.Options{})
+	if err != nil {
+		fmt.Println("ERROR", err)
+		os.Exit(1)
+	}
+	c, err := New(Config{Store: st, ClientRate: Rate{PerSecond: -1}, SessionRate: Rate{PerSecond: -1}})
+	if err != nil {
+		fmt.Println("ERROR", err)
+		os.Exit(1)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println("ERROR", err)
+		os.Exit(1)
+	}
+	fmt.Println("ADDR", ln.Addr())
+	http.Serve(ln, c)
+}
+
+// startCrashServer starts the server process on dir and returns its base
+// URL.
+func startCrashServer(t *testing.T, dir string) (*exec.Cmd, string) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "ADDR ") {
+		cmd.Process.Kill()
+		t.Fatalf("server did not start: %q %v", line, err)
+	}
+	return cmd, "http://" + strings.TrimSpace(strings.TrimPrefix(line, "ADDR "))
+}
+
+// acked is a segment the server acknowledged, with the bytes sent.
+type acked struct {
+	key  store.SegmentKey
+	body []byte
+}
+
+// TestCrashSafety kills the collector with SIGKILL while 32 clients post.
+// After reopening, every acknowledged segment is present and readable,
+// the index and the blobs agree, and Reindex from the blobs alone rebuilds
+// the same index.
+func TestCrashSafety(t *testing.T) {
+	dir := t.TempDir()
+	cmd, base := startCrashServer(t, dir)
+	defer cmd.Process.Kill()
+	results := postUntilKilled(t, base, 32, func() { cmd.Process.Kill(); cmd.Wait() })
+	verifyAfterCrash(t, dir, results, func(st *embedded.Store) store.Summarizer { return Summarize })
+}
+
+// postUntilKilled runs clients that post synthesized visits to base until
+// the server stops answering; kill is called once enough has been
+// acknowledged. It returns the acknowledged segments.
+func postUntilKilled(t *testing.T, base string, clients int, kill func()) []acked {
+	var mu sync.Mutex
+	var acks []acked
+	var ackCount atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+	now := time.Now().UnixMilli()
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for visit := 0; ; visit++ {
+				v := synth.NewVisit(synth.Options{Seed: uint64(c*1000 + visit), Start: now - 120_000, Views: 2, Seconds: 10, Nodes: 150, SegmentMs: 2000})
+				for _, seg := range v.Segments {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					raw := seg.Body()
+					body := gz(raw)
+					req, _ := http.NewRequest("POST", base+"/__replay/v1/segments?"+seg.Query(len(raw)), bytes.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Content-Encoding", "gzip")
+					res, err := client.Do(req)
+					if err != nil {
+						return // the server is gone
+					}
+					io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode != 200 {
+						t.Errorf("upload refused before the crash: %d", res.StatusCode)
+						return
+					}
+					mu.Lock()
+					acks = append(acks, acked{store.SegmentKey{Session: seg.SID, View: seg.VID, Seq: seg.Seq}, body})
+					mu.Unlock()
+					ackCount.Add(1)
+				}
+			}
+		}()
+	}
+	// Kill while uploads are in full flow: after a second and at least
+	// 300 acknowledgements (at most 20 s).
+	deadline := time.Now().Add(20 * time.Second)
+	time.Sleep(time.Second)
+	for ackCount.Load() < 300 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	kill()
+	close(stop)
+	wg.Wait()
+	if len(acks) < 300 {
+		t.Fatalf("only %d segments acknowledged before the kill", len(acks))
+	}
+	t.Logf("%d segments acknowledged before SIGKILL", len(acks))
+	return acks
+}
+
+// verifyAfterCrash reopens the store and checks it against the
+// acknowledged segments.
+func verifyAfterCrash(t *testing.T, dir string, acks []acked, summarizer func(*embedded.Store) store.Summarizer) {
+	ctx := context.Background()
+	st, err := embedded.Open(dir, embedded.Options{})
+	if err != nil {
+		t.Fatalf("reopening after the crash: %v", err)
+	}
+	defer st.Close()
+	for _, a := range acks {
+		rc, err := st.OpenSegment(ctx, a.key)
+		if err != nil {
+			t.Fatalf("acknowledged segment %v lost: %v", a.key, err)
+		}
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil || !bytes.Equal(got, a.body) {
+			t.Fatalf("acknowledged segment %v reads back different (%d bytes, %v)", a.key, len(got), err)
+		}
+	}
+	before := indexSnapshot(t, st)
+	// Every indexed segment's blob is readable.
+	for _, s := range before {
+		for _, in := range s.segments {
+			rc, err := st.OpenSegment(ctx, in.SegmentKey)
+			if err != nil {
+				t.Fatalf("indexed segment %v has no readable blob: %v", in.SegmentKey, err)
+			}
+			rc.Close()
+		}
+	}
+	stats, err := st.Reindex(ctx, summarizer(st))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Skipped != 0 {
+		t.Errorf("reindex skipped %d damaged blobs after a crash", stats.Skipped)
+	}
+	after := indexSnapshot(t, st)
+	if len(before) != len(after) {
+		t.Fatalf("%d sessions indexed after the crash, %d rebuilt from the blobs", len(before), len(after))
+	}
+	for id, b := range before {
+		a := after[id]
+		if !reflect.DeepEqual(b, a) {
+			t.Errorf("session %s: the index after the crash and the one rebuilt from blobs differ:\n%+v\n%+v", id, b, a)
+		}
+	}
+	t.Logf("%d sessions, %d segments agree with their blobs", len(before), stats.Segments)
+}
+
+type indexedSession struct {
+	session  store.Session
+	segments []store.SegmentInfo
+}
+
+func indexSnapshot(t *testing.T, st store.Store) map[string]indexedSession {
+	ctx := context.Background()
+	out := map[string]indexedSession{}
+	q := store.Query{Limit: 500, Sort: store.SortStart}
+	for {
+		p, err := st.ListSessions(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range p.Sessions {
+			full, err := st.Session(ctx, s.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			segs, err := st.SegmentList(ctx, s.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sort.Slice(segs, func(i, j int) bool {
+				if segs[i].View != segs[j].View {
+					return segs[i].View < segs[j].View
+				}
+				return segs[i].Seq < segs[j].Seq
+			})
+			out[s.ID] = indexedSession{*full, segs}
+		}
+		if p.Next == "" {
+			return out
+		}
+		q.Cursor = p.Next
+	}
+}
