@@ -212,4 +212,3 @@ func BenchmarkIngest(b *testing.B) {
 	b.ReportMetric(float64(totalBytes)/float64(max(1, n)), "bytes/segment")
 	b.ReportMetric(0, "ns/op")
 }
-
