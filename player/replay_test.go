@@ -558,3 +558,46 @@ func TestNestedFrameSurvivesSeeks(t *testing.T) {
 		frameCheck(t, ctx, fmt.Sprintf("nested frame at %gs", c.sec), inner+` === `+strconv.Quote(c.text))
 	}
 }
+
+func TestRageAndDeadClicksAreMarked(t *testing.T) {
+	ts := newTestServer(t)
+	var n nodes
+	btn := n.el("button", ev{"id": "b"}, n.text("Pay"))
+	out := n.el("div", ev{"id": "out"})
+	doc := n.doc(n.doctype(), n.el("html", nil, n.el("head", nil), n.el("body", nil, btn, out)))
+	id := func(e ev) int { return e["id"].(int) }
+	events := []ev{
+		meta(t0, "https://clicks.example/", 800, 600),
+		full(t0+1, doc),
+		// A click that changes the page.
+		click(t0+1000, id(btn), 20, 20),
+		mutation(t0+1200, ev{"adds": []ev{{"parentId": id(out), "nextId": nil, "node": ev{"type": 3, "id": 900, "textContent": "ok"}}}}),
+		// A click that changes nothing (dead), then rage: 4 clicks in 0.6 s
+		// in one place, none changing anything.
+		click(t0+3000, id(btn), 20, 20),
+		click(t0+6000, id(btn), 21, 20),
+		click(t0+6200, id(btn), 22, 21),
+		click(t0+6400, id(btn), 20, 22),
+		click(t0+6600, id(btn), 21, 21),
+		move(t0+9000, id(btn), [2]int{100, 100}),
+	}
+	putSession(t, ts.store, "clicks-session-00001", []fixtureView{{id: "view-clicks-00000001", url: "https://clicks.example/", tab: "tab-clicks-00000001", segments: [][]ev{events}}}, nil)
+	ctx, _ := browser(t, 30*time.Second)
+	run(t, ctx, chromedp.Navigate(ts.url("session=clicks-session-00001&t=0")))
+	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.loaded === '1'`, 10*time.Second)
+	var labels []string
+	eval(t, ctx, `[...document.querySelectorAll('.ev-item .ev-label')].map((e) => e.textContent)`, &labels)
+	want := "Page view|Click|Dead click|Dead click|Dead click|Dead click|Rage click ×4|Dead click"
+	if got := strings.Join(labels, "|"); got != want {
+		t.Errorf("events %q, want %q", got, want)
+	}
+	// Rage clicks are marked on the timeline too.
+	var tip string
+	var r struct{ X, Y, W float64 }
+	eval(t, ctx, `(() => { const r = document.querySelector('.timeline').getBoundingClientRect(); return {X: r.left, Y: r.top + r.height / 2, W: r.width} })()`, &r)
+	run(t, ctx, chromedp.MouseEvent(input.MouseMoved, r.X+r.W*6200/9000, r.Y))
+	eval(t, ctx, `document.querySelector('.tl-tip').textContent`, &tip)
+	if !strings.Contains(tip, "Rage click") && !strings.Contains(tip, "Dead click") {
+		t.Errorf("timeline tooltip near the rage clicks: %q", tip)
+	}
+}
