@@ -165,43 +165,69 @@ const (
 )
 
 func kindOf(name []byte) tagKind {
-	switch string(name) {
-	case "html":
-		return tkHTML
-	case "head":
-		return tkHead
-	case "meta":
-		return tkMeta
-	case "link":
-		return tkLink
-	case "base":
-		return tkBase
-	case "title":
-		return tkTitle
-	case "script":
-		return tkScript
-	case "style":
-		return tkStyle
-	case "noscript":
-		return tkNoscript
-	case "template":
-		return tkTemplate
-	case "textarea":
-		return tkTextarea
-	case "xmp":
-		return tkXmp
-	case "iframe":
-		return tkIframe
-	case "noembed":
-		return tkNoembed
-	case "noframes":
-		return tkNoframes
-	case "plaintext":
-		return tkPlaintext
-	case "basefont":
-		return tkBasefont
-	case "bgsound":
-		return tkBgsound
+	// A switch on the first letter rejects most names with one jump.
+	switch name[0] {
+	case 'b':
+		switch string(name) {
+		case "base":
+			return tkBase
+		case "basefont":
+			return tkBasefont
+		case "bgsound":
+			return tkBgsound
+		}
+	case 'h':
+		switch string(name) {
+		case "html":
+			return tkHTML
+		case "head":
+			return tkHead
+		}
+	case 'i':
+		if string(name) == "iframe" {
+			return tkIframe
+		}
+	case 'l':
+		if string(name) == "link" {
+			return tkLink
+		}
+	case 'm':
+		if string(name) == "meta" {
+			return tkMeta
+		}
+	case 'n':
+		switch string(name) {
+		case "noscript":
+			return tkNoscript
+		case "noembed":
+			return tkNoembed
+		case "noframes":
+			return tkNoframes
+		}
+	case 'p':
+		if string(name) == "plaintext" {
+			return tkPlaintext
+		}
+	case 's':
+		switch string(name) {
+		case "script":
+			return tkScript
+		case "style":
+			return tkStyle
+		}
+	case 't':
+		switch string(name) {
+		case "title":
+			return tkTitle
+		case "template":
+			return tkTemplate
+		case "textarea":
+			return tkTextarea
+		}
+	case 'x':
+		if string(name) == "xmp" {
+			return tkXmp
+		}
 	}
 	return tkOther
 }
@@ -531,11 +557,12 @@ func (r *Rewriter) bodyStartsAtToken() {
 
 // named runs when a tag's name is complete.
 func (r *Rewriter) named() {
-	name := r.name[:0]
-	if r.nameLen <= len(r.name) {
-		name = r.name[:r.nameLen]
+	// Only names of 3 to 9 letters can be one we look at ("xmp" to
+	// "plaintext"); most tags (a, p, li, td...) are rejected right away.
+	k := tkOther
+	if n := r.nameLen; n >= 3 && n <= 9 && (!r.endTag || r.template > 0) {
+		k = kindOf(r.name[:n])
 	}
-	k := kindOf(name)
 	r.kind = k
 	if r.endTag {
 		return
@@ -594,6 +621,9 @@ func (r *Rewriter) headStartTag(k tagKind) {
 // tagEnd runs at the '>' (p[i]) that ends a tag.
 func (r *Rewriter) tagEnd(p []byte, i int) {
 	r.state = stText
+	if r.kind == tkOther && !r.keep && !r.pendingHead && (!r.endTag || r.phase != phHead) {
+		return // an ordinary tag: nothing to do
+	}
 	if r.endTag {
 		if r.rawClose {
 			r.rawClose = false

@@ -11,6 +11,7 @@ const (
 	stTagOpen
 	stEndTagOpen
 	stTagName
+	// The attribute states, in a row (see isAttrState).
 	stBeforeAttr
 	stAttrName
 	stAfterAttrName
@@ -64,9 +65,12 @@ const (
 func (r *Rewriter) scan(p []byte) {
 	n := len(p)
 	i := 0
-	for i < n && r.err == nil {
+	for i < n {
 		switch r.state {
 		case stText:
+			if r.err != nil {
+				return
+			}
 			j := bytes.IndexByte(p[i:], '<')
 			end := n
 			if j >= 0 {
@@ -82,6 +86,15 @@ func (r *Rewriter) scan(p []byte) {
 			r.tokStart, r.tokInOff = end, r.inOff+int64(end)
 			r.state = stTagOpen
 			i = end + 1
+			// Fast path: a start tag's name and attributes, without going
+			// back through the state switch for each part.
+			if i < n && isAlpha(p[i]) {
+				r.endTag, r.nameLen, r.state = false, 0, stTagName
+				i = r.scanName(p, i)
+				if isAttrState(r.state) && i < n {
+					i = r.scanAttrs(p, i)
+				}
+			}
 
 		case stTagOpen:
 			c := p[i]
@@ -122,163 +135,10 @@ func (r *Rewriter) scan(p []byte) {
 			}
 
 		case stTagName:
-			for i < n {
-				c := p[i]
-				if c == '>' || c == '/' || isSpace(c) {
-					break
-				}
-				if r.nameLen < len(r.name) {
-					r.name[r.nameLen] = toLower(c)
-				}
-				r.nameLen++
-				i++
-			}
-			if i == n {
-				break
-			}
-			r.named()
-			switch p[i] {
-			case '>':
-				r.tagEnd(p, i)
-			case '/':
-				r.state = stSelfClosing
-			default:
-				r.state = stBeforeAttr
-			}
-			i++
+			i = r.scanName(p, i)
 
-		case stBeforeAttr:
-			for i < n && isSpace(p[i]) {
-				i++
-			}
-			if i == n {
-				break
-			}
-			switch p[i] {
-			case '/':
-				r.state = stSelfClosing
-			case '>':
-				r.tagEnd(p, i)
-			default:
-				r.state = stAttrName
-			}
-			i++
-
-		case stAttrName:
-			for i < n {
-				c := p[i]
-				if c == '=' || c == '>' || c == '/' || isSpace(c) {
-					break
-				}
-				i++
-			}
-			if i == n {
-				break
-			}
-			switch p[i] {
-			case '=':
-				r.state = stBeforeValue
-			case '>':
-				r.tagEnd(p, i)
-			case '/':
-				r.state = stSelfClosing
-			default:
-				r.state = stAfterAttrName
-			}
-			i++
-
-		case stAfterAttrName:
-			for i < n && isSpace(p[i]) {
-				i++
-			}
-			if i == n {
-				break
-			}
-			switch p[i] {
-			case '=':
-				r.state = stBeforeValue
-			case '>':
-				r.tagEnd(p, i)
-			case '/':
-				r.state = stSelfClosing
-			default:
-				r.state = stAttrName
-			}
-			i++
-
-		case stBeforeValue:
-			for i < n && isSpace(p[i]) {
-				i++
-			}
-			if i == n {
-				break
-			}
-			switch p[i] {
-			case '"':
-				r.state = stValueDQ
-			case '\'':
-				r.state = stValueSQ
-			case '>':
-				r.tagEnd(p, i)
-			default:
-				r.state = stValueUnq
-			}
-			i++
-
-		case stValueDQ, stValueSQ:
-			q := byte('"')
-			if r.state == stValueSQ {
-				q = '\''
-			}
-			j := bytes.IndexByte(p[i:], q)
-			if j < 0 {
-				i = n
-				break
-			}
-			i += j + 1
-			r.state = stAfterValueQ
-
-		case stValueUnq:
-			for i < n {
-				c := p[i]
-				if c == '>' || isSpace(c) {
-					break
-				}
-				i++
-			}
-			if i == n {
-				break
-			}
-			if p[i] == '>' {
-				r.tagEnd(p, i)
-			} else {
-				r.state = stBeforeAttr
-			}
-			i++
-
-		case stAfterValueQ:
-			switch c := p[i]; {
-			case c == '>':
-				r.tagEnd(p, i)
-				i++
-			case c == '/':
-				r.state = stSelfClosing
-				i++
-			case isSpace(c):
-				r.state = stBeforeAttr
-				i++
-			default:
-				r.state = stBeforeAttr // reconsume
-			}
-
-		case stSelfClosing:
-			if p[i] == '>' {
-				r.selfClosing = true
-				r.tagEnd(p, i)
-				i++
-			} else {
-				r.state = stBeforeAttr // reconsume
-			}
+		case stBeforeAttr, stAttrName, stAfterAttrName, stBeforeValue, stValueDQ, stValueSQ, stValueUnq, stAfterValueQ, stSelfClosing:
+			i = r.scanAttrs(p, i)
 
 		case stMarkupOpen:
 			if p[i] == '-' {
@@ -319,6 +179,177 @@ func (r *Rewriter) scan(p []byte) {
 		}
 	}
 }
+
+// scanName reads a tag name from i; when it is complete it runs named and
+// moves to the attribute states (or ends the tag). It returns where it
+// stopped.
+func (r *Rewriter) scanName(p []byte, i int) int {
+	n := len(p)
+	for i < n {
+		c := p[i]
+		if cl := byteClass[c]; cl != clOther && cl != clEq {
+			break
+		}
+		if r.nameLen < len(r.name) {
+			r.name[r.nameLen] = toLower(c)
+		}
+		r.nameLen++
+		i++
+	}
+	if i == n {
+		return n
+	}
+	r.named()
+	switch p[i] {
+	case '>':
+		r.tagEnd(p, i)
+	case '/':
+		r.state = stSelfClosing
+	default:
+		r.state = stBeforeAttr
+	}
+	return i + 1
+}
+
+// Byte classes for tag scanning.
+const (
+	clOther uint8 = iota
+	clSpace
+	clSlash
+	clGT
+	clEq
+)
+
+var byteClass = func() (t [256]uint8) {
+	for _, c := range []byte(" \t\n\r\f") {
+		t[c] = clSpace
+	}
+	t['/'], t['>'], t['='] = clSlash, clGT, clEq
+	return t
+}()
+
+// scanAttrs runs the attribute states of a tag from i, with the state in
+// a local variable (this is the hottest loop), until the '>' that ends the
+// tag or the end of p. It returns where it stopped.
+func (r *Rewriter) scanAttrs(p []byte, i int) int {
+	st := r.state
+	n := len(p)
+	for i < n {
+		c := p[i]
+		switch st {
+		case stBeforeAttr, stAfterAttrName:
+			switch byteClass[c] {
+			case clSpace:
+			case clSlash:
+				st = stSelfClosing
+			case clGT:
+				r.tagEnd(p, i)
+				return i + 1
+			case clEq:
+				if st == stAfterAttrName {
+					st = stBeforeValue
+				} else {
+					st = stAttrName // a name may start with '='
+				}
+			default:
+				st = stAttrName
+			}
+			i++
+		case stAttrName:
+			for byteClass[c] == clOther {
+				i++
+				if i == n {
+					r.state = st
+					return n
+				}
+				c = p[i]
+			}
+			switch byteClass[c] {
+			case clSpace:
+				st = stAfterAttrName
+			case clSlash:
+				st = stSelfClosing
+			case clEq:
+				st = stBeforeValue
+			case clGT:
+				r.tagEnd(p, i)
+				return i + 1
+			}
+			i++
+		case stBeforeValue:
+			switch {
+			case byteClass[c] == clSpace:
+			case c == '"':
+				st = stValueDQ
+			case c == '\'':
+				st = stValueSQ
+			case c == '>':
+				r.tagEnd(p, i)
+				return i + 1
+			default:
+				st = stValueUnq
+			}
+			i++
+		case stValueDQ, stValueSQ:
+			q := byte('"')
+			if st == stValueSQ {
+				q = '\''
+			}
+			j := bytes.IndexByte(p[i:], q)
+			if j < 0 {
+				r.state = st
+				return n
+			}
+			i += j + 1
+			st = stAfterValueQ
+		case stValueUnq:
+			for byteClass[c] != clSpace && c != '>' {
+				i++
+				if i == n {
+					r.state = st
+					return n
+				}
+				c = p[i]
+			}
+			if c == '>' {
+				r.tagEnd(p, i)
+				return i + 1
+			}
+			st = stBeforeAttr
+			i++
+		case stAfterValueQ:
+			switch byteClass[c] {
+			case clSpace:
+				st = stBeforeAttr
+				i++
+			case clSlash:
+				st = stSelfClosing
+				i++
+			case clGT:
+				r.tagEnd(p, i)
+				return i + 1
+			default:
+				st = stBeforeAttr // reconsume
+			}
+		case stSelfClosing:
+			if c == '>' {
+				r.selfClosing = true
+				r.tagEnd(p, i)
+				return i + 1
+			}
+			st = stBeforeAttr // reconsume
+		default:
+			r.state = st
+			return i
+		}
+	}
+	r.state = st
+	return i
+}
+
+// isAttrState reports whether st is one of the attribute states that
+// scanAttrs runs (they are declared in a row).
+func isAttrState(st uint8) bool { return st >= stBeforeAttr && st <= stSelfClosing }
 
 // scanComment follows the comment states from i; it returns where it
 // stopped.
