@@ -104,6 +104,7 @@ type Handler struct {
 	collector *collector.Collector
 	app       *App
 	logger    *zap.Logger
+	metrics   *handlerMetrics
 	sampling  float64
 }
 
@@ -159,6 +160,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.app = appVal.(*App)
 
+	h.metrics, err = newHandlerMetrics(ctx.GetMetricsRegistry())
+	if err != nil {
+		return fmt.Errorf("replay: metrics: %v", err)
+	}
 	h.bundle, err = recorder.Load()
 	if err != nil {
 		return fmt.Errorf("replay: building the recorder: %v", err)
@@ -310,6 +315,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		// may be incomplete.
 		h.logger.Debug("finishing a rewritten response", zap.String("uri", r.RequestURI), zap.Error(cerr))
 	}
+	outcome := rw.Outcome()
+	h.metrics.responses.WithLabelValues(outcome).Inc()
+	// {http.vars.replay_outcome} lets access logs say what happened.
+	caddyhttp.SetVar(r.Context(), "replay_outcome", outcome)
 	return err
 }
 

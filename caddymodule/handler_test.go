@@ -399,3 +399,31 @@ func withAdminOff(t *testing.T, cfg []byte) []byte {
 }
 
 func storeQuery() store.Query { return store.Query{} }
+
+func TestMetricsCountOutcomes(t *testing.T) {
+	base := startProxy(t, "")
+	get(t, base+"/page")
+	get(t, base+"/page")
+	get(t, base+"/style.css")
+	ctx := caddy.ActiveContext()
+	families, err := ctx.GetMetricsRegistry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]float64{}
+	for _, fam := range families {
+		if fam.GetName() != "caddy_replay_responses_total" {
+			continue
+		}
+		for _, m := range fam.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "outcome" {
+					counts[l.GetValue()] = m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	if counts["injected"] != 2 || counts["not_html"] != 1 {
+		t.Errorf("outcome counts = %v, want 2 injected and 1 not_html", counts)
+	}
+}
