@@ -84,7 +84,10 @@
 // as=style> get crossorigin="anonymous" when their URL (resolved against
 // the page URL and <base href>) is on the page's own origin or on one of
 // Config.CrossOriginOrigins, and they have no crossorigin attribute yet.
-// Links inside <template> are left alone. Stylesheet, font and image
+// Links inside <template> are left alone. Preloads in Link response
+// headers (and 103 Early Hints) get "; crossorigin=anonymous" by the same
+// rule, so that they keep matching the elements (a preload in another CORS
+// mode is not reused: the file would be downloaded twice). Stylesheet, font and image
 // responses get Access-Control-Allow-Origin for the request's Origin when
 // it is in Config.CORSOrigins (never "*" with credentials), and Vary:
 // Origin; an Access-Control-Allow-Origin set upstream is kept.

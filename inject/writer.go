@@ -141,6 +141,12 @@ func (w *ResponseWriter) WriteHeader(code int) {
 		return
 	}
 	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		if code == http.StatusEarlyHints && likelyDocumentRequest(w.req) && !noTransform(w.req.Header) {
+			// Early hints preload what the page will link: keep them in
+			// step with the crossorigin attributes the page will get.
+			u := w.pageURL()
+			amendLinkHeaders(w.w.Header(), u, newOriginSet(u, w.in.cfg.CrossOriginOrigins))
+		}
 		w.w.WriteHeader(code)
 		return
 	}
@@ -228,6 +234,8 @@ func (w *ResponseWriter) setup(code int) {
 	if compressed {
 		h.Del("Content-Encoding")
 	}
+	pageURL := w.pageURL()
+	amendLinkHeaders(h, pageURL, newOriginSet(pageURL, w.in.cfg.CrossOriginOrigins))
 	if r.Method == http.MethodHead {
 		if w.outcome == "" {
 			w.outcome = SkipMethod
@@ -235,7 +243,7 @@ func (w *ResponseWriter) setup(code int) {
 		return
 	}
 	opts := RewriteOptions{
-		PageURL:            w.pageURL(),
+		PageURL:            pageURL,
 		BasePath:           w.in.cfg.BasePath,
 		ScriptIntegrity:    w.in.cfg.ScriptIntegrity,
 		CrossOriginOrigins: w.in.cfg.CrossOriginOrigins,

@@ -783,3 +783,48 @@ func TestReadFrom(t *testing.T) {
 		}
 	}
 }
+
+// TestLinkHeaders checks that Link header preloads keep the CORS mode of
+// the elements we mark, in the final response and in early hints.
+func TestLinkHeaders(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{`</s.css>; rel=preload; as=style`, `</s.css>; rel=preload; as=style; crossorigin=anonymous`},
+		{`</f.woff2>; rel="preload"; as="font"; type="font/woff2"`, `</f.woff2>; rel="preload"; as="font"; type="font/woff2"; crossorigin=anonymous`},
+		{`<https://cdn.example.com/a,b.css>; rel=preload; as=style, </app.js>; rel=preload; as=script`,
+			`<https://cdn.example.com/a,b.css>; rel=preload; as=style; crossorigin=anonymous, </app.js>; rel=preload; as=script`},
+		{`</s.css>; rel=preload; as=style; crossorigin`, `</s.css>; rel=preload; as=style; crossorigin`},
+		{`<https://other.example/s.css>; rel=preload; as=style`, `<https://other.example/s.css>; rel=preload; as=style`},
+		{`</>; rel="preconnect"`, `</>; rel="preconnect"`},
+		{`</s.css>; title="a;b,c"; rel=preload; as=style`, `</s.css>; title="a;b,c"; rel=preload; as=style; crossorigin=anonymous`},
+	}
+	in := newInjector(t, func(c *Config) { c.CrossOriginOrigins = []string{"https://cdn.example.com"} })
+	for _, c := range cases {
+		rec := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", "https://example.com/", nil)
+		r.Header.Set("Sec-Fetch-Dest", "document")
+		rw := in.Wrap(rec, r, true)
+		rw.Header().Set("Link", c.in)
+		rw.WriteHeader(http.StatusEarlyHints)
+		if got := rec.Header().Get("Link"); got != c.want {
+			t.Errorf("103 Link %q\n got: %q\nwant: %q", c.in, got, c.want)
+		}
+		rw.Header().Set("Link", c.in)
+		rw.Header().Set("Content-Type", "text/html")
+		rw.WriteHeader(200)
+		io.WriteString(rw, page)
+		rw.Close()
+		if got := rec.Header().Get("Link"); got != c.want {
+			t.Errorf("200 Link %q\n got: %q\nwant: %q", c.in, got, c.want)
+		}
+	}
+	// Not for responses we leave alone.
+	rec := httptest.NewRecorder()
+	rw := in.Wrap(rec, httptest.NewRequest("GET", "https://example.com/", nil), true)
+	rw.Header().Set("Link", cases[0].in)
+	rw.Header().Set("Content-Type", "application/json")
+	rw.WriteHeader(200)
+	rw.Close()
+	if got := rec.Header().Get("Link"); got != cases[0].in {
+		t.Errorf("JSON response Link changed: %q", got)
+	}
+}
