@@ -155,16 +155,6 @@ func (d *decodeWriter) Close() error {
 	return d.err
 }
 
-// Err returns the decoding error so far (valid between Writes).
-func (d *decodeWriter) Err() error {
-	select {
-	case <-d.done:
-		return d.err
-	default:
-		return nil
-	}
-}
-
 // onlyWriter and onlyReader hide ReadFrom/WriteTo so that io.CopyBuffer
 // uses our buffer and writes as soon as data is decoded.
 type onlyWriter struct{ io.Writer }

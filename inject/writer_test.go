@@ -156,6 +156,7 @@ func TestSkipRules(t *testing.T) {
 		{name: "404 page with InjectErrorPages", status: 404, mod: func(c *Config) { c.InjectErrorPages = true }, inject: true},
 		{name: "503 page with InjectErrorPages", status: 503, mod: func(c *Config) { c.InjectErrorPages = true }, inject: true},
 		{name: "201 is not a page view", status: 201},
+		{name: "204 has no body", status: 204},
 		{name: "206 partial content", status: 206, resp: map[string]string{"Content-Range": "bytes 0-10/100"}},
 		{name: "HTMX fragment", req: map[string]string{"HX-Request": "true"}},
 		{name: "Turbo Frame", req: map[string]string{"Turbo-Frame": "main"}},
@@ -195,6 +196,9 @@ func TestSkipRules(t *testing.T) {
 			if got := strings.Contains(body, testScript); got != c.inject {
 				t.Fatalf("injected = %v: %q", got, body)
 			}
+			if status == 204 {
+				return // net/http sends no body with a 204
+			}
 			if !c.inject && body != page && body != strings.Replace(page, `<link rel=`, `<link crossorigin="anonymous" rel=`, 1) {
 				t.Fatalf("a skipped page must pass through (crossorigin aside): %q", body)
 			}
@@ -233,7 +237,17 @@ func TestSkipRulesOutcome(t *testing.T) {
 	up.Header.Set("Connection", "Upgrade")
 	up.Header.Set("Upgrade", "websocket")
 	check("upgrade", up, true, 200, nil, SkipUpgrade)
-	check("no point", nav(), true, 200, map[string]string{}, OutcomeInjected)
+	check("a normal page with no extra headers", nav(), true, 200, map[string]string{}, OutcomeInjected)
+
+	// A document that ends inside a comment has no place for the tag.
+	rec := httptest.NewRecorder()
+	rw := in.Wrap(rec, nav(), true)
+	rw.Header().Set("Content-Type", "text/html")
+	io.WriteString(rw, "<!-- never closed <head>")
+	rw.Close()
+	if rw.Outcome() != SkipNoPoint || rec.Body.String() != "<!-- never closed <head>" {
+		t.Errorf("unterminated comment: outcome %q, body %q", rw.Outcome(), rec.Body.String())
+	}
 }
 
 // TestUnsampledKeepsCrossorigin checks that an unrecorded visitor gets the
