@@ -1,0 +1,261 @@
+// Command proxybench measures what `replay` costs a proxy: requests per
+// second and latency of Caddy with `replay` + `reverse_proxy` against the
+// same Caddy without `replay`, side by side in one run, on the pages of
+// ../shared/corpus/html.
+//
+// The fair baseline for compressed responses (DESIGN.md, "Testing"): the
+// same config without replay, with the upstream asked for identity
+// (header_up -Accept-Encoding) and Caddy's encode compressing for the
+// client. Both then pay for one compression per response.
+//
+// Upstreams:
+//
+//	plain        never compresses
+//	gzip         compresses when the request accepts gzip (replay asks
+//	             for identity on document requests, like the baseline)
+//	gzip-always  compresses whatever the request says (replay must
+//	             decode; the baseline's upstream still sends gzip, so its
+//	             encode passes it through: the unfair case, shown apart)
+//
+// Usage: go run ./bench/proxybench -caddy bin/caddy [-c 16] [-d 5s] [-rounds 5]
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	caddyBin := flag.String("caddy", "bin/caddy", "Caddy binary built with our modules (make build)")
+	corpus := flag.String("corpus", "../shared/corpus/html", "directory of HTML pages")
+	conc := flag.Int("c", 16, "concurrent connections")
+	dur := flag.Duration("d", 5*time.Second, "duration of one measurement")
+	rounds := flag.Int("rounds", 5, "alternating rounds per pair (the median is reported)")
+	upstreams := flag.String("upstreams", "plain,gzip,gzip-always", "upstream kinds to measure")
+	flag.Parse()
+
+	pages := loadCorpus(*corpus)
+	up := startUpstream(pages)
+	defer up.Close()
+
+	ports := map[string]int{}
+	var cf strings.Builder
+	fmt.Fprintf(&cf, "{\n\tadmin off\n\tpersist_config off\n\tlog default {\n\t\tlevel ERROR\n\t}\n\treplay {\n\t\tdata_dir %s\n\t}\n}\n", must(os.MkdirTemp("", "proxybench")))
+	for _, kind := range strings.Split(*upstreams, ",") {
+		for _, withReplay := range []bool{true, false} {
+			name := kind + map[bool]string{true: "/replay", false: "/baseline"}[withReplay]
+			ports[name] = freePort()
+			fmt.Fprintf(&cf, "http://127.0.0.1:%d {\n\tbind 127.0.0.1\n\tencode gzip\n", ports[name])
+			if withReplay {
+				cf.WriteString("\treplay\n")
+				fmt.Fprintf(&cf, "\treverse_proxy %s {\n\t\theader_up X-Kind %s\n\t}\n}\n", up.Addr().String(), kind)
+			} else {
+				fmt.Fprintf(&cf, "\treverse_proxy %s {\n\t\theader_up X-Kind %s\n\t\theader_up -Accept-Encoding\n\t}\n}\n", up.Addr().String(), kind)
+			}
+		}
+	}
+	cfgPath := filepath.Join(os.TempDir(), "proxybench.Caddyfile")
+	must(0, os.WriteFile(cfgPath, []byte(cf.String()), 0o644))
+	cmd := exec.Command(*caddyBin, "run", "--config", cfgPath, "--adapter", "caddyfile")
+	cmd.Stderr = os.Stderr
+	must(0, cmd.Start())
+	defer cmd.Process.Kill()
+	for _, p := range ports {
+		waitPort(p)
+	}
+
+	fmt.Printf("corpus: %d pages, %.1f MB; %d connections, %v per run, %d rounds, GOMAXPROCS of Caddy = all cores\n\n",
+		len(pages), float64(totalSize(pages))/1e6, *conc, *dur, *rounds)
+	fmt.Println("| upstream | config | req/s (median) | p50 | p99 | ratio (req/s) |")
+	fmt.Println("|---|---|---|---|---|---|")
+	for _, kind := range strings.Split(*upstreams, ",") {
+		var rps [2][]float64
+		var p50, p99 [2][]time.Duration
+		for r := 0; r < *rounds; r++ {
+			// Alternate the order so drift on this shared machine hits both.
+			order := []int{0, 1}
+			if r%2 == 1 {
+				order = []int{1, 0}
+			}
+			for _, i := range order {
+				name := kind + []string{"/replay", "/baseline"}[i]
+				res := load(fmt.Sprintf("http://127.0.0.1:%d", ports[name]), pages, *conc, *dur)
+				rps[i] = append(rps[i], res.rps)
+				p50[i] = append(p50[i], res.p50)
+				p99[i] = append(p99[i], res.p99)
+			}
+		}
+		ratio := median(rps[0]) / median(rps[1])
+		for i, cfgName := range []string{"replay + reverse_proxy", "reverse_proxy (baseline)"} {
+			r := ""
+			if i == 0 {
+				r = fmt.Sprintf("**%.2f**", ratio)
+			}
+			fmt.Printf("| %s | %s | %.0f | %v | %v | %s |\n", kind, cfgName, median(rps[i]), medianD(p50[i]).Round(10*time.Microsecond), medianD(p99[i]).Round(10*time.Microsecond), r)
+		}
+	}
+}
+
+type result struct {
+	rps      float64
+	p50, p99 time.Duration
+}
+
+// load runs conc clients against base for d, cycling through the corpus
+// pages as navigations (so replay injects), and returns the throughput
+// and latency percentiles. It stops by itself.
+func load(base string, pages []page, conc int, d time.Duration) result {
+	tr := &http.Transport{MaxIdleConnsPerHost: conc, DisableCompression: true}
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	defer tr.CloseIdleConnections()
+	deadline := time.Now().Add(d)
+	var n atomic.Int64
+	lat := make([][]time.Duration, conc)
+	var wg sync.WaitGroup
+	for c := 0; c < conc; c++ {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			for i := c; time.Now().Before(deadline); i++ {
+				p := pages[i%len(pages)]
+				req, _ := http.NewRequest("GET", base+"/"+p.name, nil)
+				req.Header.Set("Accept", "text/html,application/xhtml+xml")
+				req.Header.Set("Accept-Encoding", "gzip")
+				req.Header.Set("Sec-Fetch-Dest", "document")
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					log.Fatalf("%s: %v", req.URL, err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					log.Fatalf("%s: status %d", req.URL, resp.StatusCode)
+				}
+				lat[c] = append(lat[c], time.Since(t0))
+				n.Add(1)
+			}
+		}(c)
+	}
+	wg.Wait()
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	return result{
+		rps: float64(n.Load()) / d.Seconds(),
+		p50: all[len(all)/2],
+		p99: all[len(all)*99/100],
+	}
+}
+
+type page struct {
+	name       string
+	body, gzip []byte
+}
+
+func loadCorpus(dir string) []page {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		log.Fatalf("reading the corpus (run from the repository root, with ../shared beside it): %v", err)
+	}
+	var pages []page
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".html") || strings.HasPrefix(e.Name(), "h5e_") {
+			continue // h5e_* are fragments, not documents
+		}
+		body := must(os.ReadFile(filepath.Join(dir, e.Name())))
+		var gz bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&gz, gzip.DefaultCompression)
+		zw.Write(body)
+		zw.Close()
+		pages = append(pages, page{name: e.Name(), body: body, gzip: gz.Bytes()})
+	}
+	return pages
+}
+
+func totalSize(pages []page) (n int) {
+	for _, p := range pages {
+		n += len(p.body)
+	}
+	return n
+}
+
+// startUpstream serves the corpus; X-Kind (set by the proxy) selects how
+// it compresses.
+func startUpstream(pages []page) net.Listener {
+	byName := map[string]page{}
+	for _, p := range pages {
+		byName[p.name] = p
+	}
+	l := must(net.Listen("tcp", "127.0.0.1:0"))
+	go http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := byName[strings.TrimPrefix(r.URL.Path, "/")]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		kind := r.Header.Get("X-Kind")
+		if kind == "gzip-always" || (kind == "gzip" && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip")) {
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Header().Set("Content-Length", fmt.Sprint(len(p.gzip)))
+			w.Write(p.gzip)
+			return
+		}
+		w.Header().Set("Content-Length", fmt.Sprint(len(p.body)))
+		w.Write(p.body)
+	}))
+	return l
+}
+
+func freePort() int {
+	l := must(net.Listen("tcp", "127.0.0.1:0"))
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func waitPort(p int) {
+	for i := 0; i < 200; i++ {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", p)); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	log.Fatalf("Caddy did not listen on %d", p)
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func medianD(v []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), v...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		log.Fatal(err)
+	}
+	return v
+}
