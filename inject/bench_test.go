@@ -20,9 +20,13 @@ import (
 //	xnethtml x/net/html's Tokenizer, tokenizing only (the usual alternative)
 //
 // Input arrives in 32 KiB writes, like a reverse proxy's copy buffer;
-// output goes to io.Discard. Run:
+// output goes to io.Discard. Besides wall-time MB/s, each benchmark
+// reports cpuMB/s (per second of its thread's CPU time), which stays
+// meaningful on a machine shared with other work. Run, and lay the three
+// side by side with benchstat:
 //
-//	go test ./inject -run '^$' -bench 'Rewrite' -benchtime 200x -count 5 -cpu 1
+//	go test ./inject -run '^$' -bench 'Rewrite' -count 5 -cpu 1 > rewrite.txt
+//	benchstat -col /impl rewrite.txt
 
 const chunk = 32 << 10
 
@@ -78,13 +82,13 @@ func BenchmarkRewrite(b *testing.B) {
 	buf := make([]byte, chunk)
 	for _, name := range sortedNames(pages) {
 		page := pages[name]
-		b.Run("ours/"+name, func(b *testing.B) {
+		b.Run("impl=ours/page="+name, func(b *testing.B) {
 			measure(b, int64(len(page)), func() { runOurs(page, opts) })
 		})
-		b.Run("iocopy/"+name, func(b *testing.B) {
+		b.Run("impl=iocopy/page="+name, func(b *testing.B) {
 			measure(b, int64(len(page)), func() { runCopy(page, buf) })
 		})
-		b.Run("xnethtml/"+name, func(b *testing.B) {
+		b.Run("impl=xnethtml/page="+name, func(b *testing.B) {
 			measure(b, int64(len(page)), func() { runXNet(page) })
 		})
 	}
@@ -101,7 +105,7 @@ func BenchmarkRewriteCorpus(b *testing.B) {
 	opts := benchOpts()
 	buf := make([]byte, chunk)
 	for _, impl := range []string{"ours", "iocopy", "xnethtml"} {
-		b.Run(impl, func(b *testing.B) {
+		b.Run("impl="+impl, func(b *testing.B) {
 			measure(b, total, func() {
 				for _, p := range pages {
 					switch impl {
