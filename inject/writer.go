@@ -98,9 +98,12 @@ func (in *Injector) PrepareRequest(r *http.Request) {
 }
 
 // Wrap returns the writer to hand to the next handler in place of w. The
-// caller must call its Close when the next handler returns. inject=false
-// (a visitor who is not recorded) keeps the CORS and crossorigin duties
-// but never injects.
+// caller must call its Close when the next handler returns (also after a
+// panic or an error): Close writes what the rewriter held back and ends
+// the decoding goroutine of a compressed page. inject=false (a visitor who
+// is not recorded) keeps the CORS and crossorigin duties but never
+// injects. The writer is not safe for concurrent use, like any
+// http.ResponseWriter.
 func (in *Injector) Wrap(w http.ResponseWriter, r *http.Request, inject bool) *ResponseWriter {
 	return &ResponseWriter{w: w, in: in, req: r, inject: inject && in.cfg.Tag != nil}
 }
