@@ -151,7 +151,7 @@ func testDemo(t *testing.T, h *harness, b *browser) {
 		if err := chromedp.Run(live, chromedp.Navigate(d.site.URL+path+q)); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 5*time.Second, "the recorder on "+path, func() bool {
+		waitFor(t, 15*time.Second, "the recorder on "+path, func() bool {
 			var v string
 			eval(live, `window.__replayTestHooks && window.__replayTestHooks.view ? window.__replayTestHooks.view() : ''`, &v)
 			return v != ""

@@ -42,6 +42,7 @@ type upload struct {
 	Enc, ContentEncoding string
 	Events               []json.RawMessage
 	Body                 []byte // decompressed
+	Wire                 int    // bytes on the wire (the body as sent)
 	Status               int    // what the collector answered
 	At                   time.Time
 }
@@ -97,6 +98,7 @@ func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	u.N, _ = strconv.Atoi(q.Get("n"))
 	u.Raw, _ = strconv.Atoi(q.Get("raw"))
 	raw, _ := io.ReadAll(r.Body)
+	u.Wire = len(raw)
 	body := raw
 	enc := u.ContentEncoding
 	if enc == "" {
@@ -489,8 +491,11 @@ type browser struct {
 	contexts sync.Map // tab context -> browser context id
 }
 
-func newBrowser(t *testing.T) *browser {
-	return &browser{ctx: browsertest.New(tempDirRetry{t}, 3*time.Minute)}
+func newBrowser(t *testing.T) *browser { return newBrowserFor(t, 3*time.Minute) }
+
+// newBrowserFor starts Chromium for at most d.
+func newBrowserFor(t *testing.T, d time.Duration) *browser {
+	return &browser{ctx: browsertest.New(tempDirRetry{t}, d)}
 }
 
 // tempDirRetry gives Chromium a profile directory that is removed with

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
@@ -189,7 +190,7 @@ func testGuardrails(t *testing.T, h *harness, b *browser) {
 	// A storm: 5000 nodes in one task.
 	act(t, live, `(() => { const d = document.createElement('div'); document.body.append(d); for (let i = 0; i < 5000; i++) { const s = document.createElement('span'); s.textContent = i; d.appendChild(s); document.body.appendChild(document.createElement('i')); } })()`)
 	var paused bool
-	waitFor(t, 3e9, "the storm pause to end", func() bool {
+	waitFor(t, 15*time.Second, "the storm pause to end", func() bool {
 		var s map[string]any
 		eval(live, `window.__replayTestHooks.state()`, &s)
 		if s["paused"] == "storm" {

@@ -130,7 +130,7 @@ func testSession(t *testing.T, h *harness, b *browser) {
 			t.Fatalf("%d uploads before startSessionReplayRecording()", n)
 		}
 		act(t, live, "SessionReplay.startSessionReplayRecording()")
-		waitFor(t, 3*time.Second, "the recording to start", func() bool {
+		waitFor(t, 15*time.Second, "the recording to start", func() bool {
 			var v string
 			eval(live, `window.__replayTestHooks.view ? window.__replayTestHooks.view() : ''`, &v)
 			return v != ""
@@ -155,7 +155,7 @@ func testSession(t *testing.T, h *harness, b *browser) {
 		flush(t, live)
 		// 16 minutes without activity: the session is over, capture pauses.
 		act(t, live, `window.__clockOffset = 16 * 60e3`)
-		waitFor(t, 3*time.Second, "the idle pause", func() bool {
+		waitFor(t, 15*time.Second, "the idle pause", func() bool {
 			var s map[string]any
 			eval(live, `window.__replayTestHooks.state()`, &s)
 			return s["paused"] == "idle"
@@ -170,7 +170,7 @@ func testSession(t *testing.T, h *harness, b *browser) {
 		if err := chromedp.Run(live, chromedp.MouseEvent(input.MouseMoved, 100, 100)); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 3*time.Second, "a new session", func() bool { return sessionID(t, live) != first })
+		waitFor(t, 15*time.Second, "a new session", func() bool { return sessionID(t, live) != first })
 		h.roundTrip(t, live, replay, "allow", "renewed session")
 		sid, vid := ids(t, live)
 		segs := h.coll.views(sid)[vid]
@@ -204,7 +204,7 @@ func testSession(t *testing.T, h *harness, b *browser) {
 		if err := chromedp.Run(live, chromedp.MouseEvent(input.MouseMoved, 300, 300)); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 3*time.Second, "a new session after 4 h", func() bool { return sessionID(t, live) != first })
+		waitFor(t, 15*time.Second, "a new session after 4 h", func() bool { return sessionID(t, live) != first })
 	})
 
 	t.Run("two tabs share the session, each with its views", func(t *testing.T) {

@@ -124,7 +124,7 @@ func testTransport(t *testing.T, h *harness, b *browser) {
 			t.Fatal(err)
 		}
 		var last *upload
-		waitFor(t, 5*time.Second, "the final segment", func() bool {
+		waitFor(t, 15*time.Second, "the final segment", func() bool {
 			for _, u := range h.coll.snapshot() {
 				if strings.Contains(string(u.Body), "PAGEHIDE-MARKER") {
 					last = u
@@ -147,7 +147,7 @@ func testTransport(t *testing.T, h *harness, b *browser) {
 		h.coll.set(func(c *collector) { c.script = []int{429}; c.retry = "2" })
 		live := b.tab(t)
 		h.open(t, live, "/basic.html?privacy=allow")
-		waitFor(t, 6*time.Second, "the retry after 429", func() bool { return h.coll.count() >= 2 })
+		waitFor(t, 15*time.Second, "the retry after 429", func() bool { return h.coll.count() >= 2 })
 		ups := h.coll.snapshot()
 		if gap := ups[1].At.Sub(ups[0].At); gap < 1900*time.Millisecond || gap > 4*time.Second {
 			t.Errorf("retry %v after the 429 with Retry-After: 2 (retry base is 100 ms)", gap)
@@ -204,7 +204,7 @@ func testTransport(t *testing.T, h *harness, b *browser) {
 			t.Errorf("recorder states while down: %v, want a pause for the full queue", res.Paused)
 		}
 		h.coll.set(func(c *collector) { c.down = false })
-		waitFor(t, 5*time.Second, "recording to resume", func() bool {
+		waitFor(t, 15*time.Second, "recording to resume", func() bool {
 			var s map[string]any
 			eval(live, `window.__replayTestHooks.state()`, &s)
 			return s["paused"] == "" && s["recording"] == true
@@ -251,7 +251,7 @@ func testTransport(t *testing.T, h *harness, b *browser) {
 		h.coll.set(func(c *collector) { c.script = []int{403} })
 		live := b.tab(t)
 		h.open(t, live, "/basic.html?privacy=allow")
-		waitFor(t, 3*time.Second, "the refused upload", func() bool { return h.coll.count() >= 1 })
+		waitFor(t, 15*time.Second, "the refused upload", func() bool { return h.coll.count() >= 1 })
 		act(t, live, "appendMany")
 		time.Sleep(700 * time.Millisecond)
 		if n := h.coll.count(); n != 1 {
@@ -264,9 +264,9 @@ func testTransport(t *testing.T, h *harness, b *browser) {
 		h.coll.set(func(c *collector) { c.script = []int{410} })
 		live, replay := b.tab(t), b.ctx
 		h.open(t, live, "/basic.html?privacy=allow")
-		waitFor(t, 3*time.Second, "the refused upload", func() bool { return h.coll.count() >= 1 })
+		waitFor(t, 15*time.Second, "the refused upload", func() bool { return h.coll.count() >= 1 })
 		first := h.coll.snapshot()[0].Sid
-		waitFor(t, 3*time.Second, "a new session", func() bool {
+		waitFor(t, 15*time.Second, "a new session", func() bool {
 			sid, _ := ids(t, live)
 			return sid != first
 		})

@@ -10,7 +10,7 @@
 // A node that moved is removed and added again (with its ids), so nodes
 // moved and removed within one batch come out right whatever the order.
 
-import { HIDDEN, ATTR, levelOf } from './privacy.js';
+import { HIDDEN, ATTR, levelOf, notePrivacyAttribute } from './privacy.js';
 import { XLINK_NS, attrValue, collectExplicit, context, getAttr, serializeFlat, styleText, tagOf } from './serialize.js';
 import { maskText, MASK, controlValue } from './privacy.js';
 
@@ -63,6 +63,7 @@ export class Mutations {
         for (let j = 0; j < an.length; j++) added.add(an[j]);
       } else if (r.type === 'attributes') {
         const name = r.attributeNamespace === XLINK_NS ? 'xlink:' + r.attributeName : r.attributeName;
+        if (name === ATTR) notePrivacyAttribute();
         const s = attrs.get(r.target);
         if (s) s.add(name);
         else attrs.set(r.target, new Set([name]));
@@ -120,7 +121,7 @@ export class Mutations {
       let any = false;
       for (const name of names) {
         const raw = name === 'xlink:href' ? el.getAttributeNS(XLINK_NS, 'href') : getAttr(el, name);
-        const v = raw === null ? null : attrValue(el, tag, name, raw, lvl, el.baseURI);
+        const v = raw === null ? null : attrValue(el, tag, name, raw, lvl, null);
         if (v === undefined) continue;
         a[name] = v;
         any = true;

@@ -15,6 +15,15 @@ export const ATTR = 'data-replay-privacy';
 export const SELECTOR = '[data-replay-privacy]';
 const NAMES = { allow: ALLOW, 'mask-user-input': MASK_INPUT, mask: MASK, hidden: HIDDEN };
 
+// Whether any element with a privacy attribute was ever recorded. Until one
+// is, every node has the configured level and levelOf costs nothing.
+let seen = false;
+
+/** Notes that the page uses privacy attributes. */
+export function notePrivacyAttribute() {
+  seen = true;
+}
+
 /** The level an element's own attribute asks for, or -1. */
 export function ownLevel(el) {
   const v = el.getAttribute(ATTR);
@@ -28,6 +37,7 @@ export function ownLevel(el) {
  * shadow hosts and same-origin frame elements. def is the configured level.
  */
 export function levelOf(node, def) {
+  if (!seen) return def;
   let el;
   if (node.nodeType === 9) {
     const w = node.defaultView;

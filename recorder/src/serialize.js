@@ -4,7 +4,7 @@
 // serializeFlat (one add per node, parent first, right sibling first, which
 // is what rrweb's replayer expects).
 
-import { HIDDEN, MASK, MASK_INPUT, ATTR, SELECTOR, ownLevel, maskText, maskValue, TEXT_ATTRS, controlValue, alwaysMasked } from './privacy.js';
+import { HIDDEN, MASK, MASK_INPUT, ATTR, SELECTOR, ownLevel, maskText, maskValue, TEXT_ATTRS, controlValue, alwaysMasked, notePrivacyAttribute } from './privacy.js';
 import { URL_ATTRS, absolute, absoluteSrcset, absoluteCss } from './url.js';
 import { sheetText } from './css.js';
 
@@ -59,10 +59,14 @@ export function context(rec, doc, rootId) {
 
 /** Adds the elements under root with their own privacy attribute to ctx.explicit. */
 export function collectExplicit(ctx, root) {
-  if (root.nodeType === 1 && root.hasAttribute(ATTR)) (ctx.explicit || (ctx.explicit = new Set())).add(root);
+  if (root.nodeType === 1 && root.hasAttribute(ATTR)) {
+    (ctx.explicit || (ctx.explicit = new Set())).add(root);
+    notePrivacyAttribute();
+  }
   if (!root.querySelectorAll) return;
   const list = root.querySelectorAll(SELECTOR);
   if (list.length) {
+    notePrivacyAttribute();
     const s = ctx.explicit || (ctx.explicit = new Set());
     for (let i = 0; i < list.length; i++) s.add(list[i]);
   }
@@ -143,16 +147,16 @@ export function styleText(style, text, base) {
 export function attrValue(el, tag, name, v, level, base) {
   if (name.charCodeAt(0) === 111 && name.charCodeAt(1) === 110) return undefined; // on* handlers
   if (URL_ATTRS[name] === 1) {
-    v = absolute(v, base);
+    v = absolute(v, base || el.baseURI);
     return v.length > MAX_DATA_URL && v.startsWith('data:') ? '' : v;
   }
   switch (name) {
     case 'srcset':
     case 'imagesrcset':
-      v = absoluteSrcset(v, base);
+      v = absoluteSrcset(v, base || el.baseURI);
       return v.length > MAX_DATA_URL ? '' : v;
     case 'style':
-      v = absoluteCss(v, base);
+      v = absoluteCss(v, base || el.baseURI);
       return v.length > MAX_DATA_URL ? '' : v;
     case 'value':
       if (tag === 'input' && (level >= MASK_INPUT || alwaysMasked(el))) {

@@ -1,0 +1,438 @@
+//go:build figures
+
+// Figures for BENCHMARKS.md, side by side with @rrweb/record in the same
+// Chromium run. Not part of `go test ./...` (build tag "figures"):
+//
+//	npm ci --prefix testdata/npm
+//	go test -tags figures -run 'TestFigures$' -v -timeout 20m ./recorder/
+//	go test -tags figures -run 'TestFiguresSession$' -v -timeout 20m ./recorder/
+package recorder
+
+import (
+	"bytes"
+	"context"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+)
+
+var rrwebDir = filepath.Join("..", "testdata", "npm", "node_modules", "@rrweb", "record", "dist")
+
+func rrwebScript(t testing.TB) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(rrwebDir, "record.umd.min.cjs"))
+	if err != nil {
+		t.Fatalf("@rrweb/record is not installed (%v): run `npm ci --prefix testdata/npm`", err)
+	}
+	// Drop the trailing source map comment: the map is not served.
+	if i := bytes.LastIndex(b, []byte("\n//# sourceMappingURL=")); i > 0 {
+		b = b[:i+1]
+	}
+	return b
+}
+
+func gzipSize(b []byte) int {
+	var buf bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	w.Write(b)
+	w.Close()
+	return buf.Len()
+}
+
+func minimum(v []float64) float64 {
+	m := v[0]
+	for _, x := range v {
+		if x < m {
+			m = x
+		}
+	}
+	return m
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// benchPage is a page of about n DOM nodes (elements, text, attributes,
+// images, links), with our recorder (manual start), rrweb, or nothing.
+func benchPage(n int, mode string, h *harness) string {
+	var b strings.Builder
+	b.WriteString("<!DOCTYPE html><html><head><meta charset=utf-8><title>bench</title>")
+	b.WriteString("<style>.row{display:flex;gap:4px}.label{font-weight:bold}.row:hover{background:#eee}</style>")
+	switch mode {
+	case "ours":
+		b.WriteString(`<script>window.__replayTestHooks = {timing: {}};</script>`)
+		fmt.Fprintf(&b, `<script src="/__replay/%s" data-start="manual" data-privacy="allow"></script>`, h.bundle.Script.Name)
+	case "rrweb", "rrwebjson":
+		b.WriteString(`<script src="/bench/rrweb.js"></script>`)
+	}
+	b.WriteString("</head><body><main>")
+	nodes := 10 // html, head, body, main and friends
+	for i := 0; nodes < n; i++ {
+		if i%50 == 0 {
+			if i > 0 {
+				b.WriteString("</section>")
+			}
+			fmt.Fprintf(&b, `<section class="s%d"><h2>Section %d</h2>`, i/50, i/50)
+			nodes += 3
+		}
+		fmt.Fprintf(&b, `<div class="row r%d" data-i="%d"><span class="label">Item %d</span> <a href="/p/%d?x=1">details</a><img src="/img/dot.svg" alt="dot %d" width="8" height="8"><input value="v%d"></div>`, i, i, i, i, i, i)
+		nodes += 8 // div, span and its text, text, a and its text, img, input
+	}
+	b.WriteString("</section></main></body></html>")
+	return b.String()
+}
+
+// mutationWork are the mutation workloads, run in one task each.
+var mutationWork = map[string]string{
+	"appends 1000×10": `(() => { const root = document.getElementById('root'); for (let i = 0; i < 1000; i++) { const d = document.createElement('div'); d.className = 'item'; for (let j = 0; j < 10; j++) { const s = document.createElement('span'); s.textContent = 'cell ' + j; d.appendChild(s); } root.appendChild(d); } })()`,
+	"deep nesting 1000": `(() => { let p = document.getElementById('root'); for (let i = 0; i < 1000; i++) { const d = document.createElement('div'); d.setAttribute('data-depth', i); p.appendChild(d); p = d; } p.textContent = 'deepest'; })()`,
+	"attribute churn 1000×10": `(() => { const els = document.querySelectorAll('#list li'); for (let k = 0; k < 10; k++) for (let i = 0; i < els.length; i++) { els[i].setAttribute('data-k', k); els[i].className = 'c' + ((i + k) % 7); } })()`,
+	"reorders 2000×5": `(() => { const l = document.getElementById('list2'); for (let k = 0; k < 5; k++) { const items = Array.from(l.children); for (let i = items.length - 1; i >= 0; i--) l.appendChild(items[i]); } })()`,
+}
+
+func mutationPage(mode string, h *harness) string {
+	var b strings.Builder
+	b.WriteString(strings.Split(benchPage(0, mode, h), "<body>")[0])
+	b.WriteString(`<body><div id="root"></div><ul id="list">`)
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&b, `<li class="c0">item %d</li>`, i)
+	}
+	b.WriteString(`</ul><ol id="list2">`)
+	for i := 0; i < 2000; i++ {
+		fmt.Fprintf(&b, `<li>row %d</li>`, i)
+	}
+	b.WriteString(`</ol></body></html>`)
+	return b.String()
+}
+
+// startJS starts a recorder and returns the milliseconds the call took.
+const startJS = `(async (mode) => {
+	await new Promise((r) => (document.readyState === 'complete' ? r() : addEventListener('load', r)));
+	await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+	window.__ev = [];
+	const t0 = performance.now();
+	if (mode === 'ours') SessionReplay.startSessionReplayRecording();
+	else if (mode === 'rrweb') rrwebRecord.record({ emit(e) { window.__ev.push(e); } });
+	else if (mode === 'rrwebjson') rrwebRecord.record({ emit(e) { window.__ev.push(JSON.stringify(e)); } });
+	return performance.now() - t0;
+})`
+
+func serveBench(t testing.TB, h *harness) {
+	rr := rrwebScript(t)
+	mux := h.srv.Config.Handler.(*http.ServeMux)
+	mux.HandleFunc("/bench/rrweb.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		w.Write(rr)
+	})
+	mux.HandleFunc("/bench/page", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, benchPage(n, r.URL.Query().Get("mode"), h))
+	})
+	mux.HandleFunc("/bench/mut", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, mutationPage(r.URL.Query().Get("mode"), h))
+	})
+}
+
+// TestFigures measures bundle size, full-snapshot time and mutation
+// workloads, ours and @rrweb/record's, in one Chromium.
+func TestFigures(t *testing.T) {
+	h := newHarness(t)
+	serveBench(t, h)
+	b := newBrowserFor(t, 20*time.Minute)
+	ctx := b.tab(t)
+	runs := 7
+	if v, err := strconv.Atoi(os.Getenv("FIGURES_RUNS")); err == nil {
+		runs = v
+	}
+
+	only := os.Getenv("FIGURES") // "size", "snapshot" or "mutations": one part only
+	part := func(name string) bool { return only == "" || only == name }
+
+	// Size.
+	rr := rrwebScript(t)
+	ours := gzipSize(h.bundle.Script.Body)
+	worker := gzipSize(h.bundle.Worker.Body)
+	t.Logf("| bundle (minified + gzip -9) | ours | @rrweb/record 2.1.6 |")
+	t.Logf("| --- | --- | --- |")
+	t.Logf("| script | %d B | %d B (record.umd.min.cjs) |", ours, gzipSize(rr))
+	t.Logf("| worker | %d B | — |", worker)
+	t.Logf("| total | %.1f KB | %.1f KB |", float64(ours+worker)/1000, float64(gzipSize(rr))/1000)
+
+	// Full snapshot: the synchronous time of starting the recorder on a loaded page.
+	t.Logf("")
+	t.Logf("| full snapshot (ms, median of %d) | nodes | ours | rrweb | rrweb+JSON | ours/rrweb | ours/rrweb+JSON |", runs)
+	t.Logf("| --- | --- | --- | --- | --- | --- | --- |")
+	for _, n := range []int{10000, 50000} {
+		if !part("snapshot") {
+			break
+		}
+		times := map[string][]float64{}
+		var count int
+		for i := 0; i < runs; i++ {
+			for _, mode := range []string{"ours", "rrweb", "rrwebjson"} {
+				if err := chromedp.Run(ctx, chromedp.Navigate(h.url(fmt.Sprintf("/bench/page?n=%d&mode=%s", n, mode)))); err != nil {
+					t.Fatal(err)
+				}
+				var ms float64
+				if err := eval(ctx, startJS+"("+strconv.Quote(mode)+")", &ms); err != nil {
+					t.Fatal(err)
+				}
+				times[mode] = append(times[mode], ms)
+				if i == 0 && mode == "ours" {
+					eval(ctx, `(() => { let n = 0; const w = document.createTreeWalker(document, 0xFFFFFFFF); while (w.nextNode()) n++; return n; })()`, &count)
+				}
+			}
+		}
+		o, r, rj := median(times["ours"]), median(times["rrweb"]), median(times["rrwebjson"])
+		t.Logf("| | %d | %.1f | %.1f | %.1f | %.2f | %.2f |", count, o, r, rj, o/r, o/rj)
+	}
+
+	// Mutation workloads: recorder overhead = time with the recorder - time without.
+	t.Logf("")
+	t.Logf("| mutation workload (ms incl. the observer callback, median / minimum of %d) | none | ours | rrweb | rrweb+JSON | overhead ours (min) | overhead rrweb (min) | overhead rrweb+JSON (min) | ours/rrweb | ours/rrweb+JSON |", runs)
+	t.Logf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	names := []string{"appends 1000×10", "deep nesting 1000", "attribute churn 1000×10", "reorders 2000×5"}
+	for _, name := range names {
+		if !part("mutations") {
+			break
+		}
+		times := map[string][]float64{}
+		for i := 0; i < runs; i++ {
+			for _, mode := range []string{"none", "ours", "rrweb", "rrwebjson"} {
+				if err := chromedp.Run(ctx, chromedp.Navigate(h.url("/bench/mut?mode="+mode))); err != nil {
+					t.Fatal(err)
+				}
+				var ms float64
+				js := `(async () => {
+					await (` + startJS + `)(` + strconv.Quote(mode) + `);
+					await new Promise((r) => setTimeout(r, 200));
+					const t0 = performance.now();
+					` + mutationWork[name] + `;
+					await new Promise((r) => setTimeout(r, 0));
+					return performance.now() - t0;
+				})()`
+				if err := eval(ctx, js, &ms); err != nil {
+					t.Fatal(err)
+				}
+				times[mode] = append(times[mode], ms)
+			}
+		}
+		md := func(m string) string { return fmt.Sprintf("%.1f / %.1f", median(times[m]), minimum(times[m])) }
+		// Noise on a shared machine only adds time: the minimum is the best estimate of each cost.
+		none, o, r, rj := minimum(times["none"]), minimum(times["ours"]), minimum(times["rrweb"]), minimum(times["rrwebjson"])
+		t.Logf("| %s | %s | %s | %s | %s | %.1f | %.1f | %.1f | %.2f | %.2f |", name, md("none"), md("ours"), md("rrweb"), md("rrwebjson"), o-none, r-none, rj-none, (o-none)/(r-none), (o-none)/(rj-none))
+	}
+}
+
+// TestFiguresSession runs a scripted 2-minute visit of the demo site with
+// our recorder and rrweb recording the same pages at once, and reports
+// bytes per minute: ours as uploaded (gzip segments), rrweb's events
+// gzip-compressed per page and per 5 s chunk.
+func TestFiguresSession(t *testing.T) {
+	h := newHarness(t)
+	d := newDemo(t, h)
+	rr := rrwebScript(t)
+	mux := d.site.Config.Handler.(*http.ServeMux)
+	mux.HandleFunc("/bench/rrweb.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		w.Write(rr)
+	})
+	d.extra = func(nonce string) string {
+		return `<script nonce="` + nonce + `" src="/bench/rrweb.js"></script><script nonce="` + nonce + `">window.__rr = []; rrwebRecord.record({ emit(e) { window.__rr.push(e); } });</script>`
+	}
+	h.timing = `{}` // production timings
+	b := newBrowserFor(t, 20*time.Minute)
+	ctx := b.tab(t)
+	var rrPages [][]json.RawMessage
+	collect := func() {
+		var evs []json.RawMessage
+		if err := eval(ctx, `window.__rr || []`, &evs); err != nil {
+			t.Fatal(err)
+		}
+		rrPages = append(rrPages, evs)
+	}
+	start := time.Now()
+	script := visitScript(ctx, d.site.URL+"/?privacy=mask-user-input", collect)
+	for _, step := range script {
+		if err := chromedp.Run(ctx, step); err != nil {
+			t.Fatal(err)
+		}
+	}
+	collect()
+	// Let the last segments go (visibility hidden closes the open one).
+	if err := chromedp.Run(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	minutes := time.Since(start).Minutes()
+	var ours, oursRaw, segs int
+	for _, u := range h.coll.snapshot() {
+		if u.Status == 200 {
+			ours += u.Wire
+			oursRaw += u.Raw
+			segs++
+		}
+	}
+	var rrPage, rrChunks, rrRaw int
+	for _, evs := range rrPages {
+		all, _ := json.Marshal(evs)
+		rrRaw += len(all)
+		rrPage += gzipSize(all)
+		// The same events cut into 5 s chunks, each gzipped, as an uploader would.
+		var chunk []json.RawMessage
+		var first int64
+		for _, e := range evs {
+			var ev struct{ Timestamp int64 }
+			json.Unmarshal(e, &ev)
+			if len(chunk) > 0 && ev.Timestamp-first > 5000 {
+				b, _ := json.Marshal(chunk)
+				rrChunks += gzipSize(b)
+				chunk = nil
+			}
+			if len(chunk) == 0 {
+				first = ev.Timestamp
+			}
+			chunk = append(chunk, e)
+		}
+		if len(chunk) > 0 {
+			b, _ := json.Marshal(chunk)
+			rrChunks += gzipSize(b)
+		}
+	}
+	t.Logf("scripted visit: %.2f min, %d segments uploaded", minutes, segs)
+	t.Logf("| bytes per minute | ours (uploaded, gzip segments) | rrweb + gzip per 5 s chunk | rrweb + gzip per page |")
+	t.Logf("| --- | --- | --- | --- |")
+	t.Logf("| compressed | %.1f KB/min | %.1f KB/min | %.1f KB/min |", float64(ours)/1000/minutes, float64(rrChunks)/1000/minutes, float64(rrPage)/1000/minutes)
+	t.Logf("| raw JSON | %.1f KB/min | %.1f KB/min | |", float64(oursRaw)/1000/minutes, float64(rrRaw)/1000/minutes)
+}
+
+// visitScript is a scripted visit of the demo, about two minutes of real
+// time: pointer paths at 60 Hz, clicks, scrolling, typing at a human pace,
+// idle reading, four pages and three SPA routes. collect runs before each
+// page is left (to take rrweb's events from it).
+func visitScript(ctx context.Context, home string, collect func()) []chromedp.Action {
+	var a []chromedp.Action
+	x, y := 100.0, 100.0
+	move := func(tx, ty float64, d time.Duration) {
+		steps := int(d / (16 * time.Millisecond))
+		fx, fy := x, y
+		for i := 1; i <= steps; i++ {
+			px := fx + (tx-fx)*float64(i)/float64(steps)
+			py := fy + (ty-fy)*float64(i)/float64(steps)
+			a = append(a, chromedp.MouseEvent(input.MouseMoved, px, py), chromedp.Sleep(16*time.Millisecond))
+		}
+		x, y = tx, ty
+	}
+	wait := func(d time.Duration) { a = append(a, chromedp.Sleep(d)) }
+	wheel := func(dy float64, n int) {
+		for i := 0; i < n; i++ {
+			a = append(a, chromedp.ActionFunc(func(ctx context.Context) error {
+				return input.DispatchMouseEvent(input.MouseWheel, x, y).WithDeltaX(0).WithDeltaY(dy).Do(ctx)
+			}), chromedp.Sleep(120*time.Millisecond))
+		}
+	}
+	click := func(sel string) {
+		a = append(a, chromedp.Click(sel, chromedp.ByQuery), chromedp.Sleep(300*time.Millisecond))
+	}
+	typeSlow := func(sel, text string) {
+		a = append(a, chromedp.Click(sel, chromedp.ByQuery))
+		for _, r := range text {
+			a = append(a, chromedp.SendKeys(sel, string(r), chromedp.ByQuery), chromedp.Sleep(160*time.Millisecond))
+		}
+	}
+	leave := func(sel string) {
+		a = append(a, chromedp.ActionFunc(func(context.Context) error { collect(); return nil }))
+		click(sel)
+		a = append(a, chromedp.WaitReady("body", chromedp.ByQuery), chromedp.Sleep(500*time.Millisecond))
+	}
+
+	// Home: about 20 s.
+	a = append(a, chromedp.Navigate(home), chromedp.Sleep(time.Second))
+	move(300, 250, 1500*time.Millisecond)
+	move(700, 300, 2*time.Second)
+	move(200, 600, 2*time.Second)
+	wheel(120, 12)
+	wait(4 * time.Second)
+	move(500, 400, 1500*time.Millisecond)
+	wheel(-120, 12)
+	move(260, 300, time.Second)
+	leave("#shop-now")
+
+	// Shop: about 40 s.
+	move(400, 120, time.Second)
+	click(`[data-filter="light"]`)
+	wait(2 * time.Second)
+	click(`[data-filter="dark"]`)
+	wait(2 * time.Second)
+	click(`[data-filter="all"]`)
+	a = append(a, chromedp.SetValue("#sort", "price-asc", chromedp.ByQuery), chromedp.Evaluate(`document.getElementById('sort').dispatchEvent(new Event('change', {bubbles: true}))`, nil))
+	move(300, 500, 2*time.Second)
+	move(900, 500, 3*time.Second)
+	click(`#products [data-add]`)
+	wait(1500 * time.Millisecond)
+	click(`#products li:nth-child(3) [data-add]`)
+	wheel(120, 8)
+	move(600, 350, 1500*time.Millisecond)
+	click(`#products [data-details]`)
+	wait(3 * time.Second)
+	a = append(a, chromedp.KeyEvent("\u001b"), chromedp.Sleep(500*time.Millisecond))
+	wheel(-120, 8)
+	click("#cart-button")
+	wait(3 * time.Second)
+	click("#cart-button")
+	move(700, 40, 2*time.Second)
+	wait(4 * time.Second)
+	leave(`a[href="/account.html"]`)
+
+	// Account: about 30 s.
+	move(400, 250, time.Second)
+	typeSlow("#name", "Ada Lovelace")
+	typeSlow("#email", "ada@example.com")
+	typeSlow("#password", "correct horse")
+	typeSlow("#phone", "5550100")
+	a = append(a, chromedp.SetValue("#country", "GB", chromedp.ByQuery))
+	typeSlow("#notes", "Medium grind please")
+	click("#newsletter")
+	move(420, 620, time.Second)
+	click("#submit")
+	wait(3 * time.Second)
+	leave(`a[href="/app/"]`)
+
+	// Dashboard: about 30 s.
+	wait(3 * time.Second)
+	move(300, 400, 2*time.Second)
+	click(`a[href="/app/orders"]`)
+	move(500, 400, time.Second)
+	wheel(60, 10)
+	wait(3 * time.Second)
+	click(`a[href="/app/settings"]`)
+	click("#pause")
+	typeSlow("#nickname", "Ada")
+	a = append(a, chromedp.NavigateBack(), chromedp.Sleep(time.Second))
+	move(200, 200, 2*time.Second)
+	wait(5 * time.Second)
+	return a
+}
