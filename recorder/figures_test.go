@@ -10,8 +10,8 @@ package recorder
 
 import (
 	"bytes"
-	"context"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -105,10 +105,10 @@ func benchPage(n int, mode string, h *harness) string {
 
 // mutationWork are the mutation workloads, run in one task each.
 var mutationWork = map[string]string{
-	"appends 1000×10": `(() => { const root = document.getElementById('root'); for (let i = 0; i < 1000; i++) { const d = document.createElement('div'); d.className = 'item'; for (let j = 0; j < 10; j++) { const s = document.createElement('span'); s.textContent = 'cell ' + j; d.appendChild(s); } root.appendChild(d); } })()`,
-	"deep nesting 1000": `(() => { let p = document.getElementById('root'); for (let i = 0; i < 1000; i++) { const d = document.createElement('div'); d.setAttribute('data-depth', i); p.appendChild(d); p = d; } p.textContent = 'deepest'; })()`,
+	"appends 1000×10":         `(() => { const root = document.getElementById('root'); for (let i = 0; i < 1000; i++) { const d = document.createElement('div'); d.className = 'item'; for (let j = 0; j < 10; j++) { const s = document.createElement('span'); s.textContent = 'cell ' + j; d.appendChild(s); } root.appendChild(d); } })()`,
+	"deep nesting 1000":       `(() => { let p = document.getElementById('root'); for (let i = 0; i < 1000; i++) { const d = document.createElement('div'); d.setAttribute('data-depth', i); p.appendChild(d); p = d; } p.textContent = 'deepest'; })()`,
 	"attribute churn 1000×10": `(() => { const els = document.querySelectorAll('#list li'); for (let k = 0; k < 10; k++) for (let i = 0; i < els.length; i++) { els[i].setAttribute('data-k', k); els[i].className = 'c' + ((i + k) % 7); } })()`,
-	"reorders 2000×5": `(() => { const l = document.getElementById('list2'); for (let k = 0; k < 5; k++) { const items = Array.from(l.children); for (let i = items.length - 1; i >= 0; i--) l.appendChild(items[i]); } })()`,
+	"reorders 2000×5":         `(() => { const l = document.getElementById('list2'); for (let k = 0; k < 5; k++) { const items = Array.from(l.children); for (let i = items.length - 1; i >= 0; i--) l.appendChild(items[i]); } })()`,
 }
 
 func mutationPage(mode string, h *harness) string {
