@@ -323,6 +323,57 @@ func TestFiguresSession(t *testing.T) {
 		}
 	}
 	t.Logf("scripted visit: %.2f min, %d segments uploaded", minutes, segs)
+	// Where the bytes go (raw JSON by event kind).
+	kinds := map[string]int{}
+	for _, u := range h.coll.snapshot() {
+		if u.Status != 200 {
+			continue
+		}
+		for _, e := range u.Events {
+			var ev struct {
+				Type int
+				Data struct {
+					Source *int
+					Tag    string
+				}
+			}
+			json.Unmarshal(e, &ev)
+			k := fmt.Sprintf("type %d", ev.Type)
+			if ev.Data.Source != nil {
+				k += fmt.Sprintf(" source %d", *ev.Data.Source)
+			}
+			if ev.Data.Tag != "" {
+				k += " " + ev.Data.Tag
+			}
+			kinds[k] += len(e)
+		}
+	}
+	rrKinds := map[string]int{}
+	for _, evs := range rrPages {
+		for _, e := range evs {
+			var ev struct {
+				Type int
+				Data struct{ Source *int }
+			}
+			json.Unmarshal(e, &ev)
+			k := fmt.Sprintf("type %d", ev.Type)
+			if ev.Data.Source != nil {
+				k += fmt.Sprintf(" source %d", *ev.Data.Source)
+			}
+			rrKinds[k] += len(e)
+		}
+	}
+	for k, v := range kinds {
+		t.Logf("raw bytes %-40s ours %8d rrweb %8d", k, v, rrKinds[k])
+	}
+	regz := 0
+	for _, u := range h.coll.snapshot() {
+		if u.Status == 200 {
+			t.Logf("segment %s/%d full=%v n=%d raw=%d wire=%d (%s) gzip-9 would be %d", u.Vid[:6], u.Seq, u.Full, u.N, u.Raw, u.Wire, u.Enc+u.ContentEncoding, gzipSize(u.Body))
+			regz += gzipSize(u.Body)
+		}
+	}
+	t.Logf("ours re-gzipped at level 9: %.1f KB/min", float64(regz)/1000/minutes)
 	t.Logf("| bytes per minute | ours (uploaded, gzip segments) | rrweb + gzip per 5 s chunk | rrweb + gzip per page |")
 	t.Logf("| --- | --- | --- | --- |")
 	t.Logf("| compressed | %.1f KB/min | %.1f KB/min | %.1f KB/min |", float64(ours)/1000/minutes, float64(rrChunks)/1000/minutes, float64(rrPage)/1000/minutes)
@@ -413,7 +464,7 @@ func visitScript(ctx context.Context, home string, collect func()) []chromedp.Ac
 	typeSlow("#email", "ada@example.com")
 	typeSlow("#password", "correct horse")
 	typeSlow("#phone", "5550100")
-	a = append(a, chromedp.SetValue("#country", "GB", chromedp.ByQuery))
+	a = append(a, chromedp.SetValue("#country", "gb", chromedp.ByQuery), chromedp.Click(`input[name="brew"][value="espresso"], input[name="brew"]:not(:checked)`, chromedp.ByQuery))
 	typeSlow("#notes", "Medium grind please")
 	click("#newsletter")
 	move(420, 620, time.Second)

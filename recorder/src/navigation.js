@@ -10,6 +10,9 @@ export function installLifecycle(rec) {
   return [
     on(window, 'popstate', g(() => rec.navigated())),
     on(document, 'visibilitychange', g(() => rec.visibility(document.visibilityState))),
+    // A navigation starts: compress what is pending now, so that at
+    // pagehide (when the next page arrives) it can leave compressed.
+    on(window, 'beforeunload', g(() => rec.leaving())),
     on(window, 'pagehide', g((e) => rec.pageHide(e.persisted))),
     on(window, 'pageshow', g((e) => e.persisted && rec.pageShow())),
     on(window, 'online', g(() => rec.uploader.online())),

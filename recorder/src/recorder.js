@@ -386,6 +386,12 @@ export class Recorder {
     } else this.activity();
   }
 
+  leaving() {
+    if (!this.recording) return;
+    this.flushPending();
+    this.segments.close();
+  }
+
   pageHide() {
     if (!this.started) return;
     this.gone = true; // nothing more from this page unless it comes back from the back/forward cache
