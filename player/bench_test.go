@@ -66,7 +66,9 @@ const widget = `<style>
 <input id="rw-input" placeholder="Search orders"><button id="rw-btn">Refresh</button><ul id="rw-feed"></ul></div>
 <script>
 window.rwStep = (i) => {
-	document.getElementById('rw-count').textContent = String(i);
+	// The counter's text node is edited in place, so a repeated cycle
+	// refers to the same node every time.
+	document.getElementById('rw-count').firstChild.data = String(i);
 	const li = document.createElement('li');
 	li.className = 'rw-item';
 	li.innerHTML = '<b>Order #' + (1000 + i) + '</b> <span>' + ['espresso', 'latte', 'beans', 'grinder'][i % 4] + '</span> <i>' + (i * 3.7).toFixed(2) + ' €</i>';
@@ -85,7 +87,7 @@ window.rwReset = () => {
 	input.value = ''; input.dispatchEvent(new Event('input', {bubbles: true}));
 	document.getElementById('rw-status').classList.remove('rw-alert');
 	window.scrollTo(0, 0);
-	document.getElementById('rw-count').textContent = '0';
+	document.getElementById('rw-count').firstChild.data = '0';
 };
 </script>`
 
@@ -289,7 +291,7 @@ func remap(v any, keep map[int64]bool, off int64) any {
 // extend repeats the recorded cycle to minutes: the Meta, view and full
 // snapshot once, then the cycle's incremental events again and again with
 // fresh ids for the nodes each repetition creates.
-func extend(b *testing.B, events []map[string]any, minutes int) []map[string]any {
+func extend(b testing.TB, events []map[string]any, minutes int) []map[string]any {
 	full := -1
 	for i, e := range events {
 		if num(e["type"]) == 2 {
@@ -331,7 +333,7 @@ func extend(b *testing.B, events []map[string]any, minutes int) []map[string]any
 
 // storeSession writes events as one view in 5-second segments, as the
 // recorder would have uploaded them.
-func storeSession(b *testing.B, st store.Store, events []map[string]any) {
+func storeSession(b testing.TB, st store.Store, events []map[string]any) {
 	var segs [][]map[string]any
 	var cur []map[string]any
 	var segStart int64

@@ -187,7 +187,7 @@ func TestKeyboardShortcuts(t *testing.T) {
 		t.Errorf("space again: state %s", got)
 	}
 	run(t, ctx, key("?"))
-	waitJS(t, ctx, `document.querySelector('dialog.help[open]') && document.querySelector('dialog.help').textContent.includes('Skip inactivity')`, 2*time.Second)
+	waitJS(t, ctx, `document.querySelector('dialog.help[open]') && document.querySelector('dialog.help').textContent.includes('Skip inactivity') && !document.querySelector('dialog.help').textContent.includes('null')`, 2*time.Second)
 	// Shortcuts are off while the sheet is open; Escape closes it.
 	before := timeMs(t, ctx)
 	run(t, ctx, key(kb.ArrowRight))

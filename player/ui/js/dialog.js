@@ -1,6 +1,6 @@
 // Modal dialogs on the native <dialog> element: confirmations and the
 // keyboard shortcuts sheet.
-import { h } from './dom.js';
+import { h, append } from './dom.js';
 import { icon } from './icons.js';
 
 /** Shows a modal built from body nodes; resolves with the closing value. */
@@ -8,14 +8,14 @@ export function modal({ title, body, actions = [], className = '' }) {
   return new Promise((resolve) => {
     const dlg = h('dialog', { class: 'dialog ' + className, 'aria-label': title });
     const close = (v) => { dlg.close(v); };
-    dlg.append(
+    append(dlg, [
       h('header', { class: 'dialog-head' },
         h('h2', null, title),
         h('button', { class: 'btn icon-btn ghost', type: 'button', 'aria-label': 'Close', onclick: () => close('') }, icon('close'))),
       h('div', { class: 'dialog-body' }, body),
       actions.length ? h('footer', { class: 'dialog-actions' }, actions.map((a) =>
         h('button', { class: 'btn ' + (a.kind || ''), type: 'button', onclick: () => close(a.value), autofocus: a.autofocus || null }, a.label))) : null,
-    );
+    ]);
     dlg.addEventListener('close', () => { dlg.remove(); resolve(dlg.returnValue); });
     dlg.addEventListener('click', (e) => { if (e.target === dlg) close(''); });
     document.body.append(dlg);

@@ -42,7 +42,7 @@ export function filterBar(f, { set, clear }) {
   const any = Object.keys(f).some((k) => k !== 'sort');
   return h('div', { class: 'filters', role: 'search' },
     textField('url', 'search', 'Page URL contains…', f.url, (v, typing) => set('url', v, typing)),
-    textField('user', 'user', 'User, name or email…', f.user, (v, typing) => set('user', v, typing)),
+    textField('user', 'user', 'User or email…', f.user, (v, typing) => set('user', v, typing)),
     select('range', ranges, f.range, (v) => set('range', v), 'Time range'),
     customDates,
     select('dur', durations, f.dur, (v) => set('dur', v), 'Minimum duration'),

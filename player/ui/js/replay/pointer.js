@@ -9,6 +9,7 @@
 import { lastAtOrBefore } from './recording.js';
 
 const TRAIL_MS = 450;
+const NO_OFFSET = { x: 0, y: 0 };
 const RIPPLE_MS = 650;
 // Interpolate between sampled pointer positions closer than this.
 const SMOOTH_MS = 400;
@@ -36,7 +37,7 @@ export class Pointer {
         x += (v.px[k + 1] - x) * f;
         y += (v.py[k + 1] - y) * f;
       }
-      const off = this.offset(v.pid[k], rb);
+      const off = v.topCoords ? NO_OFFSET : this.offset(v.pid[k], rb);
       x += off.x; y += off.y;
       this.stage.cursor.hidden = false;
       this.stage.cursor.style.transform = `translate(${x}px, ${y}px)`;
@@ -46,8 +47,8 @@ export class Pointer {
     if (v) this.drawRipples(v, t, rb);
   }
 
-  // Positions recorded inside a nested iframe are relative to that frame:
-  // shift them by the frame's place in the top document.
+  // Positions rrweb recorded inside a nested iframe are relative to that
+  // frame: shift them by the frame's place in the top document.
   offset(id, rb) {
     let x = 0, y = 0;
     const node = id >= 0 ? rb.node(id) : null;
@@ -93,7 +94,7 @@ export class Pointer {
       const c = v.clicks[i];
       const p = (t - c.t) / RIPPLE_MS;
       if (p >= 1) break;
-      const off = this.offset(c.id, rb);
+      const off = v.topCoords ? NO_OFFSET : this.offset(c.id, rb);
       const r = 6 + 26 * p;
       ctx.beginPath();
       ctx.arc(c.x + off.x, c.y + off.y, r, 0, Math.PI * 2);

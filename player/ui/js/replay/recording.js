@@ -55,6 +55,7 @@ export class ViewTrack {
     this.recentClicks = [];
     this.lastInput = null;
     this.lastHref = '';
+    this.topCoords = false;
   }
 
   /** Number of events with time ≤ t (the index to apply up to). */
@@ -258,6 +259,10 @@ export class Recording extends EventTarget {
     const p = d.payload || {};
     switch (d.tag) {
       case 'replay/view':
+        // Our recorder puts pointer positions in top-level viewport
+        // coordinates (frame offsets added); rrweb's are relative to the
+        // frame of the node under the pointer.
+        v.topCoords = true;
         if (p.url) v.url = p.url;
         if (p.title) v.title = p.title;
         if (p.tab && !v.tab) v.tab = p.tab;
@@ -266,6 +271,13 @@ export class Recording extends EventTarget {
         this._marker(v, t, 'error', p.source === 'unhandledrejection' ? 'Unhandled rejection' : p.source === 'custom' ? 'Error reported' : 'Error', String(p.message || '').slice(0, 500), i);
         break;
       case 'replay/action':
+        if (p.auto) {
+          // The recorder's automatic action for a click names the control
+          // (masked as its text is): it labels that click.
+          const c = v.markers.findLast((m) => m.kind === 'click');
+          if (c && t - c.t <= 100 && p.name) c.target = String(p.name);
+          break;
+        }
         this._marker(v, t, 'action', 'Action', String(p.name || ''), i);
         break;
       case 'replay/user':
