@@ -19,9 +19,7 @@ const corpusDir = "../../shared/corpus/html"
 const testScript = "/__replay/recorder.0123abcd.js"
 
 // testTag renders the tag the way the Caddy handler will.
-func testTag(tc TagContext) []byte {
-	return ScriptTag(testScript, []Attr{{"data-service", "shop"}}, tc)
-}
+var testTag = ScriptTagFunc(testScript, []Attr{{"data-service", "shop"}})
 
 func mustURL(t testing.TB, s string) *url.URL {
 	t.Helper()

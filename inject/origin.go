@@ -24,15 +24,23 @@ type originSet struct {
 }
 
 // newOriginSet returns the page's origin plus the listed ones.
-func newOriginSet(page *url.URL, extra []string) *originSet {
-	s := &originSet{}
+func newOriginSet(page *url.URL, extra []origin) *originSet {
+	s := &originSet{list: make([]origin, 0, 1+len(extra))}
 	s.list = append(s.list, normOrigin(page.Scheme, page.Host))
-	for _, e := range extra {
+	s.list = append(s.list, extra...)
+	return s
+}
+
+// parseOrigins parses a list of origins, skipping invalid ones (New
+// reports them; RewriteOptions users get what is valid).
+func parseOrigins(list []string) []origin {
+	var out []origin
+	for _, e := range list {
 		if o, err := parseOrigin(e); err == nil {
-			s.list = append(s.list, o)
+			out = append(out, o)
 		}
 	}
-	return s
+	return out
 }
 
 // parseOrigin parses "scheme://host[:port]" (a trailing '/' is tolerated).

@@ -267,6 +267,12 @@ func isHeadKind(k tagKind) bool {
 
 // NewRewriter returns a Rewriter writing the edited document to dst.
 func NewRewriter(dst io.Writer, opts RewriteOptions) *Rewriter {
+	return newRewriter(dst, opts, parseOrigins(opts.CrossOriginOrigins))
+}
+
+// newRewriter is NewRewriter with the listed origins already parsed (the
+// Injector parses them once, not per response).
+func newRewriter(dst io.Writer, opts RewriteOptions, listed []origin) *Rewriter {
 	r := &Rewriter{dst: dst, opts: opts, tokStart: -1}
 	if opts.BasePath == "" {
 		r.opts.BasePath = DefaultBasePath
@@ -276,7 +282,7 @@ func NewRewriter(dst io.Writer, opts RewriteOptions) *Rewriter {
 	}
 	if u := opts.PageURL; u != nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https") {
 		r.needs = newCSPNeeds(u.Scheme, u.Host, r.opts.BasePath, opts.ScriptIntegrity)
-		r.co = newOriginSet(u, opts.CrossOriginOrigins)
+		r.co = newOriginSet(u, listed)
 		r.base = u
 		r.baseOK = true // the page's own origin
 		for _, v := range opts.CSP {

@@ -56,6 +56,20 @@ func ScriptTag(src string, attrs []Attr, tc TagContext) []byte {
 	return []byte(b.String())
 }
 
+// ScriptTagFunc returns a Config.Tag function that renders ScriptTag(src,
+// attrs, tc). The common element, without nonce nor integrity, is rendered
+// once and shared: callers of the function must not modify the bytes it
+// returns (the rewriter only writes them).
+func ScriptTagFunc(src string, attrs []Attr) func(TagContext) []byte {
+	plain := ScriptTag(src, attrs, TagContext{})
+	return func(tc TagContext) []byte {
+		if tc == (TagContext{}) {
+			return plain
+		}
+		return ScriptTag(src, attrs, tc)
+	}
+}
+
 // writeEscaped escapes a double-quoted attribute value for HTML and XML.
 func writeEscaped(b *strings.Builder, s string) {
 	for i := 0; i < len(s); i++ {

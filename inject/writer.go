@@ -52,8 +52,9 @@ type Config struct {
 // Injector applies the injection rules to responses. It is safe for
 // concurrent use.
 type Injector struct {
-	cfg  Config
-	cors *corsPolicy
+	cfg    Config
+	cors   *corsPolicy
+	listed []origin // Config.CrossOriginOrigins, parsed
 }
 
 var sriPattern = regexp.MustCompile(`^sha(256|384|512)-[A-Za-z0-9+/]+={0,2}$`)
@@ -69,16 +70,19 @@ func New(cfg Config) (*Injector, error) {
 	if cfg.ScriptIntegrity != "" && !sriPattern.MatchString(cfg.ScriptIntegrity) {
 		return nil, fmt.Errorf("inject: script integrity %q is not an SRI value like sha384-<base64>", cfg.ScriptIntegrity)
 	}
-	for _, o := range cfg.CrossOriginOrigins {
-		if _, err := parseOrigin(o); err != nil {
+	var listed []origin
+	for _, s := range cfg.CrossOriginOrigins {
+		o, err := parseOrigin(s)
+		if err != nil {
 			return nil, fmt.Errorf("inject: crossorigin origins: %w", err)
 		}
+		listed = append(listed, o)
 	}
 	cors, err := newCORSPolicy(cfg.CORSOrigins)
 	if err != nil {
 		return nil, fmt.Errorf("inject: CORS origins: %w", err)
 	}
-	return &Injector{cfg: cfg, cors: cors}, nil
+	return &Injector{cfg: cfg, cors: cors, listed: listed}, nil
 }
 
 // PrepareRequest asks the upstream for an uncompressed body when the
@@ -148,7 +152,7 @@ func (w *ResponseWriter) WriteHeader(code int) {
 			// Early hints preload what the page will link: keep them in
 			// step with the crossorigin attributes the page will get.
 			u := w.pageURL()
-			amendLinkHeaders(w.w.Header(), u, newOriginSet(u, w.in.cfg.CrossOriginOrigins))
+			amendLinkHeaders(w.w.Header(), u, newOriginSet(u, w.in.listed))
 		}
 		w.w.WriteHeader(code)
 		return
@@ -238,7 +242,8 @@ func (w *ResponseWriter) setup(code int) {
 		h.Del("Content-Encoding")
 	}
 	pageURL := w.pageURL()
-	amendLinkHeaders(h, pageURL, newOriginSet(pageURL, w.in.cfg.CrossOriginOrigins))
+	co := newOriginSet(pageURL, w.in.listed)
+	amendLinkHeaders(h, pageURL, co)
 	if r.Method == http.MethodHead {
 		if w.outcome == "" {
 			w.outcome = SkipMethod
@@ -255,7 +260,7 @@ func (w *ResponseWriter) setup(code int) {
 	if inject {
 		opts.Tag = w.in.cfg.Tag
 	}
-	w.rw = NewRewriter(w.w, opts)
+	w.rw = newRewriter(w.w, opts, w.in.listed)
 	if inject {
 		// The rewriter starts from the header policies (already amended)
 		// and the tag context they decided; <meta> policies add to them.
