@@ -110,21 +110,44 @@ func testTransport(t *testing.T, h *harness, b *browser) {
 		h.roundTrip(t, live, replay, "allow", "back online")
 	})
 
-	t.Run("pagehide sends the last segment", func(t *testing.T) {
+	t.Run("navigation and pagehide deliver the last events", func(t *testing.T) {
 		h.coll.reset()
 		live := b.tab(t)
-		// No timer flush: only pagehide can deliver what was recorded.
+		// No timer flush: only leaving the page can deliver what was recorded.
 		h.open(t, live, "/basic.html?privacy=allow&timing="+urlq(`{flush: 600000, tick: 100}`))
 		sid, vid := ids(t, live)
-		act(t, live, `document.body.append('PAGEHIDE-MARKER')`)
+		act(t, live, `document.body.append('NAVIGATION-MARKER')`)
 		if n := h.coll.count(); n != 0 {
-			t.Fatalf("%d uploads before pagehide", n)
+			t.Fatalf("%d uploads before leaving the page", n)
 		}
 		if err := chromedp.Run(live, chromedp.Navigate(h.url("/frame-inner2.html"))); err != nil {
 			t.Fatal(err)
 		}
+		waitFor(t, 15*time.Second, "the last segment", func() bool {
+			for _, u := range h.coll.snapshot() {
+				if strings.Contains(string(u.Body), "NAVIGATION-MARKER") {
+					return true
+				}
+			}
+			return false
+		})
+		if _, err := h.coll.events(sid, vid); err != nil {
+			t.Errorf("view not complete after the navigation: %v", err)
+		}
+		h.coll.checkProblems(t)
+	})
+
+	t.Run("pagehide sends beacons", func(t *testing.T) {
+		h.coll.reset()
+		live := b.tab(t)
+		h.open(t, live, "/basic.html?privacy=allow&timing="+urlq(`{flush: 600000, tick: 100}`))
+		sid, vid := ids(t, live)
+		// pagehide without beforeunload (as when a tab is discarded or
+		// closed from outside): nothing was compressed, everything goes in
+		// beacons, JSON with enc=identity.
+		act(t, live, `document.body.append('PAGEHIDE-MARKER'); dispatchEvent(new PageTransitionEvent('pagehide', {persisted: false}))`)
 		var last *upload
-		waitFor(t, 15*time.Second, "the final segment", func() bool {
+		waitFor(t, 15*time.Second, "the beacons", func() bool {
 			for _, u := range h.coll.snapshot() {
 				if strings.Contains(string(u.Body), "PAGEHIDE-MARKER") {
 					last = u
@@ -133,8 +156,8 @@ func testTransport(t *testing.T, h *harness, b *browser) {
 			}
 			return false
 		})
-		if last.Enc == "" {
-			t.Errorf("the final segment (seq %d) was not sent as a beacon (no enc=)", last.Seq)
+		if last.Enc != "identity" || last.ContentEncoding != "" {
+			t.Errorf("pagehide segment sent with enc=%q Content-Encoding %q, want a beacon with enc=identity", last.Enc, last.ContentEncoding)
 		}
 		if _, err := h.coll.events(sid, vid); err != nil {
 			t.Errorf("view not complete after pagehide: %v", err)
