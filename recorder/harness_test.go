@@ -629,13 +629,18 @@ func (h *harness) roundTrip(t *testing.T, live, replay context.Context, privacy,
 			t.Logf("%s: round trip %v", step, time.Since(t0))
 		}
 	}()
-	flush(t, live)
+	// The live document is normalized in the same task in which the
+	// recorder takes its pending records: page timers cannot change it in
+	// between.
+	var want norm
+	if err := eval(live, normalizeSrc+fmt.Sprintf(`;new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r, 50)))).then(() => {
+		const want = __normalize(document, {privacy: %q});
+		return window.__replayTestHooks.flush().then(() => want);
+	})`, privacy), &want); err != nil {
+		t.Fatal(err)
+	}
 	if os.Getenv("RT_DEBUG") != "" {
 		t.Logf("%s: flush %v", step, time.Since(t0))
-	}
-	var want norm
-	if err := eval(live, normalizeSrc+fmt.Sprintf(";__normalize(document, {privacy: %q})", privacy), &want); err != nil {
-		t.Fatal(err)
 	}
 	sid, vid := ids(t, live)
 	var loaded bool
