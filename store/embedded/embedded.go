@@ -48,6 +48,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -78,6 +79,11 @@ type Options struct {
 	MaxAssetBytes int64
 	// ReadConns is the number of SQLite connections for reads. Zero means 4.
 	ReadConns int
+	// Summarizer rebuilds the session metadata of segments that Open finds
+	// stored but not indexed (after a power loss; see recoverPacks). The
+	// replay app passes the collector's. Nil indexes them with the store's
+	// own bookkeeping only.
+	Summarizer store.Summarizer
 }
 
 // Store is the embedded backend. It implements store.Store and is safe for
@@ -96,9 +102,13 @@ type Store struct {
 	tmpDir  string   // this Store's own temporary directory
 	tmpLock *os.File // exclusive lock on tmpDir+".lock"
 
-	// active and batchBuf belong to the writer goroutine.
-	active   *pack
-	batchBuf []byte
+	// These belong to the writer goroutine.
+	active      *pack
+	batchBuf    []byte
+	cache       map[string]*cachedSession
+	dataVersion int64
+	updates     map[uint64]*sql.Stmt // prepared on updatesTx
+	updatesTx   *sql.Tx
 
 	// submit is the writer's queue. mu guards closed and the sends on
 	// submit, so Close never closes the channel under a sender.
@@ -109,6 +119,9 @@ type Store struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// preparing counts PutSegment calls about to queue their segment.
+	preparing atomic.Int64
 
 	// inflight holds the keys of segments being written, so that a
 	// concurrent retry waits for the original instead of racing it.
@@ -156,6 +169,8 @@ func Open(dir string, opts Options) (*Store, error) {
 		log:       opts.Logger,
 		now:       opts.Now,
 		inflight:  make(map[store.SegmentKey]chan struct{}),
+		cache:     make(map[string]*cachedSession),
+		updates:   make(map[uint64]*sql.Stmt),
 		assetSeen: make(map[string]assetSighting),
 	}
 	if err := s.open(); err != nil {
@@ -225,10 +240,12 @@ func (s *Store) dsn(write bool) string {
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", s.opts.BusyTimeout.Milliseconds()))
 	if write {
 		q.Add("_pragma", "journal_mode(WAL)")
-		// FULL: a commit fsyncs the WAL, so an acknowledged segment
-		// survives a power loss, not only a process crash. Group commit
-		// makes that one fsync per batch.
-		q.Add("_pragma", "synchronous(FULL)")
+		// NORMAL: a segment batch's commit does not fsync the index; the
+		// pack's fsync, before the acknowledgement, makes the segments
+		// durable, and Open re-indexes what a power loss took from the
+		// index (recoverPacks). Deletions, which have no pack to recover
+		// from, commit with FULL (runFn).
+		q.Add("_pragma", "synchronous(NORMAL)")
 		q.Set("_txlock", "immediate")
 	} else {
 		q.Add("_pragma", "query_only(1)")

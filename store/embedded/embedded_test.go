@@ -151,13 +151,17 @@ func packFiles(t *testing.T, s *Store) []string {
 	return files
 }
 
-// TestRecoveryAfterCrash fakes what a crash leaves behind — a batch
-// appended to a pack but never committed, and a pack file created but
-// never recorded — and checks that Open cleans it up and nothing else.
+// TestRecoveryAfterCrash fakes what a power loss leaves behind — a batch
+// fsynced in its pack but missing from the index, half a record, a pack
+// the index never recorded — and checks that Open indexes every complete
+// record (with the Summarizer's metadata) and cuts the rest.
 func TestRecoveryAfterCrash(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	s, err := Open(dir, Options{})
+	summarize := func(info store.SegmentInfo, extra, body []byte) (func(*store.Session), error) {
+		return func(s *store.Session) { s.Clicks++ }, nil
+	}
+	s, err := Open(dir, Options{Summarizer: summarize})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,49 +174,62 @@ func TestRecoveryAfterCrash(t *testing.T) {
 		t.Fatalf("%d packs", len(packs))
 	}
 	st, _ := os.Stat(packs[0])
-	good := st.Size()
-	// An uncommitted batch: a valid record the index never got, then
-	// half of another.
-	uncommitted, _ := encodeRecord(newSeg(sid, vid, 1, 20, 30))
+	lost, _ := encodeRecord(newSeg(sid, vid, 1, 20, 30))
+	half, _ := encodeRecord(newSeg(sid, vid, 2, 30, 40))
 	f, _ := os.OpenFile(packs[0], os.O_WRONLY|os.O_APPEND, 0)
-	f.Write(uncommitted)
-	f.Write(uncommitted[:len(uncommitted)/2])
+	f.Write(lost)
+	f.Write(half[:len(half)/2])
 	f.Close()
-	// A pack file nobody recorded, from a crash an hour ago.
+	want := st.Size() + int64(len(lost))
+	// A pack whose index row was lost, from an hour ago.
+	orphanRec, _ := encodeRecord(newSeg(sid, vid, 3, 40, 50))
 	orphan := filepath.Join(dir, "packs", "2000-01-01", "1-1-aaaa.pack")
 	os.MkdirAll(filepath.Dir(orphan), 0o700)
-	os.WriteFile(orphan, uncommitted, 0o600)
+	os.WriteFile(orphan, orphanRec, 0o600)
 	old := time.Now().Add(-time.Hour)
 	os.Chtimes(orphan, old, old)
-	// One that a live process is creating right now is left alone.
+	// One that a live process may be creating right now is left alone.
 	fresh := filepath.Join(dir, "packs", "2000-01-01", "2-2-bbbb.pack")
-	os.WriteFile(fresh, nil, 0o600)
+	freshRec, _ := encodeRecord(newSeg(sid, vid, 4, 50, 60))
+	os.WriteFile(fresh, freshRec, 0o600)
 
-	s, err = Open(dir, Options{})
+	s, err = Open(dir, Options{Summarizer: summarize})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if st, _ := os.Stat(packs[0]); st.Size() != good {
-		t.Errorf("pack is %d bytes after recovery, want the committed %d", st.Size(), good)
+	if st, _ := os.Stat(packs[0]); st.Size() != want {
+		t.Errorf("pack is %d bytes after recovery, want %d (the lost batch kept, the half record cut)", st.Size(), want)
 	}
-	if _, err := os.Stat(orphan); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("an old unrecorded pack survived recovery: %v", err)
+	for seq, wantFound := range map[int]bool{0: true, 1: true, 2: false, 3: true, 4: false} {
+		rc, err := s.OpenSegment(ctx, store.SegmentKey{Session: sid, View: vid, Seq: seq})
+		switch {
+		case wantFound && err != nil:
+			t.Errorf("segment %d lost: %v", seq, err)
+		case !wantFound && !errors.Is(err, store.ErrNotFound):
+			t.Errorf("segment %d: %v, want ErrNotFound", seq, err)
+		}
+		if err == nil {
+			rc.Close()
+		}
+	}
+	sess, err := s.Session(ctx, sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess.Segments != 3 || sess.Clicks != 2 || sess.End != 50 {
+		t.Errorf("session after recovery: %d segments, %d clicks, end %d; want 3, 2 (from the Summarizer), 50", sess.Segments, sess.Clicks, sess.End)
 	}
 	if _, err := os.Stat(fresh); err != nil {
-		t.Errorf("a fresh pack file was removed: %v", err)
+		t.Errorf("a fresh pack file was touched: %v", err)
 	}
-	rc, err := s.OpenSegment(ctx, committed.SegmentKey)
-	if err != nil {
-		t.Fatalf("committed segment lost: %v", err)
+	// The store keeps working; a retry of the recovered segment is a
+	// duplicate.
+	if dup, err := s.PutSegment(ctx, newSeg(sid, vid, 1, 20, 30)); err != nil || !dup {
+		t.Errorf("retry of a recovered segment: dup=%v err=%v", dup, err)
 	}
-	rc.Close()
-	if _, err := s.OpenSegment(ctx, store.SegmentKey{Session: sid, View: vid, Seq: 1}); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("uncommitted segment readable: %v", err)
-	}
-	// The store keeps working, and the retried segment is stored once.
-	mustPut(t, s, newSeg(sid, vid, 1, 20, 30))
-	if stats, err := s.Reindex(ctx, nil); err != nil || stats.Segments != 2 || stats.Skipped != 0 {
+	os.Remove(fresh)
+	if stats, err := s.Reindex(ctx, nil); err != nil || stats.Segments != 3 || stats.Skipped != 0 {
 		t.Errorf("reindex after recovery: %+v, %v", stats, err)
 	}
 }

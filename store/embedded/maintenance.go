@@ -458,14 +458,23 @@ func scanPack(path string) (records []found, end int64, skipped int, err error) 
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	size := st.Size()
+	records, end, skipped, err = scanPackFrom(f, 0, st.Size())
+	for i := range records {
+		records[i].path = path
+	}
+	return records, end, skipped, err
+}
+
+// scanPackFrom reads the records of f from off to size.
+func scanPackFrom(f *os.File, off, size int64) (records []found, end int64, skipped int, err error) {
+	end = off
 	seen := map[store.SegmentKey]bool{}
-	for off := int64(0); off < size; {
+	for off < size {
 		h, _, n, rerr := readRecord(f, off, size)
 		if rerr == nil {
 			if !seen[h.key()] { // a key twice: keep the first, as the index did
 				seen[h.key()] = true
-				records = append(records, found{h: h, path: path, off: off, len: n})
+				records = append(records, found{h: h, path: f.Name(), off: off, len: n})
 			}
 			off += n
 			end = off
@@ -535,7 +544,7 @@ func (s *Store) rebuildSession(ctx context.Context, tx *sql.Tx, id string, recs 
 		}
 		return a.Seq < b.Seq
 	})
-	ps := &pendingSession{s: &store.Session{ID: id}, urls: map[string]bool{}}
+	ps := &pendingSession{s: &store.Session{ID: id}}
 	n := 0
 	var prev store.SegmentKey
 	for i, r := range recs {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/caddy-replay/caddy-replay/store"
 )
 
 // Segments are appended to pack files: packs/<day>/<name>.pack. Each open
@@ -100,22 +102,27 @@ func (s *Store) sealActive() {
 	}
 }
 
-// recoverPacks runs at Open: packs left by a Store that is gone (crashed)
-// are cut back to their committed length; packs with nothing live, and
-// pack files the index never heard of, are deleted. Packs locked by a live
-// Store (this process's or another's) are left alone.
+// recoverPacks runs at Open. The index is committed without an fsync of
+// its own (synchronous=NORMAL): what makes a segment durable is the fsync
+// of its pack, which precedes the acknowledgement. So after a power loss
+// the index may lack the last batches, while their records are safe in the
+// packs. Recovery reads every pack past what the index has committed and
+// indexes the complete records it finds (with Options.Summarizer for their
+// session metadata), then cuts anything incomplete. Packs locked by a live
+// Store are left alone, as are unknown pack files younger than orphanAge
+// (a Store may be creating one right now).
 func (s *Store) recoverPacks(ctx context.Context) error {
-	known := map[string]bool{}
-	rows, err := s.wdb.QueryContext(ctx, `SELECT id, name, committed, live FROM packs`)
-	if err != nil {
-		return err
-	}
 	type row struct {
 		id              int64
 		name            string
 		committed, live int64
 	}
 	var packs []row
+	known := map[string]bool{}
+	rows, err := s.wdb.QueryContext(ctx, `SELECT id, name, committed, live FROM packs`)
+	if err != nil {
+		return err
+	}
 	for rows.Next() {
 		var r row
 		if err := rows.Scan(&r.id, &r.name, &r.committed, &r.live); err != nil {
@@ -129,47 +136,38 @@ func (s *Store) recoverPacks(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	for _, r := range packs {
-		if r.live == 0 {
-			if _, err := s.dropPack(ctx, r.id, r.name); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := s.truncatePack(r.name, r.committed); err != nil {
-			return err
-		}
-	}
 	root := filepath.Join(s.dir, "packs")
-	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".pack") {
 			return nil
 		}
-		rel, _ := filepath.Rel(s.dir, path)
-		if known[filepath.ToSlash(rel)] {
+		name := packName(s.dir, path)
+		if known[name] {
 			return nil
 		}
 		if info, err := d.Info(); err != nil || time.Since(info.ModTime()) < orphanAge {
 			return nil
 		}
-		f, err := os.OpenFile(path, os.O_RDWR, 0)
-		if err != nil {
-			return nil
-		}
-		defer f.Close()
-		if ok, _ := tryLock(f, true); ok {
-			s.log.Info("removing a pack file that was never committed", zap.String("path", path))
-			os.Remove(path)
-		}
+		packs = append(packs, row{id: -1, name: name})
 		return nil
 	})
+	for _, r := range packs {
+		if err := s.recoverPack(ctx, r.id, r.name, r.committed); err != nil {
+			return fmt.Errorf("recovering %s: %w", r.name, err)
+		}
+	}
+	return s.dropEmptyPacksNow(ctx)
 }
 
-// truncatePack cuts an unlocked pack back to its committed length.
-func (s *Store) truncatePack(name string, committed int64) error {
-	f, err := os.OpenFile(s.packPath(name), os.O_RDWR, 0)
+// recoverPack indexes the complete records of one pack past committed (id
+// -1: a pack the index does not know) and cuts the rest.
+func (s *Store) recoverPack(ctx context.Context, id int64, name string, committed int64) error {
+	path := s.packPath(name)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if errors.Is(err, os.ErrNotExist) {
-		s.log.Error("a pack the index refers to is missing (run `caddy replay reindex`)", zap.String("pack", name))
+		if id >= 0 {
+			s.log.Error("a pack the index refers to is missing (run `caddy replay reindex`)", zap.String("pack", name))
+		}
 		return nil
 	}
 	if err != nil {
@@ -183,15 +181,118 @@ func (s *Store) truncatePack(name string, committed int64) error {
 	if err != nil {
 		return err
 	}
-	if st.Size() > committed {
-		s.log.Info("discarding segments written but never committed before a crash",
-			zap.String("pack", name), zap.Int64("bytes", st.Size()-committed))
-		if err := f.Truncate(committed); err != nil {
+	if st.Size() == committed {
+		return nil
+	}
+	records, end, skipped, err := scanPackFrom(f, committed, st.Size())
+	if err != nil {
+		return err
+	}
+	if len(records) > 0 {
+		tx, err := s.wdb.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if id < 0 {
+			res, err := tx.ExecContext(ctx, `INSERT INTO packs (name, committed, live, created) VALUES (?, 0, 0, ?)`, name, st.ModTime().UnixMilli())
+			if err != nil {
+				return err
+			}
+			id, _ = res.LastInsertId()
+		}
+		for i := range records {
+			records[i].pack, records[i].path = id, path
+		}
+		n, doomed, err := s.indexRecords(ctx, tx, records)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE packs SET committed = ?, live = live + ? WHERE id = ?`, end, n, id); err != nil {
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+		s.log.Info("indexed segments that were stored but not yet indexed at a crash",
+			zap.String("pack", name), zap.Int("segments", n))
+		if err := s.punchSpans(ctx, doomed); err != nil {
+			return err
+		}
+	} else if id >= 0 {
+		end = committed
+	}
+	if skipped > 0 || st.Size() > end {
+		s.log.Info("discarding an incomplete write from before a crash",
+			zap.String("pack", name), zap.Int64("bytes", st.Size()-end))
+		if err := f.Truncate(end); err != nil {
 			return err
 		}
 		return datasync(f)
 	}
 	return nil
+}
+
+// indexRecords indexes records found in packs, in the order given (the
+// order they were written in), as the writer would have: bookkeeping, the
+// Summarizer's update, session rows. Records of deleted sessions and keys
+// already indexed are returned to be erased. It returns how many it indexed.
+func (s *Store) indexRecords(ctx context.Context, tx *sql.Tx, records []found) (int, []span, error) {
+	st := func(stmt *sql.Stmt) *sql.Stmt { return tx.StmtContext(ctx, stmt) }
+	tomb, segGet, segPut, sessGet := st(s.stm.tomb), st(s.stm.segGet), st(s.stm.segPut), st(s.stm.sessGet)
+	sessions := map[string]*pendingSession{}
+	var doomed []span
+	n := 0
+	for _, r := range records {
+		info := r.h.info()
+		k := info.SegmentKey
+		drop := func() { doomed = append(doomed, span{pack: r.pack, name: packName(s.dir, r.path), off: r.off, len: r.len}) }
+		var x int64
+		if err := tomb.QueryRow(k.Session).Scan(&x); err == nil {
+			drop()
+			continue
+		}
+		var old store.SegmentInfo
+		if err := segGet.QueryRow(k.Session, k.View, k.Seq).Scan(&old.Start, &old.End, &old.FullSnapshot, &old.Records, &old.RawSize); err == nil {
+			drop()
+			continue
+		}
+		ps := sessions[k.Session]
+		if ps == nil {
+			var err error
+			if ps, err = s.loadPending(sessGet, k.Session); err != nil {
+				return n, nil, err
+			}
+			sessions[k.Session] = ps
+		}
+		var update func(*store.Session)
+		if s.opts.Summarizer != nil {
+			if body, err := readBody(r); err == nil {
+				update, err = s.opts.Summarizer(info, r.h.Extra, body)
+				if err != nil {
+					update = nil
+				}
+			}
+		}
+		next, err := s.applySegment(ps.s, &store.NewSegment{SegmentInfo: info, Update: update})
+		if err != nil {
+			next, _ = s.applySegment(ps.s, &store.NewSegment{SegmentInfo: info})
+		}
+		if _, err := segPut.Exec(k.Session, k.View, k.Seq, info.Start, info.End, info.FullSnapshot, info.Records,
+			info.RawSize, info.Size, info.Received, r.pack, r.off, r.len); err != nil {
+			return n, nil, err
+		}
+		ps.s, ps.dirty = next, true
+		n++
+	}
+	for _, ps := range sessions {
+		if ps.dirty {
+			if err := s.saveSession(ctx, tx, ps); err != nil {
+				return n, nil, err
+			}
+		}
+	}
+	return n, doomed, nil
 }
 
 // dropPack deletes a pack with no live record, unless a Store is still
@@ -249,6 +350,34 @@ func (s *Store) punchSpans(ctx context.Context, spans []span) error {
 		f.Close()
 	}
 	return errors.Join(errs...)
+}
+
+// dropEmptyPacksNow is dropEmptyPacks before the writer runs (Open).
+func (s *Store) dropEmptyPacksNow(ctx context.Context) error {
+	rows, err := s.wdb.QueryContext(ctx, `SELECT id, name FROM packs WHERE live = 0`)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		id   int64
+		name string
+	}
+	var empty []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.name); err != nil {
+			rows.Close()
+			return err
+		}
+		empty = append(empty, r)
+	}
+	rows.Close()
+	for _, r := range empty {
+		if _, err := s.dropPack(ctx, r.id, r.name); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // dropEmptyPacks deletes every pack whose records are all deleted and that

@@ -8,14 +8,17 @@ import (
 
 // schemaVersion is stored in PRAGMA user_version. A store written by a newer
 // version is refused rather than misread.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // schema is the index. Everything in it can be rebuilt from the packs
 // (segment records carry their key, info and Extra) and small files
 // (tombstones, asset sightings) by Reindex.
 //
-// Sessions carry one column per filter and sort key, each sort key with an
-// index on (key, id) so that keyset pagination is an index range scan.
+// Sessions carry one column per filter and sort key. Sort keys have an
+// index on (key, id), so keyset pagination is an index range scan, except
+// duration and active time: they change with every segment, and their
+// indexes doubled the cost of ingest (each is a random B-tree page written
+// per segment); sorting by them scans the (time-filtered) sessions.
 // URLs are searched by substring through an FTS5 trigram index; users by
 // prefix through session_users, one row per lower-cased id, name and email.
 var schema = []string{
@@ -54,15 +57,16 @@ var schema = []string{
 	)`,
 	`CREATE INDEX sessions_start ON sessions(start_ms, id)`,
 	`CREATE INDEX sessions_end ON sessions(end_ms, id)`,
-	`CREATE INDEX sessions_duration ON sessions(duration, id)`,
-	`CREATE INDEX sessions_active ON sessions(active_ms, id)`,
 	`CREATE INDEX sessions_clicks ON sessions(clicks, id)`,
 	`CREATE INDEX sessions_errors ON sessions(errors, id)`,
 	`CREATE INDEX sessions_rage ON sessions(rage_clicks, id)`,
 	`CREATE INDEX sessions_dead ON sessions(dead_clicks, id)`,
 	`CREATE INDEX sessions_pages ON sessions(pages, id)`,
 	`CREATE INDEX sessions_user ON sessions(user_id)`,
+	// Segments are appended in arrival order (rowid), so a batch's rows
+	// share pages; the key index is the only random insertion.
 	`CREATE TABLE segments (
+		id INTEGER PRIMARY KEY,
 		session TEXT NOT NULL,
 		view TEXT NOT NULL,
 		seq INTEGER NOT NULL,
@@ -75,9 +79,9 @@ var schema = []string{
 		received INTEGER NOT NULL,
 		pack INTEGER NOT NULL,
 		off INTEGER NOT NULL,
-		len INTEGER NOT NULL,
-		PRIMARY KEY (session, view, seq)
-	) WITHOUT ROWID`,
+		len INTEGER NOT NULL
+	)`,
+	`CREATE UNIQUE INDEX segments_key ON segments(session, view, seq)`,
 	`CREATE TABLE packs (
 		id INTEGER PRIMARY KEY,
 		name TEXT NOT NULL UNIQUE,
@@ -143,8 +147,8 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return nil
 	case v > schemaVersion:
 		return fmt.Errorf("index schema version %d is newer than this Caddy Replay understands (%d): upgrade Caddy", v, schemaVersion)
-	case v == 1:
-		return fmt.Errorf("this store was written by a development build of Caddy Replay (one file per segment); move it away and start afresh")
+	case v == 1, v == 2:
+		return fmt.Errorf("this store was written by a development build of Caddy Replay; move it away and start afresh")
 	case v != 0:
 		return fmt.Errorf("index schema version %d is unknown", v)
 	}

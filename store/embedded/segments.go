@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 
 	"github.com/caddy-replay/caddy-replay/store"
 )
@@ -24,14 +25,24 @@ func (s *Store) PutSegment(ctx context.Context, seg *store.NewSegment) (bool, er
 		return false, err
 	}
 	defer release()
+	// Tell the writer a segment is on its way (see gatherWait).
+	s.preparing.Add(1)
+	counted := true
+	defer func() {
+		if counted {
+			s.preparing.Add(-1)
+		}
+	}()
 	seg.Size = int64(len(seg.Body))
 	record, err := encodeRecord(seg)
 	if err != nil {
 		return false, err
 	}
 	for {
-		j := &job{seg: seg, record: record}
+		j := &job{seg: seg, record: record, counted: counted}
+		counted = false
 		err := s.enqueue(ctx, j)
+		counted = j.counted
 		if errors.Is(err, errRetryInBatch) {
 			continue
 		}
@@ -90,7 +101,7 @@ func (s *Store) SegmentList(ctx context.Context, session string) ([]store.Segmen
 		return nil, store.ErrNotFound
 	}
 	rows, err := s.rdb.QueryContext(ctx, `SELECT view, seq, start_ms, end_ms, full, records, raw, size, received
-		FROM segments WHERE session = ? ORDER BY start_ms, view, seq`, session)
+		FROM segments WHERE session = ?`, session)
 	if err != nil {
 		return nil, err
 	}
@@ -109,6 +120,16 @@ func (s *Store) SegmentList(ctx context.Context, session string) ([]store.Segmen
 	if len(out) == 0 {
 		return nil, store.ErrNotFound
 	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := &out[i], &out[j]
+		if a.Start != b.Start {
+			return a.Start < b.Start
+		}
+		if a.View != b.View {
+			return a.View < b.View
+		}
+		return a.Seq < b.Seq
+	})
 	return out, nil
 }
 

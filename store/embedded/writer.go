@@ -1,12 +1,14 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -22,9 +24,10 @@ type job struct {
 	record []byte // seg framed as a pack record
 	fn     func(ctx context.Context, tx *sql.Tx) error
 
-	done chan struct{}
-	dup  bool
-	err  error
+	done    chan struct{}
+	dup     bool
+	err     error
+	counted bool // counted in Store.preparing until queued
 }
 
 // writerStmts are the statements the writer prepares once.
@@ -44,7 +47,9 @@ func (w *writerStmts) prepare(db *sql.DB) error {
 	}
 	w.tomb = p(`SELECT deleted FROM tombstones WHERE session = ?`)
 	w.segGet = p(`SELECT start_ms, end_ms, full, records, raw FROM segments WHERE session = ? AND view = ? AND seq = ?`)
-	w.segPut = p(`INSERT INTO segments (session, view, seq, start_ms, end_ms, full, records, raw, size, received, pack, off, len) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+	// OR IGNORE: a duplicate key inserts nothing, which is how the writer
+	// learns that a segment is a retry without a lookup per segment.
+	w.segPut = p(`INSERT OR IGNORE INTO segments (session, view, seq, start_ms, end_ms, full, records, raw, size, received, pack, off, len) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	w.sessGet = p(`SELECT ` + sessionCols + ` FROM sessions WHERE id = ?`)
 	w.sessPut = p(upsertSession)
 	w.urlPut = p(`INSERT OR IGNORE INTO session_urls (session, url) VALUES (?, ?)`)
@@ -78,6 +83,10 @@ func (s *Store) enqueue(ctx context.Context, j *job) error {
 		return ctx.Err()
 	}
 	s.mu.RUnlock()
+	if j.seg != nil && j.counted {
+		j.counted = false
+		s.preparing.Add(-1)
+	}
 	<-j.done
 	return j.err
 }
@@ -87,11 +96,16 @@ func (s *Store) exec(ctx context.Context, fn func(ctx context.Context, tx *sql.T
 	return s.enqueue(ctx, &job{fn: fn})
 }
 
+// gatherWait is how long the writer waits for a segment that is being
+// framed before it commits the batch without it.
+const gatherWait = 200 * time.Microsecond
+
 // writer is the single goroutine that writes the index. It batches every
 // segment that is waiting into one transaction (group commit).
 func (s *Store) writer() {
 	defer s.writerWG.Done()
 	batch := make([]*job, 0, s.opts.MaxBatch)
+	var gather *time.Timer
 	for {
 		j, ok := <-s.submit
 		if !ok {
@@ -106,7 +120,28 @@ func (s *Store) writer() {
 					break drain
 				}
 				batch = append(batch, j)
+				continue
 			default:
+			}
+			// Segments a few microseconds from the queue (being framed)
+			// are worth waiting for: one more in this batch costs far
+			// less than a batch of its own.
+			if s.preparing.Load() == 0 {
+				break
+			}
+			if gather == nil {
+				gather = time.NewTimer(gatherWait)
+			} else {
+				gather.Reset(gatherWait)
+			}
+			select {
+			case j, ok := <-s.submit:
+				gather.Stop()
+				if !ok {
+					break drain
+				}
+				batch = append(batch, j)
+			case <-gather.C:
 				break drain
 			}
 		}
@@ -134,6 +169,13 @@ func (s *Store) runBatch(batch []*job) {
 func (s *Store) runFn(j *job) {
 	defer close(j.done)
 	ctx := context.Background()
+	// These commits (deletions, assets, reindex) are made durable at once:
+	// unlike segments, nothing else would redo them after a power loss.
+	if _, err := s.wdb.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
+		j.err = err
+		return
+	}
+	defer s.wdb.ExecContext(ctx, `PRAGMA synchronous = NORMAL`)
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		j.err = err
@@ -145,6 +187,8 @@ func (s *Store) runFn(j *job) {
 			j.err = fmt.Errorf("store: write panicked: %v", r)
 		}
 	}()
+	// A job may delete or rebuild sessions: forget what the writer knew.
+	defer clear(s.cache)
 	if err := j.fn(ctx, tx); err != nil {
 		tx.Rollback()
 		j.err = err
@@ -155,10 +199,62 @@ func (s *Store) runFn(j *job) {
 
 // pendingSession is a session loaded (or created) during a batch.
 type pendingSession struct {
-	s        *store.Session
-	dirty    bool
-	urls     map[string]bool // URLs already in session_urls
-	oldTerms []string
+	s     *store.Session // the state after this batch's segments so far
+	base  *cachedSession // the committed row; nil for a new session
+	dirty bool
+	saved *cachedSession // what the row is once this batch commits
+}
+
+// cachedSession is the writer's copy of a committed session row, so that
+// the next segment of the session needs neither a read nor a decode, and
+// its update writes only the columns that changed (each sort column has an
+// index to maintain).
+type cachedSession struct {
+	s     *store.Session
+	vals  []any // sessionArgs(s)
+	urls  map[string]bool
+	terms []string
+}
+
+// maxCachedSessions bounds the writer's session cache.
+const maxCachedSessions = 20000
+
+// session returns the committed state of a session for a batch: from the
+// cache, else from the index (nil base when there is no row).
+func (s *Store) loadPending(sessGet *sql.Stmt, id string) (*pendingSession, error) {
+	if c := s.cache[id]; c != nil {
+		return &pendingSession{s: c.s, base: c}, nil
+	}
+	cur, _, err := scanSession(sessGet.QueryRow(id), true)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return &pendingSession{s: &store.Session{ID: id}}, nil
+	case err != nil:
+		return nil, err
+	}
+	vals, err := sessionArgs(cur)
+	if err != nil {
+		return nil, err
+	}
+	c := &cachedSession{s: cur, vals: vals, urls: make(map[string]bool, len(cur.URLs)), terms: userTerms(cur)}
+	for _, u := range cur.URLs {
+		c.urls[u] = true
+	}
+	return &pendingSession{s: cur, base: c}, nil
+}
+
+// checkCache empties the session cache when another connection (another
+// process) has committed since the last batch.
+func (s *Store) checkCache(ctx context.Context, tx *sql.Tx) error {
+	var v int64
+	if err := tx.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
+		return err
+	}
+	if v != s.dataVersion || len(s.cache) > maxCachedSessions {
+		clear(s.cache)
+		s.dataVersion = v
+	}
+	return nil
 }
 
 // commitSegments records a batch of segments: in one transaction it
@@ -203,57 +299,46 @@ func (s *Store) commitSegments(jobs []*job) {
 			}
 		}
 	}()
+	if err := s.checkCache(ctx, tx); err != nil {
+		fail(err)
+		return
+	}
 	st := func(stmt *sql.Stmt) *sql.Stmt { return tx.StmtContext(ctx, stmt) }
 	tomb, segGet, segPut, sessGet := st(s.stm.tomb), st(s.stm.segGet), st(s.stm.segPut), st(s.stm.sessGet)
 
 	sessions := make(map[string]*pendingSession)
 	accepted := make([]*job, 0, len(jobs))
 	batch := make(map[store.SegmentKey]bool, len(jobs))
+	var p *pack  // the pack this batch appends to, opened at the first new segment
+	var off int64 // where the next accepted record goes in p
 	for _, j := range jobs {
 		seg := j.seg
 		k := seg.SegmentKey
-		var deleted int64
-		switch err := tomb.QueryRow(k.Session).Scan(&deleted); {
-		case err == nil:
-			j.err = store.ErrSessionDeleted
-			continue
-		case !errors.Is(err, sql.ErrNoRows):
-			fail(err)
-			return
-		}
-		if batch[k] {
-			// The same key twice in one batch (a retry that raced its
-			// original): report it like a stored duplicate below.
-			j.err = errRetryInBatch
-			continue
-		}
-		var old store.SegmentInfo
-		switch err := segGet.QueryRow(k.Session, k.View, k.Seq).Scan(&old.Start, &old.End, &old.FullSnapshot, &old.Records, &old.RawSize); {
-		case err == nil:
-			if sameSegment(&old, &seg.SegmentInfo) {
-				j.dup = true
-			} else {
-				j.err = store.ErrConflict
-			}
-			continue
-		case !errors.Is(err, sql.ErrNoRows):
-			fail(err)
-			return
-		}
-
-		ps := sessions[k.Session]
-		if ps == nil {
-			cur, _, err := scanSession(sessGet.QueryRow(k.Session), true)
-			switch {
-			case errors.Is(err, sql.ErrNoRows):
-				cur = &store.Session{ID: k.Session}
-			case err != nil:
+		// A cached session has a row, so it has no tombstone (deletions
+		// empty the cache).
+		if sessions[k.Session] == nil && s.cache[k.Session] == nil {
+			var deleted int64
+			switch err := tomb.QueryRow(k.Session).Scan(&deleted); {
+			case err == nil:
+				j.err = store.ErrSessionDeleted
+				continue
+			case !errors.Is(err, sql.ErrNoRows):
 				fail(err)
 				return
 			}
-			ps = &pendingSession{s: cur, urls: make(map[string]bool, len(cur.URLs)), oldTerms: userTerms(cur)}
-			for _, u := range cur.URLs {
-				ps.urls[u] = true
+		}
+		if batch[k] {
+			// The same key twice in one batch (a retry that raced its
+			// original): PutSegment tries again once this batch is done.
+			j.err = errRetryInBatch
+			continue
+		}
+		ps := sessions[k.Session]
+		if ps == nil {
+			var err error
+			if ps, err = s.loadPending(sessGet, k.Session); err != nil {
+				fail(err)
+				return
 			}
 			sessions[k.Session] = ps
 		}
@@ -262,25 +347,49 @@ func (s *Store) commitSegments(jobs []*job) {
 			j.err = err
 			continue
 		}
+		if p == nil {
+			newPack = s.active == nil || s.active.size >= packBytes || time.Since(s.active.created) >= packAge
+			if p, err = s.activePack(ctx, tx); err != nil {
+				newPack = false
+				fail(fmt.Errorf("store: opening a pack: %w", err))
+				return
+			}
+			off = p.size
+			appended = p
+		}
+		n := int64(len(j.record))
+		res, err := segPut.Exec(k.Session, k.View, k.Seq, seg.Start, seg.End, seg.FullSnapshot,
+			seg.Records, seg.RawSize, seg.Size, seg.Received, p.id, off, n)
+		if err != nil {
+			fail(err)
+			return
+		}
+		if added, _ := res.RowsAffected(); added == 0 {
+			// Stored before: a retry if it is the same segment.
+			var old store.SegmentInfo
+			if err := segGet.QueryRow(k.Session, k.View, k.Seq).Scan(&old.Start, &old.End, &old.FullSnapshot, &old.Records, &old.RawSize); err != nil {
+				fail(err)
+				return
+			}
+			if sameSegment(&old, &seg.SegmentInfo) {
+				j.dup = true
+			} else {
+				j.err = store.ErrConflict
+			}
+			continue
+		}
+		off += n
 		ps.s, ps.dirty = next, true
 		batch[k] = true
 		accepted = append(accepted, j)
 	}
 
 	if len(accepted) > 0 {
-		newPack = s.active == nil || s.active.size >= packBytes || time.Since(s.active.created) >= packAge
-		p, err := s.activePack(ctx, tx)
-		if err != nil {
-			newPack = false
-			fail(fmt.Errorf("store: opening a pack: %w", err))
-			return
-		}
 		// One write and one fsync for the whole batch.
 		s.batchBuf = s.batchBuf[:0]
 		for _, j := range accepted {
 			s.batchBuf = append(s.batchBuf, j.record...)
 		}
-		appended = p
 		if _, err := p.f.WriteAt(s.batchBuf, p.size); err != nil {
 			fail(fmt.Errorf("store: writing segments: %w", err))
 			return
@@ -288,17 +397,6 @@ func (s *Store) commitSegments(jobs []*job) {
 		if err := datasync(p.f); err != nil {
 			fail(fmt.Errorf("store: syncing segments: %w", err))
 			return
-		}
-		off := p.size
-		for _, j := range accepted {
-			seg := j.seg
-			n := int64(len(j.record))
-			if _, err := segPut.Exec(seg.Session, seg.View, seg.Seq, seg.Start, seg.End, seg.FullSnapshot,
-				seg.Records, seg.RawSize, seg.Size, seg.Received, p.id, off, n); err != nil {
-				fail(err)
-				return
-			}
-			off += n
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE packs SET committed = ?, live = live + ? WHERE id = ?`, off, len(accepted), p.id); err != nil {
 			fail(err)
@@ -319,8 +417,13 @@ func (s *Store) commitSegments(jobs []*job) {
 		return
 	}
 	committed = true
-	if appended != nil {
-		appended.size += int64(len(s.batchBuf))
+	if len(accepted) > 0 {
+		p.size = off
+	}
+	for id, ps := range sessions {
+		if ps.saved != nil {
+			s.cache[id] = ps.saved
+		}
 	}
 	if cap(s.batchBuf) > 8<<20 {
 		s.batchBuf = nil // do not keep a huge batch's buffer
@@ -396,38 +499,106 @@ func sortViews(v []store.View) {
 	sort.SliceStable(v, func(i, j int) bool { return v[i].Start < v[j].Start })
 }
 
-// saveSession writes a session row and its search rows.
+// saveSession writes a session row and its search rows: the whole row for
+// a new session, only the changed columns for a known one. ps.saved is set
+// to the row as written.
 func (s *Store) saveSession(ctx context.Context, tx *sql.Tx, ps *pendingSession) error {
-	args, err := sessionArgs(ps.s)
+	vals, err := sessionArgs(ps.s)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.StmtContext(ctx, s.stm.sessPut).Exec(args...); err != nil {
-		return err
+	saved := &cachedSession{s: ps.s, vals: vals, terms: userTerms(ps.s)}
+	var oldTerms []string
+	if b := ps.base; b == nil {
+		if _, err := tx.StmtContext(ctx, s.stm.sessPut).Exec(vals...); err != nil {
+			return err
+		}
+		saved.urls = make(map[string]bool, len(ps.s.URLs))
+	} else {
+		var mask uint64
+		var args []any
+		for i := 1; i < len(vals); i++ {
+			if !sameValue(vals[i], b.vals[i]) {
+				mask |= 1 << i
+				args = append(args, vals[i])
+			}
+		}
+		if mask != 0 {
+			st, err := s.updateStmt(ctx, tx, mask)
+			if err != nil {
+				return err
+			}
+			if _, err := st.Exec(append(args, ps.s.ID)...); err != nil {
+				return err
+			}
+		}
+		saved.urls = make(map[string]bool, len(ps.s.URLs))
+		for u := range b.urls {
+			saved.urls[u] = true
+		}
+		oldTerms = b.terms
 	}
 	urlPut := tx.StmtContext(ctx, s.stm.urlPut)
 	for _, u := range ps.s.URLs {
-		if !ps.urls[u] {
+		if !saved.urls[u] {
 			if _, err := urlPut.Exec(ps.s.ID, u); err != nil {
 				return err
 			}
-			ps.urls[u] = true
+			saved.urls[u] = true
 		}
 	}
-	terms := userTerms(ps.s)
-	if !equalStrings(terms, ps.oldTerms) {
+	if !equalStrings(saved.terms, oldTerms) {
 		if _, err := tx.StmtContext(ctx, s.stm.userDel).Exec(ps.s.ID); err != nil {
 			return err
 		}
 		userPut := tx.StmtContext(ctx, s.stm.userPut)
-		for _, t := range terms {
+		for _, t := range saved.terms {
 			if _, err := userPut.Exec(t, ps.s.ID); err != nil {
 				return err
 			}
 		}
-		ps.oldTerms = terms
 	}
+	ps.saved = saved
+	// Later segments of the same batch build on this row.
+	ps.base = saved
 	return nil
+}
+
+// updateStmt returns the UPDATE of the columns in mask, prepared once per
+// transaction (the writer's single connection is busy with it, so the
+// statement is prepared on the transaction and closed with it).
+func (s *Store) updateStmt(ctx context.Context, tx *sql.Tx, mask uint64) (*sql.Stmt, error) {
+	if s.updatesTx != tx {
+		clear(s.updates)
+		s.updatesTx = tx
+	}
+	if st := s.updates[mask]; st != nil {
+		return st, nil
+	}
+	var set []string
+	for i, c := range sessionColumnNames {
+		if mask&(1<<i) != 0 {
+			set = append(set, c+" = ?")
+		}
+	}
+	st, err := tx.PrepareContext(ctx, `UPDATE sessions SET `+strings.Join(set, ", ")+` WHERE id = ?`)
+	if err != nil {
+		return nil, err
+	}
+	s.updates[mask] = st
+	return st, nil
+}
+
+// sessionColumnNames are the names in sessionCols, in order.
+var sessionColumnNames = strings.Split(strings.Join(strings.Fields(sessionCols), ""), ",")
+
+// sameValue compares two column values of sessionArgs.
+func sameValue(a, b any) bool {
+	if ab, ok := a.([]byte); ok {
+		bb, ok := b.([]byte)
+		return ok && bytes.Equal(ab, bb)
+	}
+	return a == b
 }
 
 func equalStrings(a, b []string) bool {
