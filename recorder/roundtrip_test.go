@@ -16,6 +16,7 @@ func TestRecorder(t *testing.T) {
 	t.Run("interactions", func(t *testing.T) { testInteractions(t, h, b) })
 	t.Run("guardrails", func(t *testing.T) { testGuardrails(t, h, b) })
 	t.Run("demo", func(t *testing.T) { testDemo(t, h, b) })
+	t.Run("rrweb plays ours", func(t *testing.T) { testRRWebPlaysOurs(t, h, b) })
 }
 
 // testRoundTrip records fixture pages while driving changes, and at every
