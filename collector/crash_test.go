@@ -93,7 +93,7 @@ func TestCrashSafety(t *testing.T) {
 	cmd, base := startCrashServer(t, dir)
 	defer cmd.Process.Kill()
 	results := postUntilKilled(t, base, 32, func() { cmd.Process.Kill(); cmd.Wait() })
-	verifyAfterCrash(t, dir, results, func(st *embedded.Store) store.Summarizer { return Summarize })
+	verifyAfterCrash(t, dir, results, Summarize)
 }
 
 // postUntilKilled runs clients that post synthesized visits to base until
@@ -161,9 +161,11 @@ func postUntilKilled(t *testing.T, base string, clients int, kill func()) []acke
 
 // verifyAfterCrash reopens the store and checks it against the
 // acknowledged segments.
-func verifyAfterCrash(t *testing.T, dir string, acks []acked, summarizer func(*embedded.Store) store.Summarizer) {
+func verifyAfterCrash(t *testing.T, dir string, acks []acked, summarize store.Summarizer) {
 	ctx := context.Background()
-	st, err := embedded.Open(dir, embedded.Options{})
+	// The Summarizer rebuilds the metadata of segments that were stored
+	// but not yet indexed when the process died.
+	st, err := embedded.Open(dir, embedded.Options{Summarizer: summarize})
 	if err != nil {
 		t.Fatalf("reopening after the crash: %v", err)
 	}
@@ -190,7 +192,7 @@ func verifyAfterCrash(t *testing.T, dir string, acks []acked, summarizer func(*e
 			rc.Close()
 		}
 	}
-	stats, err := st.Reindex(ctx, summarizer(st))
+	stats, err := st.Reindex(ctx, summarize)
 	if err != nil {
 		t.Fatal(err)
 	}

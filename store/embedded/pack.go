@@ -246,7 +246,9 @@ func (s *Store) indexRecords(ctx context.Context, tx *sql.Tx, records []found) (
 	for _, r := range records {
 		info := r.h.info()
 		k := info.SegmentKey
-		drop := func() { doomed = append(doomed, span{pack: r.pack, name: packName(s.dir, r.path), off: r.off, len: r.len}) }
+		drop := func() {
+			doomed = append(doomed, span{pack: r.pack, name: packName(s.dir, r.path), off: r.off, len: r.len})
+		}
 		var x int64
 		if err := tomb.QueryRow(k.Session).Scan(&x); err == nil {
 			drop()

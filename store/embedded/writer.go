@@ -309,7 +309,7 @@ func (s *Store) commitSegments(jobs []*job) {
 	sessions := make(map[string]*pendingSession)
 	accepted := make([]*job, 0, len(jobs))
 	batch := make(map[store.SegmentKey]bool, len(jobs))
-	var p *pack  // the pack this batch appends to, opened at the first new segment
+	var p *pack   // the pack this batch appends to, opened at the first new segment
 	var off int64 // where the next accepted record goes in p
 	for _, j := range jobs {
 		seg := j.seg
