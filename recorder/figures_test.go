@@ -210,6 +210,73 @@ func TestFigures(t *testing.T) {
 		t.Logf("| | %d | %.1f | %.1f | %.1f | %.2f | %.2f |", count, o, r, rj, o/r, o/rj)
 	}
 
+	// replaycore: restoring a checkpoint vs re-applying the events since the
+	// full snapshot (what a seek costs with and without checkpoints).
+	if part("restore") {
+		h.coll.reset()
+		if err := chromedp.Run(ctx, chromedp.Navigate(h.url("/bench/page?n=10000&mode=ours"))); err != nil {
+			t.Fatal(err)
+		}
+		var ignored float64
+		if err := eval(ctx, startJS+`("ours")`, &ignored); err != nil {
+			t.Fatal(err)
+		}
+		// A long busy session, compressed: 2000 batches of changes.
+		if err := eval(ctx, `(async () => {
+			const rows = document.querySelectorAll('.row');
+			for (let k = 0; k < 2000; k++) {
+				const r = rows[(k * 37) % rows.length];
+				if (!r.isConnected) continue;
+				r.setAttribute('data-k', k);
+				r.querySelector('.label').textContent = 'Item ' + k;
+				const d = document.createElement('div'); d.className = 'row'; d.innerHTML = '<span>new ' + k + '</span>';
+				r.parentNode.insertBefore(d, r);
+				if (k % 3 === 0) rows[(k * 53) % rows.length].remove();
+				await new Promise((res) => setTimeout(res, 0));
+			}
+			return 0;
+		})()`, &ignored); err != nil {
+			t.Fatal(err)
+		}
+		flush(t, ctx)
+		sid, vid := ids(t, ctx)
+		if err := chromedp.Run(ctx, chromedp.Navigate(h.url("/replay.html"))); err != nil {
+			t.Fatal(err)
+		}
+		var res struct {
+			Events                       int
+			Snapshot, Apply, Cp, Restore []float64
+		}
+		if err := eval(ctx, `(async () => {
+			const events = await (await fetch('/test/events?sid=`+sid+`&vid=`+vid+`')).json();
+			const out = {events: events.length, snapshot: [], apply: [], cp: [], restore: []};
+			const full = events.findIndex((e) => e.type === 2);
+			for (let i = 0; i < `+strconv.Itoa(runs)+`; i++) {
+				const f = frame('f'), g = frame('g');
+				const rb = new ReplayCore.Rebuilder(f.contentDocument);
+				let t0 = performance.now();
+				for (let k = 0; k <= full; k++) rb.apply(events[k]);
+				out.snapshot.push(performance.now() - t0);
+				for (let k = full + 1; k < events.length; k++) rb.apply(events[k]);
+				out.apply.push(performance.now() - t0);
+				t0 = performance.now();
+				const cp = rb.checkpoint();
+				out.cp.push(performance.now() - t0);
+				const rb2 = new ReplayCore.Rebuilder(g.contentDocument);
+				t0 = performance.now();
+				rb2.restore(cp);
+				out.restore.push(performance.now() - t0);
+			}
+			return out;
+		})()`, &res); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("")
+		t.Logf("| replaycore, 10k-node page then 2000 change batches (%d events; ms, median of %d) | full snapshot alone | full snapshot + all events (a seek without checkpoints) | checkpoint() | restore() | restore / re-apply |", res.Events, runs)
+		t.Logf("| --- | --- | --- | --- | --- | --- |")
+		t.Logf("| | %.1f | %.1f | %.1f | %.1f | %.2f |", median(res.Snapshot), median(res.Apply), median(res.Cp), median(res.Restore), median(res.Restore)/median(res.Apply))
+	}
+
 	// Mutation workloads: recorder overhead = time with the recorder - time without.
 	t.Logf("")
 	t.Logf("| mutation workload (ms incl. the observer callback, median / minimum of %d) | none | ours | rrweb | rrweb+JSON | overhead ours (min) | overhead rrweb (min) | overhead rrweb+JSON (min) | ours/rrweb | ours/rrweb+JSON |", runs)

@@ -45,17 +45,12 @@ export function configure(o, scriptURL) {
 /** Options from the script tag's data- attributes, or null when it has none. */
 export function fromScript(script) {
   if (!script) return null;
-  const d = script.dataset;
-  const keys = {
-    endpoint: 'endpoint', applicationId: 'applicationId', clientToken: 'clientToken', service: 'service',
-    env: 'env', version: 'version', sampleRate: 'sampleRate', replaySampleRate: 'replaySampleRate',
-    trackInteractions: 'trackInteractions', start: 'start', privacy: 'privacy',
-  };
+  const d = script.dataset; // data-application-id is d.applicationId
   const o = {};
   let any = false;
-  for (const k in keys) {
-    if (d[keys[k]] !== undefined) {
-      o[k] = d[keys[k]];
+  for (const k of ['endpoint', 'applicationId', 'clientToken', 'service', 'env', 'version', 'sampleRate', 'replaySampleRate', 'trackInteractions', 'start', 'privacy']) {
+    if (d[k] !== undefined) {
+      o[k] = d[k];
       any = true;
     }
   }
