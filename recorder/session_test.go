@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/storage"
@@ -241,6 +242,29 @@ func testSession(t *testing.T, h *harness, b *browser) {
 		if len(tabs) != 2 {
 			t.Errorf("replay/view events name %d tabs, want 2", len(tabs))
 		}
+	})
+
+	t.Run("without cookies the session lives in the page", func(t *testing.T) {
+		h.coll.reset()
+		live, replay := b.tab(t), b.ctx
+		if err := chromedp.Run(live, emulation.SetDocumentCookieDisabled(true)); err != nil {
+			t.Fatal(err)
+		}
+		h.open(t, live, "/basic.html?privacy=allow")
+		first := sessionID(t, live)
+		_, v0 := ids(t, live)
+		for i := 0; i < 4; i++ {
+			if err := chromedp.Run(live, chromedp.MouseEvent(input.MouseMoved, float64(50+i*40), 80)); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(400 * time.Millisecond) // past the one-second activity throttle and several ticks
+		}
+		act(t, live, "reorder")
+		_, v1 := ids(t, live)
+		if sid := sessionID(t, live); sid != first || v1 != v0 {
+			t.Errorf("session %s → %s, view %s → %s without cookies: want one stable session and view", first, sid, v0, v1)
+		}
+		h.roundTrip(t, live, replay, "allow", "no cookies")
 	})
 
 	t.Run("SPA navigations are views", func(t *testing.T) {

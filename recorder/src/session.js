@@ -11,6 +11,11 @@ import { newId, validId } from './ids.js';
 
 const NAME = '_replay_s';
 
+// Where cookies cannot be kept (disabled, or a sandboxed document) the
+// session lives in memory for this page only.
+let cookies = true;
+let memo = null;
+
 /**
  * Deterministic sampling: FNV-1a (32 bit) of the session id modulo 10000,
  * compared with sampleRate × replaySampleRate (both 0–100).
@@ -24,9 +29,17 @@ export function isSampled(sid, sampleRate, replaySampleRate) {
   return h % 10000 < Math.round(sampleRate * replaySampleRate);
 }
 
-/** Parses the cookie value; null if absent or malformed. */
+/** The session as the cookie (or, without cookies, this page) holds it; null if none. */
 export function readCookie() {
-  const m = document.cookie.match(/(?:^|;\s*)_replay_s=([^;]*)/);
+  if (!cookies) return memo;
+  let jar = '';
+  try {
+    jar = document.cookie;
+  } catch (e) {
+    cookies = false;
+    return memo;
+  }
+  const m = jar.match(/(?:^|;\s*)_replay_s=([^;]*)/);
   if (!m) return null;
   const p = decodeURIComponent(m[1]).split(':');
   if (p.length !== 5 || p[0] !== 'v1' || !validId(p[1])) return null;
@@ -38,10 +51,16 @@ export function readCookie() {
 export const alive = (s, t) => !!s && t < s.expires && t < s.created + T.maxAge;
 
 function writeCookie(s) {
+  memo = s;
+  if (!cookies) return;
   const t = now();
   const maxAge = Math.max(0, Math.ceil((s.created + T.maxAge - t) / 1000));
-  document.cookie = NAME + '=' + ['v1', s.id, s.created, s.expires, s.sampled ? 1 : 0].join(':') +
-    ';path=/;max-age=' + maxAge + ';SameSite=Lax' + (location.protocol === 'https:' ? ';Secure' : '');
+  try {
+    document.cookie = NAME + '=' + ['v1', s.id, s.created, s.expires, s.sampled ? 1 : 0].join(':') +
+      ';path=/;max-age=' + maxAge + ';SameSite=Lax' + (location.protocol === 'https:' ? ';Secure' : '');
+  } catch (e) { /* checked below */ }
+  const back = readCookie();
+  if (!back || back.id !== s.id) cookies = false; // not kept: this page's memory holds the session
 }
 
 /** Starts a new session whatever the cookie says (the collector deleted ours). */
