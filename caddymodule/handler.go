@@ -172,9 +172,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 
 	src, attrs := h.BasePath+h.bundle.Script.Name, h.tagAttrs()
 	h.injector, err = inject.New(inject.Config{
-		Tag: func(tc inject.TagContext) []byte {
-			return inject.ScriptTag(src, attrs, tc)
-		},
+		Tag:                inject.ScriptTagFunc(src, attrs),
 		ScriptIntegrity:    h.bundle.Script.Integrity,
 		BasePath:           h.BasePath,
 		CORSOrigins:        h.CORSOrigins,

@@ -129,6 +129,7 @@ type ResponseWriter struct {
 	closed      bool
 	outcome     string
 	rw          *Rewriter
+	batch       batchWriter
 	dec         *decodeWriter
 	tap         io.WriteCloser
 	err         error
@@ -260,7 +261,8 @@ func (w *ResponseWriter) setup(code int) {
 	if inject {
 		opts.Tag = w.in.cfg.Tag
 	}
-	w.rw = newRewriter(w.w, opts, w.in.listed)
+	w.batch.w = w.w
+	w.rw = newRewriter(&w.batch, opts, w.in.listed)
 	if inject {
 		// The rewriter starts from the header policies (already amended)
 		// and the tag context they decided; <meta> policies add to them.
@@ -304,11 +306,16 @@ func (w *ResponseWriter) Write(p []byte) (int, error) {
 	var err error
 	switch {
 	case w.dec != nil:
+		// When Write returns, the decoder has consumed p and waits for
+		// more: what it produced is in the batch, safe to send from here.
 		n, err = w.dec.Write(p)
 	case w.rw != nil:
 		n, err = w.rw.Write(p)
 	default:
 		return w.w.Write(p)
+	}
+	if ferr := w.batch.flush(false); err == nil {
+		err = ferr
 	}
 	if err != nil && w.err == nil {
 		w.err = err
@@ -338,6 +345,9 @@ func (w *ResponseWriter) FlushError() error {
 		if err := w.rw.Flush(); err != nil {
 			return err
 		}
+		if err := w.batch.flush(true); err != nil {
+			return err
+		}
 	}
 	return http.NewResponseController(w.w).Flush()
 }
@@ -365,6 +375,9 @@ func (w *ResponseWriter) Close() error {
 	}
 	if w.rw != nil {
 		if err := w.rw.Close(); err != nil && !errors.Is(err, w.err) {
+			errs = append(errs, err)
+		}
+		if err := w.batch.release(); err != nil && !errors.Is(err, w.err) && len(errs) == 0 {
 			errs = append(errs, err)
 		}
 	}

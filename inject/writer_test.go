@@ -842,3 +842,52 @@ func TestLinkHeaders(t *testing.T) {
 		t.Errorf("JSON response Link changed: %q", got)
 	}
 }
+
+// writeRecorder keeps the size of every write it gets.
+type writeRecorder struct {
+	*httptest.ResponseRecorder
+	sizes []int
+}
+
+func (w *writeRecorder) Write(p []byte) (int, error) {
+	w.sizes = append(w.sizes, len(p))
+	return w.ResponseRecorder.Write(p)
+}
+
+// TestWritesAreBatched: Caddy's encode compresses a response without
+// Content-Length only if its first write reaches minimum_length (512
+// bytes), so the pieces around our tag must reach it as one write, and a
+// small first upstream write must not decide for the whole page.
+func TestWritesAreBatched(t *testing.T) {
+	in := newInjector(t, nil)
+	page := "<!doctype html><html><head><meta charset=utf-8><title>t</title></head><body>" + strings.Repeat("<p>filler text</p>", 200) + "</body></html>"
+	rec := &writeRecorder{ResponseRecorder: httptest.NewRecorder()}
+	req := httptest.NewRequest("GET", "https://example.com/", nil)
+	w := in.Wrap(rec, req, true)
+	w.Header().Set("Content-Type", "text/html")
+	for _, chunk := range []string{page[:20], page[20:60], page[60:300], page[300:]} {
+		w.Write([]byte(chunk))
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.sizes) == 0 || rec.sizes[0] < firstWriteMin {
+		t.Errorf("first write to the next writer is %v bytes, want at least %d", rec.sizes, firstWriteMin)
+	}
+	if len(rec.sizes) > 3 {
+		t.Errorf("%d writes for 4 input writes: the pieces around the tag were not gathered (%v)", len(rec.sizes), rec.sizes)
+	}
+	if !strings.Contains(rec.Body.String(), "<script") || strings.Count(rec.Body.String(), "filler") != 200 {
+		t.Errorf("body damaged")
+	}
+	// A flush still sends what is there at once, however small.
+	rec = &writeRecorder{ResponseRecorder: httptest.NewRecorder()}
+	w = in.Wrap(rec, req, true)
+	w.Header().Set("Content-Type", "text/html")
+	w.Write([]byte("<!doctype html><head>"))
+	w.Flush()
+	if len(rec.sizes) != 1 || !strings.Contains(rec.Body.String(), "<script") {
+		t.Errorf("a flush did not send the head with the tag: writes %v, body %q", rec.sizes, rec.Body.String())
+	}
+	w.Close()
+}
