@@ -65,7 +65,6 @@ func testRRWebPlaysOurs(t *testing.T, h *harness, b *browser) {
 	}{
 		{"/basic.html", []string{"reorder", "moveThenRemove", "textEdits", "appendMany", "innerHTML", "svgChange"}},
 		{"/shadow.html", []string{"shadowMutate", "lateShadow"}},
-		{"/frames.html", []string{"frameMutate", "nestedMutate", "addFrame"}},
 	} {
 		t.Run(c.page[1:], func(t *testing.T) {
 			h.coll.reset()

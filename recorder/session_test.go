@@ -90,7 +90,7 @@ func testSession(t *testing.T, h *harness, b *browser) {
 	t.Run("cookie attributes and sampling agree with Go", func(t *testing.T) {
 		live := b.tab(t)
 		bc, _ := b.contexts.Load(live)
-		for i := 0; i < 6; i++ {
+		for i := 0; i < 4; i++ {
 			// A new visitor each time: no cookie, a new session.
 			if err := chromedp.Run(live, chromedp.ActionFunc(func(ctx context.Context) error {
 				return storage.ClearCookies().WithBrowserContextID(bc.(cdp.BrowserContextID)).Do(cdp.WithExecutor(ctx, chromedp.FromContext(ctx).Browser))
@@ -161,6 +161,7 @@ func testSession(t *testing.T, h *harness, b *browser) {
 			eval(live, `window.__replayTestHooks.state()`, &s)
 			return s["paused"] == "idle"
 		})
+		flush(t, live) // the segment closed by the pause goes out
 		n := h.coll.count()
 		act(t, live, "appendMany")
 		time.Sleep(400 * time.Millisecond)

@@ -167,13 +167,13 @@ func testTransport(t *testing.T, h *harness, b *browser) {
 
 	t.Run("429 Retry-After is honoured", func(t *testing.T) {
 		h.coll.reset()
-		h.coll.set(func(c *collector) { c.script = []int{429}; c.retry = "2" })
+		h.coll.set(func(c *collector) { c.script = []int{429}; c.retry = "1" })
 		live := b.tab(t)
 		h.open(t, live, "/basic.html?privacy=allow")
 		waitFor(t, 15*time.Second, "the retry after 429", func() bool { return h.coll.count() >= 2 })
 		ups := h.coll.snapshot()
-		if gap := ups[1].At.Sub(ups[0].At); gap < 1900*time.Millisecond || gap > 4*time.Second {
-			t.Errorf("retry %v after the 429 with Retry-After: 2 (retry base is 100 ms)", gap)
+		if gap := ups[1].At.Sub(ups[0].At); gap < 950*time.Millisecond || gap > 4*time.Second {
+			t.Errorf("retry %v after the 429 with Retry-After: 1 (retry base is 100 ms)", gap)
 		}
 		if ups[1].Seq != ups[0].Seq || ups[1].Status != 200 {
 			t.Errorf("second upload seq %d status %d, want a successful retry of seq %d", ups[1].Seq, ups[1].Status, ups[0].Seq)
@@ -209,13 +209,13 @@ func testTransport(t *testing.T, h *harness, b *browser) {
 				if (s.paused && !out.paused.includes(s.paused)) out.paused.push(s.paused);
 				out.maxQ = Math.max(out.maxQ, s.queue);
 			}, 20);
-			setTimeout(() => { clearInterval(iv); out.end = true; done(out); }, 3000);
+			setTimeout(() => { clearInterval(iv); out.end = true; done(out); }, 2000);
 		})`
 		if err := eval(live, js, &res); err != nil {
 			t.Fatal(err)
 		}
-		if res.Ticks < 60 {
-			t.Errorf("page work ran %d times in 3 s while the collector was down", res.Ticks)
+		if res.Ticks < 40 {
+			t.Errorf("page work ran %d times in 2 s while the collector was down", res.Ticks)
 		}
 		if res.MaxGap > 500 {
 			t.Errorf("a frame took %.0f ms while the collector was down", res.MaxGap)
