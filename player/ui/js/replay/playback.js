@@ -66,8 +66,9 @@ export class Playback extends EventTarget {
     this.emitState();
   }
 
-  /** Pauses. */
+  /** Pauses, at the moment the pause happens (not at the last frame). */
   pause() {
+    if (this.playing) this.advance(performance.now());
     this.wantPlay = false;
     this.playing = false;
     this.emitState();
@@ -80,6 +81,8 @@ export class Playback extends EventTarget {
 
   /** Sets the playback speed. */
   setSpeed(s) {
+    // Time played so far counts at the old speed.
+    if (this.playing) this.advance(performance.now());
     this.speed = s;
     this.emitState();
   }
@@ -115,29 +118,34 @@ export class Playback extends EventTarget {
     this.raf = 0;
     if (this.destroyed) return;
     if (this.playing) {
-      // A hidden tab gets no frames: do not jump ahead by the time away
-      // (a busy machine's slow frames still count in full).
-      const dt = Math.min(now - this.lastFrame, 1000);
-      this.lastFrame = now;
-      let t = this.t + dt * this.speed;
-      if (this.skip) {
-        const r = this.rec.inactiveAt(t);
-        if (r) { t = r[1]; this.stage.flashBadge('Skipping inactivity'); }
-      }
-      const loadedEdge = this.rec.complete ? Infinity : this.rec.loadedUntil;
-      const buffering = t >= loadedEdge;
-      if (buffering) t = Math.max(this.t, loadedEdge - 1);
-      if (buffering !== this.buffering) { this.buffering = buffering; this.emitState(); }
-      if (this.rec.complete && t >= this.end) {
-        t = this.end;
-        this.playing = false;
-        this.wantPlay = false;
-        this.ended = true;
-        this.emitState();
-      }
-      this.renderTo(t, false);
+      this.advance(now);
       if (this.playing) this.loop();
     }
+  }
+
+  // Moves the clock to wall time now and renders.
+  advance(now) {
+    // A hidden tab gets no frames: do not jump ahead by the time away
+    // (a busy machine's slow frames still count in full).
+    const dt = Math.min(now - this.lastFrame, 1000);
+    this.lastFrame = now;
+    let t = this.t + dt * this.speed;
+    if (this.skip) {
+      const r = this.rec.inactiveAt(t);
+      if (r) { t = r[1]; this.stage.flashBadge('Skipping inactivity'); }
+    }
+    const loadedEdge = this.rec.complete ? Infinity : this.rec.loadedUntil;
+    const buffering = t >= loadedEdge;
+    if (buffering) t = Math.max(this.t, loadedEdge - 1);
+    if (buffering !== this.buffering) { this.buffering = buffering; this.emitState(); }
+    if (this.rec.complete && t >= this.end) {
+      t = this.end;
+      this.playing = false;
+      this.wantPlay = false;
+      this.ended = true;
+      this.emitState();
+    }
+    this.renderTo(t, false);
   }
 
   /** Renders time t. Returns false when nothing can be shown yet. */

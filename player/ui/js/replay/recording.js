@@ -38,8 +38,10 @@ export class ViewTrack {
     // times[i] is events[i]'s timestamp, made non-decreasing so binary
     // search works even if a client clock stepped back.
     this.times = [];
-    // Indices where playback can start from scratch: a Meta event
-    // directly followed by a full snapshot, or a lone full snapshot.
+    // Full snapshots (indices) and, for each, where playback can start
+    // from scratch to reach it: its Meta event when one precedes it (with
+    // only custom events between), else the snapshot itself.
+    this.fulls = [];
     this.restarts = [];
     // Pointer path: parallel arrays, time-ordered.
     this.pt = []; this.px = []; this.py = []; this.pid = [];
@@ -63,19 +65,18 @@ export class ViewTrack {
     return lastAtOrBefore(this.times, t) + 1;
   }
 
-  /** The last restart index < count, or -1. */
+  /**
+   * Where to start applying to show the first count events from scratch:
+   * the restart of the last full snapshot among them, or -1.
+   */
   restartBefore(count) {
-    const k = lastAtOrBefore(this.restarts, count - 1);
+    const k = lastAtOrBefore(this.fulls, count - 1);
     return k < 0 ? -1 : this.restarts[k];
   }
 
-  /** Time of the first event playback can start from, or Infinity. */
+  /** Time of the first full snapshot (the first frame), or Infinity. */
   get firstFrameTime() {
-    if (!this.restarts.length) return Infinity;
-    // The restart's full snapshot is at most one event later.
-    const i = this.restarts[0];
-    const j = this.events[i].type === EventType.Meta && i + 1 < this.events.length ? i + 1 : i;
-    return this.times[j];
+    return this.fulls.length ? this.times[this.fulls[0]] : Infinity;
   }
 
   /** Recorded viewport {width, height} at t (0 when unknown). */
@@ -183,16 +184,19 @@ export class Recording extends EventTarget {
       case EventType.Meta:
         if (d.href && !v.url) v.url = d.href;
         if (d.width) { v.vpT.push(t); v.vpW.push(d.width); v.vpH.push(d.height); }
-        v.restarts.push(i);
         // A Meta event also precedes re-snapshots of the same page: only
         // a new address is a navigation.
         if (i === 0 || (d.href && d.href !== v.lastHref)) this._marker(v, t, 'nav', 'Page view', d.href || v.url, i);
         if (d.href) v.lastHref = d.href;
         break;
-      case EventType.FullSnapshot:
-        if (!(i > 0 && v.events[i - 1].type === EventType.Meta)) v.restarts.push(i);
+      case EventType.FullSnapshot: {
+        let k = i - 1;
+        while (k >= 0 && v.events[k].type === EventType.Custom) k--;
+        v.fulls.push(i);
+        v.restarts.push(k >= 0 && v.events[k].type === EventType.Meta ? k : i);
         if (!v.loadedEvents) { v.loadedEvents = true; if (!v.start || t < v.start) v.start = t; }
         break;
+      }
       case EventType.Incremental:
         this._incremental(v, e, d, t, i);
         break;
