@@ -4,14 +4,18 @@ package collector
 
 import (
 	"bytes"
+	"compress/gzip"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -28,13 +32,17 @@ import (
 //
 // posts 20,000 segments with 64 concurrent clients to an in-process
 // collector + embedded store over loopback TCP, and reports segments/s,
-// p50 and p99 latency and lost segments (anything but 200). Environment:
+// p50 and p99 latency and lost segments (anything but 200). The segments
+// are a real recording: the recorder's uploads during a scripted 86-second
+// visit of the demo shop (testdata/recorder, captured by e2e's
+// TestCaddyCrashSafety with REPLAY_CAPTURE_DIR), replayed under fresh
+// session ids, timestamps moved to the last hour. Environment:
 //
-//	REPLAY_INGEST_URL      load this server instead (e.g. a Caddy with the
-//	                       replay handler: http://127.0.0.1:8080)
-//	REPLAY_INGEST_SEGMENTS a directory of captured recorder segments
-//	                       (*.json bodies, *.query queries) to replay instead
-//	                       of synthesized ones
+//	REPLAY_INGEST_URL      load this server instead (a Caddy with the
+//	                       replay handler: see testdata/ingest-bench.Caddyfile)
+//	REPLAY_INGEST_SEGMENTS another directory of captured segments (NNN.query
+//	                       without sid, NNN.body gzip), or "synth" for
+//	                       synthesized visits
 //	REPLAY_INGEST_CONCURRENCY  clients (default 64)
 //	REPLAY_INGEST_SECONDS  stop after this long whatever b.N (default 60)
 
@@ -52,9 +60,13 @@ type template struct {
 }
 
 // loadTemplates returns visits as segment templates: captured recorder
-// segments when REPLAY_INGEST_SEGMENTS is set, else synthesized visits.
+// segments (testdata/recorder by default), or synthesized visits.
 func loadTemplates(b *testing.B, start int64) [][]template {
-	if dir := os.Getenv("REPLAY_INGEST_SEGMENTS"); dir != "" {
+	dir := os.Getenv("REPLAY_INGEST_SEGMENTS")
+	if dir == "" {
+		dir = filepath.Join("testdata", "recorder")
+	}
+	if dir != "synth" {
 		return [][]template{capturedTemplates(b, dir, start)}
 	}
 	var out [][]template
@@ -73,14 +85,16 @@ func loadTemplates(b *testing.B, start int64) [][]template {
 }
 
 // capturedTemplates reads segments captured from the recorder: pairs of
-// NAME.query (the upload's query string) and NAME.body (the gzip body as
-// sent). Timestamps are shifted to start at start so the clock-skew check
-// accepts them.
+// NNN.query (the upload's query string without sid) and NNN.body (the gzip
+// body as sent). Timestamps, in the query and in every event, are moved so
+// the visit starts at start: the collector refuses segments older than a
+// day.
 func capturedTemplates(b *testing.B, dir string, start int64) []template {
 	queries, _ := filepath.Glob(filepath.Join(dir, "*.query"))
 	slices.Sort(queries)
 	var out []template
-	for _, qf := range queries {
+	var shift int64
+	for i, qf := range queries {
 		q, err := os.ReadFile(qf)
 		if err != nil {
 			b.Fatal(err)
@@ -89,12 +103,55 @@ func capturedTemplates(b *testing.B, dir string, start int64) []template {
 		if err != nil {
 			b.Fatal(err)
 		}
-		out = append(out, template{query: strings.TrimSpace(string(q)), body: body})
+		vals, err := url.ParseQuery(strings.TrimSpace(string(q)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		segStart, _ := strconv.ParseInt(vals.Get("start"), 10, 64)
+		segEnd, _ := strconv.ParseInt(vals.Get("end"), 10, 64)
+		if i == 0 {
+			shift = start - segStart
+		}
+		raw := shiftEvents(b, body, shift)
+		vals.Set("start", strconv.FormatInt(segStart+shift, 10))
+		vals.Set("end", strconv.FormatInt(segEnd+shift, 10))
+		vals.Set("raw", strconv.Itoa(len(raw)))
+		vals.Del("sid")
+		out = append(out, template{query: vals.Encode(), body: gz(raw), raw: len(raw)})
 	}
 	if len(out) == 0 {
 		b.Fatalf("no captured segments in %s", dir)
 	}
 	return out
+}
+
+// shiftEvents adds shift to the timestamp of every event of a gzip body
+// and returns the new JSON array.
+func shiftEvents(b *testing.B, body []byte, shift int64) []byte {
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var events []map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &events); err != nil {
+		b.Fatal(err)
+	}
+	for _, e := range events {
+		var ts int64
+		json.Unmarshal(e["timestamp"], &ts)
+		e["timestamp"] = json.RawMessage(strconv.FormatInt(ts+shift, 10))
+	}
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(events); err != nil {
+		b.Fatal(err)
+	}
+	return bytes.TrimSpace(out.Bytes())
 }
 
 func BenchmarkIngest(b *testing.B) {
@@ -112,11 +169,14 @@ func BenchmarkIngest(b *testing.B) {
 	visits := loadTemplates(b, now-3_600_000)
 	// Each visit is replayed under many session ids; a session's segments
 	// go out in order, one client per session, as from a browser.
-	r := rand.New(rand.NewPCG(1, 2))
+	// Fresh session ids on every run: a server may outlive one.
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
 	target := os.Getenv("REPLAY_INGEST_URL")
 	var totalBytes int64
+	var st *embedded.Store
 	if target == "" {
-		st, err := embedded.Open(b.TempDir(), embedded.Options{})
+		var err error
+		st, err = embedded.Open(b.TempDir(), embedded.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -158,6 +218,13 @@ func BenchmarkIngest(b *testing.B) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency, DisableCompression: true}}
 	latencies := make([][]time.Duration, concurrency)
 	lost := make([]int, concurrency)
+	var failMu sync.Mutex
+	failures := map[string]int{}
+	failed := func(why string) {
+		failMu.Lock()
+		failures[why]++
+		failMu.Unlock()
+	}
 	deadline := time.Now().Add(limit)
 	var wg sync.WaitGroup
 	b.ResetTimer()
@@ -180,13 +247,15 @@ func BenchmarkIngest(b *testing.B) {
 					res, err := client.Do(req)
 					if err != nil {
 						lost[w]++
+						failed(err.Error())
 						continue
 					}
-					io.Copy(io.Discard, res.Body)
+					body, _ := io.ReadAll(res.Body)
 					res.Body.Close()
 					latencies[w] = append(latencies[w], time.Since(t0))
 					if res.StatusCode != 200 {
 						lost[w]++
+						failed(fmt.Sprintf("%d %s", res.StatusCode, bytes.TrimSpace(body)))
 					}
 				}
 			}
@@ -203,6 +272,9 @@ func BenchmarkIngest(b *testing.B) {
 		totalLost += lost[w]
 	}
 	slices.Sort(all)
+	for why, n := range failures {
+		b.Logf("%d× %s", n, why)
+	}
 	pct := func(p float64) float64 {
 		if len(all) == 0 {
 			return 0
@@ -214,9 +286,12 @@ func BenchmarkIngest(b *testing.B) {
 	b.ReportMetric(pct(0.99), "p99_ms")
 	b.ReportMetric(float64(totalLost), "lost")
 	b.ReportMetric(float64(totalBytes)/float64(max(1, n)), "bytes/segment")
-	if os.Getenv("REPLAY_INGEST_URL") == "" {
+	if st != nil {
 		// Server and clients share this process: CPU per segment of both.
 		b.ReportMetric(float64(cpu.Microseconds())/float64(max(1, len(all))), "cpu-µs/segment")
+		stats := st.Stats()
+		b.ReportMetric(float64(stats.Segments)/float64(max(1, stats.Batches)), "segments/batch")
+		b.ReportMetric(float64(stats.BatchTime.Microseconds())/float64(max(1, stats.Batches))/1000, "ms/batch")
 	}
 	b.ReportMetric(0, "ns/op")
 }

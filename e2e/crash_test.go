@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
 	"github.com/caddy-replay/caddy-replay/collector"
@@ -42,18 +43,38 @@ type captured struct {
 
 // recordDemoVisit records a scripted visit of the demo shop in Chromium
 // through the in-process stack and returns its segments, as the recorder
-// uploaded them, and the session.
-func recordDemoVisit(t *testing.T) ([]captured, *store.Session) {
+// uploaded them, and the session. With dwell, the visitor also lingers on
+// each page, moving the mouse and scrolling, so that the recording holds
+// the periodic segments of a real visit (for the benchmark), not only
+// page loads.
+func recordDemoVisit(t *testing.T, dwell time.Duration) ([]captured, *store.Session) {
 	s := StartStack(t, StackOptions{})
-	ctx := browsertest.New(t, 90*time.Second)
+	ctx := browsertest.New(t, 90*time.Second+12*dwell)
+	linger := chromedp.ActionFunc(func(ctx context.Context) error {
+		for end := time.Now().Add(dwell); time.Now().Before(end); {
+			x, y := 100+rand.Float64()*800, 100+rand.Float64()*500
+			if err := chromedp.MouseEvent(input.MouseMoved, x, y).Do(ctx); err != nil {
+				return err
+			}
+			if rand.IntN(10) == 0 {
+				if err := chromedp.Evaluate(`window.scrollBy(0, 120)`, nil).Do(ctx); err != nil {
+					return err
+				}
+			}
+			time.Sleep(80 * time.Millisecond)
+		}
+		return nil
+	})
 	steps := []chromedp.Action{
 		chromedp.Navigate(s.Site + "/"),
 		chromedp.WaitVisible("#shop-now"),
 		chromedp.Sleep(500 * time.Millisecond),
+		linger,
 		chromedp.Click("#subscribe-toggle", chromedp.NodeVisible),
 		chromedp.Click("#shop-now", chromedp.NodeVisible),
 		chromedp.WaitVisible(`[data-filter="dark"]`),
 		chromedp.Sleep(500 * time.Millisecond),
+		linger,
 		chromedp.Click(`[data-filter="dark"]`, chromedp.NodeVisible),
 		chromedp.Click(`[data-filter="all"]`, chromedp.NodeVisible),
 		chromedp.Click(`[data-add="guji"]`, chromedp.NodeVisible),
@@ -62,6 +83,7 @@ func recordDemoVisit(t *testing.T) ([]captured, *store.Session) {
 		chromedp.Sleep(500 * time.Millisecond),
 		chromedp.Click(`a[href="/account.html"]`, chromedp.NodeVisible),
 		chromedp.WaitVisible("#name"),
+		linger,
 		chromedp.Click("#name", chromedp.NodeVisible),
 		chromedp.SendKeys("#name", "Grace Hopper"),
 		chromedp.Click("#email", chromedp.NodeVisible),
@@ -75,6 +97,7 @@ func recordDemoVisit(t *testing.T) ([]captured, *store.Session) {
 		chromedp.Sleep(300 * time.Millisecond),
 		chromedp.Click(`a[href="/app/orders"]`, chromedp.NodeVisible),
 		chromedp.WaitVisible("#orders-box"),
+		linger,
 		chromedp.Sleep(time.Second),
 		chromedp.Navigate("about:blank"), // pagehide flushes the last segment
 	}
@@ -234,7 +257,13 @@ type ack struct {
 // segments, and a reindex from the segments alone rebuilds the same index.
 // The `caddy replay` commands then work on what is left.
 func TestCaddyCrashSafety(t *testing.T) {
-	segs, demo := recordDemoVisit(t)
+	// A short visit for the test; a longer one, with the periodic segments
+	// of a visitor who lingers, when capturing segments for the benchmark.
+	dwell := time.Duration(0)
+	if os.Getenv("REPLAY_CAPTURE_DIR") != "" {
+		dwell = 20 * time.Second
+	}
+	segs, demo := recordDemoVisit(t, dwell)
 	saveCaptured(t, segs)
 	var stored int64
 	for _, c := range segs {

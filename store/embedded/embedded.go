@@ -123,6 +123,9 @@ type Store struct {
 	// preparing counts PutSegment calls about to queue their segment.
 	preparing atomic.Int64
 
+	// Counters for Stats.
+	batches, batchedSegments, batchNanos atomic.Int64
+
 	// inflight holds the keys of segments being written, so that a
 	// concurrent retry waits for the original instead of racing it.
 	inflightMu sync.Mutex
@@ -300,6 +303,20 @@ func (s *Store) makeTmpDir() error {
 	}
 	s.tmpDir = base
 	return syncDir(filepath.Join(s.dir, "tmp"))
+}
+
+// Stats are the writer's counters since Open.
+type Stats struct {
+	// Batches is the number of segment transactions committed, Segments
+	// the segments they stored (so Segments/Batches is the mean group
+	// commit), BatchTime the time spent committing them.
+	Batches, Segments int64
+	BatchTime         time.Duration
+}
+
+// Stats returns the writer's counters.
+func (s *Store) Stats() Stats {
+	return Stats{Batches: s.batches.Load(), Segments: s.batchedSegments.Load(), BatchTime: time.Duration(s.batchNanos.Load())}
 }
 
 // Dir returns the directory the store lives in.

@@ -261,6 +261,7 @@ func (s *Store) checkCache(ctx context.Context, tx *sql.Tx) error {
 // checks them, appends the new ones to the pack, fsyncs the pack once,
 // indexes them and updates their sessions; then it acknowledges them all.
 func (s *Store) commitSegments(jobs []*job) {
+	started := time.Now()
 	fail := func(err error) {
 		for _, j := range jobs {
 			if j.err == nil && !j.dup {
@@ -419,6 +420,9 @@ func (s *Store) commitSegments(jobs []*job) {
 	committed = true
 	if len(accepted) > 0 {
 		p.size = off
+		s.batches.Add(1)
+		s.batchedSegments.Add(int64(len(accepted)))
+		s.batchNanos.Add(int64(time.Since(started)))
 	}
 	for id, ps := range sessions {
 		if ps.saved != nil {
