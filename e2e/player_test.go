@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,8 +23,8 @@ import (
 )
 
 // domOf describes a document's body for comparing a live page with its
-// replay: elements with id, classes (without the player's hover and focus
-// classes), the attributes that carry state (hidden, open, disabled,
+// replay: elements with id, classes (without the hover and focus classes
+// that our player and rrweb's put on elements), the attributes that carry state (hidden, open, disabled,
 // aria-pressed, aria-expanded, inline style), and text. Scripts are never
 // recorded, and form values are masked by the recorder's default privacy
 // level, so neither is compared.
@@ -38,7 +41,7 @@ const domOf = `function domOf(doc) {
 			const tag = c.localName;
 			if (tag === 'script' || tag === 'noscript' || tag === 'style' || tag === 'link' || tag === 'template') continue;
 			let line = tag + (c.id ? '#' + c.id : '');
-			const cls = [...c.classList].filter((k) => !/^replay-/.test(k)).sort();
+			const cls = [...c.classList].filter((k) => !/^(replay-|:hover$)/.test(k)).sort();
 			if (cls.length) line += '.' + cls.join('.');
 			for (const a of ['hidden', 'open', 'disabled', 'aria-pressed', 'aria-expanded']) if (c.hasAttribute(a)) line += ' ' + a + '=' + JSON.stringify(c.getAttribute(a));
 			if (c.getAttribute('style')) line += ' style=' + JSON.stringify(c.style.cssText);
@@ -271,6 +274,73 @@ func TestPlayerReplaysRecordedVisits(t *testing.T) {
 	if _, exc := con.Snapshot(); len(exc) > 0 {
 		t.Errorf("player exceptions: %q", exc)
 	}
+
+	// rrweb's own Replayer plays our export of the same visit: the same
+	// DOM at the same moments. (rrweb applies the events before a time,
+	// ours those at or before it; the moments fall between events, and
+	// rrweb shows the end for times past it.)
+	exported := Get(t, s.Player+"/api/sessions/"+shopper+"/export")
+	body, err := io.ReadAll(exported.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr := rrwebServer(t, body)
+	err = chromedp.Run(ctx, chromedp.Navigate(rr+"/"),
+		chromedp.Poll(`window.ready === true`, nil, chromedp.WithPollingTimeout(20*time.Second)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range moments {
+		var got struct{ DOM, Error string }
+		if err := chromedp.Run(ctx, chromedp.Evaluate(fmt.Sprintf(`at(%d)`, m.TS), &got)); err != nil {
+			t.Fatal(err)
+		}
+		if got.Error != "" || got.DOM != m.DOM {
+			t.Errorf("%s: rrweb's Replayer, given our export, differs from the live page %s\n%s", m.Name, got.Error, lineDiff(m.DOM, got.DOM))
+		}
+	}
+}
+
+// rrwebServer serves rrweb's Replayer (installed by `npm ci --prefix
+// testdata/npm`; make test does) with a recording, on loopback.
+func rrwebServer(t *testing.T, recording []byte) string {
+	t.Helper()
+	dir := filepath.Join("..", "testdata", "npm", "node_modules", "rrweb", "dist")
+	if _, err := os.Stat(filepath.Join(dir, "rrweb.umd.min.cjs")); err != nil {
+		t.Fatalf("rrweb is not installed (%v): run `npm ci --prefix testdata/npm` (make test does)", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/rrweb.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		http.ServeFile(w, r, filepath.Join(dir, "rrweb.umd.min.cjs"))
+	})
+	mux.HandleFunc("/recording.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(recording)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, `<!doctype html><meta charset="utf-8"><script src="/rrweb.js"></script><div id="root"></div><script>
+`+domOf+`
+(async () => {
+	const events = await (await fetch('/recording.json')).json();
+	window.replayer = new rrweb.Replayer(events, { root: document.getElementById('root'), mouseTail: false, showWarning: false, skipInactive: false });
+	window.start = events[0].timestamp;
+	window.ready = true;
+})();
+window.at = (ts) => {
+	try {
+		window.replayer.pause(ts - window.start);
+		return { DOM: domOf(window.replayer.iframe.contentDocument) };
+	} catch (e) {
+		return { Error: String(e) };
+	}
+};
+</script>`)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 // lineDiff shows the first lines where two descriptions differ.
