@@ -168,8 +168,8 @@ func TestFigures(t *testing.T) {
 		runs = v
 	}
 
-	only := os.Getenv("FIGURES") // "size", "snapshot" or "mutations": one part only
-	part := func(name string) bool { return only == "" || only == name }
+	only := os.Getenv("FIGURES") // e.g. "snapshot,restore,mutations": some parts only
+	part := func(name string) bool { return only == "" || strings.Contains(","+only+",", ","+name+",") }
 
 	// Size.
 	rr := rrwebScript(t)
@@ -214,6 +214,7 @@ func TestFigures(t *testing.T) {
 	// full snapshot (what a seek costs with and without checkpoints).
 	if part("restore") {
 		h.coll.reset()
+		ctx := b.tab(t) // a new session: the collector ignores sessions from before reset()
 		if err := chromedp.Run(ctx, chromedp.Navigate(h.url("/bench/page?n=10000&mode=ours"))); err != nil {
 			t.Fatal(err)
 		}

@@ -18,7 +18,6 @@ const nextSiblingGet = get(N, 'nextSibling');
 const nodeTypeGet = get(N, 'nodeType');
 const ownerDocumentGet = get(N, 'ownerDocument');
 const isConnectedGet = get(N, 'isConnected');
-const textContentDesc = Object.getOwnPropertyDescriptor(N, 'textContent');
 const appendChildFn = fn(N, 'appendChild');
 const insertBeforeFn = fn(N, 'insertBefore');
 const removeChildFn = fn(N, 'removeChild');
@@ -47,7 +46,6 @@ const hostGet = typeof ShadowRoot !== 'undefined' ? get(ShadowRoot.prototype, 'h
 
 export const SVG_NS = 'http://www.w3.org/2000/svg';
 export const XLINK_NS = 'http://www.w3.org/1999/xlink';
-export const XHTML_NS = 'http://www.w3.org/1999/xhtml';
 
 export const parentOf = (n) => parentNodeGet.call(n);
 export const firstChild = (n) => firstChildGet.call(n);
@@ -55,8 +53,6 @@ export const nextSibling = (n) => nextSiblingGet.call(n);
 export const nodeType = (n) => nodeTypeGet.call(n);
 export const ownerDoc = (n) => (nodeTypeGet.call(n) === 9 ? n : ownerDocumentGet.call(n));
 export const isConnected = (n) => isConnectedGet.call(n);
-export const textOf = (n) => textContentDesc.get.call(n);
-export const setText = (n, v) => textContentDesc.set.call(n, v);
 export const append = (p, c) => appendChildFn.call(p, c);
 export const insertBefore = (p, c, ref) => insertBeforeFn.call(p, c, ref);
 export const localName = (el) => localNameGet.call(el);

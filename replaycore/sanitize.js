@@ -192,11 +192,6 @@ export function sanitizeAttribute(tag, name, value, attrs, resolve) {
   return ok;
 }
 
-/** True for tags whose content must never be rebuilt. */
-export function isScriptTag(tag) {
-  return tag === 'script';
-}
-
 /**
  * Rewrites url(...) and @import targets in CSS text through resolve, and
  * removes URLs that are not safe resources.

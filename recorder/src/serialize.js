@@ -26,9 +26,6 @@ const nodeTypeG = desc(Node.prototype, 'nodeType');
 const localNameG = desc(Element.prototype, 'localName');
 const attributesG = desc(Element.prototype, 'attributes');
 const getAttributeF = Element.prototype.getAttribute;
-export const firstChild = (n) => firstChildG.call(n);
-export const nextSibling = (n) => nextSiblingG.call(n);
-export const nodeTypeOf = (n) => nodeTypeG.call(n);
 export const tagOf = (el) => localNameG.call(el);
 export const getAttr = (el, name) => getAttributeF.call(el, name);
 
