@@ -66,6 +66,8 @@ func BenchmarkPutSegment(b *testing.B) {
 	el := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/el.Seconds(), "segments/s")
+	st := s.Stats()
+	b.ReportMetric(float64(st.Segments)/float64(max(1, st.Batches)), "segments/batch")
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/segment")
 	b.ReportMetric(0, "ns/op")
 }

@@ -96,6 +96,10 @@ type Store struct {
 
 	rdb *sql.DB // reads (query_only)
 	wdb *sql.DB // writes, one connection, used by the writer goroutine only
+	cdb *sql.DB // WAL checkpoints, one connection
+
+	stopCheckpoints chan struct{}
+	checkpointsDone chan struct{}
 	stm writerStmts
 
 	lock    *os.File // shared lock on dir/LOCK
@@ -183,6 +187,8 @@ func Open(dir string, opts Options) (*Store, error) {
 	s.submit = make(chan *job, 4*opts.MaxBatch)
 	s.writerWG.Add(1)
 	go s.writer()
+	s.stopCheckpoints, s.checkpointsDone = make(chan struct{}), make(chan struct{})
+	go s.checkpointer()
 	return s, nil
 }
 
@@ -249,6 +255,11 @@ func (s *Store) dsn(write bool) string {
 		// index (recoverPacks). Deletions, which have no pack to recover
 		// from, commit with FULL (runFn).
 		q.Add("_pragma", "synchronous(NORMAL)")
+		// Checkpoints run on a goroutine of their own (checkpointer), not
+		// inside whichever commit crosses the threshold: the writer is
+		// the one thing that cannot run in parallel.
+		q.Add("_pragma", "wal_autocheckpoint(0)")
+		q.Add("_pragma", "cache_size(-65536)")
 		q.Set("_txlock", "immediate")
 	} else {
 		q.Add("_pragma", "query_only(1)")
@@ -278,7 +289,37 @@ func (s *Store) openDBs() error {
 	s.rdb.SetMaxIdleConns(s.opts.ReadConns)
 	s.rdb.SetConnMaxIdleTime(0)
 	s.rdb.SetConnMaxLifetime(0)
+	s.cdb, err = sql.Open("sqlite", s.dsn(true))
+	if err != nil {
+		return err
+	}
+	s.cdb.SetMaxOpenConns(1)
+	s.cdb.SetMaxIdleConns(1)
 	return nil
+}
+
+// checkpointInterval is how often the checkpointer copies the WAL into the
+// database file.
+const checkpointInterval = 250 * time.Millisecond
+
+// checkpointer copies committed pages from the WAL into the database file
+// (a PASSIVE checkpoint never blocks the writer or readers), so the WAL
+// stays small without the writer paying for it.
+func (s *Store) checkpointer() {
+	defer close(s.checkpointsDone)
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopCheckpoints:
+			return
+		case <-t.C:
+		}
+		var busy, frames, done int
+		if err := s.cdb.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &done); err != nil {
+			s.log.Warn("WAL checkpoint failed", zap.Error(err))
+		}
+	}
 }
 
 // makeTmpDir creates this Store's temporary directory and locks it, so that
@@ -333,6 +374,11 @@ func (s *Store) Close() error {
 		s.mu.Unlock()
 		s.writerWG.Wait()
 		s.sealActive()
+		close(s.stopCheckpoints)
+		<-s.checkpointsDone
+		// Leave a small database behind: fold the WAL in and truncate it
+		// (best effort: another process may be reading).
+		s.cdb.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
 		s.closeErr = s.release()
 	})
 	return s.closeErr
@@ -348,6 +394,9 @@ func (s *Store) release() error {
 	}
 	if s.wdb != nil {
 		errs = append(errs, s.wdb.Close())
+	}
+	if s.cdb != nil {
+		errs = append(errs, s.cdb.Close())
 	}
 	if s.tmpDir != "" {
 		errs = append(errs, os.RemoveAll(s.tmpDir))

@@ -272,7 +272,9 @@ func TestReindexSkipsDamagedRecords(t *testing.T) {
 	spans := map[int]span{}
 	for _, in := range list {
 		var sp span
-		s.rdb.QueryRow(`SELECT s.off, s.len, p.name FROM segments s JOIN packs p ON p.id = s.pack WHERE session = ? AND seq = ?`, sid, in.Seq).Scan(&sp.off, &sp.len, &sp.name)
+		if err := s.rdb.QueryRow(`SELECT s.off, s.len, p.name FROM segments s JOIN packs p ON p.id = s.pack JOIN sessions x ON x.rid = s.sess WHERE x.id = ? AND s.seq = ?`, sid, in.Seq).Scan(&sp.off, &sp.len, &sp.name); err != nil {
+			t.Fatal(err)
+		}
 		spans[in.Seq] = sp
 	}
 	path := s.packPath(spans[0].name)

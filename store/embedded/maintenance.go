@@ -77,7 +77,14 @@ func (s *Store) tombstonePath(id string) string {
 // deleteSessionRows deletes a session from the index and returns where
 // its segments lie, to be erased once the transaction commits.
 func deleteSessionRows(ctx context.Context, tx *sql.Tx, id string) ([]span, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT s.pack, p.name, s.off, s.len FROM segments s JOIN packs p ON p.id = s.pack WHERE s.session = ?`, id)
+	var rid int64
+	switch err := tx.QueryRowContext(ctx, `SELECT rid FROM sessions WHERE id = ?`, id).Scan(&rid); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT s.pack, p.name, s.off, s.len FROM segments s JOIN packs p ON p.id = s.pack WHERE s.sess = ?`, rid)
 	if err != nil {
 		return nil, err
 	}
@@ -103,8 +110,10 @@ func deleteSessionRows(ctx context.Context, tx *sql.Tx, id string) ([]span, erro
 			return nil, err
 		}
 	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM segments WHERE sess = ?`, rid); err != nil {
+		return nil, err
+	}
 	for _, q := range []string{
-		`DELETE FROM segments WHERE session = ?`,
 		`DELETE FROM session_urls WHERE session = ?`,
 		`DELETE FROM session_users WHERE session = ?`,
 		`DELETE FROM sessions WHERE id = ?`,
@@ -574,8 +583,11 @@ func (s *Store) rebuildSession(ctx context.Context, tx *sql.Tx, id string, recs 
 		if err != nil {
 			next, _ = s.applySegment(ps.s, &store.NewSegment{SegmentInfo: info})
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO segments (session, view, seq, start_ms, end_ms, full, records, raw, size, received, pack, off, len) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-			info.Session, info.View, info.Seq, info.Start, info.End, info.FullSnapshot, info.Records, info.RawSize, info.Size, info.Received, r.pack, r.off, r.len); err != nil {
+		if err := s.ensureRow(ctx, tx, ps); err != nil {
+			return n, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO segments (sess, view, seq, start_ms, end_ms, full, records, raw, size, received, pack, off, len) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			ps.base.rid, info.View, info.Seq, info.Start, info.End, info.FullSnapshot, info.Records, info.RawSize, info.Size, info.Received, r.pack, r.off, r.len); err != nil {
 			return n, err
 		}
 		ps.s, ps.dirty = next, true

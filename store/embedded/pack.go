@@ -254,11 +254,6 @@ func (s *Store) indexRecords(ctx context.Context, tx *sql.Tx, records []found) (
 			drop()
 			continue
 		}
-		var old store.SegmentInfo
-		if err := segGet.QueryRow(k.Session, k.View, k.Seq).Scan(&old.Start, &old.End, &old.FullSnapshot, &old.Records, &old.RawSize); err == nil {
-			drop()
-			continue
-		}
 		ps := sessions[k.Session]
 		if ps == nil {
 			var err error
@@ -266,6 +261,14 @@ func (s *Store) indexRecords(ctx context.Context, tx *sql.Tx, records []found) (
 				return n, nil, err
 			}
 			sessions[k.Session] = ps
+		}
+		if err := s.ensureRow(ctx, tx, ps); err != nil {
+			return n, nil, err
+		}
+		var old store.SegmentInfo
+		if err := segGet.QueryRow(ps.base.rid, k.View, k.Seq).Scan(&old.Start, &old.End, &old.FullSnapshot, &old.Records, &old.RawSize); err == nil {
+			drop()
+			continue
 		}
 		var update func(*store.Session)
 		if s.opts.Summarizer != nil {
@@ -280,7 +283,7 @@ func (s *Store) indexRecords(ctx context.Context, tx *sql.Tx, records []found) (
 		if err != nil {
 			next, _ = s.applySegment(ps.s, &store.NewSegment{SegmentInfo: info})
 		}
-		if _, err := segPut.Exec(k.Session, k.View, k.Seq, info.Start, info.End, info.FullSnapshot, info.Records,
+		if _, err := segPut.Exec(ps.base.rid, k.View, k.Seq, info.Start, info.End, info.FullSnapshot, info.Records,
 			info.RawSize, info.Size, info.Received, r.pack, r.off, r.len); err != nil {
 			return n, nil, err
 		}

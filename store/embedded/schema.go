@@ -8,7 +8,7 @@ import (
 
 // schemaVersion is stored in PRAGMA user_version. A store written by a newer
 // version is refused rather than misread.
-const schemaVersion = 3
+const schemaVersion = 4
 
 // schema is the index. Everything in it can be rebuilt from the packs
 // (segment records carry their key, info and Extra) and small files
@@ -22,8 +22,14 @@ const schemaVersion = 3
 // URLs are searched by substring through an FTS5 trigram index; users by
 // prefix through session_users, one row per lower-cased id, name and email.
 var schema = []string{
+	// Sessions and segments are keyed by a row number given in creation
+	// order (rid), not by the random session id: the sessions receiving
+	// segments right now were created recently, so their rows, their
+	// segments' key entries and their end_ms entries sit in a few pages at
+	// the end of each B-tree, and a batch of segments dirties few pages.
 	`CREATE TABLE sessions (
-		id TEXT PRIMARY KEY,
+		rid INTEGER PRIMARY KEY,
+		id TEXT NOT NULL UNIQUE,
 		start_ms INTEGER NOT NULL,
 		end_ms INTEGER NOT NULL,
 		duration INTEGER NOT NULL,
@@ -67,7 +73,7 @@ var schema = []string{
 	// share pages; the key index is the only random insertion.
 	`CREATE TABLE segments (
 		id INTEGER PRIMARY KEY,
-		session TEXT NOT NULL,
+		sess INTEGER NOT NULL,
 		view TEXT NOT NULL,
 		seq INTEGER NOT NULL,
 		start_ms INTEGER NOT NULL,
@@ -81,7 +87,7 @@ var schema = []string{
 		off INTEGER NOT NULL,
 		len INTEGER NOT NULL
 	)`,
-	`CREATE UNIQUE INDEX segments_key ON segments(session, view, seq)`,
+	`CREATE UNIQUE INDEX segments_key ON segments(sess, view, seq)`,
 	`CREATE TABLE packs (
 		id INTEGER PRIMARY KEY,
 		name TEXT NOT NULL UNIQUE,
@@ -89,7 +95,6 @@ var schema = []string{
 		live INTEGER NOT NULL,
 		created INTEGER NOT NULL
 	)`,
-	`CREATE INDEX segments_order ON segments(session, start_ms, view, seq)`,
 	`CREATE TABLE session_urls (
 		id INTEGER PRIMARY KEY,
 		session TEXT NOT NULL,
@@ -147,7 +152,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return nil
 	case v > schemaVersion:
 		return fmt.Errorf("index schema version %d is newer than this Caddy Replay understands (%d): upgrade Caddy", v, schemaVersion)
-	case v == 1, v == 2:
+	case v >= 1 && v <= 3:
 		return fmt.Errorf("this store was written by a development build of Caddy Replay; move it away and start afresh")
 	case v != 0:
 		return fmt.Errorf("index schema version %d is unknown", v)

@@ -101,7 +101,7 @@ func (s *Store) SegmentList(ctx context.Context, session string) ([]store.Segmen
 		return nil, store.ErrNotFound
 	}
 	rows, err := s.rdb.QueryContext(ctx, `SELECT view, seq, start_ms, end_ms, full, records, raw, size, received
-		FROM segments WHERE session = ?`, session)
+		FROM segments WHERE sess = (SELECT rid FROM sessions WHERE id = ?)`, session)
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +145,7 @@ func (s *Store) OpenSegment(ctx context.Context, k store.SegmentKey) (io.ReadClo
 	var name string
 	var off int64
 	err := s.rdb.QueryRowContext(ctx, `SELECT p.name, s.off FROM segments s JOIN packs p ON p.id = s.pack
-		WHERE s.session = ? AND s.view = ? AND s.seq = ?`, k.Session, k.View, k.Seq).Scan(&name, &off)
+		WHERE s.sess = (SELECT rid FROM sessions WHERE id = ?) AND s.view = ? AND s.seq = ?`, k.Session, k.View, k.Seq).Scan(&name, &off)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}

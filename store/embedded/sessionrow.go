@@ -20,19 +20,8 @@ const listCols = `id, start_ms, end_ms, duration, active_ms, pages, entry_url,
 	user_agent, user_id, user_name, user_email, service, env, version, application_id,
 	client_ip, segments, bytes, raw_bytes, created, updated, urls`
 
-const upsertSession = `INSERT INTO sessions (` + sessionCols + `)
-	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-	ON CONFLICT(id) DO UPDATE SET
-	start_ms=excluded.start_ms, end_ms=excluded.end_ms, duration=excluded.duration,
-	active_ms=excluded.active_ms, pages=excluded.pages, entry_url=excluded.entry_url,
-	clicks=excluded.clicks, rage_clicks=excluded.rage_clicks, dead_clicks=excluded.dead_clicks,
-	inputs=excluded.inputs, errors=excluded.errors, vw=excluded.vw, vh=excluded.vh,
-	user_agent=excluded.user_agent, user_id=excluded.user_id, user_name=excluded.user_name,
-	user_email=excluded.user_email, service=excluded.service, env=excluded.env,
-	version=excluded.version, application_id=excluded.application_id, client_ip=excluded.client_ip,
-	segments=excluded.segments, bytes=excluded.bytes, raw_bytes=excluded.raw_bytes,
-	created=excluded.created, updated=excluded.updated, urls=excluded.urls,
-	views=excluded.views, carry=excluded.carry`
+const insertSession = `INSERT INTO sessions (` + sessionCols + `)
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 type scanner interface{ Scan(...any) error }
 

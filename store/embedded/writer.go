@@ -46,12 +46,12 @@ func (w *writerStmts) prepare(db *sql.DB) error {
 		return st
 	}
 	w.tomb = p(`SELECT deleted FROM tombstones WHERE session = ?`)
-	w.segGet = p(`SELECT start_ms, end_ms, full, records, raw FROM segments WHERE session = ? AND view = ? AND seq = ?`)
+	w.segGet = p(`SELECT start_ms, end_ms, full, records, raw FROM segments WHERE sess = ? AND view = ? AND seq = ?`)
 	// OR IGNORE: a duplicate key inserts nothing, which is how the writer
 	// learns that a segment is a retry without a lookup per segment.
-	w.segPut = p(`INSERT OR IGNORE INTO segments (session, view, seq, start_ms, end_ms, full, records, raw, size, received, pack, off, len) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`)
-	w.sessGet = p(`SELECT ` + sessionCols + ` FROM sessions WHERE id = ?`)
-	w.sessPut = p(upsertSession)
+	w.segPut = p(`INSERT OR IGNORE INTO segments (sess, view, seq, start_ms, end_ms, full, records, raw, size, received, pack, off, len) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+	w.sessGet = p(`SELECT rid, ` + sessionCols + ` FROM sessions WHERE id = ?`)
+	w.sessPut = p(insertSession)
 	w.urlPut = p(`INSERT OR IGNORE INTO session_urls (session, url) VALUES (?, ?)`)
 	w.userDel = p(`DELETE FROM session_users WHERE session = ?`)
 	w.userPut = p(`INSERT OR IGNORE INTO session_users (term, session) VALUES (?, ?)`)
@@ -200,7 +200,7 @@ func (s *Store) runFn(j *job) {
 // pendingSession is a session loaded (or created) during a batch.
 type pendingSession struct {
 	s     *store.Session // the state after this batch's segments so far
-	base  *cachedSession // the committed row; nil for a new session
+	base  *cachedSession // the row as in the index; nil before ensureRow
 	dirty bool
 	saved *cachedSession // what the row is once this batch commits
 }
@@ -210,6 +210,7 @@ type pendingSession struct {
 // its update writes only the columns that changed (each sort column has an
 // index to maintain).
 type cachedSession struct {
+	rid   int64
 	s     *store.Session
 	vals  []any // sessionArgs(s)
 	urls  map[string]bool
@@ -225,22 +226,65 @@ func (s *Store) loadPending(sessGet *sql.Stmt, id string) (*pendingSession, erro
 	if c := s.cache[id]; c != nil {
 		return &pendingSession{s: c.s, base: c}, nil
 	}
-	cur, _, err := scanSession(sessGet.QueryRow(id), true)
+	var rid int64
+	cur, _, err := scanSession(prefixed{sessGet.QueryRow(id), &rid}, true)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return &pendingSession{s: &store.Session{ID: id}}, nil
 	case err != nil:
 		return nil, err
 	}
-	vals, err := sessionArgs(cur)
+	c, err := newCached(rid, cur, nil)
 	if err != nil {
 		return nil, err
 	}
-	c := &cachedSession{s: cur, vals: vals, urls: make(map[string]bool, len(cur.URLs)), terms: userTerms(cur)}
-	for _, u := range cur.URLs {
-		c.urls[u] = true
-	}
 	return &pendingSession{s: cur, base: c}, nil
+}
+
+// prefixed scans a leading column (the rid) before the session's.
+type prefixed struct {
+	row scanner
+	rid *int64
+}
+
+func (p prefixed) Scan(dst ...any) error { return p.row.Scan(append([]any{p.rid}, dst...)...) }
+
+// newCached describes a session row as stored; urls, when given, are the
+// URLs already in session_urls.
+func newCached(rid int64, sess *store.Session, urls map[string]bool) (*cachedSession, error) {
+	vals, err := sessionArgs(sess)
+	if err != nil {
+		return nil, err
+	}
+	if urls == nil {
+		urls = make(map[string]bool, len(sess.URLs))
+		for _, u := range sess.URLs {
+			urls[u] = true
+		}
+	}
+	return &cachedSession{rid: rid, s: sess, vals: vals, urls: urls, terms: userTerms(sess)}, nil
+}
+
+// ensureRow gives a new session its row (empty but for the id), so that
+// its segments can refer to its rid; saveSession fills it in.
+func (s *Store) ensureRow(ctx context.Context, tx *sql.Tx, ps *pendingSession) error {
+	if ps.base != nil {
+		return nil
+	}
+	empty := &store.Session{ID: ps.s.ID}
+	c, err := newCached(0, empty, map[string]bool{})
+	if err != nil {
+		return err
+	}
+	res, err := tx.StmtContext(ctx, s.stm.sessPut).Exec(c.vals...)
+	if err != nil {
+		return err
+	}
+	if c.rid, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	ps.base = c
+	return nil
 }
 
 // checkCache empties the session cache when another connection (another
@@ -348,6 +392,10 @@ func (s *Store) commitSegments(jobs []*job) {
 			j.err = err
 			continue
 		}
+		if err := s.ensureRow(ctx, tx, ps); err != nil {
+			fail(err)
+			return
+		}
 		if p == nil {
 			newPack = s.active == nil || s.active.size >= packBytes || time.Since(s.active.created) >= packAge
 			if p, err = s.activePack(ctx, tx); err != nil {
@@ -359,7 +407,7 @@ func (s *Store) commitSegments(jobs []*job) {
 			appended = p
 		}
 		n := int64(len(j.record))
-		res, err := segPut.Exec(k.Session, k.View, k.Seq, seg.Start, seg.End, seg.FullSnapshot,
+		res, err := segPut.Exec(ps.base.rid, k.View, k.Seq, seg.Start, seg.End, seg.FullSnapshot,
 			seg.Records, seg.RawSize, seg.Size, seg.Received, p.id, off, n)
 		if err != nil {
 			fail(err)
@@ -368,7 +416,7 @@ func (s *Store) commitSegments(jobs []*job) {
 		if added, _ := res.RowsAffected(); added == 0 {
 			// Stored before: a retry if it is the same segment.
 			var old store.SegmentInfo
-			if err := segGet.QueryRow(k.Session, k.View, k.Seq).Scan(&old.Start, &old.End, &old.FullSnapshot, &old.Records, &old.RawSize); err != nil {
+			if err := segGet.QueryRow(ps.base.rid, k.View, k.Seq).Scan(&old.Start, &old.End, &old.FullSnapshot, &old.Records, &old.RawSize); err != nil {
 				fail(err)
 				return
 			}
@@ -503,44 +551,37 @@ func sortViews(v []store.View) {
 	sort.SliceStable(v, func(i, j int) bool { return v[i].Start < v[j].Start })
 }
 
-// saveSession writes a session row and its search rows: the whole row for
-// a new session, only the changed columns for a known one. ps.saved is set
-// to the row as written.
+// saveSession writes a session's row (only the columns that changed since
+// ensureRow or the last save) and its search rows. ps.saved is set to the
+// row as written.
 func (s *Store) saveSession(ctx context.Context, tx *sql.Tx, ps *pendingSession) error {
-	vals, err := sessionArgs(ps.s)
+	if err := s.ensureRow(ctx, tx, ps); err != nil {
+		return err
+	}
+	b := ps.base
+	saved, err := newCached(b.rid, ps.s, make(map[string]bool, len(ps.s.URLs)))
 	if err != nil {
 		return err
 	}
-	saved := &cachedSession{s: ps.s, vals: vals, terms: userTerms(ps.s)}
-	var oldTerms []string
-	if b := ps.base; b == nil {
-		if _, err := tx.StmtContext(ctx, s.stm.sessPut).Exec(vals...); err != nil {
+	var mask uint64
+	var args []any
+	for i := 1; i < len(saved.vals); i++ {
+		if !sameValue(saved.vals[i], b.vals[i]) {
+			mask |= 1 << i
+			args = append(args, saved.vals[i])
+		}
+	}
+	if mask != 0 {
+		st, err := s.updateStmt(ctx, tx, mask)
+		if err != nil {
 			return err
 		}
-		saved.urls = make(map[string]bool, len(ps.s.URLs))
-	} else {
-		var mask uint64
-		var args []any
-		for i := 1; i < len(vals); i++ {
-			if !sameValue(vals[i], b.vals[i]) {
-				mask |= 1 << i
-				args = append(args, vals[i])
-			}
+		if _, err := st.Exec(append(args, b.rid)...); err != nil {
+			return err
 		}
-		if mask != 0 {
-			st, err := s.updateStmt(ctx, tx, mask)
-			if err != nil {
-				return err
-			}
-			if _, err := st.Exec(append(args, ps.s.ID)...); err != nil {
-				return err
-			}
-		}
-		saved.urls = make(map[string]bool, len(ps.s.URLs))
-		for u := range b.urls {
-			saved.urls[u] = true
-		}
-		oldTerms = b.terms
+	}
+	for u := range b.urls {
+		saved.urls[u] = true
 	}
 	urlPut := tx.StmtContext(ctx, s.stm.urlPut)
 	for _, u := range ps.s.URLs {
@@ -551,7 +592,7 @@ func (s *Store) saveSession(ctx context.Context, tx *sql.Tx, ps *pendingSession)
 			saved.urls[u] = true
 		}
 	}
-	if !equalStrings(saved.terms, oldTerms) {
+	if !equalStrings(saved.terms, b.terms) {
 		if _, err := tx.StmtContext(ctx, s.stm.userDel).Exec(ps.s.ID); err != nil {
 			return err
 		}
@@ -563,7 +604,7 @@ func (s *Store) saveSession(ctx context.Context, tx *sql.Tx, ps *pendingSession)
 		}
 	}
 	ps.saved = saved
-	// Later segments of the same batch build on this row.
+	// Later saves in the same batch build on this row.
 	ps.base = saved
 	return nil
 }
@@ -585,7 +626,7 @@ func (s *Store) updateStmt(ctx context.Context, tx *sql.Tx, mask uint64) (*sql.S
 			set = append(set, c+" = ?")
 		}
 	}
-	st, err := tx.PrepareContext(ctx, `UPDATE sessions SET `+strings.Join(set, ", ")+` WHERE id = ?`)
+	st, err := tx.PrepareContext(ctx, `UPDATE sessions SET `+strings.Join(set, ", ")+` WHERE rid = ?`)
 	if err != nil {
 		return nil, err
 	}
