@@ -100,7 +100,7 @@ type Store struct {
 
 	stopCheckpoints chan struct{}
 	checkpointsDone chan struct{}
-	stm writerStmts
+	stm             writerStmts
 
 	lock    *os.File // shared lock on dir/LOCK
 	tmpDir  string   // this Store's own temporary directory
