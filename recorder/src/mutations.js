@@ -62,7 +62,8 @@ export class Mutations {
         const an = r.addedNodes;
         for (let j = 0; j < an.length; j++) added.add(an[j]);
       } else if (r.type === 'attributes') {
-        const name = r.attributeNamespace === XLINK_NS ? 'xlink:' + r.attributeName : r.attributeName;
+        let name = r.attributeName;
+        if (name === 'href' && r.attributeNamespace === XLINK_NS) name = 'xlink:href';
         if (name === ATTR) notePrivacyAttribute();
         const s = attrs.get(r.target);
         if (s) s.add(name);
