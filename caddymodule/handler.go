@@ -333,11 +333,11 @@ func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest string) 
 		h.bundle.Script.ServeHTTP(w, r)
 	case rest == h.bundle.Worker.Name:
 		h.bundle.Worker.ServeHTTP(w, r)
-	case isStaleAsset(rest, "recorder."), isStaleAsset(rest, "worker."):
+	case isStaleAsset(rest, "recorder-worker."), isStaleAsset(rest, "recorder."):
 		// A page cached before an upgrade asks for the previous build:
 		// send it to the current one rather than break recording.
 		name := h.bundle.Script.Name
-		if strings.HasPrefix(rest, "worker.") {
+		if strings.HasPrefix(rest, "recorder-worker.") {
 			name = h.bundle.Worker.Name
 		}
 		w.Header().Set("Cache-Control", "no-cache")
@@ -366,29 +366,17 @@ func isStaleAsset(name, stem string) bool {
 	return true
 }
 
-// SessionCookie is the recorder's first-party session cookie. Its value is
-// "v1:<session id>:<created ms>:<expires ms>:<sampled 0|1>".
-const SessionCookie = "_replay_s"
-
 // unsampledVisitor reports whether the request carries a live session
 // cookie that says this session is not recorded: such visitors get no
-// script at all.
+// script at all. The recorder writes the cookie; recorder.ParseCookie is
+// the one reading of it that both sides share.
 func unsampledVisitor(r *http.Request, now time.Time) bool {
-	c, err := r.Cookie(SessionCookie)
+	c, err := r.Cookie(recorder.CookieName)
 	if err != nil {
 		return false
 	}
-	parts := strings.Split(c.Value, ":")
-	if len(parts) != 5 || parts[0] != "v1" || parts[4] != "0" {
-		return false
-	}
-	created, err1 := strconv.ParseInt(parts[2], 10, 64)
-	expires, err2 := strconv.ParseInt(parts[3], 10, 64)
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	ms := now.UnixMilli()
-	return ms < expires && ms < created+int64(4*time.Hour/time.Millisecond)
+	s, ok := recorder.ParseCookie(c.Value)
+	return ok && s.SkipRecorder(now)
 }
 
 // clientIP is the visitor's address as Caddy determined it (honouring

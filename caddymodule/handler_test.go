@@ -286,7 +286,7 @@ func TestUnsampledVisitorGetsNoScript(t *testing.T) {
 	base := startProxy(t, "")
 	now := time.Now().UnixMilli()
 	cookie := func(sampled int, created, expires int64) string {
-		return fmt.Sprintf("%s=v1:0123456789abcdefABCDEF:%d:%d:%d", SessionCookie, created, expires, sampled)
+		return fmt.Sprintf("%s=v1:0123456789abcdefABCDEF:%d:%d:%d", recorder.CookieName, created, expires, sampled)
 	}
 	for _, tc := range []struct {
 		name   string
@@ -298,7 +298,7 @@ func TestUnsampledVisitorGetsNoScript(t *testing.T) {
 		{"not sampled", cookie(0, now, now+60_000), 0},
 		{"not sampled but expired", cookie(0, now-120_000, now-60_000), 1},
 		{"not sampled but past 4 h", cookie(0, now-5*3600_000, now+60_000), 1},
-		{"malformed", SessionCookie + "=v1:x", 1},
+		{"malformed", recorder.CookieName + "=v1:x", 1},
 	} {
 		_, body := get(t, base+"/page", "Cookie", tc.cookie)
 		if n := len(tagRE.FindAllString(body, -1)); n != tc.tags {
@@ -341,9 +341,11 @@ func TestRecorderFilesServed(t *testing.T) {
 			t.Errorf("%s (%s): status %d, Cache-Control %q, encoding %q", a.name, a.enc, resp.StatusCode, resp.Header.Get("Cache-Control"), resp.Header.Get("Content-Encoding"))
 		}
 	}
-	resp, _ := get(t, base+"/__replay/recorder.0123456789abcdef.js")
-	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/__replay/"+b.Script.Name {
-		t.Errorf("a stale recorder URL: %d → %q", resp.StatusCode, resp.Header.Get("Location"))
+	for stale, current := range map[string]string{"recorder.0123456789abcdef.js": b.Script.Name, "recorder-worker.0123456789abcdef.js": b.Worker.Name} {
+		resp, _ := get(t, base+"/__replay/"+stale)
+		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/__replay/"+current {
+			t.Errorf("stale %s: %d → %q", stale, resp.StatusCode, resp.Header.Get("Location"))
+		}
 	}
 	for _, p := range []string{"/__replay/", "/__replay/../etc/passwd", "/__replay/v1/other"} {
 		if resp, _ := get(t, base+p); resp.StatusCode != http.StatusNotFound {

@@ -57,6 +57,11 @@ type Options struct {
 	Define map[string]string
 	// NoMinify keeps the output readable (for debugging).
 	NoMinify bool
+	// MangleProps renames object properties whose names match this
+	// regular expression (e.g. "_$" for internal fields), as esbuild's
+	// mangle-props does. Only for properties that never cross the
+	// bundle's boundary (no JSON, no DOM, no public API).
+	MangleProps string
 }
 
 // Build bundles o.Entry and everything it imports into one asset.
@@ -81,6 +86,7 @@ func Build(o Options) (*Asset, error) {
 		LegalComments:     api.LegalCommentsNone,
 		Charset:           api.CharsetUTF8,
 		Define:            o.Define,
+		MangleProps:       o.MangleProps,
 		Outfile:           o.Name + ".js",
 		LogLevel:          api.LogLevelSilent,
 		Plugins:           []api.Plugin{fsPlugin(o.FS, o.Packages)},

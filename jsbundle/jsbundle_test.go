@@ -122,3 +122,14 @@ func TestServeNegotiatesEncoding(t *testing.T) {
 		t.Errorf("POST: got %d", rec.Code)
 	}
 }
+
+func TestMangleProps(t *testing.T) {
+	fsys := fstest.MapFS{"m.js": {Data: []byte("const o = { internalCounter_: 1, keep: 2 }; window.out = o.internalCounter_ + o.keep;\n")}}
+	a, err := Build(Options{FS: fsys, Entry: "m.js", Name: "m", MangleProps: "_$"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(a.Body), "internalCounter_") || !strings.Contains(string(a.Body), "keep") {
+		t.Errorf("mangling wrong: %s", a.Body)
+	}
+}

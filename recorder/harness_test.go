@@ -495,28 +495,7 @@ func newBrowser(t *testing.T) *browser { return newBrowserFor(t, 3*time.Minute) 
 
 // newBrowserFor starts Chromium for at most d.
 func newBrowserFor(t *testing.T, d time.Duration) *browser {
-	return &browser{ctx: browsertest.New(tempDirRetry{t}, d)}
-}
-
-// tempDirRetry gives Chromium a profile directory that is removed with
-// retries: Chromium's helper processes may still write to it for a moment
-// after the browser exits, and t.TempDir's cleanup then fails the test.
-type tempDirRetry struct{ testing.TB }
-
-func (t tempDirRetry) TempDir() string {
-	dir, err := os.MkdirTemp("", "recorder-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for i := 0; i < 50; i++ {
-			if os.RemoveAll(dir) == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-	return dir
+	return &browser{ctx: browsertest.New(t, d)}
 }
 
 // TestMain drops chromedp's log lines about CDP events newer than it

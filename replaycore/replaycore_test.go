@@ -91,7 +91,7 @@ func eval(ctx context.Context, js string, out any) error {
 // TestReplayCore runs the replay core's browser tests in one Chromium.
 func TestReplayCore(t *testing.T) {
 	s := newServer(t)
-	ctx := browsertest.New(tempDirRetry{t}, 2*time.Minute)
+	ctx := browsertest.New(t, 2*time.Minute)
 	var dialogs []string
 	var dmu sync.Mutex
 	chromedp.ListenTarget(ctx, func(ev any) {
@@ -388,25 +388,4 @@ func diffAt(a, b string) string {
 		i++
 	}
 	return a[max(0, i-200):min(len(a), i+200)]
-}
-
-// tempDirRetry gives Chromium a profile directory that is removed with
-// retries: Chromium's helper processes may still write to it for a moment
-// after the browser exits, and t.TempDir's cleanup then fails the test.
-type tempDirRetry struct{ testing.TB }
-
-func (t tempDirRetry) TempDir() string {
-	dir, err := os.MkdirTemp("", "replaycore-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for i := 0; i < 50; i++ {
-			if os.RemoveAll(dir) == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-	return dir
 }

@@ -7,7 +7,10 @@ package browsertest
 
 import (
 	"context"
+	"fmt"
+	"log"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,7 +37,7 @@ func New(t testing.TB, timeout time.Duration) context.Context {
 	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(Path()),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profileDir(t)),
 		chromedp.Flag("headless", true),
 		chromedp.Flag("no-sandbox", true),
 		chromedp.Flag("disable-gpu", true),
@@ -51,7 +54,7 @@ func New(t testing.TB, timeout time.Duration) context.Context {
 		chromedp.WindowSize(1280, 800),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelBrowser := chromedp.NewContext(actx)
+	ctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(quietLogf), chromedp.WithErrorf(quietLogf))
 	tctx, cancelTimeout := context.WithTimeout(ctx, timeout)
 	t.Cleanup(func() {
 		cancelTimeout()
@@ -62,6 +65,39 @@ func New(t testing.TB, timeout time.Duration) context.Context {
 		t.Fatalf("starting Chromium (%s): %v", Path(), err)
 	}
 	return tctx
+}
+
+// profileDir is a fresh Chromium profile directory, removed when the test
+// ends. Chromium's helper processes may write to it for a moment after the
+// browser exits, so removal is retried (t.TempDir's cleanup would fail the
+// test with "directory not empty").
+func profileDir(t testing.TB) string {
+	dir, err := os.MkdirTemp("", "chromium-profile-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Registered before the browser's own cleanup, so it runs after it.
+	t.Cleanup(func() {
+		for i := 0; i < 50; i++ {
+			if os.RemoveAll(dir) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("could not remove the Chromium profile %s", dir)
+	})
+	return dir
+}
+
+// quietLogf drops chromedp's complaints about CDP events newer than the
+// pinned chromedp (e.g. "unhandled node event DOM.topLayerElementsUpdated"):
+// they say nothing about the tests and would bury their output.
+func quietLogf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if strings.Contains(msg, "unhandled node event") || strings.Contains(msg, "could not unmarshal event") {
+		return
+	}
+	log.Print(msg)
 }
 
 // NewTab opens another tab in the browser of ctx (for multi-tab tests).
