@@ -126,7 +126,7 @@ func (s *Store) PutAsset(ctx context.Context, a store.Asset, body io.Reader) (st
 	if ok && last.sha == sha && a.Seen >= last.seen && a.Seen-last.seen < sightingRefresh {
 		return sha, nil
 	}
-	err = s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.exec(ctx, func(ctx context.Context, tx querier) error {
 		return s.recordSighting(ctx, tx, a)
 	})
 	if err != nil {
@@ -141,7 +141,7 @@ func (s *Store) PutAsset(ctx context.Context, a store.Asset, body io.Reader) (st
 	return sha, nil
 }
 
-func (s *Store) recordSighting(ctx context.Context, tx *sql.Tx, a store.Asset) error {
+func (s *Store) recordSighting(ctx context.Context, tx querier, a store.Asset) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO assets (sha, content_type, size, first_seen, last_seen) VALUES (?,?,?,?,?)
 		ON CONFLICT(sha) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`,
 		a.SHA256, a.ContentType, a.Size, a.Seen, a.Seen); err != nil {

@@ -95,7 +95,8 @@ type Store struct {
 	now  func() time.Time
 
 	rdb *sql.DB // reads (query_only)
-	wdb *sql.DB // writes, one connection, used by the writer goroutine only
+	wdb *sql.DB   // writes: its one connection is wc
+	wc  *sql.Conn // the writer's connection (the writer goroutine's, and Open's before it starts)
 	cdb *sql.DB // WAL checkpoints, one connection
 
 	stopCheckpoints chan struct{}
@@ -111,8 +112,7 @@ type Store struct {
 	batchBuf    []byte
 	cache       map[string]*cachedSession
 	dataVersion int64
-	updates     map[uint64]*sql.Stmt // prepared on updatesTx
-	updatesTx   *sql.Tx
+	updates     map[uint64]*sql.Stmt // prepared on wc
 
 	// submit is the writer's queue. mu guards closed and the sends on
 	// submit, so Close never closes the channel under a sender.
@@ -213,7 +213,15 @@ func (s *Store) open() error {
 	if err := migrate(context.Background(), s.wdb); err != nil {
 		return err
 	}
-	if err := s.stm.prepare(s.wdb); err != nil {
+	// The writer keeps the connection for itself, so that its prepared
+	// statements (including the per-column-set UPDATEs) live as long as
+	// the store.
+	wc, err := s.wdb.Conn(context.Background())
+	if err != nil {
+		return err
+	}
+	s.wc = wc
+	if err := s.stm.prepare(s.wc); err != nil {
 		return err
 	}
 	if err := s.recoverPacks(context.Background()); err != nil {
@@ -389,6 +397,12 @@ func (s *Store) Close() error {
 func (s *Store) release() error {
 	var errs []error
 	s.stm.close()
+	for _, st := range s.updates {
+		st.Close()
+	}
+	if s.wc != nil {
+		errs = append(errs, s.wc.Close())
+	}
 	if s.rdb != nil {
 		errs = append(errs, s.rdb.Close())
 	}

@@ -34,7 +34,7 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	}
 	now := s.now().UnixMilli()
 	var spans []span
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.exec(ctx, func(ctx context.Context, tx querier) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM sessions WHERE id = ?) + (SELECT count(*) FROM tombstones WHERE session = ?)`, id, id).Scan(&n); err != nil {
 			return err
@@ -76,7 +76,7 @@ func (s *Store) tombstonePath(id string) string {
 
 // deleteSessionRows deletes a session from the index and returns where
 // its segments lie, to be erased once the transaction commits.
-func deleteSessionRows(ctx context.Context, tx *sql.Tx, id string) ([]span, error) {
+func deleteSessionRows(ctx context.Context, tx querier, id string) ([]span, error) {
 	var rid int64
 	switch err := tx.QueryRowContext(ctx, `SELECT rid FROM sessions WHERE id = ?`, id).Scan(&rid); {
 	case errors.Is(err, sql.ErrNoRows):
@@ -188,7 +188,7 @@ func (s *Store) Expire(ctx context.Context, before time.Time) (int, error) {
 			return total, err
 		}
 		var spans []span
-		err = s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		err = s.exec(ctx, func(ctx context.Context, tx querier) error {
 			for _, id := range ids {
 				sp, err := deleteSessionRows(ctx, tx, id)
 				if err != nil {
@@ -216,7 +216,7 @@ func (s *Store) Expire(ctx context.Context, before time.Time) (int, error) {
 		for _, id := range old {
 			os.Remove(s.tombstonePath(id))
 		}
-		if err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := s.exec(ctx, func(ctx context.Context, tx querier) error {
 			_, err := tx.ExecContext(ctx, `DELETE FROM tombstones WHERE deleted < ?`, tombCut)
 			return err
 		}); err != nil {
@@ -233,7 +233,7 @@ func (s *Store) expireAssets(ctx context.Context, cut int64) error {
 	}
 	var gone []sighting
 	var shas []string
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.exec(ctx, func(ctx context.Context, tx querier) error {
 		rows, err := tx.QueryContext(ctx, `SELECT url, sha, seen FROM asset_urls AS u WHERE last_seen < ?
 			AND seen < (SELECT max(seen) FROM asset_urls b WHERE b.url = u.url)`, cut)
 		if err != nil {
@@ -319,7 +319,7 @@ func (s *Store) Reindex(ctx context.Context, summarize store.Summarizer) (store.
 			s.log.Error("re-taking the shared store lock after reindex", zap.Error(err))
 		}
 	}()
-	err = s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.exec(ctx, func(ctx context.Context, tx querier) error {
 		var err error
 		stats, err = s.rebuild(ctx, tx, summarize)
 		return err
@@ -330,7 +330,7 @@ func (s *Store) Reindex(ctx context.Context, summarize store.Summarizer) (store.
 	return stats, err
 }
 
-func (s *Store) rebuild(ctx context.Context, tx *sql.Tx, summarize store.Summarizer) (store.ReindexStats, error) {
+func (s *Store) rebuild(ctx context.Context, tx querier, summarize store.Summarizer) (store.ReindexStats, error) {
 	var stats store.ReindexStats
 	for _, t := range []string{"segments", "session_urls", "session_users", "sessions", "tombstones", "asset_urls", "assets", "packs"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
@@ -437,7 +437,7 @@ func (s *Store) rebuild(ctx context.Context, tx *sql.Tx, summarize store.Summari
 }
 
 // setLive sets the live count of the packs Reindex indexed records from.
-func setLive(ctx context.Context, tx *sql.Tx, counts map[int64]int) error {
+func setLive(ctx context.Context, tx querier, counts map[int64]int) error {
 	for pack, n := range counts {
 		if _, err := tx.ExecContext(ctx, `UPDATE packs SET live = ? WHERE id = ?`, n, pack); err != nil {
 			return err
@@ -542,7 +542,7 @@ func cutTail(path string, end int64) error {
 	return datasync(f)
 }
 
-func (s *Store) rebuildSession(ctx context.Context, tx *sql.Tx, id string, recs []found, summarize store.Summarizer, stats *store.ReindexStats, doomed *[]span) (int, error) {
+func (s *Store) rebuildSession(ctx context.Context, tx querier, id string, recs []found, summarize store.Summarizer, stats *store.ReindexStats, doomed *[]span) (int, error) {
 	sort.Slice(recs, func(i, j int) bool {
 		a, b := recs[i].h, recs[j].h
 		if a.Start != b.Start {
@@ -615,7 +615,7 @@ func readBody(r found) ([]byte, error) {
 	return body, err
 }
 
-func (s *Store) rebuildAssets(ctx context.Context, tx *sql.Tx, stats *store.ReindexStats) error {
+func (s *Store) rebuildAssets(ctx context.Context, tx querier, stats *store.ReindexStats) error {
 	type meta struct {
 		ct          string
 		size        int64

@@ -53,7 +53,7 @@ func (s *Store) packPath(name string) string {
 
 // activePack returns the pack to append to, creating it (and its index
 // row, in tx) when there is none or the current one is full or old.
-func (s *Store) activePack(ctx context.Context, tx *sql.Tx) (*pack, error) {
+func (s *Store) activePack(ctx context.Context, tx querier) (*pack, error) {
 	if p := s.active; p != nil {
 		if p.size < packBytes && time.Since(p.created) < packAge {
 			return p, nil
@@ -119,7 +119,7 @@ func (s *Store) recoverPacks(ctx context.Context) error {
 	}
 	var packs []row
 	known := map[string]bool{}
-	rows, err := s.wdb.QueryContext(ctx, `SELECT id, name, committed, live FROM packs`)
+	rows, err := s.wc.QueryContext(ctx, `SELECT id, name, committed, live FROM packs`)
 	if err != nil {
 		return err
 	}
@@ -189,11 +189,16 @@ func (s *Store) recoverPack(ctx context.Context, id int64, name string, committe
 		return err
 	}
 	if len(records) > 0 {
-		tx, err := s.wdb.BeginTx(ctx, nil)
-		if err != nil {
+		if err := s.begin(ctx); err != nil {
 			return err
 		}
-		defer tx.Rollback()
+		tx := querier(s.wc)
+		done := false
+		defer func() {
+			if !done {
+				s.end(ctx, false)
+			}
+		}()
 		if id < 0 {
 			res, err := tx.ExecContext(ctx, `INSERT INTO packs (name, committed, live, created) VALUES (?, 0, 0, ?)`, name, st.ModTime().UnixMilli())
 			if err != nil {
@@ -211,7 +216,8 @@ func (s *Store) recoverPack(ctx context.Context, id int64, name string, committe
 		if _, err := tx.ExecContext(ctx, `UPDATE packs SET committed = ?, live = live + ? WHERE id = ?`, end, n, id); err != nil {
 			return err
 		}
-		if err := tx.Commit(); err != nil {
+		done = true
+		if err := s.end(ctx, true); err != nil {
 			return err
 		}
 		s.log.Info("indexed segments that were stored but not yet indexed at a crash",
@@ -237,9 +243,8 @@ func (s *Store) recoverPack(ctx context.Context, id int64, name string, committe
 // order they were written in), as the writer would have: bookkeeping, the
 // Summarizer's update, session rows. Records of deleted sessions and keys
 // already indexed are returned to be erased. It returns how many it indexed.
-func (s *Store) indexRecords(ctx context.Context, tx *sql.Tx, records []found) (int, []span, error) {
-	st := func(stmt *sql.Stmt) *sql.Stmt { return tx.StmtContext(ctx, stmt) }
-	tomb, segGet, segPut, sessGet := st(s.stm.tomb), st(s.stm.segGet), st(s.stm.segPut), st(s.stm.sessGet)
+func (s *Store) indexRecords(ctx context.Context, tx querier, records []found) (int, []span, error) {
+	tomb, segGet, segPut, sessGet := s.stm.tomb, s.stm.segGet, s.stm.segPut, s.stm.sessGet
 	sessions := map[string]*pendingSession{}
 	var doomed []span
 	n := 0
@@ -301,8 +306,9 @@ func (s *Store) indexRecords(ctx context.Context, tx *sql.Tx, records []found) (
 }
 
 // dropPack deletes a pack with no live record, unless a Store is still
-// appending to it. It reports whether it did.
-func (s *Store) dropPack(ctx context.Context, id int64, name string) (bool, error) {
+// appending to it. del removes its index row (through the writer, or
+// directly at Open). It reports whether it did.
+func (s *Store) dropPack(ctx context.Context, id int64, name string, del func(id int64) error) (bool, error) {
 	path := s.packPath(name)
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err == nil {
@@ -315,11 +321,20 @@ func (s *Store) dropPack(ctx context.Context, id int64, name string) (bool, erro
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return false, err
 	}
-	if _, err := s.wdb.ExecContext(ctx, `DELETE FROM packs WHERE id = ? AND live = 0`, id); err != nil {
+	if err := del(id); err != nil {
 		return false, err
 	}
 	os.Remove(path)
 	return true, nil
+}
+
+// deletePackRow removes an empty pack's row; it runs on the writer's
+// connection, so callers go through exec once the writer runs.
+func deletePackRow(ctx context.Context, q interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, id int64) error {
+	_, err := q.ExecContext(ctx, `DELETE FROM packs WHERE id = ? AND live = 0`, id)
+	return err
 }
 
 // span is where a segment's record lies.
@@ -359,7 +374,7 @@ func (s *Store) punchSpans(ctx context.Context, spans []span) error {
 
 // dropEmptyPacksNow is dropEmptyPacks before the writer runs (Open).
 func (s *Store) dropEmptyPacksNow(ctx context.Context) error {
-	rows, err := s.wdb.QueryContext(ctx, `SELECT id, name FROM packs WHERE live = 0`)
+	rows, err := s.wc.QueryContext(ctx, `SELECT id, name FROM packs WHERE live = 0`)
 	if err != nil {
 		return err
 	}
@@ -377,8 +392,9 @@ func (s *Store) dropEmptyPacksNow(ctx context.Context) error {
 		empty = append(empty, r)
 	}
 	rows.Close()
+	direct := func(id int64) error { return deletePackRow(ctx, s.wc, id) }
 	for _, r := range empty {
-		if _, err := s.dropPack(ctx, r.id, r.name); err != nil {
+		if _, err := s.dropPack(ctx, r.id, r.name, direct); err != nil {
 			return err
 		}
 	}
@@ -393,7 +409,7 @@ func (s *Store) dropEmptyPacks(ctx context.Context) error {
 		name string
 	}
 	var empty []row
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.exec(ctx, func(ctx context.Context, tx querier) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id, name FROM packs WHERE live = 0`)
 		if err != nil {
 			return err
@@ -413,8 +429,11 @@ func (s *Store) dropEmptyPacks(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	viaWriter := func(id int64) error {
+		return s.exec(ctx, func(ctx context.Context, tx querier) error { return deletePackRow(ctx, tx, id) })
+	}
 	for _, r := range empty {
-		if _, err := s.dropPack(ctx, r.id, r.name); err != nil {
+		if _, err := s.dropPack(ctx, r.id, r.name, viaWriter); err != nil {
 			return err
 		}
 	}

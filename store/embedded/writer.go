@@ -16,13 +16,44 @@ import (
 	"github.com/caddy-replay/caddy-replay/store"
 )
 
+// querier is the writer's connection inside a transaction. The writer runs
+// its transactions by hand on its own connection (BEGIN IMMEDIATE ...
+// COMMIT) rather than with database/sql's Tx, so that the statements it
+// prepared once on that connection are used as they are: a Tx would
+// prepare each of them again in every transaction.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// begin starts a write transaction on the writer's connection; end commits
+// it (ok) or rolls it back.
+func (s *Store) begin(ctx context.Context) error {
+	_, err := s.wc.ExecContext(ctx, `BEGIN IMMEDIATE`)
+	return err
+}
+
+func (s *Store) end(ctx context.Context, ok bool) error {
+	if ok {
+		_, err := s.wc.ExecContext(ctx, `COMMIT`)
+		if err == nil {
+			return nil
+		}
+		s.wc.ExecContext(ctx, `ROLLBACK`)
+		return err
+	}
+	_, err := s.wc.ExecContext(ctx, `ROLLBACK`)
+	return err
+}
+
 // job is one unit of work for the writer goroutine: either a segment whose
 // blob waits in the temporary directory, or a function to run in its own
 // write transaction.
 type job struct {
 	seg    *store.NewSegment
 	record []byte // seg framed as a pack record
-	fn     func(ctx context.Context, tx *sql.Tx) error
+	fn     func(ctx context.Context, tx querier) error
 
 	done    chan struct{}
 	dup     bool
@@ -35,14 +66,14 @@ type writerStmts struct {
 	tomb, segGet, segPut, sessGet, sessPut, urlPut, userDel, userPut *sql.Stmt
 }
 
-func (w *writerStmts) prepare(db *sql.DB) error {
+func (w *writerStmts) prepare(c *sql.Conn) error {
 	var err error
 	p := func(q string) *sql.Stmt {
 		if err != nil {
 			return nil
 		}
 		var st *sql.Stmt
-		st, err = db.Prepare(q)
+		st, err = c.PrepareContext(context.Background(), q)
 		return st
 	}
 	w.tomb = p(`SELECT deleted FROM tombstones WHERE session = ?`)
@@ -92,7 +123,7 @@ func (s *Store) enqueue(ctx context.Context, j *job) error {
 }
 
 // exec runs fn in a write transaction of its own, on the writer goroutine.
-func (s *Store) exec(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+func (s *Store) exec(ctx context.Context, fn func(ctx context.Context, tx querier) error) error {
 	return s.enqueue(ctx, &job{fn: fn})
 }
 
@@ -171,30 +202,29 @@ func (s *Store) runFn(j *job) {
 	ctx := context.Background()
 	// These commits (deletions, assets, reindex) are made durable at once:
 	// unlike segments, nothing else would redo them after a power loss.
-	if _, err := s.wdb.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
+	if _, err := s.wc.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
 		j.err = err
 		return
 	}
-	defer s.wdb.ExecContext(ctx, `PRAGMA synchronous = NORMAL`)
-	tx, err := s.wdb.BeginTx(ctx, nil)
-	if err != nil {
+	defer s.wc.ExecContext(ctx, `PRAGMA synchronous = NORMAL`)
+	if err := s.begin(ctx); err != nil {
 		j.err = err
 		return
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			tx.Rollback()
+			s.end(ctx, false)
 			j.err = fmt.Errorf("store: write panicked: %v", r)
 		}
 	}()
 	// A job may delete or rebuild sessions: forget what the writer knew.
 	defer clear(s.cache)
-	if err := j.fn(ctx, tx); err != nil {
-		tx.Rollback()
+	if err := j.fn(ctx, s.wc); err != nil {
+		s.end(ctx, false)
 		j.err = err
 		return
 	}
-	j.err = tx.Commit()
+	j.err = s.end(ctx, true)
 }
 
 // pendingSession is a session loaded (or created) during a batch.
@@ -267,7 +297,7 @@ func newCached(rid int64, sess *store.Session, urls map[string]bool) (*cachedSes
 
 // ensureRow gives a new session its row (empty but for the id), so that
 // its segments can refer to its rid; saveSession fills it in.
-func (s *Store) ensureRow(ctx context.Context, tx *sql.Tx, ps *pendingSession) error {
+func (s *Store) ensureRow(ctx context.Context, tx querier, ps *pendingSession) error {
 	if ps.base != nil {
 		return nil
 	}
@@ -276,7 +306,7 @@ func (s *Store) ensureRow(ctx context.Context, tx *sql.Tx, ps *pendingSession) e
 	if err != nil {
 		return err
 	}
-	res, err := tx.StmtContext(ctx, s.stm.sessPut).Exec(c.vals...)
+	res, err := s.stm.sessPut.ExecContext(ctx, c.vals...)
 	if err != nil {
 		return err
 	}
@@ -289,7 +319,7 @@ func (s *Store) ensureRow(ctx context.Context, tx *sql.Tx, ps *pendingSession) e
 
 // checkCache empties the session cache when another connection (another
 // process) has committed since the last batch.
-func (s *Store) checkCache(ctx context.Context, tx *sql.Tx) error {
+func (s *Store) checkCache(ctx context.Context, tx querier) error {
 	var v int64
 	if err := tx.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
 		return err
@@ -319,11 +349,11 @@ func (s *Store) commitSegments(jobs []*job) {
 		}
 	}()
 	ctx := context.Background()
-	tx, err := s.wdb.BeginTx(ctx, nil)
-	if err != nil {
+	if err := s.begin(ctx); err != nil {
 		fail(fmt.Errorf("store: starting the index transaction: %w", err))
 		return
 	}
+	tx := querier(s.wc)
 	committed := false
 	var appended *pack // the pack written to, to cut back on failure
 	newPack := false
@@ -331,7 +361,7 @@ func (s *Store) commitSegments(jobs []*job) {
 		if committed {
 			return
 		}
-		tx.Rollback()
+		s.end(ctx, false)
 		if appended != nil {
 			if newPack {
 				// Its index row is rolled back with the rest.
@@ -348,8 +378,7 @@ func (s *Store) commitSegments(jobs []*job) {
 		fail(err)
 		return
 	}
-	st := func(stmt *sql.Stmt) *sql.Stmt { return tx.StmtContext(ctx, stmt) }
-	tomb, segGet, segPut, sessGet := st(s.stm.tomb), st(s.stm.segGet), st(s.stm.segPut), st(s.stm.sessGet)
+	tomb, segGet, segPut, sessGet := s.stm.tomb, s.stm.segGet, s.stm.segPut, s.stm.sessGet
 
 	sessions := make(map[string]*pendingSession)
 	accepted := make([]*job, 0, len(jobs))
@@ -461,8 +490,18 @@ func (s *Store) commitSegments(jobs []*job) {
 			return
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if err := s.end(ctx, true); err != nil {
+		committed = true // end rolled back already
 		fail(fmt.Errorf("store: committing the index: %w", err))
+		if appended != nil {
+			if newPack {
+				name := appended.name
+				s.sealActive()
+				os.Remove(s.packPath(name))
+			} else {
+				appended.f.Truncate(appended.size)
+			}
+		}
 		return
 	}
 	committed = true
@@ -554,7 +593,7 @@ func sortViews(v []store.View) {
 // saveSession writes a session's row (only the columns that changed since
 // ensureRow or the last save) and its search rows. ps.saved is set to the
 // row as written.
-func (s *Store) saveSession(ctx context.Context, tx *sql.Tx, ps *pendingSession) error {
+func (s *Store) saveSession(ctx context.Context, tx querier, ps *pendingSession) error {
 	if err := s.ensureRow(ctx, tx, ps); err != nil {
 		return err
 	}
@@ -583,7 +622,7 @@ func (s *Store) saveSession(ctx context.Context, tx *sql.Tx, ps *pendingSession)
 	for u := range b.urls {
 		saved.urls[u] = true
 	}
-	urlPut := tx.StmtContext(ctx, s.stm.urlPut)
+	urlPut := s.stm.urlPut
 	for _, u := range ps.s.URLs {
 		if !saved.urls[u] {
 			if _, err := urlPut.Exec(ps.s.ID, u); err != nil {
@@ -593,10 +632,10 @@ func (s *Store) saveSession(ctx context.Context, tx *sql.Tx, ps *pendingSession)
 		}
 	}
 	if !equalStrings(saved.terms, b.terms) {
-		if _, err := tx.StmtContext(ctx, s.stm.userDel).Exec(ps.s.ID); err != nil {
+		if _, err := s.stm.userDel.ExecContext(ctx, ps.s.ID); err != nil {
 			return err
 		}
-		userPut := tx.StmtContext(ctx, s.stm.userPut)
+		userPut := s.stm.userPut
 		for _, t := range saved.terms {
 			if _, err := userPut.Exec(t, ps.s.ID); err != nil {
 				return err
@@ -609,28 +648,30 @@ func (s *Store) saveSession(ctx context.Context, tx *sql.Tx, ps *pendingSession)
 	return nil
 }
 
-// updateStmt returns the UPDATE of the columns in mask, prepared once per
-// transaction (the writer's single connection is busy with it, so the
-// statement is prepared on the transaction and closed with it).
-func (s *Store) updateStmt(ctx context.Context, tx *sql.Tx, mask uint64) (*sql.Stmt, error) {
-	if s.updatesTx != tx {
-		clear(s.updates)
-		s.updatesTx = tx
-	}
-	if st := s.updates[mask]; st != nil {
-		return st, nil
-	}
-	var set []string
-	for i, c := range sessionColumnNames {
-		if mask&(1<<i) != 0 {
-			set = append(set, c+" = ?")
+// updateStmt returns the UPDATE of the columns in mask, prepared once on
+// the writer's connection, for use in tx.
+func (s *Store) updateStmt(ctx context.Context, tx querier, mask uint64) (*sql.Stmt, error) {
+	st := s.updates[mask]
+	if st == nil {
+		var set []string
+		for i, c := range sessionColumnNames {
+			if mask&(1<<i) != 0 {
+				set = append(set, c+" = ?")
+			}
 		}
+		var err error
+		st, err = s.wc.PrepareContext(ctx, `UPDATE sessions SET `+strings.Join(set, ", ")+` WHERE rid = ?`)
+		if err != nil {
+			return nil, err
+		}
+		if len(s.updates) >= 512 { // bounded: column sets are few in practice
+			for _, old := range s.updates {
+				old.Close()
+			}
+			clear(s.updates)
+		}
+		s.updates[mask] = st
 	}
-	st, err := tx.PrepareContext(ctx, `UPDATE sessions SET `+strings.Join(set, ", ")+` WHERE rid = ?`)
-	if err != nil {
-		return nil, err
-	}
-	s.updates[mask] = st
 	return st, nil
 }
 
