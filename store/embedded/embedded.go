@@ -94,10 +94,10 @@ type Store struct {
 	log  *zap.Logger
 	now  func() time.Time
 
-	rdb *sql.DB // reads (query_only)
+	rdb *sql.DB   // reads (query_only)
 	wdb *sql.DB   // writes: its one connection is wc
 	wc  *sql.Conn // the writer's connection (the writer goroutine's, and Open's before it starts)
-	cdb *sql.DB // WAL checkpoints, one connection
+	cdb *sql.DB   // WAL checkpoints, one connection
 
 	stopCheckpoints chan struct{}
 	checkpointsDone chan struct{}

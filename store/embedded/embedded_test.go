@@ -247,7 +247,10 @@ func TestLivePackIsNotRecovered(t *testing.T) {
 	mustPut(t, a, newSeg(sid, vid, 0, 1, 2))
 	packs := packFiles(t, a)
 	// Make the index look behind: as if a batch were being written.
-	if err := a.exec(context.Background(), func(ctx context.Context, tx querier) error { _, err := tx.ExecContext(ctx, `UPDATE packs SET committed = 0`); return err }); err != nil {
+	if err := a.exec(context.Background(), func(ctx context.Context, tx querier) error {
+		_, err := tx.ExecContext(ctx, `UPDATE packs SET committed = 0`)
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	b, err := Open(dir, Options{})
