@@ -1,7 +1,8 @@
 package collector
 
 import (
-	"encoding/json"
+	"encoding/binary"
+	"math"
 	"slices"
 
 	"github.com/caddy-replay/caddy-replay/store"
@@ -68,9 +69,8 @@ type viewFacts struct {
 type userFacts struct{ ID, Name, Email string }
 
 type clickFact struct {
-	T        int64   `json:"t"`
-	X        float64 `json:"x"`
-	Y        float64 `json:"y"`
+	T        int64
+	X, Y     float64
 	resolved bool
 }
 
@@ -217,29 +217,137 @@ func (f *segFacts) settle() (dead int, pending []clickFact) {
 // carry is the state a session keeps between segments (Session.Carry).
 type carry struct {
 	// Last is the last visitor input, to continue an activity run.
-	Last int64 `json:"l,omitempty"`
+	Last int64
 	// Recent are the clicks of the last rageWindow; Burst the rage-click
 	// burst in progress.
-	Recent []clickFact `json:"r,omitempty"`
-	Burst  *clickFact  `json:"b,omitempty"`
+	Recent []clickFact
+	Burst  *clickFact
 	// Pending are clicks whose dead-click window is still open.
-	Pending []pendingClick `json:"p,omitempty"`
+	Pending []pendingClick
 	// InputView and InputID are the target of the last Input, so that
 	// typing that straddles two segments counts as one input.
-	InputView string  `json:"iv,omitempty"`
-	InputID   float64 `json:"ii,omitempty"`
+	InputView string
+	InputID   float64
 }
 
 type pendingClick struct {
-	T    int64  `json:"t"`
-	View string `json:"v"`
+	T    int64
+	View string
 }
 
+// The carried state is read and written with every segment of a session,
+// so it has a compact binary form (JSON cost more than the rest of the
+// session update): a version byte, then varints, float64 bits and
+// length-prefixed strings.
+const carryVersion = 1
+
+func (c carry) encode() []byte {
+	b := make([]byte, 0, 64+24*len(c.Recent)+32*len(c.Pending))
+	b = append(b, carryVersion)
+	b = binary.AppendVarint(b, c.Last)
+	b = binary.AppendUvarint(b, uint64(len(c.Recent)))
+	for _, k := range c.Recent {
+		b = appendClick(b, k)
+	}
+	if c.Burst != nil {
+		b = append(b, 1)
+		b = appendClick(b, *c.Burst)
+	} else {
+		b = append(b, 0)
+	}
+	b = binary.AppendUvarint(b, uint64(len(c.Pending)))
+	for _, p := range c.Pending {
+		b = binary.AppendVarint(b, p.T)
+		b = appendString(b, p.View)
+	}
+	b = appendString(b, c.InputView)
+	return binary.LittleEndian.AppendUint64(b, math.Float64bits(c.InputID))
+}
+
+func appendClick(b []byte, k clickFact) []byte {
+	b = binary.AppendVarint(b, k.T)
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(k.X))
+	return binary.LittleEndian.AppendUint64(b, math.Float64bits(k.Y))
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// carryReader decodes the binary form; a malformed input sets bad.
+type carryReader struct {
+	b   []byte
+	bad bool
+}
+
+func (r *carryReader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.bad, r.b = true, nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *carryReader) count(max int) int {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 || v > uint64(max) {
+		r.bad, r.b = true, nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return int(v)
+}
+
+func (r *carryReader) float() float64 {
+	if len(r.b) < 8 {
+		r.bad, r.b = true, nil
+		return 0
+	}
+	v := math.Float64frombits(binary.LittleEndian.Uint64(r.b))
+	r.b = r.b[8:]
+	return v
+}
+
+func (r *carryReader) str() string {
+	n := r.count(len(r.b))
+	s := string(r.b[:n])
+	r.b = r.b[n:]
+	return s
+}
+
+func (r *carryReader) click() clickFact {
+	return clickFact{T: r.varint(), X: r.float(), Y: r.float()}
+}
+
+// decodeCarry reads a session's carried state. Unreadable state (damaged,
+// or from another version) only loses continuity across one boundary.
 func decodeCarry(b []byte) carry {
 	var c carry
-	if len(b) > 0 {
-		// Unreadable state (from an older version) only loses continuity.
-		_ = json.Unmarshal(b, &c)
+	if len(b) == 0 || b[0] != carryVersion {
+		return c
+	}
+	r := &carryReader{b: b[1:]}
+	c.Last = r.varint()
+	for range r.count(maxCarried) {
+		c.Recent = append(c.Recent, r.click())
+	}
+	if len(r.b) > 0 && r.b[0] == 1 {
+		r.b = r.b[1:]
+		k := r.click()
+		c.Burst = &k
+	} else if len(r.b) > 0 {
+		r.b = r.b[1:]
+	}
+	for range r.count(maxCarried) {
+		c.Pending = append(c.Pending, pendingClick{T: r.varint(), View: r.str()})
+	}
+	c.InputView = r.str()
+	c.InputID = r.float()
+	if r.bad {
+		return carry{}
 	}
 	return c
 }
@@ -269,7 +377,7 @@ func (f *segFacts) update(info store.SegmentInfo, x extra) func(*store.Session) 
 		if f.viewport {
 			s.ViewportWidth, s.ViewportHeight = f.vw, f.vh
 		}
-		s.Carry, _ = json.Marshal(&c)
+		s.Carry = c.encode()
 	}
 }
 

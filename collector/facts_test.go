@@ -194,3 +194,25 @@ func TestEventOrderInObjectsDoesNotMatter(t *testing.T) {
 		t.Errorf("fields in another order were missed: %+v", s)
 	}
 }
+
+func TestCarryRoundTrip(t *testing.T) {
+	b := clickFact{T: 99, X: 1.5, Y: -2}
+	c := carry{Last: 1780000000123, Recent: []clickFact{{T: 1, X: 2, Y: 3}, {T: -4, X: 5.25, Y: 6}}, Burst: &b,
+		Pending: []pendingClick{{T: 7, View: "viewviewviewview"}}, InputView: "v2v2v2v2v2v2v2v2", InputID: 42}
+	got := decodeCarry(c.encode())
+	if got.Last != c.Last || len(got.Recent) != 2 || got.Recent[1] != c.Recent[1] || got.Burst == nil || *got.Burst != b ||
+		len(got.Pending) != 1 || got.Pending[0] != c.Pending[0] || got.InputView != c.InputView || got.InputID != 42 {
+		t.Errorf("round trip: %+v", got)
+	}
+	empty := decodeCarry(carry{}.encode())
+	if empty.Burst != nil || len(empty.Recent) != 0 || empty.Last != 0 {
+		t.Errorf("empty round trip: %+v", empty)
+	}
+	// Damaged or foreign state decodes to nothing rather than to garbage.
+	enc := c.encode()
+	for _, bad := range [][]byte{nil, {}, []byte(`{"l":1}`), enc[:len(enc)/2], append([]byte{carryVersion}, 0xff, 0xff, 0xff)} {
+		if d := decodeCarry(bad); d.Last != 0 || d.Recent != nil || d.Pending != nil {
+			t.Errorf("decodeCarry(%q) = %+v, want empty", bad, d)
+		}
+	}
+}
