@@ -46,6 +46,7 @@ func Run(t *testing.T, open Factory) {
 		{"ListSortAndPages", testListSortAndPages},
 		{"ListCursorErrors", testListCursorErrors},
 		{"Assets", testAssets},
+		{"AssetExpiry", testAssetExpiry},
 		{"Reindex", testReindex},
 		{"Concurrent", testConcurrent},
 		{"Close", testClose},
@@ -740,6 +741,48 @@ func testAssets(t *testing.T, open Factory) {
 	rc.Close()
 	if !bytes.Equal(body, v2) || a.Size != int64(len(v2)) || a.ContentType != "text/css" || a.SHA256 != sha2 {
 		t.Errorf("OpenAsset = %q, %+v", body, a)
+	}
+}
+
+func testAssetExpiry(t *testing.T, open Factory) {
+	s := openStore(t, open)
+	day := int64(24 * time.Hour / time.Millisecond)
+	now := int64(100 * day)
+	put := func(url, body string, seen int64) string {
+		t.Helper()
+		sha, err := s.PutAsset(ctx, store.Asset{URL: url, ContentType: "text/css", Seen: seen}, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sha
+	}
+	old := put("https://cdn.example/a.css", "old", now-60*day)     // replaced by a newer body
+	cur := put("https://cdn.example/a.css", "current", now-50*day) // still the URL's body
+	gone := put("https://cdn.example/gone.css", "gone", now-45*day)
+	gone2 := put("https://cdn.example/gone.css", "gone2", now-40*day)
+	fresh := put("https://cdn.example/b.css", "fresh", now-1*day)
+	if _, err := s.Expire(ctx, time.UnixMilli(now-30*day)); err != nil {
+		t.Fatal(err)
+	}
+	exists := func(sha string) bool {
+		rc, _, err := s.OpenAsset(ctx, sha)
+		if err == nil {
+			rc.Close()
+			return true
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Fatal(err)
+		}
+		return false
+	}
+	if exists(old) || exists(gone) {
+		t.Error("an asset no URL serves any more, last seen before the cut, survived Expire")
+	}
+	if !exists(cur) || !exists(gone2) || !exists(fresh) {
+		t.Error("Expire deleted an asset that is still the current body of its URL")
+	}
+	if a, err := s.LookupAsset(ctx, "https://cdn.example/a.css", now); err != nil || a.SHA256 != cur {
+		t.Errorf("lookup after Expire: %+v %v", a, err)
 	}
 }
 
