@@ -3,29 +3,37 @@
 package collector
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/caddy-replay/caddy-replay/collector/synth"
-	"github.com/caddy-replay/caddy-replay/store"
 )
 
 // BenchmarkDecode measures the body path alone (decompress, scan,
-// validate, gather facts) on synthesized segments; MB/s is of raw JSON.
+// validate, gather facts) on the recorded demo visit (testdata/recorder);
+// MB/s is of raw JSON.
 func BenchmarkDecode(b *testing.B) {
-	v := synth.NewVisit(synth.Options{Seed: 3, Start: visitStart, Views: 3, Seconds: 20, Nodes: 300})
 	type item struct {
 		p    *params
 		body []byte
 	}
 	var items []item
 	var raw int64
-	for _, s := range v.Segments {
-		r := s.Body()
-		raw += int64(len(r))
-		items = append(items, item{&params{key: store.SegmentKey{Session: s.SID, View: s.VID, Seq: s.Seq}, start: s.Start, end: s.End,
-			full: s.Full, records: len(s.Events), raw: int64(len(r))}, gz(r)})
+	queries, _ := filepath.Glob(filepath.Join("testdata", "recorder", "*.query"))
+	for _, qf := range queries {
+		q, _ := os.ReadFile(qf)
+		body, _ := os.ReadFile(strings.TrimSuffix(qf, ".query") + ".body")
+		p, rj := parseParams("sid=" + strings.Repeat("s", 22) + "&" + strings.TrimSpace(string(q)))
+		if rj != nil {
+			b.Fatal(rj)
+		}
+		raw += p.raw
+		items = append(items, item{p, body})
+	}
+	if len(items) == 0 {
+		b.Fatal("no recorded segments in testdata/recorder")
 	}
 	b.SetBytes(raw / int64(len(items)))
 	b.ReportAllocs()

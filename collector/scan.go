@@ -410,6 +410,31 @@ func (s *scanner) number(parse bool) (v float64, isInt bool, err error) {
 	if !parse {
 		return 0, false, s.skipNumber()
 	}
+	// The fast path: an integer of up to 18 digits that ends inside the
+	// window (timestamps, ids, coordinates).
+	b := s.buf[s.pos:s.end]
+	i, neg := 0, false
+	if len(b) > 0 && b[0] == '-' {
+		i, neg = 1, true
+	}
+	if i < len(b) && '1' <= b[i] && b[i] <= '9' || i < len(b) && b[i] == '0' && (i+1 >= len(b) || b[i+1] < '0' || b[i+1] > '9') {
+		var n int64
+		j := i
+		for j < len(b) && j-i < 18 && '0' <= b[j] && b[j] <= '9' {
+			n = n*10 + int64(b[j]-'0')
+			j++
+		}
+		if j < len(b) {
+			switch b[j] {
+			case ',', ']', '}', ' ', '\n', '\r', '\t':
+				s.pos += j
+				if neg {
+					n = -n
+				}
+				return float64(n), true, nil
+			}
+		}
+	}
 	start := s.offset()
 	s.tmp = s.tmp[:0]
 	if err := s.scanNumber(true); err != nil {

@@ -184,8 +184,38 @@ func (s *scanner) skipString() error {
 	}
 }
 
-// skipNumber validates a number without converting it.
-func (s *scanner) skipNumber() error { return s.scanNumber(false) }
+// skipNumber validates a number without converting it. Most numbers in a
+// recording are short integers (ids, coordinates, offsets) that end inside
+// the window: those take the fast path.
+func (s *scanner) skipNumber() error {
+	b := s.buf[s.pos:s.end]
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && '1' <= b[i] && b[i] <= '9':
+		i++
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+	default:
+		return s.scanNumber(false)
+	}
+	// Done if a delimiter follows within the window; anything else (a
+	// fraction, an exponent, a digit after a leading zero, the window's
+	// end) goes the careful way.
+	if i < len(b) {
+		switch b[i] {
+		case ',', ']', '}', ' ', '\n', '\r', '\t':
+			s.pos += i
+			return nil
+		}
+	}
+	return s.scanNumber(false)
+}
 
 // scanNumber validates a number; with capture set it also copies its
 // bytes to s.tmp (up to 64).
