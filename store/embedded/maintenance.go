@@ -66,8 +66,20 @@ func (s *Store) erase(ctx context.Context, spans []span) error {
 	if len(spans) == 0 {
 		return nil
 	}
-	err := s.punchSpans(ctx, spans)
-	return errors.Join(err, s.dropEmptyPacks(ctx))
+	// A pack left with nothing live is deleted whole (retention usually
+	// empties old packs entirely); holes are punched only in packs that
+	// keep other recordings.
+	dropped, err := s.dropEmptyPacks(ctx)
+	if err != nil {
+		return err
+	}
+	keep := spans[:0:0]
+	for _, sp := range spans {
+		if !dropped[sp.name] {
+			keep = append(keep, sp)
+		}
+	}
+	return s.punchSpans(ctx, keep)
 }
 
 func (s *Store) tombstonePath(id string) string {

@@ -402,8 +402,8 @@ func (s *Store) dropEmptyPacksNow(ctx context.Context) error {
 }
 
 // dropEmptyPacks deletes every pack whose records are all deleted and that
-// no Store appends to.
-func (s *Store) dropEmptyPacks(ctx context.Context) error {
+// no Store appends to, and returns the names of those it deleted.
+func (s *Store) dropEmptyPacks(ctx context.Context) (map[string]bool, error) {
 	type row struct {
 		id   int64
 		name string
@@ -427,15 +427,20 @@ func (s *Store) dropEmptyPacks(ctx context.Context) error {
 		return rows.Err()
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	viaWriter := func(id int64) error {
 		return s.exec(ctx, func(ctx context.Context, tx querier) error { return deletePackRow(ctx, tx, id) })
 	}
+	dropped := map[string]bool{}
 	for _, r := range empty {
-		if _, err := s.dropPack(ctx, r.id, r.name, viaWriter); err != nil {
-			return err
+		ok, err := s.dropPack(ctx, r.id, r.name, viaWriter)
+		if err != nil {
+			return dropped, err
+		}
+		if ok {
+			dropped[r.name] = true
 		}
 	}
-	return nil
+	return dropped, nil
 }
