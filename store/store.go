@@ -1,10 +1,10 @@
-// Package store defines where recordings live: segment blobs, the session
+// Package store defines where recordings live: segments, the session
 // index, and (for the proxy's asset archive) content-addressed assets.
 //
 // Callers (the collector, the player, the CLI) use only the interfaces in
-// this package. Backends live in sub-packages: store/embedded (filesystem
-// blobs + SQLite, the default that needs no set-up) today, an S3-compatible
-// blob store + PostgreSQL index for scale-out later. A backend proves it
+// this package. Backends live in sub-packages: store/embedded (segment packs
+// on the file system + SQLite, the default that needs no set-up) today, an
+// S3-compatible blob store + PostgreSQL index for scale-out later. A backend proves it
 // keeps the contract by passing store/storetest.
 package store
 
@@ -287,7 +287,7 @@ type Maintenance interface {
 	// assets no recording from after t refers to, and returns how many
 	// sessions were deleted.
 	Expire(ctx context.Context, before time.Time) (int, error)
-	// Reindex rebuilds the index from the blobs alone, calling summarize
+	// Reindex rebuilds the index from the stored segments alone, calling summarize
 	// for every segment of a session in (Start, View, Seq) order.
 	Reindex(ctx context.Context, summarize Summarizer) (ReindexStats, error)
 }
@@ -299,6 +299,6 @@ type Summarizer func(info SegmentInfo, extra, body []byte) (update func(*Session
 // ReindexStats reports what Reindex found.
 type ReindexStats struct {
 	Sessions, Segments, Assets int
-	// Skipped counts unreadable or partial blobs that were left out.
+	// Skipped counts unreadable or partial segments that were left out.
 	Skipped int
 }

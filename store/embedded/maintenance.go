@@ -304,7 +304,7 @@ func (s *Store) expireAssets(ctx context.Context, cut int64) error {
 
 // Reindex implements store.Maintenance. It needs the store to itself: it
 // returns ErrBusy while another process (a running Caddy) has it open.
-// Damaged blobs are left where they are and counted in Skipped; blobs of
+// Damaged records are left where they are and counted in Skipped; records of
 // deleted sessions are removed. A nil summarize rebuilds only what the
 // store itself tracks (times, sizes, views).
 func (s *Store) Reindex(ctx context.Context, summarize store.Summarizer) (store.ReindexStats, error) {

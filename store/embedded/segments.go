@@ -51,7 +51,7 @@ func (s *Store) PutSegment(ctx context.Context, seg *store.NewSegment) (bool, er
 }
 
 // claim marks k as being written, waiting while another call writes the
-// same key, so that two concurrent retries never race on one blob.
+// same key, so that two concurrent retries never race each other.
 func (s *Store) claim(ctx context.Context, k store.SegmentKey) (func(), error) {
 	for {
 		s.inflightMu.Lock()

@@ -47,9 +47,9 @@ func (s *Store) end(ctx context.Context, ok bool) error {
 	return err
 }
 
-// job is one unit of work for the writer goroutine: either a segment whose
-// blob waits in the temporary directory, or a function to run in its own
-// write transaction.
+// job is one unit of work for the writer goroutine: either a segment,
+// framed as a pack record, to store in the next batch, or a function to run
+// in a write transaction of its own.
 type job struct {
 	seg    *store.NewSegment
 	record []byte // seg framed as a pack record
