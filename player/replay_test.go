@@ -601,3 +601,137 @@ func TestRageAndDeadClicksAreMarked(t *testing.T) {
 		t.Errorf("timeline tooltip near the rage clicks: %q", tip)
 	}
 }
+
+// churnSession changes one page in every way a mutation can: items added,
+// removed, moved (re-added with their ids), renamed, classes and
+// attributes toggled, a field typed into, a box scrolled.
+func churnSession(steps int) []fixtureView {
+	var n nodes
+	var items []ev
+	for i := 0; i < 12; i++ {
+		items = append(items, n.el("li", ev{"class": "item", "data-n": strconv.Itoa(i)}, n.text("item "+strconv.Itoa(i))))
+	}
+	list := n.el("ul", ev{"id": "list"}, items...)
+	field := n.el("input", ev{"id": "field", "type": "text"})
+	check := n.el("input", ev{"id": "check", "type": "checkbox"})
+	inner := n.el("div", ev{"style": "height: 2000px"}, n.text("tall"))
+	box := n.el("div", ev{"id": "box", "style": "height: 100px; overflow: auto"}, inner)
+	title := n.text("Churn")
+	body := n.el("body", nil, n.el("h1", ev{"id": "title"}, title), field, check, box, list)
+	doc := n.doc(n.doctype(), n.el("html", nil, n.el("head", nil, n.el("style", nil, ev{"type": 3, "id": n.id(), "textContent": ".hot{color:red}", "isStyle": true})), body))
+	id := func(e ev) int { return e["id"].(int) }
+	live := []int{}
+	textOf := map[int]int{}
+	for _, it := range items {
+		live = append(live, id(it))
+		textOf[id(it)] = it["childNodes"].([]ev)[0]["id"].(int)
+	}
+	// A moved node comes back with its own ids, its subtree's too.
+	serial := func(liID int, label string) ev {
+		return ev{"type": 2, "id": liID, "tagName": "li", "attributes": ev{"class": "item"}, "childNodes": []ev{{"type": 3, "id": textOf[liID], "textContent": label}}}
+	}
+	events := []ev{meta(t0, "https://churn.example/", 900, 700), full(t0+1, doc)}
+	next := 10000
+	typed := ""
+	for s := 1; s <= steps; s++ {
+		ts := t0 + 1 + int64(s)*50
+		k := s % 9
+		switch {
+		case k == 0 && len(live) > 2: // move the last item to the front (same id, re-added)
+			last := live[len(live)-1]
+			events = append(events, mutation(ts, ev{"removes": []ev{{"parentId": id(list), "id": last}},
+				"adds": []ev{{"parentId": id(list), "nextId": live[0], "node": serial(last, "moved "+strconv.Itoa(s))}}}))
+			live = append([]int{last}, live[:len(live)-1]...)
+		case k == 1: // add a new item in the middle
+			next += 2
+			textOf[next] = next + 1
+			at := live[len(live)/2]
+			events = append(events, mutation(ts, ev{"adds": []ev{{"parentId": id(list), "nextId": at, "node": serial(next, "new "+strconv.Itoa(s))}}}))
+			pos := len(live) / 2
+			live = append(live[:pos], append([]int{next}, live[pos:]...)...)
+		case k == 2 && len(live) > 6: // remove an item
+			gone := live[1]
+			events = append(events, mutation(ts, ev{"removes": []ev{{"parentId": id(list), "id": gone}}}))
+			live = append(live[:1], live[2:]...)
+		case k == 3:
+			events = append(events, mutation(ts, ev{"attributes": []ev{{"id": live[0], "attributes": ev{"class": map[bool]string{true: "item hot", false: "item"}[s%2 == 0], "data-s": strconv.Itoa(s)}}}}))
+		case k == 4:
+			events = append(events, mutation(ts, ev{"texts": []ev{{"id": id(title), "value": "Churn " + strconv.Itoa(s)}}}))
+		case k == 5:
+			typed += string(rune('a' + s%26))
+			events = append(events, typed_(ts, id(field), typed))
+		case k == 6:
+			events = append(events, inc(ts, 5, ev{"id": id(check), "text": "on", "isChecked": s%4 == 0}))
+		case k == 7:
+			events = append(events, scroll(ts, id(box), 0, (s*37)%1500))
+		default:
+			events = append(events, mutation(ts, ev{"attributes": []ev{{"id": id(box), "attributes": ev{"data-step": strconv.Itoa(s)}}}}))
+		}
+		if s%3 == 0 {
+			events = append(events, move(ts+10, live[s%len(live)], [2]int{s % 800, s % 600}))
+		}
+	}
+	return []fixtureView{{id: "view-churn-000000001", url: "https://churn.example/", tab: "tab-churn-00000001", segments: [][]ev{events}}}
+}
+
+func typed_(ts int64, id int, text string) ev { return typed(ts, id, text) }
+
+func TestInPlaceSeeksMatchFullRebuilds(t *testing.T) {
+	ts := newTestServer(t)
+	putSession(t, ts.store, "churn-session-000001", churnSession(6000), nil)
+	ctx, _ := browser(t, 90*time.Second)
+	run(t, ctx, chromedp.Navigate(ts.url("session=churn-session-000001&t=0")))
+	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.indexed === '1'`, 20*time.Second)
+	eval(t, ctx, normDOM+`; true`, nil)
+	const state = `(() => { const d = document.querySelector('.replay-frame').contentDocument; return {DOM: normDOM(d), Field: d.getElementById('field').value, Check: d.getElementById('check').checked, Box: d.getElementById('box').scrollTop, Hover: [...d.querySelectorAll('.replay-hover')].map((e) => e.localName + (e.dataset.n || '')).join(','), Restore: document.querySelector('.replay-screen').dataset.seekRestore} })()`
+	type frameState struct {
+		DOM, Field, Hover, Restore string
+		Check                      bool
+		Box                        float64
+	}
+	secs := []float64{250, 10, 180.5, 179, 299, 3, 120, 121.7, 60, 200, 1, 150}
+	seen := map[float64]frameState{}
+	inPlace := 0
+	for _, sec := range secs {
+		seekTo(t, ctx, "churn-session-000001", sec)
+		waitJS(t, ctx, fmt.Sprintf(`document.querySelector('.replay-screen').dataset.time === '%d'`, int(sec*1000)), 3*time.Second)
+		var s frameState
+		eval(t, ctx, state, &s)
+		if s.Restore == "in-place" {
+			inPlace++
+		}
+		seen[sec] = s
+	}
+	if inPlace < len(secs)/2 {
+		t.Errorf("only %d of %d seeks restored in place", inPlace, len(secs))
+	}
+	for _, sec := range secs {
+		run(t, ctx, chromedp.Navigate(ts.url(fmt.Sprintf("session=churn-session-000001&t=%g", sec))))
+		waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.state === 'paused' && document.querySelector('.replay-screen').dataset.loaded === '1'`, 10*time.Second)
+		eval(t, ctx, normDOM+`; true`, nil)
+		var s frameState
+		eval(t, ctx, state, &s)
+		got := seen[sec]
+		s.Restore, got.Restore = "", ""
+		if s.DOM != got.DOM {
+			a, b := strings.Split(got.DOM, "\n"), strings.Split(s.DOM, "\n")
+			for i := 0; i < max(len(a), len(b)); i++ {
+				x, y := "", ""
+				if i < len(a) {
+					x = a[i]
+				}
+				if i < len(b) {
+					y = b[i]
+				}
+				if x != y {
+					t.Errorf("at %gs, line %d: in place %.120q, rebuilt %.120q", sec, i+1, x, y)
+					break
+				}
+			}
+		}
+		got.DOM, s.DOM = "", ""
+		if s != got {
+			t.Errorf("at %gs a seek in place differs from a fresh rebuild:\n in place %+v\n rebuilt  %+v", sec, got, s)
+		}
+	}
+}

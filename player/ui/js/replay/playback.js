@@ -3,8 +3,46 @@
 // forward, or by restoring the nearest checkpoint and applying the few
 // events after it.
 import { Pointer } from './pointer.js';
+import { morphTo } from './morph.js';
+import { EventType, Source } from './model.js';
 
 export const SPEEDS = [0.5, 1, 2, 4, 8, 16];
+
+/**
+ * Indices in events[from, to) whose effect a later event in the range
+ * replaces entirely: pointer moves before the last one (before a full
+ * snapshot or a click, which also set the hover target, they still count),
+ * and scrolls of an element it scrolls again.
+ */
+export function supersededIn(events, from, to) {
+  const out = new Set();
+  const scrolled = new Set();
+  let moveSeen = false;
+  for (let i = to - 1; i >= from; i--) {
+    const e = events[i];
+    if (e.type === EventType.FullSnapshot || e.type === EventType.Meta) {
+      scrolled.clear();
+      moveSeen = false;
+      continue;
+    }
+    if (e.type !== EventType.Incremental || !e.data) continue;
+    const src = e.data.source;
+    if (src === Source.MouseMove || src === Source.TouchMove || src === Source.Drag) {
+      if (moveSeen) out.add(i);
+      moveSeen = true;
+    } else if (src === Source.MouseInteraction) {
+      moveSeen = false;
+    } else if (src === Source.Scroll) {
+      if (scrolled.has(e.data.id)) out.add(i);
+      else scrolled.add(e.data.id);
+    } else if (src === Source.Mutation && e.data.removes && e.data.removes.length) {
+      // A removed node's id may come back as another node: scrolls
+      // before the removal stand on their own.
+      scrolled.clear();
+    }
+  }
+  return out;
+}
 const HOVER = 'replay-hover';
 const FOCUS = 'replay-focus';
 // Never apply more events than this to move forward when a checkpoint is
@@ -43,7 +81,10 @@ export class Playback extends EventTarget {
     this.restoreCost = 8;
     this.applied = 0;
     this.liveMsPerEvent = 0;
-    this.lastSeek = { events: 0, ms: 0 };
+    // Scroll positions on screen (id → [x, y]), for in-place restores.
+    this.scroll = new Map();
+    this.lastSeek = { events: 0, ms: 0, restore: 'none' };
+    this.lastRestore = '';
     this.lastFrame = 0;
     this.raf = 0;
     this.destroyed = false;
@@ -97,11 +138,12 @@ export class Playback extends EventTarget {
   seek(t) {
     const mark = performance.now();
     const applied = this.applied;
+    this.lastRestore = '';
     t = Math.max(this.start, Math.min(t, this.end));
     this.ended = false;
     this.renderTo(t, true);
     // What the seek cost, for the UI's diagnostics and the benchmarks.
-    this.lastSeek = { events: this.applied - applied, ms: performance.now() - mark };
+    this.lastSeek = { events: this.applied - applied, ms: performance.now() - mark, restore: this.lastRestore || 'none' };
     performance.measure('replay:seek', { start: mark, end: performance.now() });
   }
 
@@ -177,7 +219,24 @@ export class Playback extends EventTarget {
     const n = count - this.next;
     this.applied += n;
     const t0 = n >= 20 ? performance.now() : 0;
-    while (this.next < count) live.apply(events[this.next++]);
+    const scroll = this.scroll;
+    // Jumping over many events, only the last pointer move and the last
+    // scroll of each element matter: a scroll makes the browser lay out
+    // the page at once, and a pointer move restyles its whole ancestry.
+    const skip = n > 1 ? supersededIn(events, this.next, count) : null;
+    while (this.next < count) {
+      const i = this.next++;
+      const e = events[i];
+      if (skip && skip.has(i)) continue;
+      live.apply(e);
+      if (e.type === EventType.Incremental) {
+        if (e.data && e.data.source === Source.Scroll) scroll.set(e.data.id, [+e.data.x || 0, +e.data.y || 0]);
+      } else if (e.type === EventType.FullSnapshot) {
+        scroll.clear();
+        const off = e.data && e.data.initialOffset;
+        if (off && (off.left || off.top) && e.data.node) scroll.set(e.data.node.id, [+off.left || 0, +off.top || 0]);
+      }
+    }
     if (n >= 20) {
       const rate = (performance.now() - t0) / n;
       this.liveMsPerEvent = this.liveMsPerEvent ? this.liveMsPerEvent * 0.7 + rate * 0.3 : rate;
@@ -213,11 +272,6 @@ export class Playback extends EventTarget {
   jump(v, count) {
     const cp = this.indexer.nearest(v, count);
     const r = v.restartBefore(count);
-    // The viewport's scroll position belongs to the frame, not to the
-    // document that is rebuilt in it: start from the top, as the recorded
-    // page did, before the snapshot's own scroll positions are applied.
-    const win = this.stage.doc && this.stage.doc.defaultView;
-    if (win && (cp || r >= 0)) win.scrollTo(0, 0);
     if (cp && cp.index >= r) {
       this.restore(v, cp);
       return true;
@@ -225,13 +279,32 @@ export class Playback extends EventTarget {
     if (r < 0) return false;
     // Not indexed that far yet: replaying from the restart point's full
     // snapshot resets the document.
+    this.resetViewport();
     this.next = r;
     return true;
   }
 
+  // The viewport's scroll position belongs to the frame, not to the
+  // document rebuilt in it: start from the top, as the recorded page did,
+  // before a snapshot's own scroll positions are applied.
+  resetViewport() {
+    const win = this.stage.doc && this.stage.doc.defaultView;
+    if (win) win.scrollTo(0, 0);
+  }
+
   restore(v, cp) {
     const t0 = performance.now();
-    this.live.restore(cp.data);
+    // The same view on screen: change only what differs. Otherwise (or
+    // when the checkpoint holds state that cannot be compared in place)
+    // rebuild the document.
+    const inPlace = v === this.view && this.rendered &&
+      morphTo(this.live, cp.data, this.scroll, { hoverClass: HOVER, focusClass: FOCUS });
+    if (!inPlace) {
+      this.resetViewport();
+      this.live.restore(cp.data);
+      this.scroll = new Map((cp.data && cp.data.scroll || []).map((e) => [e[0], [e[1], e[2]]]));
+    }
+    this.lastRestore = inPlace ? 'in-place' : 'rebuild';
     this.next = cp.index;
     // Smoothed cost of a restore, to decide between restoring and
     // applying forward.

@@ -94,6 +94,7 @@ export function replayView(shell, params) {
     d.time = Number.isFinite(pb.t) && Number.isFinite(pb.start) ? String(Math.round(pb.t - pb.start)) : '0';
     d.view = pb.view ? pb.view.id : '';
     d.seekEvents = String(pb.lastSeek.events);
+    d.seekRestore = pb.lastSeek.restore;
   }
 
   let started = false;

@@ -129,15 +129,26 @@ export class SidePanel {
     const li = k >= 0 ? this.eventItems[k] : null;
     if (li === this.current && !force) return;
     if (this.current) this.current.classList.remove('current');
-    for (let i = 0; i < this.eventItems.length; i++) this.eventItems[i].classList.toggle('past', i <= k);
     this.current = li;
     if (li) {
       li.classList.add('current');
-      // Follow playback unless the user is browsing the list.
-      if (this.tab === 'events' && performance.now() - this.lastUserScroll > 4000) {
-        this.autoScrolling = true;
-        li.scrollIntoView({ block: 'nearest' });
-        requestAnimationFrame(() => { this.autoScrolling = false; });
+      // Follow playback unless the user is browsing the list, after the
+      // frame is drawn: scrolling now would force a layout in the middle
+      // of a seek.
+      if (this.tab === 'events' && performance.now() - this.lastUserScroll > 4000 && !this.scrollPending) {
+        this.scrollPending = true;
+        requestAnimationFrame(() => {
+          this.scrollPending = false;
+          const cur = this.current;
+          if (!cur) return;
+          const list = this.eventsList;
+          const top = cur.offsetTop; // the list is the items' offset parent
+          if (top < list.scrollTop || top + cur.offsetHeight > list.scrollTop + list.clientHeight) {
+            this.autoScrolling = true;
+            list.scrollTop = Math.max(0, top - list.clientHeight / 3);
+            requestAnimationFrame(() => { this.autoScrolling = false; });
+          }
+        });
       }
     }
   }

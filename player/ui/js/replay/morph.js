@@ -1,0 +1,265 @@
+// In-place restore. Restoring a checkpoint rebuilds the whole document, and
+// the browser then lays out the whole page again: on a real page that is
+// most of a seek's cost. When the document on screen already shows the same
+// view, most of it is identical to the checkpoint, so instead we compare the
+// two by node id and apply only the differences, as ordinary rrweb events
+// (a mutation, inputs, scrolls, hover, focus) through the Rebuilder's
+// public apply(): the Rebuilder sanitizes and registers every node exactly
+// as it does during playback, and the browser re-lays out only what
+// changed.
+//
+// It reads the checkpoint's tree, which has the serialized node shape of a
+// full snapshot (replaycore/checkpoint.js). Features whose state is not in
+// that tree or not comparable here (nested frames, shadow roots, canvases,
+// dialogs and popovers, constructed style sheets, media, CSSOM edits) make
+// morphTo decline, and the caller restores in full.
+
+import { EventType, Source, Mouse } from './model.js';
+
+class Decline extends Error {}
+
+const decline = () => { throw new Decline(); };
+
+// Attributes that hold state restore() applies specially.
+const special = /^(rr_|_cssText$)/;
+
+/**
+ * Brings rb's document to checkpoint cp by applying the differences.
+ * scroll is the live scroll state (id → [x, y]) the caller keeps; it is
+ * updated. Returns false, having changed nothing, when the checkpoint
+ * cannot be applied in place.
+ */
+export function morphTo(rb, cp, scroll, { hoverClass, focusClass }) {
+  if (!cp || cp.v !== 1 || !cp.tree) return false;
+  if ((cp.sheets && cp.sheets.length) || (cp.adopted && cp.adopted.length) || (cp.media && cp.media.length)) return false;
+  const doc = rb.node(cp.tree.id);
+  if (!doc || doc.nodeType !== 9 || (cp.tree.compatMode && doc.compatMode !== cp.tree.compatMode)) return false;
+  const m = { source: Source.Mutation, texts: [], attributes: [], removes: [], adds: [] };
+  const inputs = [];
+  const pointerClasses = new Set([hoverClass, focusClass]);
+  try {
+    diffChildren(rb, doc, cp.tree, m, inputs, pointerClasses);
+  } catch (e) {
+    if (e instanceof Decline) return false;
+    throw e;
+  }
+  const ts = cp.ts || 0;
+  const inc = (data) => rb.apply({ type: EventType.Incremental, timestamp: ts, data });
+  rb.apply({ type: EventType.Meta, timestamp: ts, data: cp.meta || {} });
+  if (m.removes.length || m.adds.length || m.texts.length || m.attributes.length) inc(m);
+  for (const i of inputs) inc({ source: Source.Input, ...i });
+  // Scroll positions: the checkpoint's, and back to the top for whatever
+  // was scrolled before and is not scrolled there.
+  const want = new Map();
+  for (const e of cp.scroll || []) want.set(e[0], [e[1], e[2]]);
+  for (const [id, pos] of scroll) {
+    if (!want.has(id) && (pos[0] || pos[1]) && rb.node(id)) inc({ source: Source.Scroll, id, x: 0, y: 0 });
+  }
+  const had = new Map(scroll);
+  scroll.clear();
+  for (const [id, pos] of want) {
+    // Setting a scroll position makes the browser lay out the page right
+    // away: only where it changes.
+    const cur = had.get(id) || [0, 0];
+    if (cur[0] !== pos[0] || cur[1] !== pos[1]) inc({ source: Source.Scroll, id, x: pos[0], y: pos[1] });
+    scroll.set(id, pos);
+  }
+  // Hover and focus, as the checkpoint had them (-1 clears), unless they
+  // are already so: moving the hover classes touches <html> and <body>,
+  // and the browser then restyles the whole page.
+  const hover = cp.hover >= 0 ? cp.hover : -1;
+  if (!marked(rb, doc, hover, hoverClass, true)) inc({ source: Source.MouseMove, positions: [{ x: 0, y: 0, id: hover, timeOffset: 0 }] });
+  const focus = cp.focus >= 0 ? cp.focus : -1;
+  if (!marked(rb, doc, focus, focusClass, false)) inc({ source: Source.MouseInteraction, type: Mouse.Focus, id: focus });
+  return true;
+}
+
+// Whether exactly node id (and, for hover, its ancestors) carry cls now.
+function marked(rb, doc, id, cls, chain) {
+  const have = doc.getElementsByClassName(cls);
+  const el = id >= 0 ? rb.node(id) : null;
+  if (!el || el.nodeType !== 1) return have.length === 0;
+  let n = 0;
+  for (let e = el; e; e = e.parentElement) {
+    if (!e.classList.contains(cls)) return false;
+    n++;
+    if (!chain) break;
+  }
+  return have.length === n;
+}
+
+// Compares the children of live node parent with serialized node sn.
+function diffChildren(rb, parent, sn, m, inputs, pointerClasses) {
+  const want = sn.childNodes || [];
+  // Most children are where they were: walk both lists together and
+  // compare node by node, falling back to matching by id at the first
+  // difference.
+  let c = parent.firstChild;
+  let i = 0;
+  for (; i < want.length && c; i++, c = c.nextSibling) {
+    const w = want[i];
+    if (!w || rb.idOf(c) !== w.id || !compatible(c, w)) break;
+  }
+  if (i === want.length && !c) {
+    c = parent.firstChild;
+    for (let k = 0; k < want.length; k++, c = c.nextSibling) diffNode(rb, c, want[k], m, inputs, pointerClasses);
+    return;
+  }
+  reorder(rb, parent, want.filter(Boolean), m, inputs, pointerClasses);
+}
+
+// Matches children by id, keeps the longest run already in order, and
+// removes and re-adds the rest.
+function reorder(rb, parent, want, m, inputs, pointerClasses) {
+  const live = [];
+  for (let c = parent.firstChild; c; c = c.nextSibling) {
+    // A node the Rebuilder does not know is not ours to reason about.
+    if (rb.idOf(c) < 0) decline();
+    live.push(c);
+  }
+  const liveIndex = new Map();
+  live.forEach((c, i) => liveIndex.set(rb.idOf(c), i));
+  // Want-children that exist here, as a node that can be kept: their
+  // live positions, in wanted order.
+  const cand = [];
+  for (let i = 0; i < want.length; i++) {
+    const j = liveIndex.get(want[i].id);
+    if (j !== undefined && compatible(live[j], want[i])) cand.push([i, j]);
+  }
+  const keep = new Set(longestIncreasing(cand).map(([i]) => i));
+  const kept = new Set([...keep].map((i) => liveIndex.get(want[i].id)));
+  const parentId = rb.idOf(parent);
+  for (let j = 0; j < live.length; j++) {
+    if (!kept.has(j)) m.removes.push({ parentId, id: rb.idOf(live[j]) });
+  }
+  for (let i = 0; i < want.length; i++) {
+    if (keep.has(i)) continue;
+    check(want[i]);
+    m.adds.push({ parentId, nextId: i + 1 < want.length ? want[i + 1].id : null, node: want[i] });
+  }
+  for (const i of keep) diffNode(rb, live[liveIndex.get(want[i].id)], want[i], m, inputs, pointerClasses);
+}
+
+// Whether live node n can stand for serialized node sn (same kind).
+function compatible(n, sn) {
+  switch (sn.type) {
+    case 1: return n.nodeType === 10 && n.name === sn.name;
+    case 2: return n.nodeType === 1 && (sn.tagName === 'script' || n.localName === String(sn.tagName).toLowerCase());
+    case 3: return n.nodeType === 3;
+    case 4: return n.nodeType === 4;
+    case 5: return n.nodeType === 8;
+    default: return false;
+  }
+}
+
+// Declines subtrees with state outside the tree, anywhere they are added.
+function check(sn) {
+  if (sn.type !== 2) return;
+  checkElement(sn);
+  for (const c of sn.childNodes || []) if (c) check(c);
+}
+
+function checkElement(sn) {
+  if (sn.iframeDoc || sn.isShadowHost || sn.isShadow) decline();
+  const t = String(sn.tagName).toLowerCase();
+  if (t === 'iframe' || t === 'frame' || t === 'canvas' || t === 'dialog' || t === 'video' || t === 'audio') decline();
+  for (const k in sn.attributes) if (special.test(k) && k !== '_cssText') decline();
+}
+
+function diffNode(rb, n, sn, m, inputs, pointerClasses) {
+  const id = sn.id;
+  if (sn.type === 3 || sn.type === 4 || sn.type === 5) {
+    if (n.data !== sn.textContent) {
+      // A style sheet's text node: its CSS travels in the element's
+      // _cssText and is compared there.
+      if (sn.isStyle) return;
+      m.texts.push({ id, value: sn.textContent });
+    }
+    return;
+  }
+  if (sn.type !== 2) return;
+  checkElement(sn);
+  const tag = n.localName;
+  // A script stands as an inert placeholder: nothing to compare.
+  if (sn.tagName === 'script') return;
+  const want = sn.attributes || {};
+  const changed = {};
+  let any = false;
+  const isInput = tag === 'input' || tag === 'textarea' || tag === 'select';
+  for (const k in want) {
+    if (special.test(k)) continue;
+    if (isInput && (k === 'value' || k === 'checked')) continue;
+    if (tag === 'option' && k === 'selected') continue;
+    let v = want[k];
+    v = v === true ? '' : String(v);
+    let cur = n.getAttribute(k);
+    if (k === 'class') cur = withoutPointerClasses(cur, pointerClasses);
+    if (cur !== v) { changed[k] = v; any = true; }
+  }
+  const attrs = n.attributes;
+  for (let ai = 0; ai < attrs.length; ai++) {
+    const a = attrs[ai];
+    const k = a.name;
+    if (Object.prototype.hasOwnProperty.call(want, k)) continue;
+    if (isInput && (k === 'value' || k === 'checked')) continue;
+    if (tag === 'option' && k === 'selected') continue;
+    if (k === 'class' && withoutPointerClasses(a.value, pointerClasses) === null) continue;
+    changed[k] = null;
+    any = true;
+  }
+  if (any) m.attributes.push({ id, attributes: changed });
+  if (tag === 'style') {
+    let css = '';
+    for (let c = n.firstChild; c; c = c.nextSibling) if (c.nodeType === 3) css += c.data;
+    // Same source text, or decline (the Rebuilder adapts CSS: only a
+    // match of what it wrote counts).
+    if (want._cssText !== undefined && want._cssText !== css) decline();
+    return;
+  }
+  if (tag === 'input') {
+    const type = String(n.type).toLowerCase();
+    if (type === 'checkbox' || type === 'radio') {
+      const on = want.checked === true || want.checked === '' || want.checked === 'true';
+      if (n.checked !== on) inputs.push({ id, text: n.value, isChecked: on });
+    } else if (type !== 'file' && want.value !== undefined && n.value !== String(want.value)) {
+      inputs.push({ id, text: String(want.value), isChecked: false });
+    }
+  } else if (tag === 'textarea') {
+    if (want.value !== undefined && n.value !== String(want.value)) inputs.push({ id, text: String(want.value), isChecked: false });
+    return;
+  } else if (tag === 'option') {
+    const on = want.selected === true || want.selected === '';
+    if (n.selected !== on) decline();
+  }
+  diffChildren(rb, n, sn, m, inputs, pointerClasses);
+}
+
+// The class attribute without the player's hover and focus classes; null
+// when nothing else is left.
+function withoutPointerClasses(v, pointerClasses) {
+  if (v === null) return null;
+  const rest = v.split(/\s+/).filter((c) => c && !pointerClasses.has(c)).join(' ');
+  return rest === '' ? null : rest;
+}
+
+// The longest subsequence of pairs [i, j] (i increasing) whose j also
+// increases: the children that keep their relative order.
+function longestIncreasing(pairs) {
+  const n = pairs.length;
+  if (n < 2) return pairs;
+  const tails = [];
+  const prev = new Array(n).fill(-1);
+  for (let k = 0; k < n; k++) {
+    const j = pairs[k][1];
+    let lo = 0, hi = tails.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (pairs[tails[mid]][1] < j) lo = mid + 1; else hi = mid;
+    }
+    if (lo > 0) prev[k] = tails[lo - 1];
+    tails[lo] = k;
+  }
+  const out = [];
+  for (let k = tails[tails.length - 1]; k >= 0; k = prev[k]) out.push(pairs[k]);
+  return out.reverse();
+}
