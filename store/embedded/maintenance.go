@@ -584,7 +584,7 @@ func (s *Store) rebuildSession(ctx context.Context, tx querier, id string, recs 
 				stats.Skipped++
 				continue
 			}
-			update, err = summarize(info, r.h.Extra, body)
+			update, err = safeSummarize(summarize, info, r.h.Extra, body)
 			if err != nil {
 				s.log.Warn("reindex: the summarizer refused a segment; indexing it without metadata",
 					zap.String("pack", r.path), zap.Int64("offset", r.off), zap.Error(err))

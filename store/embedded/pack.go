@@ -239,6 +239,17 @@ func (s *Store) recoverPack(ctx context.Context, id int64, name string, committe
 	return nil
 }
 
+// safeSummarize calls a Summarizer, turning a panic into an error: a bug in
+// it must not keep the store from opening.
+func safeSummarize(f store.Summarizer, info store.SegmentInfo, extra, body []byte) (update func(*store.Session), err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			update, err = nil, fmt.Errorf("summarizer panicked: %v", r)
+		}
+	}()
+	return f(info, extra, body)
+}
+
 // indexRecords indexes records found in packs, in the order given (the
 // order they were written in), as the writer would have: bookkeeping, the
 // Summarizer's update, session rows. Records of deleted sessions and keys
@@ -278,7 +289,7 @@ func (s *Store) indexRecords(ctx context.Context, tx querier, records []found) (
 		var update func(*store.Session)
 		if s.opts.Summarizer != nil {
 			if body, err := readBody(r); err == nil {
-				update, err = s.opts.Summarizer(info, r.h.Extra, body)
+				update, err = safeSummarize(s.opts.Summarizer, info, r.h.Extra, body)
 				if err != nil {
 					update = nil
 				}
