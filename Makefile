@@ -40,3 +40,37 @@ lint:
 
 clean:
 	rm -rf bin
+
+# Benchmarks and figures (BENCHMARKS.md quotes them). Not part of `make
+# test`: they take minutes and want a quiet machine. Each target runs the
+# peer or baseline side by side with ours, in one run.
+.PHONY: bench bench-inject bench-proxy bench-recorder bench-ingest bench-player
+bench: bench-inject bench-proxy bench-recorder bench-ingest bench-player
+
+# HTML rewriter throughput over the corpus, one core: ours vs io.Copy vs
+# x/net/html tokenize-only; memory per response for 1 KB, 1 MB and 64 MB pages.
+bench-inject:
+	$(GO) test ./inject -run '^$$' -bench 'Rewrite|MemoryPerResponse' -benchtime 0.3s -count 5 -cpu 1
+
+# Caddy with replay + reverse_proxy vs reverse_proxy alone, plain and gzip
+# upstreams, requests/s and p50/p99.
+bench-proxy: build
+	$(GO) run ./bench/proxybench -caddy $(BIN)
+
+# Recorder vs @rrweb/record in the same Chromium: bundle size, full
+# snapshots, mutation workloads, bytes per minute of a scripted session.
+bench-recorder: test-deps
+	$(GO) test -tags figures -run 'TestFigures$$' -v -timeout 25m ./recorder/
+	$(GO) test -tags figures -run 'TestFiguresSession$$' -v -timeout 15m ./recorder/
+
+# Ingest throughput with real recorder segments at concurrency 64: through
+# a Caddy process, in-process, and the store alone.
+bench-ingest: build
+	./bench/ingest.sh $(BIN)
+	$(GO) test ./collector -run '^$$' -bench Ingest -benchtime 20000x
+	$(GO) test ./store/embedded -run '^$$' -bench PutSegment -benchtime 20000x
+
+# The player on a 60-minute recording vs rrweb's Replayer on our export of
+# it: time to first frame and seek latency.
+bench-player: test-deps
+	$(GO) test ./player -run '^$$' -bench Replay60Min -benchtime 1x -timeout 30m
