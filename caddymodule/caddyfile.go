@@ -222,12 +222,13 @@ func parsePlayer(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 // UnmarshalCaddyfile sets up the player from Caddyfile tokens. Syntax:
 //
 //	replay_player [<matcher>] {
+//		require_auth
 //		insecure_no_auth
 //	}
 //
 // The player refuses to serve unless a handler before it authenticated the
 // request (basic_auth, forward_auth), the site listens on loopback
-// addresses only, or insecure_no_auth is set.
+// addresses only (and require_auth is off), or insecure_no_auth is set.
 func (p *PlayerHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // directive name
 	if d.NextArg() {
@@ -240,6 +241,11 @@ func (p *PlayerHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			p.InsecureNoAuth = true
+		case "require_auth":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			p.RequireAuth = true
 		default:
 			return d.Errf("unknown replay_player option %q", d.Val())
 		}

@@ -168,10 +168,18 @@ func TestPlayerGate(t *testing.T) {
 		p.ServeHTTP(rec, r, nil)
 		return rec.Code
 	}
-	req := func(listen []string, user string) *http.Request {
+	req := func(listen []string, user string, header ...string) *http.Request {
 		r := httptest.NewRequest("GET", "/", nil)
+		for i := 0; i+1 < len(header); i += 2 {
+			r.Header.Set(header[i], header[i+1])
+		}
 		repl := caddy.NewReplacer()
-		if user != "" {
+		switch user {
+		case "":
+		case "forward_auth":
+			// What forward_auth leaves when its gateway said yes.
+			repl.Set("http.reverse_proxy.status_code", 200)
+		default:
 			repl.Set("http.auth.user.id", user)
 		}
 		ctx := context.WithValue(r.Context(), caddy.ReplacerCtxKey, repl)
@@ -187,6 +195,19 @@ func TestPlayerGate(t *testing.T) {
 	if code := pass(req([]string{"127.0.0.1:8090"}, "")); code != http.StatusOK || !reached {
 		t.Errorf("loopback listener: %d", code)
 	}
+	// A proxy on this machine forwarding outside traffic to the loopback
+	// listener: not local.
+	if code := pass(req([]string{"127.0.0.1:8090"}, "", "X-Forwarded-For", "203.0.113.9")); code != http.StatusUnauthorized || reached {
+		t.Errorf("loopback listener, forwarded request: %d", code)
+	}
+	p.RequireAuth = true
+	if code := pass(req([]string{"127.0.0.1:8090"}, "")); code != http.StatusUnauthorized || reached {
+		t.Errorf("loopback listener with require_auth: %d", code)
+	}
+	if code := pass(req([]string{"127.0.0.1:8090"}, "forward_auth")); code != http.StatusOK || !reached {
+		t.Errorf("forward_auth passed, require_auth: %d", code)
+	}
+	p.RequireAuth = false
 	p.InsecureNoAuth = true
 	if code := pass(req([]string{":443"}, "")); code != http.StatusOK || !reached {
 		t.Errorf("insecure_no_auth: %d", code)

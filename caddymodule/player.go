@@ -24,17 +24,25 @@ func init() {
 // Recordings are personal data, so the player refuses to serve (401)
 // unless one of these holds:
 //
-//   - a handler before it authenticated the request (basic_auth,
-//     forward_auth with copy_headers, or any authentication provider that
-//     sets {http.auth.user.id});
+//   - a handler before it authenticated the request: basic_auth (or any
+//     authentication provider that sets {http.auth.user.id}), or
+//     forward_auth (its auth gateway answered 2xx);
 //   - the site's server listens on loopback addresses only (bind
-//     127.0.0.1 / ::1 / localhost);
+//     127.0.0.1 / ::1 / localhost), the request carries no proxy headers
+//     (Forwarded, X-Forwarded-For, X-Real-IP), and require_auth is off;
 //   - insecure_no_auth is set (for a network you fully trust).
 type PlayerHandler struct {
 	// InsecureNoAuth serves the player without authentication even on
 	// public listeners. Anyone who can reach it can watch and delete every
 	// recording.
 	InsecureNoAuth bool `json:"insecure_no_auth,omitempty"`
+
+	// RequireAuth turns off the loopback exception: the player then
+	// serves only authenticated requests even on a loopback-only
+	// listener. Set it when another proxy on the same machine forwards
+	// outside traffic to this listener without adding a Forwarded or
+	// X-Forwarded-For header.
+	RequireAuth bool `json:"require_auth,omitempty"`
 
 	player   *player.Player
 	logger   *zap.Logger
@@ -53,6 +61,9 @@ func (PlayerHandler) CaddyModule() caddy.ModuleInfo {
 func (p *PlayerHandler) Provision(ctx caddy.Context) error {
 	p.logger = ctx.Logger()
 	p.loopback = new(sync.Map)
+	if p.InsecureNoAuth && p.RequireAuth {
+		return fmt.Errorf("replay_player: require_auth and insecure_no_auth contradict each other: choose one")
+	}
 	appVal, err := ctx.App("replay")
 	if err != nil {
 		return fmt.Errorf("replay_player: loading the replay app: %v", err)
@@ -81,8 +92,8 @@ func (p *PlayerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ cadd
 		json.NewEncoder(w).Encode(map[string]string{
 			"error": "authentication_required",
 			"message": "The replay player serves only authenticated requests. Put basic_auth or forward_auth " +
-				"before replay_player in this site, bind the site to a loopback address, or (on a trusted " +
-				"network only) set insecure_no_auth.",
+				"before replay_player in this site, or bind the site to a loopback address and open it on " +
+				"this machine, or (on a trusted network only) set insecure_no_auth.",
 		})
 		return nil
 	}
@@ -98,6 +109,16 @@ func (p *PlayerHandler) authorized(r *http.Request) bool {
 		if id, _ := repl.GetString("http.auth.user.id"); id != "" {
 			return true
 		}
+		// forward_auth is a reverse_proxy whose 2xx answer lets the
+		// request go on (any other answer is sent to the client and ends
+		// it), so a 2xx status here means the auth gateway said yes. The
+		// placeholder is set by Caddy, never by the client.
+		if code, _ := repl.GetString("http.reverse_proxy.status_code"); len(code) == 3 && code[0] == '2' {
+			return true
+		}
+	}
+	if p.RequireAuth || forwarded(r) {
+		return false
 	}
 	srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
 	if !ok {
@@ -109,6 +130,13 @@ func (p *PlayerHandler) authorized(r *http.Request) bool {
 	lo := loopbackOnly(srv.Listen)
 	p.loopback.Store(srv, lo)
 	return lo
+}
+
+// forwarded reports whether a proxy forwarded the request: then it may
+// come from anywhere, whatever our listener's address.
+func forwarded(r *http.Request) bool {
+	h := r.Header
+	return h.Get("Forwarded") != "" || h.Get("X-Forwarded-For") != "" || h.Get("X-Real-Ip") != ""
 }
 
 // loopbackOnly reports whether every listener address is a loopback

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"compress/gzip"
+	"encoding/base64"
 	"io"
 
 	"github.com/chromedp/cdproto/runtime"
@@ -20,3 +21,5 @@ func gunzip(r io.Reader) ([]byte, error) {
 func awaitPromise(p *runtime.EvaluateParams) *runtime.EvaluateParams {
 	return p.WithAwaitPromise(true)
 }
+
+func base64Std(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
