@@ -189,14 +189,20 @@ func testGuardrails(t *testing.T, h *harness, b *browser) {
 	act(t, live, `(() => { document.body.lastChild.remove(); document.body.lastChild.remove(); })()`)
 	// A storm: 5000 nodes in one task.
 	act(t, live, `(() => { const d = document.createElement('div'); document.body.append(d); for (let i = 0; i < 5000; i++) { const s = document.createElement('span'); s.textContent = i; d.appendChild(s); document.body.appendChild(document.createElement('i')); } })()`)
-	var paused bool
+	// The pause is short (stormPause): rather than catch it in the act, wait
+	// for its event to arrive and for recording to be back.
 	waitFor(t, 15*time.Second, "the storm pause to end", func() bool {
 		var s map[string]any
 		eval(live, `window.__replayTestHooks.state()`, &s)
-		if s["paused"] == "storm" {
-			paused = true
+		if s["paused"] != "" || s["recording"] != true {
+			return false
 		}
-		return paused && s["paused"] == ""
+		for _, e := range h.coll.recorded(sid) {
+			if e.Type == 5 && strings.Contains(string(e.Data), `"replay/paused"`) {
+				return true
+			}
+		}
+		return false
 	})
 	replay := b.ctx
 	h.roundTrip(t, live, replay, "allow", "after the storm")

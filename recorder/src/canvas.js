@@ -1,67 +1,73 @@
 // Canvas frames: a canvas drawn on is marked dirty (2D and WebGL draw calls
 // are hooked), and at most once per second its pixels are sent as one
 // image (rrweb's CanvasMutation with a clearRect and a drawImage of an
-// encoded ImageBitmap).
+// encoded ImageBitmap), unless they are the ones the replay has.
 
 import { T, now } from './timing.js';
 import { after } from './hooks.js';
 import { MASK, levelOf } from './privacy.js';
-import { canvasData } from './serialize.js';
+import { idOf } from './mirror.js';
+import { recording, cfg, inc } from './recorder.js';
 
-const DRAW_2D = ['fill', 'fillRect', 'fillText', 'stroke', 'strokeRect', 'strokeText', 'drawImage', 'putImageData', 'clearRect', 'drawFocusIfNeeded', 'reset', 'roundRect'];
-const DRAW_GL = ['drawArrays', 'drawElements', 'clear', 'drawArraysInstanced', 'drawElementsInstanced'];
+const DRAW = ['fill', 'fillRect', 'fillText', 'stroke', 'strokeRect', 'strokeText', 'drawImage', 'putImageData', 'clearRect', 'drawFocusIfNeeded', 'reset', 'drawArrays', 'drawElements', 'clear', 'drawArraysInstanced', 'drawElementsInstanced'];
 
-/** Records canvas contents, throttled. */
-export class Canvas {
-  constructor(rec) {
-    this.rec = rec;
-    this.dirty = new Set();
-    this.sent = new WeakMap(); // canvas -> [time, data URL] of the last frame
-  }
+const dirty = new Set();
+const sent = new WeakMap(); // canvas -> [time, data URL] of the last frame recorded
+const blank = new Map(); // "w x h" -> the data URL of a blank canvas of that size
 
-  mark(canvas) {
-    if (canvas && canvas.nodeType === 1) this.dirty.add(canvas);
-  }
-
-  /** Sends a frame of every dirty canvas whose last frame is old enough. */
-  tick() {
-    const rec = this.rec;
-    if (!rec.recording) return;
-    const t = now();
-    for (const c of this.dirty) {
-      const id = rec.mirror.id(c);
-      if (!id || !c.isConnected) {
-        this.dirty.delete(c);
-        continue;
-      }
-      const last = this.sent.get(c);
-      if (last && t - last[0] < T.canvasFrame) continue;
-      this.dirty.delete(c);
-      if (levelOf(c, rec.cfg.privacy) >= MASK) continue;
-      const url = canvasData(c);
-      if (last && last[1] === url) continue;
-      this.sent.set(c, [t, url]);
-      const commands = [{ property: 'clearRect', args: [0, 0, c.width, c.height] }];
-      const m = /^data:(image\/[a-z]+);base64,(.*)$/.exec(url);
-      if (m) {
-        commands.push({
-          property: 'drawImage',
-          args: [{ rr_type: 'ImageBitmap', args: [{ rr_type: 'Blob', data: [{ rr_type: 'ArrayBuffer', base64: m[2] }], type: m[1] }] }, 0, 0, c.width, c.height],
-        });
-      }
-      rec.emitIncremental({ source: 9, id, type: 0, commands });
+/** A canvas's pixels as a data: URL, or '' when it is blank, too big or unreadable. */
+function pixels(el) {
+  const w = el.width;
+  const h = el.height;
+  if (!w || !h || w * h > 4e6) return '';
+  try {
+    const url = el.toDataURL('image/webp', 0.6);
+    if (!blank.has(w + 'x' + h)) {
+      const c = document.createElement('canvas');
+      c.width = w;
+      c.height = h;
+      blank.set(w + 'x' + h, c.toDataURL('image/webp', 0.6));
     }
+    return url === blank.get(w + 'x' + h) || url.length > 2e5 ? '' : url;
+  } catch (e) {
+    return ''; // tainted by a cross-origin image
+  }
+}
+
+/** The pixels of a canvas being serialized (the replay then has them). */
+export function snapshotCanvas(el) {
+  const url = pixels(el);
+  sent.set(el, [now(), url]);
+  return url;
+}
+
+/** Sends a frame of every dirty canvas whose last frame is old enough. */
+export function tickCanvas() {
+  const t = now();
+  for (const c of dirty) {
+    const id = idOf(c);
+    const last = sent.get(c);
+    if (id && c.isConnected && last && t - last[0] < T.canvasFrame) continue;
+    dirty.delete(c);
+    if (!id || !c.isConnected || levelOf(c, cfg.privacy) >= MASK) continue;
+    const url = pixels(c);
+    if (last && last[1] === url) continue;
+    sent.set(c, [t, url]);
+    const m = /^data:(image\/[a-z]+);base64,(.*)$/.exec(url);
+    inc({
+      source: 9, id, type: 0,
+      commands: [{ property: 'clearRect', args: [0, 0, c.width, c.height] }].concat(m ? {
+        property: 'drawImage',
+        args: [{ rr_type: 'ImageBitmap', args: [{ rr_type: 'Blob', data: [{ rr_type: 'ArrayBuffer', base64: m[2] }], type: m[1] }] }, 0, 0, c.width, c.height],
+      } : []),
+    });
   }
 }
 
 /** Hooks one window's canvas drawing calls. */
-export function hookCanvas(win, current) {
-  const mark = (ctx) => {
-    const r = current();
-    if (r && r.recording) r.canvas.mark(ctx.canvas);
-  };
-  for (const proto of [win.CanvasRenderingContext2D, win.WebGLRenderingContext, win.WebGL2RenderingContext]) {
-    if (!proto) continue;
-    for (const m of proto === win.CanvasRenderingContext2D ? DRAW_2D : DRAW_GL) after(proto.prototype, m, mark);
+export function hookCanvas(win) {
+  const mark = (ctx) => recording && ctx.canvas && ctx.canvas.nodeType === 1 && dirty.add(ctx.canvas);
+  for (const C of [win.CanvasRenderingContext2D, win.WebGLRenderingContext, win.WebGL2RenderingContext]) {
+    for (const m of DRAW) if (C) after(C.prototype, m, mark);
   }
 }

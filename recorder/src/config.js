@@ -2,57 +2,42 @@
 // SessionReplay.init(options) with the spec's option names.
 
 const LEVELS = ['allow', 'mask-user-input', 'mask', 'hidden'];
+// Sent in every replay/view event.
+const META = ['applicationId', 'service', 'env', 'version'];
+// The data- attributes: data-application-id is dataset.applicationId.
+const KEYS = META.concat('clientToken', 'endpoint', 'sampleRate', 'replaySampleRate', 'trackInteractions', 'start', 'privacy');
+const ENDPOINT = '/__replay/v1/segments';
 
-function rate(v, def) {
-  const n = typeof v === 'string' ? parseFloat(v) : v;
-  return Number.isFinite(n) ? Math.min(100, Math.max(0, n)) : def;
-}
+const str = (v) => (v == null ? '' : String(v));
 
-function bool(v, def) {
-  if (typeof v === 'boolean') return v;
-  if (v === 'true' || v === '') return true;
-  if (v === 'false') return false;
-  return def;
+function rate(v) {
+  const n = parseFloat(v);
+  return n >= 0 ? Math.min(100, n) : n < 0 ? 0 : 100;
 }
 
 /** Normalizes options (init's names) into the recorder's configuration. */
 export function configure(o, scriptURL) {
-  const str = (v) => (v === undefined || v === null ? '' : String(v));
   let endpoint;
   try {
-    endpoint = new URL(str(o.endpoint) || '/__replay/v1/segments', scriptURL || location.href).href;
+    endpoint = new URL(str(o.endpoint) || ENDPOINT, scriptURL).href;
   } catch (e) {
-    endpoint = new URL('/__replay/v1/segments', location.href).href;
+    endpoint = new URL(ENDPOINT, location.href).href;
   }
-  let privacy = str(o.defaultPrivacyLevel || o.privacy).toLowerCase();
-  if (!LEVELS.includes(privacy)) privacy = 'mask-user-input';
-  const manual = o.startSessionReplayRecordingManually === true || str(o.start).toLowerCase() === 'manual';
-  return {
+  const track = o.trackInteractions ?? o.trackUserInteractions;
+  const level = LEVELS.indexOf(str(o.defaultPrivacyLevel || o.privacy).toLowerCase());
+  const c = {
     endpoint,
-    applicationId: str(o.applicationId),
     clientToken: str(o.clientToken),
-    service: str(o.service),
-    env: str(o.env),
-    version: str(o.version),
-    sampleRate: rate(o.sampleRate, 100),
-    replaySampleRate: rate(o.replaySampleRate ?? o.sessionReplaySampleRate, 100),
-    trackInteractions: bool(o.trackInteractions ?? o.trackUserInteractions, true),
-    manual,
-    privacy: LEVELS.indexOf(privacy),
+    meta: {},
+    sampleRate: rate(o.sampleRate),
+    replaySampleRate: rate(o.replaySampleRate ?? o.sessionReplaySampleRate),
+    trackInteractions: track !== false && track !== 'false',
+    manual: o.startSessionReplayRecordingManually === true || str(o.start).toLowerCase() === 'manual',
+    privacy: level < 0 ? 1 : level, // mask-user-input by default
   };
+  for (const k of META) c.meta[k] = str(o[k]);
+  return c;
 }
 
 /** Options from the script tag's data- attributes, or null when it has none. */
-export function fromScript(script) {
-  if (!script) return null;
-  const d = script.dataset; // data-application-id is d.applicationId
-  const o = {};
-  let any = false;
-  for (const k of ['endpoint', 'applicationId', 'clientToken', 'service', 'env', 'version', 'sampleRate', 'replaySampleRate', 'trackInteractions', 'start', 'privacy']) {
-    if (d[k] !== undefined) {
-      o[k] = d[k];
-      any = true;
-    }
-  }
-  return any ? o : null;
-}
+export const fromScript = (script) => (script && KEYS.some((k) => script.dataset[k] !== undefined) ? script.dataset : null);

@@ -4,18 +4,19 @@
 
 import { absoluteCss } from './url.js';
 
+/** Whether a <link> loads a stylesheet. */
+export const isStylesheet = (link) => /(?:^|\s)stylesheet(?:\s|$)/i.test(link.rel);
+
 /** The CSS text of sheet, or null when its rules are not readable. */
 export function sheetText(sheet, depth = 0) {
   let rules;
   try {
     rules = sheet.cssRules;
-  } catch (e) {
-    return null;
-  }
+  } catch (e) { /* cross-origin */ }
   if (!rules) return null;
   const base = sheet.href || (sheet.ownerNode && sheet.ownerNode.baseURI) || location.href;
   let out = '';
-  for (let i = 0; i < rules.length; i++) out += ruleText(rules[i], base, depth);
+  for (const r of rules) out += ruleText(r, base, depth);
   return out;
 }
 
@@ -24,9 +25,6 @@ export function sheetText(sheet, depth = 0) {
  * rule indices that CSSOM edits refer to stay the same in the replay.
  */
 export function ruleText(rule, base, depth = 0) {
-  if (rule.type === 3 && rule.styleSheet && depth < 8) {
-    const inner = sheetText(rule.styleSheet, depth + 1);
-    if (inner !== null) return '@media ' + ((rule.media && rule.media.mediaText) || 'all') + '{' + inner + '}';
-  }
-  return absoluteCss(rule.cssText, base);
+  const inner = rule.type === 3 && rule.styleSheet && depth < 8 ? sheetText(rule.styleSheet, depth + 1) : null;
+  return inner !== null ? '@media ' + ((rule.media && rule.media.mediaText) || 'all') + '{' + inner + '}' : absoluteCss(rule.cssText, base);
 }

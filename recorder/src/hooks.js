@@ -1,6 +1,7 @@
 // Patching browser prototypes without ever changing what they do: the
 // original runs first and its result or exception is the caller's; our
-// observer runs after it and cannot throw.
+// observer runs after it and cannot throw. And event listeners, which stay
+// for the life of the page (they return at once while nothing is recorded).
 
 const patched = new WeakSet();
 
@@ -13,39 +14,37 @@ export function oncePerWindow(win, install) {
   } catch (e) { /* a browser without some API: record what we can */ }
 }
 
-/** After obj[name](...args) returns, calls after(this, args, result). */
+/** After obj[name](...args) returns, calls fn(this, args, result). */
 export function after(obj, name, fn) {
   const orig = obj && obj[name];
-  if (typeof orig !== 'function') return;
-  obj[name] = function (...args) {
-    const r = orig.apply(this, args);
-    try {
-      fn(this, args, r);
-    } catch (e) { /* never into the page */ }
-    return r;
-  };
+  if (typeof orig === 'function') {
+    obj[name] = function (...args) {
+      const r = orig.apply(this, args);
+      try {
+        fn(this, args, r);
+      } catch (e) { /* never into the page */ }
+      return r;
+    };
+  }
 }
 
-/** After the setter proto[prop] = v, calls fn(this, v). */
+/** After the setter proto[prop] = v, calls fn(this). */
 export function afterSet(proto, prop, fn) {
   const d = proto && Object.getOwnPropertyDescriptor(proto, prop);
-  if (!d || !d.set) return;
-  Object.defineProperty(proto, prop, {
-    configurable: true,
-    enumerable: d.enumerable,
-    get: d.get,
-    set(v) {
-      d.set.call(this, v);
-      try {
-        fn(this, v);
-      } catch (e) { /* never into the page */ }
-    },
-  });
+  if (d && d.set) {
+    Object.defineProperty(proto, prop, {
+      ...d,
+      set(v) {
+        d.set.call(this, v);
+        try {
+          fn(this);
+        } catch (e) { /* never into the page */ }
+      },
+    });
+  }
 }
 
-/** Adds a listener and returns the function that removes it. */
-export function on(target, type, fn, opts) {
-  const o = opts || { capture: true, passive: true };
-  target.addEventListener(type, fn, o);
-  return () => target.removeEventListener(type, fn, o);
-}
+const CAPTURE = { capture: true, passive: true };
+
+/** Adds a listener (capturing and passive unless opts says otherwise). */
+export const on = (target, type, fn, opts = CAPTURE) => target.addEventListener(type, fn, opts);

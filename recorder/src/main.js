@@ -5,7 +5,7 @@
 // by hand without them waits for SessionReplay.init({...}).
 
 import { configure, fromScript } from './config.js';
-import { Recorder } from './recorder.js';
+import { init, start, stop, setUser, action, error, guard, cfg, session } from './recorder.js';
 
 /* global __WORKER_NAME__ */
 const script = document.currentScript;
@@ -16,44 +16,37 @@ try {
   workerURL = new URL(__WORKER_NAME__, scriptURL).href;
 } catch (e) { /* no worker: compression happens on the main thread */ }
 
-let rec = null;
-
-function safe(fn) {
-  return function (...args) {
-    try {
-      return fn.apply(this, args);
-    } catch (e) {
-      if (typeof console !== 'undefined') console.warn('[replay]', e && e.message);
-      return undefined;
-    }
-  };
-}
+// Every method is guarded (it never throws into the page) and does nothing before init.
+const safe = (fn) => (...args) => (cfg ? guard(fn, ...args) : undefined);
 
 const api = {
   /** Configures the recorder (once) and starts it unless start is manual. */
-  init: safe((options) => {
-    if (rec) return;
-    rec = new Recorder(configure(options || {}, scriptURL), workerURL);
-    if (!rec.cfg.manual) rec.start();
-  }),
-  startSessionReplayRecording: safe(() => rec && rec.start()),
-  stopSessionReplayRecording: safe(() => rec && rec.stop()),
-  setUser: safe((user) => rec && rec.setUser(user)),
-  addAction: safe((name, context) => rec && rec.action(name, context)),
-  addError: safe((error, context) => rec && rec.error(error, 'custom', context)),
-  getSessionId: safe(() => (rec ? rec.session.id : undefined)),
+  init: (options) => {
+    if (!cfg) {
+      guard(() => {
+        init(configure(options || {}, scriptURL), workerURL);
+        if (!cfg.manual) start();
+      });
+    }
+  },
+  startSessionReplayRecording: safe(start),
+  stopSessionReplayRecording: safe(stop),
+  setUser: safe(setUser),
+  addAction: safe(action),
+  addError: safe((err, context) => error(err, 'custom', context)),
+  getSessionId: safe(() => session.id),
   version: 1,
 };
 
 // Calls queued before the script loaded: window.SessionReplay = {q: [[method, ...args]]}.
-const queued = window.SessionReplay && Array.isArray(window.SessionReplay.q) ? window.SessionReplay.q : [];
+const queued = (window.SessionReplay || {}).q;
 window.SessionReplay = api;
 // A same-origin frame of a recorded page is recorded by the page (as part
 // of its document), not on its own.
 let framed = false;
 try {
-  framed = window.parent !== window && !!(window.parent.SessionReplay && window.parent.SessionReplay.version);
+  framed = window.parent !== window && !!(window.parent.SessionReplay || {}).version;
 } catch (e) { /* cross-origin parent: this frame records itself */ }
 const fromTag = framed ? null : fromScript(script);
 if (fromTag) api.init(fromTag);
-for (const [method, ...args] of queued) if (typeof api[method] === 'function') api[method](...args);
+for (const [method, ...args] of Array.isArray(queued) ? queued : []) if (typeof api[method] === 'function') api[method](...args);

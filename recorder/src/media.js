@@ -1,28 +1,16 @@
 // Media state: play, pause, seek, volume and rate of <video> and <audio>.
 
 import { on } from './hooks.js';
+import { idOf } from './mirror.js';
+import { inc, guarded } from './recorder.js';
 
-const TYPES = { play: 0, pause: 1, seeked: 2, volumechange: 3, ratechange: 4 };
+const TYPES = ['play', 'pause', 'seeked', 'volumechange', 'ratechange'];
 
-/** Records media interactions. */
-export class Media {
-  constructor(rec) {
-    this.rec = rec;
-  }
-
-  install(doc) {
-    const offs = [];
-    for (const type in TYPES) {
-      offs.push(on(doc, type, (e) => this.rec.guard(() => {
-        const el = e.target;
-        const id = this.rec.mirror.id(el);
-        if (!id || !this.rec.recording) return;
-        this.rec.emitIncremental({
-          source: 7, type: TYPES[type], id, currentTime: el.currentTime, volume: el.volume,
-          muted: el.muted, playbackRate: el.playbackRate, loop: el.loop,
-        });
-      })));
-    }
-    return offs;
-  }
+/** Listens to doc's media events. */
+export function installMedia(doc) {
+  TYPES.forEach((type, i) => on(doc, type, guarded((e) => {
+    const el = e.target;
+    const id = idOf(el);
+    if (id) inc({ source: 7, type: i, id, currentTime: el.currentTime, volume: el.volume, muted: el.muted, playbackRate: el.playbackRate, loop: el.loop });
+  })));
 }

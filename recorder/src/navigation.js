@@ -3,33 +3,26 @@
 // what is left; uncaught errors become replay/error events.
 
 import { after, on } from './hooks.js';
+import { online } from './uploader.js';
+import { guarded, navigated, visibility, leaving, pageHide, pageShow, error } from './recorder.js';
 
-/** Installs the lifecycle listeners of the top window. */
-export function installLifecycle(rec) {
-  const g = (fn) => (e) => rec.guard(() => fn(e));
-  return [
-    on(window, 'popstate', g(() => rec.navigated())),
-    on(document, 'visibilitychange', g(() => rec.visibility(document.visibilityState))),
-    // A navigation starts: compress what is pending now, so that at
-    // pagehide (when the next page arrives) it can leave compressed.
-    on(window, 'beforeunload', g(() => rec.leaving())),
-    on(window, 'pagehide', g((e) => rec.pageHide(e.persisted))),
-    on(window, 'pageshow', g((e) => e.persisted && rec.pageShow())),
-    on(window, 'online', g(() => rec.uploader.online())),
-    on(window, 'error', g((e) => {
-      if (!(e instanceof ErrorEvent)) return; // resource load errors have no message
-      rec.error(e.error || e.message, 'error');
-    }), { passive: true }),
-    on(window, 'unhandledrejection', g((e) => rec.error(e.reason, 'unhandledrejection')), { passive: true }),
-  ];
+/** Installs the lifecycle listeners of the top window (once). */
+export function installLifecycle() {
+  on(window, 'popstate', guarded(navigated));
+  on(document, 'visibilitychange', guarded(() => visibility(document.visibilityState)));
+  // A navigation starts: compress what is pending now, so that at
+  // pagehide (when the next page arrives) it can leave compressed.
+  on(window, 'beforeunload', guarded(leaving));
+  on(window, 'pagehide', guarded(pageHide));
+  on(window, 'pageshow', guarded((e) => e.persisted && pageShow()));
+  on(window, 'online', guarded(online));
+  // Not capturing: resource load errors (no ErrorEvent, no message) would come too.
+  const bubbling = { passive: true };
+  on(window, 'error', guarded((e) => e instanceof ErrorEvent && error(e.error || e.message, 'error')), bubbling);
+  on(window, 'unhandledrejection', guarded((e) => error(e.reason, 'unhandledrejection')), bubbling);
 }
 
-/** Hooks the History API once. */
-export function hookHistory(win, current) {
-  const nav = () => {
-    const r = current();
-    if (r && r.recording) r.navigated();
-  };
-  after(win.History.prototype, 'pushState', nav);
-  after(win.History.prototype, 'replaceState', nav);
+/** Hooks the History API of the top window. */
+export function hookHistory(win) {
+  for (const m of ['pushState', 'replaceState']) after(win.History.prototype, m, guarded(navigated));
 }

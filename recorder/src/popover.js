@@ -2,15 +2,17 @@
 // toggle event is recorded as the rr_popover_open attribute.
 
 import { on } from './hooks.js';
+import { idOf } from './mirror.js';
+import { flushMutations } from './mutations.js';
+import { recording, mutation, guarded } from './recorder.js';
 
-/** Installs the popover toggle listener on doc. */
-export function installPopovers(rec, doc) {
-  return [on(doc, 'toggle', (e) => rec.guard(() => {
+/** Listens to doc's popover toggles. */
+export function installPopovers(doc) {
+  on(doc, 'toggle', guarded((e) => {
     const el = e.target;
-    if (!rec.recording || !el || el.nodeType !== 1 || !el.hasAttribute('popover')) return;
-    const id = rec.mirror.id(el);
+    const id = recording && el.nodeType === 1 && el.hasAttribute('popover') && idOf(el);
     if (!id) return;
-    rec.mutations.flush();
-    rec.emitIncremental({ source: 0, texts: [], removes: [], adds: [], attributes: [{ id, attributes: { rr_popover_open: e.newState === 'open' ? true : null } }] });
-  }))];
+    flushMutations();
+    mutation({ attributes: [{ id, attributes: { rr_popover_open: e.newState === 'open' || null } }] });
+  }));
 }

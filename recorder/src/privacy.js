@@ -6,79 +6,66 @@
 //   2 mask             also all text, placeholder/title/alt/aria-label
 //   3 hidden           the element becomes an empty box of the same size
 
-export const ALLOW = 0;
 export const MASK_INPUT = 1;
 export const MASK = 2;
 export const HIDDEN = 3;
 
 export const ATTR = 'data-replay-privacy';
 export const SELECTOR = '[data-replay-privacy]';
-const NAMES = { allow: ALLOW, 'mask-user-input': MASK_INPUT, mask: MASK, hidden: HIDDEN };
+const NAMES = { allow: 0, 'mask-user-input': MASK_INPUT, mask: MASK, hidden: HIDDEN };
 
-// Whether any element with a privacy attribute was ever recorded. Until one
-// is, every node has the configured level and levelOf costs nothing.
-let seen = false;
+/**
+ * Whether any element with a privacy attribute was ever recorded. Until one
+ * is, every node has the configured level and levelOf costs nothing.
+ */
+export let privacyUsed = false;
 
-/** Notes that the page uses privacy attributes. */
-export function notePrivacyAttribute() {
-  seen = true;
+/** Notes whether root (any node) or a descendant has a privacy attribute. */
+export function notePrivacy(root) {
+  privacyUsed = privacyUsed || (root.nodeType === 1 && root.hasAttribute(ATTR)) || !!(root.querySelector && root.querySelector(SELECTOR));
 }
 
 /** The level an element's own attribute asks for, or -1. */
 export function ownLevel(el) {
-  const v = el.getAttribute(ATTR);
-  if (v === null) return -1;
-  const l = NAMES[v.trim().toLowerCase()];
+  const l = NAMES[String(el.getAttribute(ATTR)).trim().toLowerCase()];
   return l === undefined ? -1 : l;
 }
 
-/**
- * The effective level of node (element or text), walking up through
- * shadow hosts and same-origin frame elements. def is the configured level.
- */
-export function levelOf(node, def) {
-  if (!seen) return def;
-  let el;
-  if (node.nodeType === 9) {
-    const w = node.defaultView;
-    el = w && w !== w.parent ? safeFrameElement(w) : null;
-  } else {
-    el = node.nodeType === 1 ? node : node.parentElement || (node.parentNode && node.parentNode.host) || null;
-  }
-  while (el) {
-    const c = el.closest(SELECTOR);
-    if (c) {
-      const l = ownLevel(c);
-      if (l >= 0) return l;
-      el = c.parentElement || (c.parentNode && c.parentNode.host) || null;
-      continue;
-    }
-    const root = el.getRootNode();
-    if (root.host) el = root.host;
-    else {
-      const w = root.defaultView;
-      el = w && w !== w.parent ? safeFrameElement(w) : null;
-    }
-  }
-  return def;
-}
-
-function safeFrameElement(w) {
+// The element above el in the flattened tree: its parent, the host of its
+// shadow root, or the element of its same-origin frame.
+function up(el) {
+  const root = el.getRootNode();
+  if (root.host) return root.host;
+  const w = root.defaultView;
   try {
-    return w.frameElement;
+    return w && w !== w.parent ? w.frameElement : null;
   } catch (e) {
     return null;
   }
 }
 
+/**
+ * The effective level of node (element, text or document), walking up
+ * through shadow hosts and same-origin frame elements. def is the
+ * configured level.
+ */
+export function levelOf(node, def) {
+  if (!privacyUsed) return def;
+  let el = node.nodeType === 9 ? up(node) : node.nodeType === 1 ? node : node.parentElement || (node.parentNode && node.parentNode.host) || null;
+  while (el) {
+    const c = el.closest(SELECTOR);
+    const l = c ? ownLevel(c) : -1;
+    if (l >= 0) return l;
+    el = c ? c.parentElement || up(c) : up(el);
+  }
+  return def;
+}
+
 const AUTOCOMPLETE = /(?:^|\s)(?:cc-[a-z-]+|current-password|new-password|one-time-code)(?:\s|$)/i;
-const SECRET_TYPES = { password: 1, email: 1, tel: 1, hidden: 1 };
+const SECRET_TYPES = /^(?:password|email|tel|hidden)$/i;
 
 /** Whether an input/textarea/select is masked at every level. */
-export function alwaysMasked(el) {
-  const type = (el.getAttribute('type') || '').toLowerCase();
-  return SECRET_TYPES[type] === 1 || AUTOCOMPLETE.test(el.getAttribute('autocomplete') || '');
-}
+export const alwaysMasked = (el) => SECRET_TYPES.test(el.getAttribute('type')) || AUTOCOMPLETE.test(el.getAttribute('autocomplete'));
 
 /** Masked text keeps its shape: whitespace stays, every other character becomes x. */
 export const maskText = (s) => s.replace(/\S/g, 'x');
@@ -87,17 +74,22 @@ export const maskText = (s) => s.replace(/\S/g, 'x');
 export const maskValue = (s) => '*'.repeat(s.length);
 
 /** Attributes that carry visible text, masked at level mask. */
-export const TEXT_ATTRS = { placeholder: 1, title: 1, alt: 1, 'aria-label': 1, 'aria-description': 1, 'aria-placeholder': 1, 'aria-roledescription': 1, 'aria-valuetext': 1, label: 1 };
+export const TEXT_ATTRS = /^(?:placeholder|title|alt|label|aria-(?:label|description|placeholder|roledescription|valuetext))$/;
+
+// Input types whose value is a button's label or nothing the visitor typed.
+const BUTTONS = /^(?:submit|button|reset|image|file)$/;
+
+/** The lower-case type of an input. */
+export const typeOf = (el) => String(el.type).toLowerCase();
 
 /**
  * The recordable value of a form control at level, or null when its value
  * must not be recorded at all (checkbox, radio and select state when masked).
  */
 export function controlValue(el, tag, level) {
-  const type = tag === 'input' ? (el.type || '').toLowerCase() : tag;
-  if (type === 'checkbox' || type === 'radio' || tag === 'select') return level >= MASK_INPUT || alwaysMasked(el) ? null : el.value;
-  const v = el.value;
-  if (type === 'submit' || type === 'button' || type === 'reset' || type === 'image' || type === 'file') return type === 'file' ? '' : v;
-  if (level >= MASK_INPUT || alwaysMasked(el)) return maskValue(v);
-  return v;
+  const type = tag === 'input' ? typeOf(el) : tag;
+  const masked = level >= MASK_INPUT || alwaysMasked(el);
+  if (type === 'checkbox' || type === 'radio' || tag === 'select') return masked ? null : el.value;
+  if (BUTTONS.test(type)) return type === 'file' ? '' : el.value;
+  return masked ? maskValue(el.value) : el.value;
 }

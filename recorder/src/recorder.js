@@ -1,452 +1,427 @@
-// The recorder: one per page. It owns the session, the views, the observers
-// and the transport, and decides when to snapshot, pause and resume.
+// The recorder: one per page. It owns the session and the views, installs
+// the observers, and decides when to snapshot, pause and resume. The
+// observers read its state (recording, cfg) and emit through it.
 
 import { T, now, hooks } from './timing.js';
 import { newId } from './ids.js';
-import { currentSession, readCookie, alive, forceNewSession } from './session.js';
-import { Mirror } from './mirror.js';
-import { Mutations } from './mutations.js';
-import { Inputs, hookInputs } from './inputs.js';
-import { Interactions } from './interactions.js';
-import { Scroll } from './scroll.js';
-import { Media } from './media.js';
-import { Styles, hookStyles } from './styles.js';
-import { Canvas, hookCanvas } from './canvas.js';
+import { currentSession, readCookie, alive, newSession } from './session.js';
+import { resetIds, idOf, ensureId } from './mirror.js';
+import { observeMutations, flushMutations, disconnectMutations } from './mutations.js';
+import { installInputs, hookInputs } from './inputs.js';
+import { installPointer, flushPointer } from './interactions.js';
+import { installScroll, flushScroll } from './scroll.js';
+import { installMedia } from './media.js';
+import { trackStyles, resetStyles, checkStyles, hookStyles } from './styles.js';
+import { tickCanvas, hookCanvas } from './canvas.js';
 import { installLifecycle, hookHistory } from './navigation.js';
 import { installPopovers } from './popover.js';
-import { Compressor } from './compressor.js';
-import { Segments } from './segments.js';
-import { Uploader } from './uploader.js';
-import { collectExplicit, context, serializeTree } from './serialize.js';
-import { sheetText } from './css.js';
-import { oncePerWindow, after } from './hooks.js';
+import { startCompressor } from './compressor.js';
+import { addEvent, startView, closeSegment, discardSegment, takeUncompressed, unqueued, viewId } from './segments.js';
+import { queued, unload, haltUploads } from './uploader.js';
+import { begin, inDocument, found, serialize } from './serialize.js';
+import { sheetText, isStylesheet } from './css.js';
+import { oncePerWindow, after, on } from './hooks.js';
 import { MASK, maskText, levelOf } from './privacy.js';
 
-let current = null;
-const getCurrent = () => current;
+/** The configuration (config.js), once init() ran. */
+export let cfg = null;
+/** Whether events are being recorded now. */
+export let recording = false;
+/** The session (session.js) this page records into. */
+export let session = null;
+/** A new view waits for the end of the current task to take its snapshot. */
+export let viewPending = false;
 
-/** Records the page for one configuration. */
-export class Recorder {
-  constructor(cfg, workerURL) {
-    current = this;
-    this.cfg = cfg;
-    this.recording = false; // events are being emitted
-    this.started = false; // start() was called and stop() was not
-    this.halted = false; // the collector refused us for good
-    this.paused = ''; // why capture is paused: 'idle', 'storm', 'queue' or ''
-    this.mirror = new Mirror();
-    this.mutations = new Mutations(this);
-    this.inputs = new Inputs(this);
-    this.pointer = new Interactions(this);
-    this.scroll = new Scroll(this);
-    this.media = new Media(this);
-    this.styles = new Styles(this);
-    this.canvas = new Canvas(this);
-    this.uploader = new Uploader(this);
-    this.compressor = new Compressor(workerURL, (k, size) => this.segments.sized(k, size));
-    this.segments = new Segments(this, this.compressor);
-    this.session = currentSession(cfg, true);
-    this.user = null;
-    this.offs = [];
-    this.docs = new Set();
-    this.tickTimer = 0;
-    this.lastActivity = 0;
-    this.errors = 0;
-    this.storms = 0;
-    this.window = [0, 0]; // storm budget: [window start, units spent]
-    this.viewURL = '';
-    this.tab = tabId();
-    this.cssSent = new WeakSet();
-    if (hooks.timing) {
-      // Tests: wait for everything recorded so far to be uploaded.
-      hooks.flush = () => this.flushAll();
-      hooks.view = () => this.segments.vid;
-      hooks.state = () => ({ paused: this.paused, recording: this.recording, queue: this.uploader.q.length, halted: this.halted });
-    }
+let started = false; // start() was called and stop() was not
+let halted = false; // the collector refused us for good
+let paused = ''; // why capture is paused: 'idle', 'storm', 'queue', 'unsampled' or ''
+let gone = false; // the page was hidden for good (pagehide)
+let user = null;
+let tab = '';
+let tickTimer = 0;
+let lastActivity = 0;
+let errors = 0;
+let storms = 0;
+let budgetStart = 0; // storm budget: the current second...
+let budgetSpent = 0; // ...and the units spent in it
+let viewURL = '';
+const docs = new Set(); // documents and shadow roots listened to
+
+/** Configures the recorder (once) with the compression worker's URL. */
+export function init(c, workerURL) {
+  cfg = c;
+  startCompressor(workerURL);
+  session = currentSession(cfg);
+  try {
+    tab = sessionStorage.getItem('_replay_tab') || newId();
+    sessionStorage.setItem('_replay_tab', tab);
+  } catch (e) {
+    tab = tab || newId();
   }
+  if (hooks.timing) {
+    // Tests: wait for everything recorded so far to be uploaded; read the state.
+    hooks.flush = flushAll;
+    hooks.view = viewId;
+    hooks.state = () => ({ paused, recording, queue: queued().length, halted });
+  }
+}
 
-  /** Closes the open segment and resolves when every segment was answered (tests). */
-  flushAll() {
-    this.guard(() => {
-      if (this.recording) this.tick();
-      if (this.recording) this.flushPending();
-      this.segments.close();
+// Resolves once what was recorded until now was answered by the collector
+// (or dropped), whatever is recorded meanwhile.
+function flushAll() {
+  guard(() => {
+    if (viewPending && recording) newView();
+    if (recording) tick();
+    if (recording) flushPending();
+    closeSegment();
+  });
+  const mine = unqueued().concat(queued());
+  return new Promise((resolve) => {
+    const check = () => (mine.some((s) => unqueued().includes(s) || queued().includes(s)) ? setTimeout(check, 20) : resolve(true));
+    check();
+  });
+}
+
+/** Starts recording (if this session is sampled). */
+export function start() {
+  if (started || halted) return;
+  session = currentSession(cfg);
+  if (!session.sampled) return;
+  started = true;
+  const go = guarded(() => {
+    if (!started) return;
+    oncePerWindow(window, hookWindow);
+    observe(document);
+    observeAll();
+    tickTimer = setInterval(guarded(tick), T.tick);
+    recording = true;
+    newView();
+  });
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', go, { once: true });
+  else go();
+}
+
+/** Stops recording; what was recorded is still sent. */
+export function stop() {
+  if (!started) return;
+  flushPending();
+  started = false;
+  recording = false;
+  paused = '';
+  closeSegment();
+  disconnectMutations();
+  clearInterval(tickTimer);
+}
+
+function hookWindow(w) {
+  hookInputs(w);
+  hookStyles(w);
+  hookCanvas(w);
+  if (w === window) {
+    hookHistory(w);
+    installLifecycle();
+  }
+  // Open shadow roots created later are observed as they appear.
+  after(w.Element.prototype, 'attachShadow', (host, args, root) => {
+    if (recording && args[0] && args[0].mode === 'open' && idOf(host)) observe(root);
+  });
+}
+
+/** Listens to a document (the page or a same-origin frame) or an open shadow root, once. */
+function observe(doc) {
+  trackStyles(doc);
+  if (docs.has(doc)) return;
+  docs.add(doc);
+  if (recording) observeMutations(doc);
+  if (doc.nodeType !== 9) return;
+  installInputs(doc);
+  installPointer(doc);
+  installScroll(doc);
+  installMedia(doc);
+  installPopovers(doc);
+  // A frame that loads (again) is attached again; a stylesheet that loads gets its rules.
+  on(doc, 'load', guarded((e) => {
+    const t = e.target;
+    if (!recording || !idOf(t)) return;
+    const tag = t.localName;
+    if (tag === 'iframe' || tag === 'frame') attachFrame(t, levelOf(t, cfg.privacy));
+    else if (tag === 'link' && t.sheet && isStylesheet(t)) linkLoaded(t);
+  }));
+}
+
+// Observes the mutations of every document and shadow root again.
+function observeAll() {
+  disconnectMutations();
+  for (const d of docs) observeMutations(d);
+}
+
+/** Serializes a same-origin frame's document and attaches it (rrweb's isAttachIframe). */
+function attachFrame(frame, level) {
+  let doc = null;
+  try {
+    doc = frame.contentDocument;
+  } catch (e) { /* cross-origin */ }
+  if (!doc || !doc.documentElement || !idOf(frame)) return;
+  if (doc.defaultView) oncePerWindow(doc.defaultView, hookWindow);
+  begin(false);
+  inDocument(doc, ensureId(doc), doc);
+  const node = serialize(doc, level);
+  delete node.rootId;
+  mutation({ adds: [{ parentId: idOf(frame), nextId: null, node }], isAttachIframe: true });
+  observe(doc);
+  finish();
+}
+
+/** A <link> serialized before its sheet loaded: its rules replace it now (rrweb's _cssText). */
+function linkLoaded(link) {
+  const css = sheetText(link.sheet);
+  if (css === null) return;
+  flushMutations();
+  mutation({ attributes: [{ id: idOf(link), attributes: { _cssText: css, href: null, rel: null } }] });
+}
+
+/** Emits what the serialized nodes need next: open shadow roots observed, same-origin frames attached. */
+export function finish() {
+  const [frames, shadows] = found(); // attachFrame serializes again
+  for (const sr of shadows) observe(sr);
+  for (let i = 0; i < frames.length; i += 2) attachFrame(frames[i], frames[i + 1]);
+}
+
+/** Starts a new view: a new id, Meta, replay/view, a full snapshot. */
+function newView() {
+  flushPending(); // mutation records waiting for a pending view are dropped: the snapshot shows them
+  viewPending = false;
+  startView(newId(), session.id);
+  viewURL = location.href;
+  snapshot(true);
+}
+
+/** Meta and a full snapshot (a new id space), in the current view. */
+function snapshot(isNewView) {
+  resetIds();
+  resetStyles();
+  emit(4, { href: location.href, width: innerWidth, height: innerHeight });
+  if (isNewView) {
+    custom('replay/view', {
+      url: location.href, referrer: document.referrer,
+      title: cfg.privacy >= MASK ? maskText(document.title) : document.title,
+      tab, ...cfg.meta, userAgent: navigator.userAgent, sdk: 'caddy-replay/1',
     });
-    return new Promise((resolve) => {
-      const check = () => (this.segments.open.size || this.uploader.q.length || this.uploader.busy ? setTimeout(check, 20) : resolve(true));
-      check();
-    });
+    if (user) custom('replay/user', user);
   }
+  begin(false);
+  inDocument(document, 0, document);
+  const node = serialize(document, cfg.privacy);
+  const se = document.scrollingElement || document.documentElement;
+  emit(2, { node, initialOffset: { left: se ? se.scrollLeft : 0, top: se ? se.scrollTop : 0 } });
+  trackStyles(document);
+  finish();
+}
 
-  /** Starts recording (if this session is sampled). */
-  start() {
-    if (this.started || this.halted) return;
-    this.session = currentSession(this.cfg, true);
-    if (!this.session.sampled) return;
-    this.started = true;
-    const go = () => this.guard(() => {
-      if (!this.started) return;
-      this.install();
-      this.recording = true;
-      this.newView();
-    });
-    if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', go, { once: true });
-    else go();
-  }
+/** Records an event of type with data, now. */
+export function emit(type, data) {
+  if (recording) addEvent({ type, data, timestamp: now() });
+}
 
-  /** Stops recording; what was recorded is still sent. */
-  stop() {
-    if (!this.started) return;
-    this.flushPending();
-    this.started = false;
-    this.recording = false;
-    this.paused = '';
-    this.segments.close();
-    this.uninstall();
-  }
+/** Records an incremental snapshot (rrweb's IncrementalSnapshot). */
+export const inc = (data) => emit(3, data);
 
-  install() {
-    oncePerWindow(window, (w) => this.hookWindow(w));
-    this.offs.push(...installLifecycle(this));
-    this.observeDocument(document);
-    this.tickTimer = setInterval(() => this.guard(() => this.tick()), T.tick);
-  }
+/** Records a Mutation with the given parts (the others empty). */
+export const mutation = (parts) => inc({ source: 0, texts: [], attributes: [], removes: [], adds: [], ...parts });
 
-  uninstall() {
-    for (const off of this.offs) off();
-    this.offs = [];
-    this.mutations.disconnect();
-    this.docs.clear();
-    clearInterval(this.tickTimer);
-    this.tickTimer = 0;
-  }
+/** Records a custom event (ours: replay/*). */
+export const custom = (tag, payload) => emit(5, { tag, payload });
 
-  hookWindow(w) {
-    hookInputs(w, getCurrent);
-    hookStyles(w, getCurrent);
-    hookCanvas(w, getCurrent);
-    if (w === window) hookHistory(w, getCurrent);
-    // Open shadow roots created later are observed as they appear.
-    after(w.Element.prototype, 'attachShadow', (host, args, root) => {
-      const r = getCurrent();
-      if (r && r.recording && args[0] && args[0].mode === 'open' && r.mirror.id(host)) r.observeShadow(root);
-    });
-  }
-
-  /** Listens to a document (the page or a same-origin frame), once. */
-  observeDocument(doc) {
-    this.styles.track(doc);
-    if (this.docs.has(doc)) return;
-    this.docs.add(doc);
-    this.mutations.observe(doc);
-    this.offs.push(...this.inputs.install(doc), ...this.pointer.install(doc), ...this.scroll.install(doc), ...this.media.install(doc), ...installPopovers(this, doc));
-    // A frame that loads (again) is attached again; a stylesheet that loads gets its rules.
-    const onLoad = (e) => this.guard(() => {
-      const t = e.target;
-      if (!this.recording || !t || t.nodeType !== 1) return;
-      const tag = t.localName;
-      if ((tag === 'iframe' || tag === 'frame') && this.mirror.id(t)) this.attachFrame(t, levelOf(t, this.cfg.privacy));
-      else if (tag === 'link' && this.mirror.id(t) && t.sheet) this.linkLoaded(t);
-    });
-    doc.addEventListener('load', onLoad, true);
-    this.offs.push(() => doc.removeEventListener('load', onLoad, true));
-  }
-
-  /** Observes an open shadow root's mutations (once) and adopted sheets. */
-  observeShadow(root) {
-    this.styles.track(root);
-    if (this.docs.has(root)) return;
-    this.docs.add(root);
-    this.mutations.observe(root);
-  }
-
-  /** Serializes a same-origin frame's document and attaches it (rrweb's isAttachIframe). */
-  attachFrame(frame, level) {
-    let doc = null;
-    try {
-      doc = frame.contentDocument;
-    } catch (e) { /* cross-origin */ }
-    if (!doc || !doc.documentElement) return;
-    const frameId = this.mirror.id(frame);
-    if (!frameId) return;
-    const win = doc.defaultView;
-    if (win) oncePerWindow(win, (w) => this.hookWindow(w));
-    const ctx = context(this, doc, 0);
-    ctx.rootId = this.mirror.ensure(doc);
-    collectExplicit(ctx, doc);
-    const node = serializeTree(doc, level, ctx);
-    delete node.rootId;
-    this.emitIncremental({ source: 0, adds: [{ parentId: frameId, nextId: null, node }], removes: [], texts: [], attributes: [], isAttachIframe: true });
-    this.observeDocument(doc);
-    this.after(ctx);
-  }
-
-  /** A <link> serialized before its sheet loaded: its rules replace it now (rrweb's _cssText). */
-  linkLoaded(link) {
-    if (!/(?:^|\s)stylesheet(?:\s|$)/i.test(link.rel) || this.cssSent.has(link)) return;
-    const css = sheetText(link.sheet);
-    if (css === null) return;
-    this.cssSent.add(link);
-    this.mutations.flush();
-    this.emitIncremental({ source: 0, texts: [], removes: [], adds: [], attributes: [{ id: this.mirror.id(link), attributes: { _cssText: css, href: null, rel: null } }] });
-  }
-
-  /** Emits the events a snapshot needs after the tree: frames, shadows, adopted sheets. */
-  after(ctx) {
-    for (const sr of ctx.shadows) this.observeShadow(sr);
-    for (let i = 0; i < ctx.frames.length; i += 2) this.attachFrame(ctx.frames[i], ctx.frames[i + 1]);
-  }
-
-  /** Starts a new view: a new id, Meta, replay/view, a full snapshot. */
-  newView() {
-    this.flushPending();
-    this.segments.startView(newId());
-    this.viewURL = location.href;
-    this.snapshot(true);
-  }
-
-  /** Meta and a full snapshot (a new id space), in the current view. */
-  snapshot(isNewView) {
-    this.mirror = new Mirror();
-    this.styles.reset();
-    this.emit(4, { href: location.href, width: window.innerWidth, height: window.innerHeight });
-    if (isNewView) {
-      const c = this.cfg;
-      this.emitCustom('replay/view', {
-        url: location.href, referrer: document.referrer,
-        title: this.cfg.privacy >= MASK ? maskText(document.title) : document.title,
-        tab: this.tab, service: c.service, env: c.env, version: c.version, applicationId: c.applicationId,
-        userAgent: navigator.userAgent, sdk: 'caddy-replay/1',
-      });
-      if (this.user) this.emitCustom('replay/user', this.user);
-    }
-    const ctx = context(this, document, 0);
-    collectExplicit(ctx, document);
-    const node = serializeTree(document, this.cfg.privacy, ctx);
-    const se = document.scrollingElement || document.documentElement;
-    this.emit(2, { node, initialOffset: { left: se ? se.scrollLeft : 0, top: se ? se.scrollTop : 0 } });
-    this.styles.track(document);
-    this.after(ctx);
-  }
-
-  emit(type, data) {
-    if (!this.recording) return;
-    this.segments.add({ type, data, timestamp: now() });
-  }
-
-  emitIncremental(data) {
-    this.emit(3, data);
-  }
-
-  emitCustom(tag, payload) {
-    this.emit(5, { tag, payload });
-  }
-
-  /** Runs fn; an exception of ours never reaches the page (too many stop us). */
-  guard(fn) {
-    try {
-      return fn();
-    } catch (e) {
-      this.errors++;
-      if (this.errors === 1 && typeof console !== 'undefined') console.warn('[replay] recorder error:', e && e.message);
-      if (this.errors > 50) {
-        this.halted = true;
-        this.stop();
-      }
+/** Runs fn(...args); an exception of ours never reaches the page (too many stop us). */
+export function guard(fn, ...args) {
+  try {
+    return fn(...args);
+  } catch (e) {
+    if (++errors === 1) console.warn('[replay]', e && e.message);
+    if (errors > 50) {
+      halted = true;
+      stop();
     }
   }
+}
 
-  /** Sends pending mouse positions, scroll samples and mutation records. */
-  flushPending() {
-    this.mutations.flush();
-    this.pointer.flush();
-    this.scroll.flush();
-  }
+/** fn, guarded. */
+export const guarded = (fn) => (...args) => guard(fn, ...args);
 
-  /**
-   * Mutation-storm budget: units of work per second. Over budget, capture
-   * pauses and resumes later with a full snapshot.
-   */
-  spend(units) {
-    const t = now();
-    if (t - this.window[0] > 1000) this.window = [t, 0];
-    this.window[1] += units;
-    if (this.window[1] <= T.stormBudget) return true;
-    this.pause('storm');
-    const wait = T.stormPause * 2 ** Math.min(this.storms++, 5);
-    setTimeout(() => this.guard(() => this.resume('storm')), wait);
-    return false;
-  }
+/** Sends pending mouse positions, scroll samples and mutation records. */
+function flushPending() {
+  flushMutations();
+  flushPointer();
+  flushScroll();
+}
 
-  pause(why) {
-    if (this.paused || !this.recording) return;
-    this.pointer.flush();
-    this.emitCustom('replay/paused', { reason: why });
-    this.segments.close();
-    this.paused = why;
-    this.recording = false;
-    this.mutations.disconnect();
+/**
+ * Mutation-storm budget: units of work per second. Over budget, capture
+ * pauses and resumes later with a full snapshot.
+ */
+export function spend(units) {
+  const t = now();
+  if (t - budgetStart > 1000) {
+    budgetStart = t;
+    budgetSpent = 0;
   }
+  if ((budgetSpent += units) <= T.stormBudget) return true;
+  pause('storm');
+  setTimeout(guarded(resume), T.stormPause * 2 ** Math.min(storms++, 5), 'storm');
+  return false;
+}
 
-  resume(why) {
-    if (this.paused !== why || !this.started) return;
-    this.paused = '';
-    this.recording = true;
-    for (const d of this.docs) this.mutations.observe(d);
-    this.snapshot(false);
-  }
+/** Pauses capture (why: 'storm', 'queue' or 'idle'); resume(why) ends it. */
+export function pause(why) {
+  if (paused || !recording) return;
+  flushPointer();
+  custom('replay/paused', { reason: why });
+  closeSegment();
+  paused = why;
+  recording = false;
+  disconnectMutations();
+}
 
-  /** The upload queue is full: pause until it drains. */
-  overflow() {
-    this.pause('queue');
-  }
+/** Resumes capture paused for why, with a full snapshot (in a new view if the URL changed). */
+export function resume(why) {
+  if (paused !== why || !started) return;
+  paused = '';
+  recording = true;
+  observeAll();
+  if (samePage() && !viewPending) snapshot(false);
+  else newView();
+}
 
-  /** The upload queue is empty. */
-  drained() {
-    this.resume('queue');
-  }
+/** The collector rejected a segment: what follows must start from a full snapshot. */
+export function rejected() {
+  if (!recording) return;
+  flushPending();
+  discardSegment();
+  snapshot(false);
+}
 
-  /** The collector rejected a segment: what follows must start from a full snapshot. */
-  rejected() {
-    if (!this.recording) return;
-    this.flushPending();
-    this.segments.discard();
-    this.snapshot(false);
-  }
+/** The collector refuses this page for good (403, 404, ...), or we broke. */
+export function halt() {
+  halted = true;
+  haltUploads();
+  stop();
+}
 
-  /** The collector refuses this page for good (403, 404, ...). */
-  halt() {
-    this.halted = true;
-    this.uploader.halt();
-    this.stop();
-  }
+/** The collector says the session was deleted: a new one starts. */
+export function sessionGone() {
+  session = newSession(cfg);
+  if (!session.sampled) stop();
+  else if (recording) newView();
+}
 
-  /** The collector says the session was deleted: a new one starts. */
-  sessionGone() {
-    this.session = forceNewSession(this.cfg);
-    if (!this.session.sampled) return this.stop();
-    if (this.recording) this.newView();
-  }
+/** Visitor activity: extends the session, or starts a new one after expiry. */
+export function activity() {
+  const t = now();
+  if (!started || t - lastActivity < 1000) return;
+  lastActivity = t;
+  const s = currentSession(cfg);
+  if (s.id !== session.id) switchSession(s);
+  else resume('idle');
+}
 
-  /** Visitor activity: extends the session, or starts a new one after expiry. */
-  activity() {
-    const t = now();
-    if (t - this.lastActivity < 1000) return;
-    this.lastActivity = t;
-    const s = currentSession(this.cfg, true);
-    if (s.id !== this.session.id) this.switchSession(s);
-    else if (this.paused === 'idle') this.resume('idle');
-  }
+function switchSession(s) {
+  flushPending();
+  closeSegment();
+  session = s;
+  recording = s.sampled;
+  paused = recording ? '' : 'unsampled';
+  if (!recording) return disconnectMutations();
+  observeAll();
+  newView();
+}
 
-  switchSession(s) {
-    this.flushPending();
-    this.segments.close();
-    this.session = s;
-    if (!s.sampled) {
-      this.recording = false;
-      this.paused = 'unsampled';
-      this.mutations.disconnect();
-      return;
-    }
-    if (this.paused) {
-      this.paused = '';
-      for (const d of this.docs) this.mutations.observe(d);
-    }
-    this.recording = true;
-    this.newView();
+function tick() {
+  const s = readCookie();
+  if (!alive(s, now())) pause('idle'); // no activity for 15 min (or 4 h passed): capture stops until the visitor is back
+  else if (s.id !== session.id) switchSession(s); // another tab started a new session
+  if (recording) {
+    checkStyles();
+    tickCanvas();
   }
+}
 
-  tick() {
-    const s = readCookie();
-    const t = now();
-    if (!alive(s, t)) {
-      // No activity for 15 min (or 4 h passed): capture stops until the visitor is back.
-      if (this.recording) this.pause('idle');
-    } else if (s.id !== this.session.id) {
-      this.switchSession(s); // another tab started a new session
-    }
-    if (!this.recording) return;
-    this.styles.check();
-    this.canvas.tick();
-  }
+const strip = (u) => u.replace(/#.*$/, '');
+const samePage = () => strip(location.href) === strip(viewURL);
 
-  /** SPA navigation: a new URL (path or query) is a new view. */
-  navigated() {
-    const strip = (u) => u.replace(/#.*$/, '');
-    if (strip(location.href) === strip(this.viewURL)) return;
-    this.newView();
+/**
+ * SPA navigation: a new URL (path or query) is a new view. The app renders
+ * the new route after pushState, so the snapshot waits for the end of this
+ * task; meanwhile the old view's segment stays open for what happens.
+ */
+export function navigated() {
+  if (!recording || samePage()) return;
+  flushMutations();
+  viewURL = location.href;
+  if (!viewPending) {
+    viewPending = true;
+    setTimeout(guarded(() => viewPending && recording && newView())); // if paused, resume() starts the view
   }
+}
 
-  visibility(state) {
-    if (!this.recording || this.gone) return;
-    this.emitCustom('replay/visibility', { state });
-    if (state === 'hidden') {
-      this.flushPending();
-      this.segments.close();
-    } else this.activity();
-  }
+/** The page became hidden or visible. */
+export function visibility(state) {
+  if (!recording || gone) return;
+  custom('replay/visibility', { state });
+  if (state === 'hidden') leaving();
+  else activity();
+}
 
-  leaving() {
-    if (!this.recording) return;
-    this.flushPending();
-    this.segments.close();
-  }
+/** A navigation starts, or the page is hidden: what is pending leaves now. */
+export function leaving() {
+  if (!recording) return;
+  if (viewPending) newView();
+  flushPending();
+  closeSegment();
+}
 
-  pageHide() {
-    if (!this.started) return;
-    this.gone = true; // nothing more from this page unless it comes back from the back/forward cache
-    if (this.recording) this.flushPending();
-    this.uploader.unload(this.segments.takeUncompressed());
-  }
+/** pagehide: nothing more comes from this page unless it comes back from the back/forward cache. */
+export function pageHide() {
+  if (!started) return;
+  gone = true;
+  if (recording) flushPending();
+  unload(takeUncompressed());
+}
 
-  pageShow() {
-    this.gone = false;
-    if (this.recording) this.activity();
-  }
+/** pageshow from the back/forward cache. */
+export function pageShow() {
+  gone = false;
+  if (recording) activity();
+}
 
-  setUser(user) {
-    const u = {};
-    let n = 0;
-    if (user && typeof user === 'object') {
-      for (const k in user) {
-        const v = user[k];
-        if (v === null || v === undefined || typeof v === 'object' || typeof v === 'function') continue;
-        if (++n > 20) break;
-        u[String(k).slice(0, 64)] = String(v).slice(0, 256);
-      }
-    }
-    this.user = n ? u : null;
-    if (this.user) this.emitCustom('replay/user', this.user);
+/** SessionReplay.setUser: string values only, bounded. */
+export function setUser(u) {
+  const out = {};
+  let n = 0;
+  for (const k in typeof u === 'object' ? u : null) {
+    const v = u[k];
+    if (v == null || typeof v === 'object' || typeof v === 'function') continue;
+    if (++n > 20) break;
+    out[String(k).slice(0, 64)] = String(v).slice(0, 256);
   }
+  user = n ? out : null;
+  if (user) custom('replay/user', user);
+}
 
-  action(name, context) {
-    this.emitCustom('replay/action', { name: String(name).slice(0, 256), context: plain(context) });
-  }
+/** SessionReplay.addAction. */
+export const action = (name, context) => custom('replay/action', { name: String(name).slice(0, 256), context: plain(context) });
 
-  error(err, source, context) {
-    const message = err && typeof err === 'object' ? String(err.message || err) : String(err);
-    const stack = err && typeof err === 'object' && err.stack ? String(err.stack).slice(0, 4000) : '';
-    this.emitCustom('replay/error', { message: message.slice(0, 1000), stack, source, context: plain(context) });
-  }
+/** An error: SessionReplay.addError (source 'custom'), uncaught errors and rejections. */
+export function error(err, source, context) {
+  const o = err && typeof err === 'object';
+  custom('replay/error', { message: String(o ? err.message || err : err).slice(0, 1000), stack: o && err.stack ? String(err.stack).slice(0, 4000) : '', source, context: plain(context) });
 }
 
 /** A JSON-safe copy of a context object, at most 4 KB, else {}. */
 function plain(v) {
-  if (v === undefined || v === null) return {};
   try {
-    const s = JSON.stringify(v);
+    const s = JSON.stringify(v ?? {});
     return s && s.length <= 4096 ? JSON.parse(s) : {};
   } catch (e) {
     return {};
-  }
-}
-
-function tabId() {
-  try {
-    let t = sessionStorage.getItem('_replay_tab');
-    if (!t) sessionStorage.setItem('_replay_tab', (t = newId()));
-    return t;
-  } catch (e) {
-    return newId();
   }
 }

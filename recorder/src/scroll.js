@@ -1,60 +1,52 @@
 // Scroll positions of the document and of scrollable elements, and the
-// viewport size. Both sampled, the final position always sent.
+// viewport size. Both sampled, the final position always sent, a position
+// already sent never sent again.
 
-import { T } from './timing.js';
+import { T, now } from './timing.js';
 import { on } from './hooks.js';
+import { idOf } from './mirror.js';
+import { recording, inc, guarded, activity } from './recorder.js';
 
-/** Records scrolling and viewport changes. */
-export class Scroll {
-  constructor(rec) {
-    this.rec = rec;
-    this.timers = new Map(); // target -> timer of its trailing sample
-    this.last = new WeakMap(); // target -> time of its last sample
-    this.resizeTimer = 0;
+const timers = new Map(); // target -> timer of its trailing sample
+const last = new WeakMap(); // target -> [time, position] of its last sample
+let resizeTimer = 0;
+
+/** Listens to doc's scrolling (and the top window's resizes). */
+export function installScroll(doc) {
+  on(doc, 'scroll', guarded((e) => {
+    const target = e.target;
+    activity();
+    if (!recording || timers.has(target)) return;
+    const wait = ((last.get(target) || [0])[0]) + T.scrollSample - now();
+    if (wait <= 0) sample(target);
+    else timers.set(target, setTimeout(guarded(sample), wait, target));
+  }));
+  if (doc === document) {
+    on(window, 'resize', guarded(() => {
+      resizeTimer = resizeTimer || setTimeout(guarded(() => {
+        resizeTimer = 0;
+        inc({ source: 4, width: innerWidth, height: innerHeight });
+      }), 200);
+    }));
   }
+}
 
-  install(doc) {
-    const rec = this.rec;
-    const offs = [on(doc, 'scroll', (e) => rec.guard(() => this.onScroll(e.target)))];
-    if (doc === document) offs.push(on(window, 'resize', () => rec.guard(() => this.onResize())));
-    return offs;
-  }
+function sample(target) {
+  timers.delete(target);
+  const el = target.nodeType === 9 ? target.scrollingElement || target.documentElement : target;
+  const id = recording && el && idOf(target);
+  if (!id) return;
+  const x = Math.round(el.scrollLeft);
+  const y = Math.round(el.scrollTop);
+  const prev = last.get(target);
+  last.set(target, [now(), x + ',' + y]);
+  if (!prev || prev[1] !== x + ',' + y) inc({ source: 3, id, x, y });
+}
 
-  onScroll(target) {
-    const rec = this.rec;
-    rec.activity();
-    if (!rec.recording || this.timers.has(target)) return;
-    const t = Date.now();
-    const wait = (this.last.get(target) || 0) + T.scrollSample - t;
-    if (wait <= 0) return this.emit(target);
-    this.timers.set(target, setTimeout(() => rec.guard(() => this.emit(target)), wait));
-  }
-
-  emit(target) {
-    this.timers.delete(target);
-    this.last.set(target, Date.now());
-    const rec = this.rec;
-    if (!rec.recording) return;
-    const id = rec.mirror.id(target);
-    if (!id) return;
-    const el = target.nodeType === 9 ? target.scrollingElement || target.documentElement : target;
-    if (!el) return;
-    rec.emitIncremental({ source: 3, id, x: Math.round(el.scrollLeft), y: Math.round(el.scrollTop) });
-  }
-
-  /** Sends the pending samples now. */
-  flush() {
-    for (const [target, timer] of this.timers) {
-      clearTimeout(timer);
-      this.emit(target);
-    }
-  }
-
-  onResize() {
-    if (this.resizeTimer) return;
-    this.resizeTimer = setTimeout(() => this.rec.guard(() => {
-      this.resizeTimer = 0;
-      if (this.rec.recording) this.rec.emitIncremental({ source: 4, width: window.innerWidth, height: window.innerHeight });
-    }), 200);
+/** Sends the pending samples now. */
+export function flushScroll() {
+  for (const [target, timer] of timers) {
+    clearTimeout(timer);
+    sample(target);
   }
 }

@@ -3,89 +3,92 @@
 // change, when the page is hidden, and at pagehide.
 
 import { T } from './timing.js';
+import { compress } from './compressor.js';
+import { push } from './uploader.js';
+import { guard, guarded } from './recorder.js';
 
-let keys = 0;
+let cur = null; // the segment being filled
+let sid = '';
+let vid = '';
+let seq = 0;
+let timer = 0;
+let ratio = 6; // raw/compressed of the last segment, to estimate the open one's size
+let closing = []; // closed segments being compressed, in order (uploads keep it)
 
-/** Cuts a view's event stream into segments and hands them to the uploader. */
-export class Segments {
-  constructor(rec, compressor) {
-    this.rec = rec;
-    this.compressor = compressor;
-    this.cur = null;
-    this.vid = '';
-    this.seq = 0;
-    this.timer = 0;
-    this.ratio = 6; // raw/compressed of the last segment, to estimate the open one
-    this.open = new Map(); // key -> segment being compressed
+/** The current view's id. */
+export const viewId = () => vid;
+
+/** The segments not handed to the uploader yet. */
+export const unqueued = () => (cur ? closing.concat(cur) : closing);
+
+/** Starts numbering a new view's segments (closing the open one). */
+export function startView(view, session) {
+  closeSegment();
+  vid = view;
+  sid = session;
+  seq = 0;
+}
+
+/** Adds an event to the open segment (opening one if needed). */
+export function addEvent(ev) {
+  const json = JSON.stringify(ev);
+  let s = cur;
+  if (!s) {
+    // q holds the upload's query parameters, in order.
+    s = cur = { q: { v: 1, sid, vid, seq: seq++, start: ev.timestamp, end: 0, full: 0, n: 0, raw: 0 }, parts: [], chars: 2 };
+    timer = setTimeout(guarded(closeSegment), T.flush);
   }
+  s.parts.push(json);
+  s.q.n++;
+  s.q.end = ev.timestamp;
+  if (ev.type === 2) s.q.full = 1;
+  s.chars += json.length + 1;
+  if (s.chars / ratio >= T.segmentBytes) closeSegment();
+}
 
-  /** Starts numbering a new view's segments (closing the open one). */
-  startView(vid) {
-    this.close();
-    this.vid = vid;
-    this.seq = 0;
-  }
+/** Drops the open segment: after a loss its events cannot be replayed. */
+export function discardSegment() {
+  cur = null;
+  clearTimeout(timer);
+}
 
-  add(ev) {
-    const json = JSON.stringify(ev);
-    let s = this.cur;
-    if (!s) {
-      s = this.cur = {
-        key: ++keys, sid: this.rec.session.id, vid: this.vid, seq: this.seq++, start: ev.timestamp, end: ev.timestamp,
-        full: 0, n: 0, chars: 2, compressed: 0, parts: [],
-      };
-      this.open.set(s.key, s);
-      this.timer = setTimeout(() => this.rec.guard(() => this.close()), T.flush);
-    }
-    s.parts.push(json);
-    s.n++;
-    s.end = ev.timestamp;
-    if (ev.type === 2) s.full = 1;
-    s.chars += json.length + 1;
-    this.compressor.write(s, json);
-    if (Math.max(s.compressed, s.chars / this.ratio) >= T.segmentBytes) this.close();
-  }
+/** Closes the open segment; it is compressed and queued for upload. */
+export function closeSegment() {
+  const s = cur;
+  if (!s) return;
+  cur = null;
+  clearTimeout(timer);
+  closing.push(s);
+  compress(text(s)).then((r) => {
+    s.r = r;
+    // Compressed segments go to the uploader in order.
+    guard(() => {
+      while (closing.length && closing[0].r) queue(closing.shift());
+    });
+  });
+}
 
-  /** Drops the open segment: after a loss its events cannot be replayed. */
-  discard() {
-    const s = this.cur;
-    if (!s) return;
-    this.cur = null;
-    clearTimeout(this.timer);
-    this.open.delete(s.key);
-    this.compressor.close(s).then(() => {}, () => {});
-  }
+// Hands a compressed segment to the uploader.
+function queue(s) {
+  const r = s.r;
+  s.parts = null;
+  s.body = r.body;
+  s.enc = r.enc;
+  s.q.raw = r.raw;
+  if (r.enc === 'gzip') ratio = Math.max(2, Math.min(30, r.raw / r.body.length));
+  push(s);
+}
 
-  /** The worker reports compressed bytes so far. */
-  sized(key, size) {
-    const s = this.open.get(key);
-    if (s) s.compressed = size;
-  }
+/** The JSON text of a segment's events. */
+export const text = (s) => '[' + s.parts.join(',') + ']';
 
-  /** Closes the open segment; it is compressed and queued for upload. */
-  close() {
-    const s = this.cur;
-    if (!s) return;
-    this.cur = null;
-    clearTimeout(this.timer);
-    this.compressor.close(s).then((r) => this.rec.guard(() => {
-      if (!this.open.has(s.key)) return; // already sent uncompressed at pagehide
-      this.open.delete(s.key);
-      s.parts = null;
-      s.body = r.body;
-      s.enc = r.enc;
-      s.raw = r.raw;
-      const size = typeof r.body === 'string' ? r.body.length : r.body.length;
-      if (r.enc === 'gzip' && size) this.ratio = Math.max(2, Math.min(30, r.raw / size));
-      this.rec.uploader.push(s);
-    }));
-  }
-
-  /** Closes the open segment and takes every segment not yet compressed (pagehide). */
-  takeUncompressed() {
-    this.close();
-    const all = [...this.open.values()];
-    this.open.clear();
-    return all;
-  }
+/**
+ * Closes the open segment (pagehide): the compressed ones go to the
+ * uploader, and those not compressed yet are returned.
+ */
+export function takeUncompressed() {
+  closeSegment();
+  const all = closing;
+  closing = [];
+  return all.filter((s) => !s.r || queue(s));
 }

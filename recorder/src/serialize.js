@@ -1,139 +1,122 @@
 // The serializer: DOM nodes to rrweb's serialized node shape, with privacy
-// applied, URLs made absolute and script content left out. The full
-// snapshot uses serializeTree (nested childNodes); mutations use
-// serializeFlat (one add per node, parent first, right sibling first, which
-// is what rrweb's replayer expects).
+// applied, URLs made absolute and script content left out. Full snapshots
+// nest children in childNodes; mutations get one flat add per node, parent
+// first and siblings in document order.
 
-import { HIDDEN, MASK, MASK_INPUT, ATTR, SELECTOR, ownLevel, maskText, maskValue, TEXT_ATTRS, controlValue, alwaysMasked, notePrivacyAttribute } from './privacy.js';
+import { HIDDEN, MASK, MASK_INPUT, ATTR, ownLevel, maskText, maskValue, TEXT_ATTRS, controlValue, alwaysMasked, notePrivacy, privacyUsed, typeOf } from './privacy.js';
 import { URL_ATTRS, absolute, absoluteSrcset, absoluteCss } from './url.js';
-import { sheetText } from './css.js';
+import { sheetText, isStylesheet } from './css.js';
+import { ensureId } from './mirror.js';
+import { snapshotCanvas } from './canvas.js';
 
-export const SVG_NS = 'http://www.w3.org/2000/svg';
 export const XLINK_NS = 'http://www.w3.org/1999/xlink';
 
 // Caps on what one node may weigh (guardrails): text nodes are truncated,
-// oversized data: URLs dropped.
-export const MAX_TEXT = 200000;
-export const MAX_DATA_URL = 100000;
-const MAX_CSS = 2000000;
+// oversized data: URLs and stylesheets dropped.
+const MAX_TEXT = 2e5;
+export const MAX_DATA_URL = 1e5;
+export const MAX_CSS = 2e6;
 
 // Traversal through the prototypes: a <form> with <input name="firstChild">
 // shadows form.firstChild ([LegacyOverrideBuiltIns]).
-const desc = (p, k) => Object.getOwnPropertyDescriptor(p, k).get;
-const firstChildG = desc(Node.prototype, 'firstChild');
-const nextSiblingG = desc(Node.prototype, 'nextSibling');
-const nodeTypeG = desc(Node.prototype, 'nodeType');
-const localNameG = desc(Element.prototype, 'localName');
-const attributesG = desc(Element.prototype, 'attributes');
+const getter = (C, k) => Object.getOwnPropertyDescriptor(C.prototype, k).get;
+const firstChildG = getter(Node, 'firstChild');
+const nextSiblingG = getter(Node, 'nextSibling');
+const nodeTypeG = getter(Node, 'nodeType');
+const localNameG = getter(Element, 'localName');
+const attributesG = getter(Element, 'attributes');
 const getAttributeF = Element.prototype.getAttribute;
 export const tagOf = (el) => localNameG.call(el);
 export const getAttr = (el, name) => getAttributeF.call(el, name);
+export const nodeTypeOf = (n) => nodeTypeG.call(n);
 
-/**
- * Serialization context. mirror assigns ids; def is the configured privacy
- * level; base the document's base URL; rootId the id of the document when it
- * is a same-origin iframe's; explicit the elements carrying their own
- * privacy attribute. frames and shadows collect what the recorder must
- * attach or observe next.
- */
-export function context(rec, doc, rootId) {
-  return {
-    mirror: rec.mirror,
-    base: doc.baseURI,
-    rootId,
-    explicit: null,
-    frames: [],
-    shadows: [],
-    newly: false,
-    flat: false,
-    // Results of serializeNode for its caller:
-    level: 0,
-    descend: false,
-    parentTag: '',
-    parent: null,
-  };
+// The serialization in progress. base is the document's base URL; rootId
+// the id of the document when it is a same-origin iframe's; newly is set
+// for nodes just added (no layout is read). frames and shadows collect what
+// the recorder must attach or observe next. level and descend are
+// serializeNode's results for the children; ptag and parent describe the
+// parent of the node being serialized.
+let base = '';
+let rootId = 0;
+let newly = false;
+let frames = [];
+let shadows = [];
+let level = 0;
+let descend = false;
+let ptag = '';
+let parent = null;
+
+/** Starts a serialization (newly: of nodes just added); what it finds is found() after. */
+export function begin(isNew) {
+  newly = isNew;
+  frames = [];
+  shadows = [];
 }
 
-/** Adds the elements under root with their own privacy attribute to ctx.explicit. */
-export function collectExplicit(ctx, root) {
-  if (root.nodeType === 1 && root.hasAttribute(ATTR)) {
-    (ctx.explicit || (ctx.explicit = new Set())).add(root);
-    notePrivacyAttribute();
-  }
-  if (!root.querySelectorAll) return;
-  const list = root.querySelectorAll(SELECTOR);
-  if (list.length) {
-    notePrivacyAttribute();
-    const s = ctx.explicit || (ctx.explicit = new Set());
-    for (let i = 0; i < list.length; i++) s.add(list[i]);
-  }
+/** Serializes root (a node of doc) next; rootId is the id of a frame's document, else 0. */
+export function inDocument(doc, root, node) {
+  base = doc.baseURI;
+  rootId = root;
+  notePrivacy(node);
 }
 
+/** The same-origin frames ([frame, level, ...]) and open shadow roots met since begin(). */
+export const found = () => [frames, shadows];
+
 /**
- * Serializes one node without its children. level is the parent's privacy
- * level. Sets ctx.level (for the children) and ctx.descend (whether they are
+ * Serializes one node without its children. lvl is the parent's privacy
+ * level. Sets level (for the children) and descend (whether they are
  * recorded). Returns null for nodes that are not recorded.
  */
-export function serializeNode(n, level, ctx) {
-  ctx.descend = false;
+function serializeNode(n, lvl) {
+  descend = false;
+  let sn;
   switch (nodeTypeG.call(n)) {
     case 1:
-      return element(n, level, ctx);
-    case 3: {
-      const ptag = ctx.parentTag;
+      return element(n, lvl);
+    case 3:
       if (ptag === 'script' || ptag === 'textarea') return null;
-      let t = n.data;
-      const sn = { type: 3, textContent: '', id: 0 };
-      if (ptag === 'style') {
-        t = styleText(ctx.parent, n, ctx.base);
-        sn.isStyle = true;
-      } else {
-        if (t.length > MAX_TEXT) t = t.slice(0, MAX_TEXT);
-        if (level >= MASK) t = maskText(t);
-      }
-      sn.textContent = t;
-      sn.id = ctx.mirror.ensure(n);
-      if (ctx.rootId) sn.rootId = ctx.rootId;
-      return sn;
-    }
-    case 8: {
-      const sn = { type: 5, textContent: level >= MASK ? '' : n.data.slice(0, 1000), id: ctx.mirror.ensure(n) };
-      if (ctx.rootId) sn.rootId = ctx.rootId;
-      return sn;
-    }
-    case 4: {
-      const sn = { type: 4, textContent: '', id: ctx.mirror.ensure(n) };
-      if (ctx.rootId) sn.rootId = ctx.rootId;
-      return sn;
-    }
-    case 10: {
-      const sn = { type: 1, name: n.name, publicId: n.publicId, systemId: n.systemId, id: ctx.mirror.ensure(n) };
-      if (ctx.rootId) sn.rootId = ctx.rootId;
-      return sn;
-    }
+      sn = ptag === 'style' ? { type: 3, textContent: styleText(parent, n, base), isStyle: true } : { type: 3, textContent: text(n.data, lvl) };
+      break;
+    case 8:
+      sn = { type: 5, textContent: lvl >= MASK ? '' : n.data.slice(0, 1000) };
+      break;
+    case 4:
+      sn = { type: 4, textContent: '' };
+      break;
+    case 10:
+      sn = { type: 1, name: n.name, publicId: n.publicId, systemId: n.systemId };
+      break;
     case 9:
-      ctx.descend = true;
-      ctx.level = level;
-      return ctx.flat ? { type: 0, compatMode: n.compatMode, id: ctx.mirror.ensure(n) } : { type: 0, childNodes: [], compatMode: n.compatMode, id: ctx.mirror.ensure(n) };
+      descend = true;
+      level = lvl;
+      sn = { type: 0, compatMode: n.compatMode };
+      break;
     default:
       return null;
   }
+  sn.id = ensureId(n);
+  if (rootId) sn.rootId = rootId;
+  return sn;
 }
+
+/** Page text as recorded at level: capped, masked at mask and above. */
+export const text = (t, lvl) => (lvl >= MASK ? maskText(t.slice(0, MAX_TEXT)) : t.slice(0, MAX_TEXT));
 
 /**
  * The CSS of a <style>'s text node. The first text child carries the whole
  * sheet as the CSSOM has it (CSSOM edits included); other text children are
  * empty. Without a readable sheet, the text itself.
  */
-export function styleText(style, text, base) {
+export function styleText(style, t, baseURL) {
   let css = null;
   if (style && style.sheet) {
     let first = style.firstChild;
     while (first && first.nodeType !== 3) first = first.nextSibling;
-    if (first !== text) return '';
+    if (first !== t) return '';
     css = sheetText(style.sheet);
   }
-  if (css === null) css = absoluteCss(text.data, base);
+  if (css === null) css = absoluteCss(t.data, baseURL);
   return css.length > MAX_CSS ? '' : css;
 }
 
@@ -141,103 +124,89 @@ export function styleText(style, text, base) {
  * The recorded value of attribute name (raw value v) of element el, or
  * undefined when it is not recorded.
  */
-export function attrValue(el, tag, name, v, level, base) {
-  if (name.charCodeAt(0) === 111 && name.charCodeAt(1) === 110) return undefined; // on* handlers
-  if (URL_ATTRS[name] === 1) {
-    v = absolute(v, base || el.baseURI);
+export function attrValue(el, tag, name, v, lvl, baseURL) {
+  if (name.startsWith('on') || name === 'nonce') return undefined; // event handlers
+  if (URL_ATTRS.test(name)) {
+    v = absolute(v, baseURL || el.baseURI);
     return v.length > MAX_DATA_URL && v.startsWith('data:') ? '' : v;
   }
-  switch (name) {
-    case 'srcset':
-    case 'imagesrcset':
-      v = absoluteSrcset(v, base || el.baseURI);
-      return v.length > MAX_DATA_URL ? '' : v;
-    case 'style':
-      v = absoluteCss(v, base || el.baseURI);
-      return v.length > MAX_DATA_URL ? '' : v;
-    case 'value':
-      if (tag === 'input' && (level >= MASK_INPUT || alwaysMasked(el))) {
-        const type = (el.type || '').toLowerCase();
-        if (type !== 'checkbox' && type !== 'radio' && type !== 'submit' && type !== 'button' && type !== 'reset') return maskValue(v);
-      }
-      return v;
-    case 'nonce':
-      return undefined;
-    default:
-      return level >= MASK && TEXT_ATTRS[name] === 1 ? maskText(v) : v;
+  if (name === 'srcset' || name === 'imagesrcset' || name === 'style') {
+    v = (name === 'style' ? absoluteCss : absoluteSrcset)(v, baseURL || el.baseURI);
+    return v.length > MAX_DATA_URL ? '' : v;
   }
+  if (name === 'value' && tag === 'input' && (lvl >= MASK_INPUT || alwaysMasked(el)) && !/^(?:checkbox|radio|submit|button|reset)$/.test(typeOf(el))) return maskValue(v);
+  return lvl >= MASK && TEXT_ATTRS.test(name) ? maskText(v) : v;
 }
 
-function element(el, level, ctx) {
+function element(el, lvl) {
   const tag = localNameG.call(el);
-  // Flat adds (mutations) carry no childNodes: each child is its own add.
-  const sn = ctx.flat ? { type: 2, tagName: tag, attributes: {}, id: 0 } : { type: 2, tagName: tag, attributes: {}, childNodes: [], id: 0 };
-  if (ctx.explicit !== null && ctx.explicit.has(el)) {
+  const attrs = {};
+  const sn = { type: 2, tagName: tag, attributes: attrs, id: ensureId(el) };
+  if (privacyUsed) {
     const l = ownLevel(el);
-    if (l >= 0) level = l;
+    if (l >= 0) lvl = l;
   }
-  const attrs = sn.attributes;
-  if (el.namespaceURI === SVG_NS) sn.isSVG = true;
-  if (ctx.rootId) sn.rootId = ctx.rootId;
-  if (level === HIDDEN) {
+  if (el.namespaceURI === 'http://www.w3.org/2000/svg') sn.isSVG = true;
+  if (rootId) sn.rootId = rootId;
+  if (lvl === HIDDEN) {
     // A box of the same size; nothing of the content.
     const r = el.getBoundingClientRect();
-    const cls = getAttributeF.call(el, 'class');
-    const eid = getAttributeF.call(el, 'id');
-    if (cls) attrs.class = cls;
-    if (eid) attrs.id = eid;
+    for (const k of ['class', 'id']) {
+      const v = getAttributeF.call(el, k);
+      if (v) attrs[k] = v;
+    }
     attrs[ATTR] = 'hidden';
     attrs.rr_width = r.width + 'px';
     attrs.rr_height = r.height + 'px';
-    sn.id = ctx.mirror.ensure(el);
     return sn;
   }
-  sn.id = ctx.mirror.ensure(el);
   if (tag === 'script') return sn; // never anything of a script
   const list = attributesG.call(el);
-  const base = ctx.base;
   for (let i = 0; i < list.length; i++) {
     const a = list[i];
-    const v = attrValue(el, tag, a.name, a.value, level, base);
+    const v = attrValue(el, tag, a.name, a.value, lvl, base);
     if (v !== undefined) attrs[a.name] = v;
   }
-  let descend = true;
+  let deep = true; // the children are recorded
   switch (tag) {
     case 'input': {
-      const type = (el.type || '').toLowerCase();
-      const v = controlValue(el, tag, level);
+      const type = typeOf(el);
+      const v = controlValue(el, tag, lvl);
       if (type === 'checkbox' || type === 'radio') {
         if (v !== null) {
+          delete attrs.checked;
           if (el.checked) attrs.checked = true;
-          else delete attrs.checked;
         }
-      } else if (v) attrs.value = v;
-      else delete attrs.value;
-      break;
-    }
-    case 'textarea': {
-      const v = controlValue(el, tag, level);
-      if (v) attrs.value = v;
-      descend = false;
-      break;
-    }
-    case 'option': {
-      const select = level < MASK_INPUT ? el.closest('select') : null;
-      if (level < MASK_INPUT && !(select && alwaysMasked(select))) {
-        if (el.selected) attrs.selected = true;
-        else delete attrs.selected;
+      } else {
+        delete attrs.value;
+        if (v) attrs.value = v;
       }
       break;
     }
+    case 'textarea': {
+      const v = controlValue(el, tag, lvl);
+      if (v) attrs.value = v;
+      deep = false;
+      break;
+    }
+    case 'option':
+      if (lvl < MASK_INPUT) {
+        const select = el.closest('select');
+        if (!(select && alwaysMasked(select))) {
+          delete attrs.selected;
+          if (el.selected) attrs.selected = true;
+        }
+      }
+      break;
     case 'style':
       // A style element without text (rules from insertRule) carries them as rrweb's _cssText.
-      if (el.sheet && !hasText(el)) {
+      if (el.sheet && !Array.prototype.some.call(el.childNodes, (c) => c.nodeType === 3)) {
         const css = sheetText(el.sheet);
         if (css) attrs._cssText = css;
       }
       break;
     case 'link':
-      if (el.sheet && /(?:^|\s)stylesheet(?:\s|$)/i.test(attrs.rel || '')) {
+      if (el.sheet && isStylesheet(el)) {
         const css = sheetText(el.sheet);
         if (css !== null && css.length <= MAX_CSS) {
           attrs._cssText = css;
@@ -247,22 +216,18 @@ function element(el, level, ctx) {
       }
       break;
     case 'canvas':
-      if (level < MASK) {
-        const url = canvasData(el);
+      if (lvl < MASK) {
+        const url = snapshotCanvas(el);
         if (url) attrs.rr_dataURL = url;
       }
       break;
     case 'video':
     case 'audio':
       attrs.rr_mediaState = el.paused ? 'paused' : 'played';
-      attrs.rr_mediaCurrentTime = el.currentTime;
-      attrs.rr_mediaPlaybackRate = el.playbackRate;
-      attrs.rr_mediaMuted = el.muted;
-      attrs.rr_mediaLoop = el.loop;
-      attrs.rr_mediaVolume = el.volume;
+      for (const k of ['currentTime', 'playbackRate', 'muted', 'loop', 'volume']) attrs['rr_media' + k[0].toUpperCase() + k.slice(1)] = el[k];
       break;
     case 'dialog':
-      if (el.open) attrs.rr_open_mode = el.matches(':modal') ? 'modal' : 'non-modal';
+      if (el.open) attrs.rr_open_mode = openMode(el);
       break;
     case 'iframe':
     case 'frame': {
@@ -270,7 +235,7 @@ function element(el, level, ctx) {
       try {
         doc = el.contentDocument;
       } catch (e) { /* cross-origin */ }
-      if (doc) ctx.frames.push(el, level);
+      if (doc) frames.push(el, lvl);
       else if (attrs.src) attrs.rr_src = attrs.src;
       delete attrs.src;
       delete attrs.srcdoc;
@@ -284,122 +249,55 @@ function element(el, level, ctx) {
       if (el.matches(':popover-open')) attrs.rr_popover_open = true;
     } catch (e) { /* no popover support */ }
   }
-  if (!ctx.newly) {
+  if (!newly) {
     const sl = el.scrollLeft;
     const st = el.scrollTop;
     if (sl) attrs.rr_scrollLeft = sl;
     if (st) attrs.rr_scrollTop = st;
   }
-  const sr = el.shadowRoot;
-  if (sr) {
+  if (el.shadowRoot) {
     sn.isShadowHost = true;
-    ctx.shadows.push(sr);
+    shadows.push(el.shadowRoot);
   }
-  ctx.level = level;
-  ctx.descend = descend;
+  level = lvl;
+  descend = deep;
   return sn;
 }
 
-function hasText(el) {
-  for (let c = el.firstChild; c; c = c.nextSibling) if (c.nodeType === 3) return true;
-  return false;
-}
-
-const blank = new Map();
-
-/** A canvas's pixels as a data: URL, or '' when it is blank or unreadable. */
-export function canvasData(el) {
-  if (!el.width || !el.height || el.width * el.height > 4e6) return '';
-  try {
-    const url = el.toDataURL('image/webp', 0.6);
-    const key = el.width + 'x' + el.height;
-    let b = blank.get(key);
-    if (b === undefined) {
-      const c = document.createElement('canvas');
-      c.width = el.width;
-      c.height = el.height;
-      b = c.toDataURL('image/webp', 0.6);
-      blank.set(key, b);
-    }
-    return url === b || url.length > 2 * MAX_DATA_URL ? '' : url;
-  } catch (e) {
-    return ''; // tainted by a cross-origin image
-  }
-}
-
-/** Serializes n and its subtree (full snapshots). */
-export function serializeTree(n, level, ctx) {
-  const sn = serializeNode(n, level, ctx);
-  if (sn === null || !ctx.descend) return sn;
-  const lvl = ctx.level;
-  const tag = sn.type === 2 ? sn.tagName : '';
-  const kids = sn.childNodes;
-  for (let c = firstChildG.call(n); c !== null; c = nextSiblingG.call(c)) {
-    ctx.parentTag = tag;
-    ctx.parent = n;
-    const s = serializeTree(c, lvl, ctx);
-    if (s !== null) kids.push(s);
-  }
-  if (sn.isShadowHost === true) {
-    const sr = n.shadowRoot;
-    if (sr.querySelector(SELECTOR)) collectExplicit(ctx, sr);
-    for (let c = firstChildG.call(sr); c !== null; c = nextSiblingG.call(c)) {
-      ctx.parentTag = '';
-      ctx.parent = null;
-      const s = serializeTree(c, lvl, ctx);
-      if (s !== null) {
-        s.isShadow = true;
-        kids.push(s);
-      }
-    }
-  }
-  return sn;
-}
+/** How an open dialog was opened (rrweb's rr_open_mode). */
+export const openMode = (el) => (el.matches(':modal') ? 'modal' : 'non-modal');
 
 /**
- * Serializes root and its subtree as flat mutation adds into out: each
- * node after its parent and after its right sibling, with nextId.
+ * Serializes n and its subtree. Without out (full snapshots) the result
+ * nests children in childNodes; with out (mutations) every node is pushed
+ * into out as an add {parentId, nextId, node}: the root before nextId
+ * (null: at the end), its descendants after their parents, in document
+ * order, appended. ptg and par describe n's parent; shadow says n is a
+ * child of a shadow root.
  */
-export function serializeFlat(root, parentId, nextId, level, isShadow, parentTag, parentNode, ctx, out) {
-  // Stack entries: node, parentId, right sibling (or null), level, isShadow, parent tag, parent node.
-  const stack = [root, parentId, null, level, isShadow, parentTag, parentNode];
-  let first = true;
-  while (stack.length) {
-    const pnode = stack.pop();
-    const ptag = stack.pop();
-    const shadow = stack.pop();
-    const lvl = stack.pop();
-    const right = stack.pop();
-    const pid = stack.pop();
-    const n = stack.pop();
-    ctx.parentTag = ptag;
-    ctx.parent = pnode;
-    const sn = serializeNode(n, lvl, ctx);
-    if (sn === null) continue;
-    if (shadow) sn.isShadow = true;
-    const hasKids = sn.type === 2 || sn.type === 0;
-    let nid;
-    if (first) {
-      nid = nextId;
-      first = false;
-    } else {
-      nid = right === null ? null : ctx.mirror.id(right) || null;
+export function serialize(n, lvl, out, pid, next, shadow, ptg, par) {
+  ptag = ptg;
+  parent = par;
+  const sn = serializeNode(n, lvl);
+  if (sn === null) return null;
+  if (shadow) sn.isShadow = true;
+  const kids = out || sn.type > 2 || sn.type === 1 ? null : (sn.childNodes = []);
+  if (out) out.push({ parentId: pid, nextId: next, node: sn });
+  if (descend) {
+    const l = level;
+    children(firstChildG.call(n), l, out, sn.id, false, sn.tagName || '', n, kids);
+    if (sn.isShadowHost) {
+      notePrivacy(n.shadowRoot);
+      children(n.shadowRoot.firstChild, l, out, sn.id, true, '', null, kids);
     }
-    out.push({ parentId: pid, nextId: nid, node: sn });
-    if (!hasKids || !ctx.descend) continue;
-    const cl = ctx.level;
-    const tag = sn.type === 2 ? sn.tagName : '';
-    // Children pushed left to right pop right to left: a node's right
-    // sibling (and its subtree) is always added before it.
-    let c = firstChildG.call(n);
-    while (c !== null) {
-      const nx = nextSiblingG.call(c);
-      stack.push(c, sn.id, nx, cl, false, tag, n);
-      c = nx;
-    }
-    if (sn.isShadowHost === true) {
-      const sr = n.shadowRoot;
-      for (c = firstChildG.call(sr); c !== null; c = nextSiblingG.call(c)) stack.push(c, sn.id, nextSiblingG.call(c), cl, true, '', null);
-    }
+  }
+  return sn;
+}
+
+// Serializes c and its next siblings, children of pid.
+function children(c, lvl, out, pid, shadow, ptg, par, kids) {
+  for (; c !== null; c = nextSiblingG.call(c)) {
+    const s = serialize(c, lvl, out, pid, null, shadow, ptg, par);
+    if (s !== null && kids) kids.push(s);
   }
 }

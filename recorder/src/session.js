@@ -7,9 +7,7 @@
 // can skip injecting the recorder for an unsampled session.
 
 import { T, now } from './timing.js';
-import { newId, validId } from './ids.js';
-
-const NAME = '_replay_s';
+import { newId } from './ids.js';
 
 // Where cookies cannot be kept (disabled, or a sandboxed document) the
 // session lives in memory for this page only.
@@ -22,29 +20,19 @@ let memo = null;
  */
 export function isSampled(sid, sampleRate, replaySampleRate) {
   let h = 0x811c9dc5;
-  for (let i = 0; i < sid.length; i++) {
-    h ^= sid.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
+  for (let i = 0; i < sid.length; i++) h = Math.imul(h ^ sid.charCodeAt(i), 0x01000193) >>> 0;
   return h % 10000 < Math.round(sampleRate * replaySampleRate);
 }
 
 /** The session as the cookie (or, without cookies, this page) holds it; null if none. */
 export function readCookie() {
-  if (!cookies) return memo;
-  let jar = '';
+  let m;
   try {
-    jar = document.cookie;
+    m = cookies && document.cookie.match(/(?:^|;\s*)_replay_s=v1:([\w-]{16,64}):(\d+):(\d+):([01])(?:;|$)/);
   } catch (e) {
     cookies = false;
-    return memo;
   }
-  const m = jar.match(/(?:^|;\s*)_replay_s=([^;]*)/);
-  if (!m) return null;
-  const p = decodeURIComponent(m[1]).split(':');
-  if (p.length !== 5 || p[0] !== 'v1' || !validId(p[1])) return null;
-  const s = { id: p[1], created: +p[2], expires: +p[3], sampled: p[4] === '1' };
-  return Number.isFinite(s.created) && Number.isFinite(s.expires) ? s : null;
+  return !cookies ? memo : m ? { id: m[1], created: +m[2], expires: +m[3], sampled: m[4] === '1' } : null;
 }
 
 /** Whether session s is still valid at time t. */
@@ -53,18 +41,16 @@ export const alive = (s, t) => !!s && t < s.expires && t < s.created + T.maxAge;
 function writeCookie(s) {
   memo = s;
   if (!cookies) return;
-  const t = now();
-  const maxAge = Math.max(0, Math.ceil((s.created + T.maxAge - t) / 1000));
   try {
-    document.cookie = NAME + '=' + ['v1', s.id, s.created, s.expires, s.sampled ? 1 : 0].join(':') +
-      ';path=/;max-age=' + maxAge + ';SameSite=Lax' + (location.protocol === 'https:' ? ';Secure' : '');
+    document.cookie = '_replay_s=' + ['v1', s.id, s.created, s.expires, +s.sampled].join(':') +
+      ';path=/;max-age=' + Math.max(0, Math.ceil((s.created + T.maxAge - now()) / 1000)) + ';SameSite=Lax' + (location.protocol === 'https:' ? ';Secure' : '');
   } catch (e) { /* checked below */ }
   const back = readCookie();
   if (!back || back.id !== s.id) cookies = false; // not kept: this page's memory holds the session
 }
 
-/** Starts a new session whatever the cookie says (the collector deleted ours). */
-export function forceNewSession(cfg) {
+/** Starts a new session whatever the cookie says (e.g. the collector deleted ours). */
+export function newSession(cfg) {
   const t = now();
   const id = newId();
   const s = { id, created: t, expires: t + T.inactivity, sampled: isSampled(id, cfg.sampleRate, cfg.replaySampleRate) };
@@ -73,25 +59,18 @@ export function forceNewSession(cfg) {
 }
 
 /**
- * Returns the live session from the cookie, extending it when active is
- * true, or starts a new one (sampled with the given rates).
+ * Returns the live session from the cookie, extended by this activity, or
+ * starts a new one (sampled with the configured rates).
  */
-export function currentSession(cfg, active) {
+export function currentSession(cfg) {
   const t = now();
-  let s = readCookie();
-  if (!alive(s, t)) {
-    const id = newId();
-    s = { id, created: t, expires: t + T.inactivity, sampled: isSampled(id, cfg.sampleRate, cfg.replaySampleRate) };
+  const s = readCookie();
+  if (!alive(s, t)) return newSession(cfg);
+  const exp = Math.min(t + T.inactivity, s.created + T.maxAge);
+  // One write per second at most: activity events are frequent.
+  if (exp - s.expires > 1000) {
+    s.expires = exp;
     writeCookie(s);
-    return s;
-  }
-  if (active) {
-    const exp = Math.min(t + T.inactivity, s.created + T.maxAge);
-    // One write per second at most: activity events are frequent.
-    if (exp - s.expires > 1000) {
-      s.expires = exp;
-      writeCookie(s);
-    }
   }
   return s;
 }

@@ -6,95 +6,68 @@
 import { after, afterSet } from './hooks.js';
 import { ruleText, sheetText } from './css.js';
 import { absoluteCss } from './url.js';
+import { idOf } from './mirror.js';
+import { flushMutations } from './mutations.js';
+import { recording, inc } from './recorder.js';
 
-/** Records CSSOM changes and adopted style sheets. */
-export class Styles {
-  constructor(rec) {
-    this.rec = rec;
-    this.reset();
-  }
+let ids; // constructed sheet -> styleId, once its rules were sent
+let next; // the last styleId given
+let targets; // document or shadow root -> its adopted sheets as last sent
+resetStyles();
 
-  /** A full snapshot starts over: every adopted sheet is sent again. */
-  reset() {
-    this.ids = new WeakMap(); // constructed sheet -> styleId
-    this.next = 0;
-    this.sent = new WeakSet();
-    this.targets = new Set(); // documents and shadow roots to check for adoptedStyleSheets changes
-    this.seen = new WeakMap(); // target -> the array last sent
-  }
+/** A full snapshot starts over: every adopted sheet is sent again. */
+export function resetStyles() {
+  ids = new WeakMap();
+  next = 0;
+  targets = new Map();
+}
 
-  /** {id} or {styleId} of the sheet's owner in the recording, or null. */
-  targetOf(sheet) {
-    const owner = sheet.ownerNode;
-    if (owner) {
-      const id = this.rec.mirror.id(owner);
-      return id ? { id } : null;
+// Emits an edit of sheet, by the id of its owner node or its styleId.
+function emitRule(sheet, data, source) {
+  const owner = sheet && sheet.ownerNode;
+  const t = owner ? { id: idOf(owner) } : { styleId: ids.get(sheet) };
+  if (!recording || !(t.id || t.styleId)) return;
+  flushMutations(); // DOM changes made before this edit come first
+  inc({ source, ...t, ...data });
+}
+
+/** Watches target (document or shadow root) and sends its adopted sheets if any. */
+export function trackStyles(target) {
+  targets.set(target, []);
+  if ((target.adoptedStyleSheets || []).length) emitAdopted(target);
+}
+
+function emitAdopted(target) {
+  const id = idOf(target.host || target);
+  if (!recording || !id) return;
+  const sheets = [...target.adoptedStyleSheets];
+  targets.set(target, sheets);
+  const styles = [];
+  const styleIds = sheets.map((s) => {
+    if (!ids.has(s)) {
+      ids.set(s, ++next);
+      styles.push({ styleId: next, rules: Array.from(s.cssRules, (r, index) => ({ rule: ruleText(r, location.href), index })) });
     }
-    const styleId = this.ids.get(sheet);
-    return styleId && this.sent.has(sheet) ? { styleId } : null;
-  }
+    return ids.get(s);
+  });
+  flushMutations();
+  inc(styles.length ? { source: 15, id, styleIds, styles } : { source: 15, id, styleIds });
+}
 
-  emitRule(sheet, data, source) {
-    const rec = this.rec;
-    if (!rec.recording || !sheet) return;
-    const t = this.targetOf(sheet);
-    if (!t) return;
-    rec.mutations.flush(); // DOM changes made before this edit come first
-    rec.emitIncremental(Object.assign({ source }, t, data));
-  }
-
-  /** Watches target (document or shadow root) and sends its adopted sheets if any. */
-  track(target) {
-    this.targets.add(target);
-    const list = target.adoptedStyleSheets;
-    if (list && list.length) this.emitAdopted(target);
-    else this.seen.set(target, list ? [] : null);
-  }
-
-  emitAdopted(target) {
-    const rec = this.rec;
-    if (!rec.recording) return;
-    const host = target.nodeType === 11 ? target.host : target;
-    const id = rec.mirror.id(host);
-    if (!id) return;
-    const sheets = Array.from(target.adoptedStyleSheets || []);
-    this.seen.set(target, sheets);
-    const styles = [];
-    const styleIds = sheets.map((s) => {
-      let sid = this.ids.get(s);
-      if (!sid) this.ids.set(s, (sid = ++this.next));
-      if (!this.sent.has(s)) {
-        this.sent.add(s);
-        const rules = [];
-        for (let i = 0; i < s.cssRules.length; i++) rules.push({ rule: ruleText(s.cssRules[i], location.href), index: i });
-        styles.push({ styleId: sid, rules });
-      }
-      return sid;
-    });
-    rec.mutations.flush();
-    rec.emitIncremental(styles.length ? { source: 15, id, styleIds, styles } : { source: 15, id, styleIds });
-  }
-
-  /** Catches adoptedStyleSheets changed in place (push/splice), which no setter sees. */
-  check() {
-    for (const t of this.targets) {
-      if (!t.isConnected && t.nodeType !== 9) {
-        this.targets.delete(t);
-        continue;
-      }
-      const prev = this.seen.get(t);
-      const cur = t.adoptedStyleSheets;
-      if (!cur) continue;
-      if (!prev || prev.length !== cur.length || prev.some((s, i) => s !== cur[i])) this.emitAdopted(t);
-    }
+/** Catches adoptedStyleSheets changed in place (push/splice), which no setter sees. */
+export function checkStyles() {
+  for (const [t, prev] of targets) {
+    const cur = t.adoptedStyleSheets;
+    if (!t.isConnected && t.nodeType !== 9) targets.delete(t);
+    else if (cur && (prev.length !== cur.length || prev.some((s, i) => s !== cur[i]))) emitAdopted(t);
   }
 }
 
-/** Index path of rule from its sheet (rrweb's index: number[]). */
+/** Index path of rule from its sheet (rrweb's index: number[]), or null. */
 function pathOf(rule) {
   const path = [];
   for (let r = rule; r; r = r.parentRule) {
-    const list = r.parentRule ? r.parentRule.cssRules : r.parentStyleSheet && r.parentStyleSheet.cssRules;
+    const list = (r.parentRule || r.parentStyleSheet || {}).cssRules;
     if (!list) return null;
     path.unshift(Array.prototype.indexOf.call(list, r));
   }
@@ -102,69 +75,42 @@ function pathOf(rule) {
 }
 
 function sheetOf(rule) {
-  let r = rule;
-  while (r.parentRule) r = r.parentRule;
-  return r.parentStyleSheet;
+  while (rule.parentRule) rule = rule.parentRule;
+  return rule.parentStyleSheet;
 }
 
 /** Hooks one window's CSSOM. */
-export function hookStyles(win, current) {
-  const styles = () => {
-    const r = current();
-    return r && r.recording ? r.styles : null;
-  };
+export function hookStyles(win) {
   const S = win.CSSStyleSheet.prototype;
   const base = (sheet) => sheet.href || win.location.href;
-  after(S, 'insertRule', (sheet, args, index) => {
-    const st = styles();
-    if (st) st.emitRule(sheet, { adds: [{ rule: ruleText(sheet.cssRules[index], base(sheet)), index }] }, 8);
-  });
-  after(S, 'deleteRule', (sheet, args) => {
-    const st = styles();
-    if (st) st.emitRule(sheet, { removes: [{ index: +args[0] || 0 }] }, 8);
-  });
-  after(S, 'replaceSync', (sheet, args) => {
-    const st = styles();
-    if (st) st.emitRule(sheet, { replaceSync: absoluteCss(String(args[0]), base(sheet)) }, 8);
-  });
-  after(S, 'replace', (sheet, args, promise) => {
-    const st = styles();
-    if (!st || !promise || !promise.then) return;
-    // The text is applied when the promise resolves; its rules are then readable.
-    promise.then(() => {
-      const s2 = styles();
-      if (s2) s2.emitRule(sheet, { replaceSync: sheetText(sheet) || '' }, 8);
-    }, () => {});
-    void args;
-  });
-  const G = win.CSSGroupingRule && win.CSSGroupingRule.prototype;
-  after(G, 'insertRule', (group, args, index) => {
-    const st = styles();
-    const path = st && pathOf(group);
-    if (path) st.emitRule(sheetOf(group), { adds: [{ rule: ruleText(group.cssRules[index], base(sheetOf(group))), index: path.concat(index) }] }, 8);
-  });
-  after(G, 'deleteRule', (group, args) => {
-    const st = styles();
-    const path = st && pathOf(group);
-    if (path) st.emitRule(sheetOf(group), { removes: [{ index: path.concat(+args[0] || 0) }] }, 8);
-  });
+  // insertRule/deleteRule on a sheet (index: a number) or a grouping rule (index: its path + the number).
+  for (const P of [S, win.CSSGroupingRule && win.CSSGroupingRule.prototype]) {
+    const where = (owner, i) => {
+      const isSheet = P === S;
+      const path = isSheet ? [] : pathOf(owner);
+      return path && [isSheet ? owner : sheetOf(owner), isSheet ? i : path.concat(i)];
+    };
+    after(P, 'insertRule', (owner, args, i) => {
+      const w = recording && where(owner, i);
+      if (w) emitRule(w[0], { adds: [{ rule: ruleText(owner.cssRules[i], base(w[0])), index: w[1] }] }, 8);
+    });
+    after(P, 'deleteRule', (owner, args) => {
+      const w = recording && where(owner, +args[0] || 0);
+      if (w) emitRule(w[0], { removes: [{ index: w[1] }] }, 8);
+    });
+  }
+  after(S, 'replaceSync', (sheet, args) => recording && emitRule(sheet, { replaceSync: absoluteCss(String(args[0]), base(sheet)) }, 8));
+  // replace() applies the text when its promise resolves; the rules are then readable.
+  after(S, 'replace', (sheet, args, promise) => recording && promise.then(() => emitRule(sheet, { replaceSync: sheetText(sheet) || '' }, 8), () => {}));
   const D = win.CSSStyleDeclaration.prototype;
-  after(D, 'setProperty', (decl, args) => {
-    const st = styles();
-    const rule = st && decl.parentRule;
-    const path = rule && pathOf(rule);
-    if (path) st.emitRule(sheetOf(rule), { index: path, set: { property: String(args[0]), value: args[1] === null || args[1] === undefined ? null : String(args[1]), priority: args[2] ? String(args[2]) : '' } }, 13);
-  });
-  after(D, 'removeProperty', (decl, args) => {
-    const st = styles();
-    const rule = st && decl.parentRule;
-    const path = rule && pathOf(rule);
-    if (path) st.emitRule(sheetOf(rule), { index: path, remove: { property: String(args[0]) } }, 13);
-  });
-  const adopted = (target) => {
-    const st = styles();
-    if (st && st.targets.has(target)) st.emitAdopted(target);
+  const declaration = (decl, data) => {
+    const rule = recording && decl.parentRule;
+    const index = rule && pathOf(rule);
+    if (index) emitRule(sheetOf(rule), { index, ...data }, 13);
   };
+  after(D, 'setProperty', (decl, [property, value, priority]) => declaration(decl, { set: { property: String(property), value: value == null ? null : String(value), priority: priority ? String(priority) : '' } }));
+  after(D, 'removeProperty', (decl, [property]) => declaration(decl, { remove: { property: String(property) } }));
+  const adopted = (target) => recording && targets.has(target) && emitAdopted(target);
   afterSet(win.Document.prototype, 'adoptedStyleSheets', adopted);
   if (win.ShadowRoot) afterSet(win.ShadowRoot.prototype, 'adoptedStyleSheets', adopted);
 }

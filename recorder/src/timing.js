@@ -3,7 +3,7 @@
 // the recorder reads Date.now or hard-codes a delay.
 
 /** Test hooks (window.__replayTestHooks), or {}. */
-export const hooks = (typeof window !== 'undefined' && window.__replayTestHooks) || {};
+export const hooks = window.__replayTestHooks || {};
 
 /** Recorder timings in ms, and byte limits. */
 export const T = {

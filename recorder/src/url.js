@@ -1,19 +1,16 @@
 // Making URLs absolute, so a replay resolves them wherever it runs.
 
-// Attributes that hold one URL.
-export const URL_ATTRS = { src: 1, href: 1, action: 1, formaction: 1, poster: 1, background: 1, data: 1, cite: 1, 'xlink:href': 1, longdesc: 1 };
+/** Attributes that hold one URL. */
+export const URL_ATTRS = /^(?:src|href|action|formaction|poster|background|data|cite|xlink:href|longdesc)$/;
 
-const ABSOLUTE = /^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|#|\/\/)/;
+// A scheme or a fragment: nothing to resolve.
+const ABSOLUTE = /^(?:[a-z][a-z\d+.-]*:|#)/i;
 
-/** url resolved against base ('#fragment' and data: stay as they are). */
+/** url resolved against base ('#fragment', data: and other schemes stay as they are). */
 export function absolute(url, base) {
   if (!url) return url;
   const u = url.trim();
-  if (ABSOLUTE.test(u)) return u.charAt(0) === '/' ? safe(u, base) : u;
-  return safe(u, base);
-}
-
-function safe(u, base) {
+  if (ABSOLUTE.test(u)) return u;
   try {
     return new URL(u, base).href;
   } catch (e) {
@@ -24,24 +21,13 @@ function safe(u, base) {
 /** A srcset with every candidate URL made absolute (data: URLs may contain commas). */
 export function absoluteSrcset(v, base) {
   const out = [];
-  const n = v.length;
-  let i = 0;
-  while (i < n) {
-    while (i < n && (v[i] === ',' || v[i] <= ' ')) i++;
-    if (i >= n) break;
-    let j = i;
-    while (j < n && v[j] > ' ') j++;
-    let url = v.slice(i, j);
-    let desc = '';
-    if (url.endsWith(',')) url = url.replace(/,+$/, '');
-    else {
-      let k = j;
-      while (k < n && v[k] !== ',') k++;
-      desc = v.slice(j, k).trim();
-      j = k + 1;
-    }
-    out.push(absolute(url, base) + (desc ? ' ' + desc : ''));
-    i = j;
+  // A candidate: a URL (no whitespace; trailing commas end it), then its
+  // descriptor up to the next comma.
+  const re = /[\s,]*([^\s,](?:\S*[^\s,])?)(?:,|([^,]*),?)/g;
+  let m;
+  while ((m = re.exec(v))) {
+    const desc = (m[2] || '').trim();
+    out.push(absolute(m[1], base) + (desc ? ' ' + desc : ''));
   }
   return out.join(', ');
 }
@@ -49,10 +35,4 @@ export function absoluteSrcset(v, base) {
 const CSS_URL = /url\(\s*(["']?)([^"')]*)\1\s*\)/g;
 
 /** CSS text with relative url() references made absolute against base. */
-export function absoluteCss(css, base) {
-  if (css.indexOf('url(') < 0) return css;
-  return css.replace(CSS_URL, (m, q, url) => {
-    if (!url || /^(?:data:|#|[a-zA-Z][a-zA-Z0-9+.-]*:)/.test(url)) return m;
-    return 'url(' + q + safe(url, base) + q + ')';
-  });
-}
+export const absoluteCss = (css, base) => (css.includes('url(') ? css.replace(CSS_URL, (m, q, url) => (!url || ABSOLUTE.test(url) ? m : 'url(' + q + absolute(url, base) + q + ')')) : css);
