@@ -18,6 +18,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -53,7 +54,7 @@ const (
 	benchLoads    = 5 // cold loads per player for time to first frame
 	benchSession  = "bench-60-minute-session"
 	benchView     = "bench-60-minute-view-0001"
-	idOffsetOfRep = 10_000_000
+	idOffsetOfRep = 100_000 // above every id one cycle records (checked)
 )
 
 // widget is injected into the recorded page: the live part of an app.
@@ -317,6 +318,29 @@ func extend(b testing.TB, events []map[string]any, minutes int) []map[string]any
 		}
 		cycle = append(cycle, e)
 	}
+	maxID := int64(0)
+	var scan func(v any)
+	scan = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, val := range x {
+				if k == "id" || k == "parentId" || k == "nextId" {
+					maxID = max(maxID, num(val))
+				}
+				scan(val)
+			}
+		case []any:
+			for _, val := range x {
+				scan(val)
+			}
+		}
+	}
+	for _, e := range events {
+		scan(e["data"])
+	}
+	if maxID >= idOffsetOfRep {
+		b.Fatalf("the cycle uses node ids up to %d: raise idOffsetOfRep", maxID)
+	}
 	start := num(events[full]["timestamp"])
 	length := num(cycle[len(cycle)-1]["timestamp"]) - start + 500
 	reps := int(math.Ceil(float64(minutes) * 60_000 / float64(length)))
@@ -514,13 +538,33 @@ func BenchmarkReplay60Min(b *testing.B) {
 		evalPromise(`(`+seekLoop+`)(`+string(offJSON)+`)`, &seeksTheirs)); err != nil {
 		b.Fatal(err)
 	}
-	chromedp.Run(rr, chromedp.Evaluate(normDOM+`; true`, nil))
+	// The same points in a fresh rrweb Replayer each (after a series of
+	// random seeks rrweb's own DOM can go stale), for the DOM comparison.
 	same := 0
 	for i, off := range offsets[:5] {
+		chk := fresh()
+		chromedp.Run(chk, chromedp.Navigate(ts.URL+"/rec/rrweb.html?src="+exportURL))
+		waitBench(b, chk, `window.ready === true`, 5*time.Minute)
 		var s string
-		chromedp.Run(rr, chromedp.Evaluate(fmt.Sprintf(`seek(%d); normDOM(doc())`, off), &s))
+		chromedp.Run(chk, chromedp.Evaluate(normDOM+fmt.Sprintf(`; window.replayer.pause(%d + %d); normDOM(window.replayer.iframe.contentDocument)`, off, skew), &s))
+		chromedp.Run(chk, page.Close())
 		if s == oursDOM[i] {
 			same++
+			continue
+		}
+		a, c := strings.Split(oursDOM[i], "\n"), strings.Split(s, "\n")
+		for k := 0; k < max(len(a), len(c)); k++ {
+			x, y := "", ""
+			if k < len(a) {
+				x = a[k]
+			}
+			if k < len(c) {
+				y = c[k]
+			}
+			if x != y {
+				b.Logf("at %d ms the DOMs differ first at line %d: ours %.120q, rrweb %.120q", off, k+1, x, y)
+				break
+			}
 		}
 	}
 	p50o, p95o := percentile(seeksOurs, 50), percentile(seeksOurs, 95)

@@ -20,8 +20,9 @@ class Decline extends Error {}
 
 const decline = () => { throw new Decline(); };
 
-// Attributes that hold state restore() applies specially.
-const special = /^(rr_|_cssText$)/;
+// Attributes that hold state restore() applies specially: rr_* and
+// _cssText (checked by hand: this runs for every attribute of the page).
+const isSpecial = (k) => (k.charCodeAt(0) === 114 && k.startsWith('rr_')) || k === '_cssText';
 
 /**
  * Brings rb's document to checkpoint cp by applying the differences.
@@ -144,7 +145,7 @@ function reorder(rb, parent, want, m, inputs, pointerClasses) {
 function compatible(n, sn) {
   switch (sn.type) {
     case 1: return n.nodeType === 10 && n.name === sn.name;
-    case 2: return n.nodeType === 1 && (sn.tagName === 'script' || n.localName === String(sn.tagName).toLowerCase());
+    case 2: return n.nodeType === 1 && (sn.tagName === 'script' || n.localName === sn.tagName || n.localName === String(sn.tagName).toLowerCase());
     case 3: return n.nodeType === 3;
     case 4: return n.nodeType === 4;
     case 5: return n.nodeType === 8;
@@ -155,15 +156,17 @@ function compatible(n, sn) {
 // Declines subtrees with state outside the tree, anywhere they are added.
 function check(sn) {
   if (sn.type !== 2) return;
-  checkElement(sn);
+  checkElement(sn, String(sn.tagName).toLowerCase());
   for (const c of sn.childNodes || []) if (c) check(c);
 }
 
-function checkElement(sn) {
+const unsupported = new Set(['iframe', 'frame', 'canvas', 'dialog', 'video', 'audio']);
+
+// tag is the element's lowercase name.
+function checkElement(sn, tag) {
   if (sn.iframeDoc || sn.isShadowHost || sn.isShadow) decline();
-  const t = String(sn.tagName).toLowerCase();
-  if (t === 'iframe' || t === 'frame' || t === 'canvas' || t === 'dialog' || t === 'video' || t === 'audio') decline();
-  for (const k in sn.attributes) if (special.test(k) && k !== '_cssText') decline();
+  if (unsupported.has(tag)) decline();
+  for (const k in sn.attributes) if (k.charCodeAt(0) === 114 && k.startsWith('rr_')) decline();
 }
 
 function diffNode(rb, n, sn, m, inputs, pointerClasses) {
@@ -178,8 +181,8 @@ function diffNode(rb, n, sn, m, inputs, pointerClasses) {
     return;
   }
   if (sn.type !== 2) return;
-  checkElement(sn);
   const tag = n.localName;
+  checkElement(sn, tag);
   // A script stands as an inert placeholder: nothing to compare.
   if (sn.tagName === 'script') return;
   const want = sn.attributes || {};
@@ -187,7 +190,7 @@ function diffNode(rb, n, sn, m, inputs, pointerClasses) {
   let any = false;
   const isInput = tag === 'input' || tag === 'textarea' || tag === 'select';
   for (const k in want) {
-    if (special.test(k)) continue;
+    if (isSpecial(k)) continue;
     if (isInput && (k === 'value' || k === 'checked')) continue;
     if (tag === 'option' && k === 'selected') continue;
     let v = want[k];
