@@ -361,17 +361,22 @@ func (p *Player) listSegments(w http.ResponseWriter, r *http.Request, id string)
 			return
 		}
 	}
-	out := struct {
+	writeJSON(w, r, http.StatusOK, struct {
 		Segments []segmentJSON `json:"segments"`
-	}{Segments: []segmentJSON{}}
+	}{segmentsJSON(id, segs)})
+}
+
+// segmentsJSON describes a session's segments as the API shows them.
+func segmentsJSON(id string, segs []store.SegmentInfo) []segmentJSON {
+	out := make([]segmentJSON, 0, len(segs))
 	for _, s := range segs {
-		out.Segments = append(out.Segments, segmentJSON{
+		out = append(out, segmentJSON{
 			View: s.View, Seq: s.Seq, Start: s.Start, End: s.End, FullSnapshot: s.FullSnapshot,
 			Records: s.Records, RawSize: s.RawSize, Size: s.Size,
 			URL: fmt.Sprintf("api/sessions/%s/segments/%s/%d", id, s.View, s.Seq),
 		})
 	}
-	writeJSON(w, r, http.StatusOK, out)
+	return out
 }
 
 // serveSegment answers GET api/sessions/{id}/segments/{view}/{seq} with the

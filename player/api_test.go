@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -578,4 +579,34 @@ type failingStore struct{ *memStore }
 
 func (failingStore) ListSessions(ctx context.Context, q store.Query) (*store.SessionPage, error) {
 	return nil, store.ErrClosed
+}
+
+func TestPageCarriesTheSessionItOpens(t *testing.T) {
+	p, st := newPlayer(t)
+	views, _, _ := shopSession()
+	putSession(t, st, "shop-session-0000001", views, nil)
+	_, body := do(t, p, "GET", "/?session=shop-session-0000001&t=3", nil)
+	m := regexp.MustCompile(`data-boot="([^"]*)"`).FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no boot data in the page")
+	}
+	var boot struct {
+		Session  struct{ ID string }
+		Segments []struct{ URL string }
+	}
+	if err := json.Unmarshal([]byte(html.UnescapeString(string(m[1]))), &boot); err != nil {
+		t.Fatal(err)
+	}
+	if boot.Session.ID != "shop-session-0000001" || len(boot.Segments) != 3 {
+		t.Errorf("boot data: %+v", boot)
+	}
+	if !bytes.Contains(body, []byte(`<link rel="preload" as="fetch" crossorigin href="api/sessions/shop-session-0000001/segments/view-one-00000000001/0">`)) {
+		t.Errorf("no preload of the first segment in %s", body)
+	}
+	for _, q := range []string{"", "session=unknown-session-0001", "session=..%2f..%2fetc", "import=i1"} {
+		_, body := do(t, p, "GET", "/?"+q, nil)
+		if bytes.Contains(body, []byte("data-boot")) || bytes.Contains(body, []byte(`rel="preload"`)) {
+			t.Errorf("?%s: boot data or preload in the page", q)
+		}
+	}
 }

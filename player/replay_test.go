@@ -113,6 +113,22 @@ func TestReplayDOMAtTimestamps(t *testing.T) {
 
 func TestReplayOpensAtSharedTime(t *testing.T) {
 	ts, ctx := openShop(t, "0")
+	// The page brought the session and its segment list, and preloaded
+	// the first segment: no API round trip before it, no second fetch.
+	var fetched []string
+	eval(t, ctx, `performance.getEntriesByType('resource').map((e) => e.name.replace(/^.*\/replay\//, '')).filter((n) => n.startsWith('api/'))`, &fetched)
+	first := 0
+	for _, f := range fetched {
+		if f == "api/sessions/"+shopID || f == "api/sessions/"+shopID+"/segments" {
+			t.Errorf("the player fetched %s, which the page carried", f)
+		}
+		if f == "api/sessions/"+shopID+"/segments/view-one-00000000001/0" {
+			first++
+		}
+	}
+	if first != 1 {
+		t.Errorf("the first segment was fetched %d times (%q)", first, fetched)
+	}
 	for _, m := range shopMoments {
 		// A fresh page load of each link: rebuilt from the first
 		// checkpoint or snapshot, not from a previous position.

@@ -2,7 +2,9 @@ package player
 
 import (
 	"bytes"
+	"context"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -12,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/evanw/esbuild/pkg/api"
 
@@ -123,6 +126,10 @@ type pageData struct {
 	Style    string
 	CSRF     string
 	PageSize string
+	// Boot is the JSON of the session the URL names, with its segment
+	// list, so the replay starts without two API round trips; Preload is
+	// its first segment's URL, fetched while the script loads.
+	Boot, Preload string
 }
 
 // serveIndex serves the player page.
@@ -132,8 +139,14 @@ func (p *Player) serveIndex(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
+	var boot, preload string
+	if id := r.URL.Query().Get("session"); idPattern.MatchString(id) {
+		boot, preload = p.bootData(r, id)
+	}
 	var buf bytes.Buffer
 	err := p.ui.page.Execute(&buf, pageData{
+		Boot:     boot,
+		Preload:  preload,
 		Title:    p.title,
 		Script:   "assets/" + p.ui.js.Name,
 		Style:    "assets/" + p.ui.css.Name,
@@ -154,4 +167,30 @@ func (p *Player) serveIndex(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		w.Write(buf.Bytes())
 	}
+}
+
+// bootData returns the session and segment list the replay of id starts
+// with, as the API would answer them, and its first segment's URL; empty
+// strings when the store cannot answer at once (the UI then asks the API
+// itself and shows the error).
+func (p *Player) bootData(r *http.Request, id string) (boot, preload string) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	sess, err := p.store.Session(ctx, id)
+	if err != nil {
+		return "", ""
+	}
+	segs, err := p.store.SegmentList(ctx, id)
+	if err != nil || len(segs) == 0 {
+		return "", ""
+	}
+	list := segmentsJSON(id, segs)
+	b, err := json.Marshal(struct {
+		Session  sessionJSON   `json:"session"`
+		Segments []segmentJSON `json:"segments"`
+	}{toSessionJSON(sess), list})
+	if err != nil {
+		return "", ""
+	}
+	return string(b), list[0].URL
 }

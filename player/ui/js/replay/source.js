@@ -6,6 +6,21 @@ import { EventType } from './model.js';
 
 const PARALLEL = 6;
 
+// The page carries the session it was opened on (data-boot): used once,
+// for that session, instead of two API round trips.
+function takeBoot(id) {
+  const root = document.documentElement;
+  const raw = root.dataset.boot;
+  if (!raw) return null;
+  delete root.dataset.boot;
+  try {
+    const b = JSON.parse(raw);
+    return b && b.session && b.session.id === id && Array.isArray(b.segments) && b.segments.length ? b : null;
+  } catch {
+    return null;
+  }
+}
+
 async function fetchWithRetry(url, signal) {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -26,7 +41,8 @@ async function fetchWithRetry(url, signal) {
  */
 export async function loadSession(id, rec, { signal, onSession, onProgress }) {
   // Both at once: the first segment can only be asked for after both.
-  const [session, segs] = await Promise.all([getSession(id, signal), listSegments(id, signal)]);
+  const boot = takeBoot(id);
+  const [session, segs] = boot ? [boot.session, boot.segments] : await Promise.all([getSession(id, signal), listSegments(id, signal)]);
   rec.setBounds(session.start, session.end);
   const infos = new Map();
   for (const v of session.views || []) {
