@@ -111,6 +111,8 @@ type Store struct {
 	active      *pack
 	batchBuf    []byte
 	cache       map[string]*cachedSession
+	urlIDs      map[string]int64 // URL → id in the urls table
+	newURLs     urlRange         // added in the current transaction
 	dataVersion int64
 	updates     map[uint64]*sql.Stmt // prepared on wc
 
@@ -177,6 +179,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		now:       opts.Now,
 		inflight:  make(map[store.SegmentKey]chan struct{}),
 		cache:     make(map[string]*cachedSession),
+		urlIDs:    make(map[string]int64),
 		updates:   make(map[uint64]*sql.Stmt),
 		assetSeen: make(map[string]assetSighting),
 	}

@@ -125,8 +125,10 @@ func deleteSessionRows(ctx context.Context, tx querier, id string) ([]span, erro
 	if _, err := tx.ExecContext(ctx, `DELETE FROM segments WHERE sess = ?`, rid); err != nil {
 		return nil, err
 	}
+	if err := deleteSessionURLs(ctx, tx, rid); err != nil {
+		return nil, err
+	}
 	for _, q := range []string{
-		`DELETE FROM session_urls WHERE session = ?`,
 		`DELETE FROM session_users WHERE session = ?`,
 		`DELETE FROM sessions WHERE id = ?`,
 	} {
@@ -135,6 +137,53 @@ func deleteSessionRows(ctx context.Context, tx querier, id string) ([]span, erro
 		}
 	}
 	return spans, nil
+}
+
+// deleteSessionURLs unlinks a session from its URLs and deletes the URLs
+// (and their trigrams) that no other session visited.
+func deleteSessionURLs(ctx context.Context, tx querier, rid int64) error {
+	type url struct {
+		id  int64
+		url string
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, url FROM urls WHERE id IN (SELECT url FROM session_urls WHERE sess = ?)`, rid)
+	if err != nil {
+		return err
+	}
+	var urls []url
+	for rows.Next() {
+		var u url
+		if err := rows.Scan(&u.id, &u.url); err != nil {
+			rows.Close()
+			return err
+		}
+		urls = append(urls, u)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM session_urls WHERE sess = ?`, rid); err != nil {
+		return err
+	}
+	for _, u := range urls {
+		var used bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM session_urls WHERE url = ?)`, u.id).Scan(&used); err != nil {
+			return err
+		}
+		if used {
+			continue
+		}
+		// An external-content FTS5 table forgets a row given the
+		// content it indexed.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO url_fts (url_fts, rowid, url) VALUES ('delete', ?, ?)`, u.id, u.url); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM urls WHERE id = ?`, u.id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DeleteUser implements store.Maintenance.
@@ -344,10 +393,13 @@ func (s *Store) Reindex(ctx context.Context, summarize store.Summarizer) (store.
 
 func (s *Store) rebuild(ctx context.Context, tx querier, summarize store.Summarizer) (store.ReindexStats, error) {
 	var stats store.ReindexStats
-	for _, t := range []string{"segments", "session_urls", "session_users", "sessions", "tombstones", "asset_urls", "assets", "packs"} {
+	for _, t := range []string{"segments", "session_urls", "urls", "session_users", "sessions", "tombstones", "asset_urls", "assets", "packs"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
 			return stats, err
 		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO url_fts (url_fts) VALUES ('delete-all')`); err != nil {
+		return stats, err
 	}
 	s.sealActive() // its row is gone; the next write starts a new pack
 

@@ -255,7 +255,7 @@ func safeSummarize(f store.Summarizer, info store.SegmentInfo, extra, body []byt
 // Summarizer's update, session rows. Records of deleted sessions and keys
 // already indexed are returned to be erased. It returns how many it indexed.
 func (s *Store) indexRecords(ctx context.Context, tx querier, records []found) (int, []span, error) {
-	tomb, segGet, segPut, sessGet := s.stm.tomb, s.stm.segGet, s.stm.segPut, s.stm.sessGet
+	tomb, segGet, segPut := s.stm.tomb, s.stm.segGet, s.stm.segPut
 	sessions := map[string]*pendingSession{}
 	var doomed []span
 	n := 0
@@ -273,7 +273,7 @@ func (s *Store) indexRecords(ctx context.Context, tx querier, records []found) (
 		ps := sessions[k.Session]
 		if ps == nil {
 			var err error
-			if ps, err = s.loadPending(sessGet, k.Session); err != nil {
+			if ps, err = s.loadPending(k.Session); err != nil {
 				return n, nil, err
 			}
 			sessions[k.Session] = ps

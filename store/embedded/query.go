@@ -20,11 +20,28 @@ func (s *Store) Session(ctx context.Context, id string) (*store.Session, error) 
 	if !store.ValidID(id) {
 		return nil, store.ErrNotFound
 	}
-	sess, _, err := scanSession(s.rdb.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`, id), true)
+	// The row and its views' extents from one snapshot of the index.
+	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	var rid int64
+	sess, _, err := scanSession(tx.QueryRowContext(ctx, `SELECT rid, `+sessionCols+` FROM sessions WHERE id = ?`, id), true, &rid)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
-	return sess, err
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, viewExtentsQuery, rid)
+	if err != nil {
+		return nil, err
+	}
+	if err := setViewExtents(sess, rows); err != nil {
+		return nil, err
+	}
+	return sess, nil
 }
 
 // sortColumns maps sort keys to their indexed columns.
@@ -119,11 +136,12 @@ func (s *Store) ListSessions(ctx context.Context, q store.Query) (*store.Session
 		if len([]rune(u)) >= 3 {
 			// An FTS5 phrase of a trigram-tokenized column matches any
 			// substring, case-insensitively; quotes are doubled inside.
-			where = append(where, `id IN (SELECT session FROM session_urls WHERE id IN
+			where = append(where, `rid IN (SELECT sess FROM session_urls WHERE url IN
 				(SELECT rowid FROM url_fts WHERE url_fts MATCH ?))`)
 			args = append(args, `"`+strings.ReplaceAll(u, `"`, `""`)+`"`)
 		} else {
-			where = append(where, `id IN (SELECT session FROM session_urls WHERE instr(lower(url), ?) > 0)`)
+			where = append(where, `rid IN (SELECT sess FROM session_urls WHERE url IN
+				(SELECT id FROM urls WHERE instr(lower(url), ?) > 0))`)
 			args = append(args, strings.ToLower(u))
 		}
 	}

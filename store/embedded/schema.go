@@ -4,11 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 )
 
 // schemaVersion is stored in PRAGMA user_version. A store written by a newer
 // version is refused rather than misread.
-const schemaVersion = 4
+const schemaVersion = 5
 
 // schema is the index. Everything in it can be rebuilt from the packs
 // (segment records carry their key, info and Extra) and small files
@@ -19,8 +20,15 @@ const schemaVersion = 4
 // duration and active time: they change with every segment, and their
 // indexes doubled the cost of ingest (each is a random B-tree page written
 // per segment); sorting by them scans the (time-filtered) sessions.
-// URLs are searched by substring through an FTS5 trigram index; users by
-// prefix through session_users, one row per lower-cased id, name and email.
+// URLs are stored once each (urls) and searched by substring through an FTS5
+// trigram index over them; session_urls links sessions to them. Users are
+// searched by prefix through session_users, one row per lower-cased id, name
+// and email.
+//
+// A view's Start and End are not stored in the sessions row: they are the
+// extent of the view's segments, read from the segments table, so a
+// segment does not rewrite its session's list of views (only a new view, or
+// a new URL or title, does).
 var schema = []string{
 	// Sessions and segments are keyed by a row number given in creation
 	// order (rid), not by the random session id: the sessions receiving
@@ -95,19 +103,23 @@ var schema = []string{
 		live INTEGER NOT NULL,
 		created INTEGER NOT NULL
 	)`,
-	`CREATE TABLE session_urls (
+	// Sites have far fewer distinct URLs than sessions visiting them, so
+	// each URL is stored and trigram-indexed once. The writer adds the
+	// trigrams of a transaction's new URLs in one statement just before it
+	// commits (see Store.end): FTS5 writes its pending terms out as a new
+	// index segment at every statement that opens a savepoint, so a
+	// per-row trigger wrote (and later merged) one segment per URL.
+	`CREATE TABLE urls (
 		id INTEGER PRIMARY KEY,
-		session TEXT NOT NULL,
-		url TEXT NOT NULL
+		url TEXT NOT NULL UNIQUE
 	)`,
-	`CREATE UNIQUE INDEX session_urls_key ON session_urls(session, url)`,
-	`CREATE VIRTUAL TABLE url_fts USING fts5(url, content='session_urls', content_rowid='id', tokenize='trigram')`,
-	`CREATE TRIGGER session_urls_ai AFTER INSERT ON session_urls BEGIN
-		INSERT INTO url_fts(rowid, url) VALUES (new.id, new.url);
-	END`,
-	`CREATE TRIGGER session_urls_ad AFTER DELETE ON session_urls BEGIN
-		INSERT INTO url_fts(url_fts, rowid, url) VALUES ('delete', old.id, old.url);
-	END`,
+	`CREATE VIRTUAL TABLE url_fts USING fts5(url, content='urls', content_rowid='id', tokenize='trigram')`,
+	`CREATE TABLE session_urls (
+		sess INTEGER NOT NULL,
+		url INTEGER NOT NULL,
+		PRIMARY KEY (sess, url)
+	) WITHOUT ROWID`,
+	`CREATE INDEX session_urls_url ON session_urls(url)`,
 	`CREATE TABLE session_users (
 		term TEXT NOT NULL,
 		session TEXT NOT NULL,
@@ -147,6 +159,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
 		return err
 	}
+	steps := schema
 	switch {
 	case v == schemaVersion:
 		return nil
@@ -154,12 +167,14 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("index schema version %d is newer than this Caddy Replay understands (%d): upgrade Caddy", v, schemaVersion)
 	case v >= 1 && v <= 3:
 		return fmt.Errorf("this store was written by a development build of Caddy Replay; move it away and start afresh")
+	case v == 4:
+		steps = migrate4to5
 	case v != 0:
 		return fmt.Errorf("index schema version %d is unknown", v)
 	}
-	for _, q := range schema {
+	for _, q := range steps {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("creating index schema: %w", err)
+			return fmt.Errorf("creating index schema (from version %d): %w", v, err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, schemaVersion)); err != nil {
@@ -167,3 +182,34 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	}
 	return tx.Commit()
 }
+
+// migrate4to5 moves the URL search of schema version 4 (one session_urls row
+// per session and URL, indexed by a trigger) to version 5's (each URL once
+// in urls, linked to sessions by rid). The views column keeps version 4's
+// extents, which readers ignore.
+var migrate4to5 = []string{
+	`DROP TRIGGER session_urls_ai`,
+	`DROP TRIGGER session_urls_ad`,
+	`DROP TABLE url_fts`,
+	`ALTER TABLE session_urls RENAME TO session_urls_v4`,
+	schema[urlsTable],
+	`INSERT INTO urls (url) SELECT DISTINCT url FROM session_urls_v4 ORDER BY url`,
+	schema[urlsTable+1], // url_fts
+	schema[urlsTable+2], // session_urls
+	schema[urlsTable+3], // its index by URL
+	`INSERT OR IGNORE INTO session_urls (sess, url)
+		SELECT s.rid, u.id FROM session_urls_v4 o JOIN sessions s ON s.id = o.session JOIN urls u ON u.url = o.url`,
+	`DROP TABLE session_urls_v4`,
+	`INSERT INTO url_fts (url_fts) VALUES ('rebuild')`,
+}
+
+// urlsTable is the index in schema of the urls table, which the URL search's
+// other three statements follow.
+var urlsTable = func() int {
+	for i, q := range schema {
+		if strings.HasPrefix(q, "CREATE TABLE urls ") {
+			return i
+		}
+	}
+	panic("no urls table in the schema")
+}()

@@ -1,13 +1,11 @@
 package embedded
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
@@ -30,21 +28,84 @@ type querier interface {
 // begin starts a write transaction on the writer's connection; end commits
 // it (ok) or rolls it back.
 func (s *Store) begin(ctx context.Context) error {
+	s.newURLs = urlRange{}
 	_, err := s.wc.ExecContext(ctx, `BEGIN IMMEDIATE`)
 	return err
 }
 
 func (s *Store) end(ctx context.Context, ok bool) error {
 	if ok {
-		_, err := s.wc.ExecContext(ctx, `COMMIT`)
+		err := s.indexNewURLs(ctx)
+		if err == nil {
+			_, err = s.wc.ExecContext(ctx, `COMMIT`)
+		}
 		if err == nil {
 			return nil
 		}
 		s.wc.ExecContext(ctx, `ROLLBACK`)
+		s.forget()
 		return err
 	}
 	_, err := s.wc.ExecContext(ctx, `ROLLBACK`)
+	s.forget()
 	return err
+}
+
+// urlRange is the ids of the URLs added to the urls table in the current
+// transaction: new rows get ids above every existing one, so they are
+// exactly the ids from lo to hi.
+type urlRange struct{ lo, hi int64 }
+
+// indexNewURLs adds the trigrams of the transaction's new URLs to url_fts,
+// in one statement (see the schema: FTS5 writes an index segment per
+// statement that follows a write to it).
+func (s *Store) indexNewURLs(ctx context.Context) error {
+	if s.newURLs.hi == 0 {
+		return nil
+	}
+	_, err := s.stm.ftsAdd.ExecContext(ctx, s.newURLs.lo, s.newURLs.hi)
+	s.newURLs = urlRange{}
+	return err
+}
+
+// urlID returns the id of url in the urls table, adding it if new.
+func (s *Store) urlID(ctx context.Context, url string) (int64, error) {
+	if id, ok := s.urlIDs[url]; ok {
+		return id, nil
+	}
+	var id int64
+	switch err := s.stm.urlGet.QueryRowContext(ctx, url).Scan(&id); {
+	case errors.Is(err, sql.ErrNoRows):
+		res, err := s.stm.urlAdd.ExecContext(ctx, url)
+		if err != nil {
+			return 0, err
+		}
+		if id, err = res.LastInsertId(); err != nil {
+			return 0, err
+		}
+		if s.newURLs.hi == 0 {
+			s.newURLs.lo = id
+		}
+		s.newURLs.lo, s.newURLs.hi = min(s.newURLs.lo, id), max(s.newURLs.hi, id)
+	case err != nil:
+		return 0, err
+	}
+	if len(s.urlIDs) >= maxCachedURLs {
+		clear(s.urlIDs)
+	}
+	s.urlIDs[url] = id
+	return id, nil
+}
+
+// maxCachedURLs bounds the writer's cache of URL ids.
+const maxCachedURLs = 50000
+
+// forget drops what the writer remembers of the index (sessions, URL ids):
+// after a rollback, a deletion or another process's commit it may be
+// wrong.
+func (s *Store) forget() {
+	clear(s.cache)
+	clear(s.urlIDs)
 }
 
 // job is one unit of work for the writer goroutine: either a segment,
@@ -63,7 +124,8 @@ type job struct {
 
 // writerStmts are the statements the writer prepares once.
 type writerStmts struct {
-	tomb, segGet, segPut, sessGet, sessPut, urlPut, userDel, userPut *sql.Stmt
+	tomb, segGet, segPut, sessGet, viewsGet, sessPut     *sql.Stmt
+	urlGet, urlAdd, ftsAdd, sessURLPut, userDel, userPut *sql.Stmt
 }
 
 func (w *writerStmts) prepare(c *sql.Conn) error {
@@ -82,15 +144,20 @@ func (w *writerStmts) prepare(c *sql.Conn) error {
 	// learns that a segment is a retry without a lookup per segment.
 	w.segPut = p(`INSERT OR IGNORE INTO segments (sess, view, seq, start_ms, end_ms, full, records, raw, size, received, pack, off, len) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	w.sessGet = p(`SELECT rid, ` + sessionCols + ` FROM sessions WHERE id = ?`)
+	w.viewsGet = p(viewExtentsQuery)
 	w.sessPut = p(insertSession)
-	w.urlPut = p(`INSERT OR IGNORE INTO session_urls (session, url) VALUES (?, ?)`)
+	w.urlGet = p(`SELECT id FROM urls WHERE url = ?`)
+	w.urlAdd = p(`INSERT INTO urls (url) VALUES (?)`)
+	w.ftsAdd = p(`INSERT INTO url_fts (rowid, url) SELECT id, url FROM urls WHERE id BETWEEN ? AND ?`)
+	w.sessURLPut = p(`INSERT OR IGNORE INTO session_urls (sess, url) VALUES (?, ?)`)
 	w.userDel = p(`DELETE FROM session_users WHERE session = ?`)
 	w.userPut = p(`INSERT OR IGNORE INTO session_users (term, session) VALUES (?, ?)`)
 	return err
 }
 
 func (w *writerStmts) close() {
-	for _, st := range []*sql.Stmt{w.tomb, w.segGet, w.segPut, w.sessGet, w.sessPut, w.urlPut, w.userDel, w.userPut} {
+	for _, st := range []*sql.Stmt{w.tomb, w.segGet, w.segPut, w.sessGet, w.viewsGet, w.sessPut,
+		w.urlGet, w.urlAdd, w.ftsAdd, w.sessURLPut, w.userDel, w.userPut} {
 		if st != nil {
 			st.Close()
 		}
@@ -235,7 +302,7 @@ func (s *Store) runFn(j *job) {
 		}
 	}()
 	// A job may delete or rebuild sessions: forget what the writer knew.
-	defer clear(s.cache)
+	defer s.forget()
 	if err := j.fn(ctx, s.wc); err != nil {
 		s.end(ctx, false)
 		j.err = err
@@ -255,13 +322,12 @@ type pendingSession struct {
 // cachedSession is the writer's copy of a committed session row, so that
 // the next segment of the session needs neither a read nor a decode, and
 // its update writes only the columns that changed (each sort column has an
-// index to maintain).
+// index to maintain). s is never modified (applySegment works on a copy).
 type cachedSession struct {
 	rid   int64
 	s     *store.Session
-	vals  []any // sessionArgs(s)
-	urls  map[string]bool
-	terms []string
+	urls  map[string]bool // in session_urls
+	terms []string        // in session_users
 }
 
 // maxCachedSessions bounds the writer's session cache.
@@ -269,47 +335,38 @@ const maxCachedSessions = 20000
 
 // session returns the committed state of a session for a batch: from the
 // cache, else from the index (nil base when there is no row).
-func (s *Store) loadPending(sessGet *sql.Stmt, id string) (*pendingSession, error) {
+func (s *Store) loadPending(id string) (*pendingSession, error) {
 	if c := s.cache[id]; c != nil {
 		return &pendingSession{s: c.s, base: c}, nil
 	}
 	var rid int64
-	cur, _, err := scanSession(prefixed{sessGet.QueryRow(id), &rid}, true)
+	cur, _, err := scanSession(s.stm.sessGet.QueryRow(id), true, &rid)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return &pendingSession{s: &store.Session{ID: id}}, nil
 	case err != nil:
 		return nil, err
 	}
-	c, err := newCached(rid, cur, nil)
+	rows, err := s.stm.viewsGet.Query(rid)
 	if err != nil {
 		return nil, err
 	}
-	return &pendingSession{s: cur, base: c}, nil
+	if err := setViewExtents(cur, rows); err != nil {
+		return nil, err
+	}
+	return &pendingSession{s: cur, base: newCached(rid, cur, nil)}, nil
 }
-
-// prefixed scans a leading column (the rid) before the session's.
-type prefixed struct {
-	row scanner
-	rid *int64
-}
-
-func (p prefixed) Scan(dst ...any) error { return p.row.Scan(append([]any{p.rid}, dst...)...) }
 
 // newCached describes a session row as stored; urls, when given, are the
 // URLs already in session_urls.
-func newCached(rid int64, sess *store.Session, urls map[string]bool) (*cachedSession, error) {
-	vals, err := sessionArgs(sess)
-	if err != nil {
-		return nil, err
-	}
+func newCached(rid int64, sess *store.Session, urls map[string]bool) *cachedSession {
 	if urls == nil {
 		urls = make(map[string]bool, len(sess.URLs))
 		for _, u := range sess.URLs {
 			urls[u] = true
 		}
 	}
-	return &cachedSession{rid: rid, s: sess, vals: vals, urls: urls, terms: userTerms(sess)}, nil
+	return &cachedSession{rid: rid, s: sess, urls: urls, terms: userTerms(sess)}
 }
 
 // ensureRow gives a new session its row (empty but for the id), so that
@@ -319,11 +376,8 @@ func (s *Store) ensureRow(ctx context.Context, tx querier, ps *pendingSession) e
 		return nil
 	}
 	empty := &store.Session{ID: ps.s.ID}
-	c, err := newCached(0, empty, map[string]bool{})
-	if err != nil {
-		return err
-	}
-	res, err := s.stm.sessPut.ExecContext(ctx, c.vals...)
+	c := newCached(0, empty, map[string]bool{})
+	res, err := s.stm.sessPut.ExecContext(ctx, sessionArgs(empty)...)
 	if err != nil {
 		return err
 	}
@@ -341,9 +395,11 @@ func (s *Store) checkCache(ctx context.Context, tx querier) error {
 	if err := tx.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
 		return err
 	}
-	if v != s.dataVersion || len(s.cache) > maxCachedSessions {
-		clear(s.cache)
+	if v != s.dataVersion {
+		s.forget()
 		s.dataVersion = v
+	} else if len(s.cache) > maxCachedSessions {
+		clear(s.cache)
 	}
 	return nil
 }
@@ -395,7 +451,7 @@ func (s *Store) commitSegments(jobs []*job) {
 		fail(err)
 		return
 	}
-	tomb, segGet, segPut, sessGet := s.stm.tomb, s.stm.segGet, s.stm.segPut, s.stm.sessGet
+	tomb, segGet, segPut := s.stm.tomb, s.stm.segGet, s.stm.segPut
 
 	sessions := make(map[string]*pendingSession)
 	accepted := make([]*job, 0, len(jobs))
@@ -427,7 +483,7 @@ func (s *Store) commitSegments(jobs []*job) {
 		ps := sessions[k.Session]
 		if ps == nil {
 			var err error
-			if ps, err = s.loadPending(sessGet, k.Session); err != nil {
+			if ps, err = s.loadPending(k.Session); err != nil {
 				fail(err)
 				return
 			}
@@ -603,10 +659,6 @@ func accountSegment(sess *store.Session, info *store.SegmentInfo) {
 	sortViews(sess.Views)
 }
 
-func sortViews(v []store.View) {
-	sort.SliceStable(v, func(i, j int) bool { return v[i].Start < v[j].Start })
-}
-
 // saveSession writes a session's row (only the columns that changed since
 // ensureRow or the last save) and its search rows. ps.saved is set to the
 // row as written.
@@ -615,16 +667,12 @@ func (s *Store) saveSession(ctx context.Context, tx querier, ps *pendingSession)
 		return err
 	}
 	b := ps.base
-	saved, err := newCached(b.rid, ps.s, make(map[string]bool, len(ps.s.URLs)))
-	if err != nil {
-		return err
-	}
 	var mask uint64
 	var args []any
-	for i := 1; i < len(saved.vals); i++ {
-		if !sameValue(saved.vals[i], b.vals[i]) {
+	for i := 1; i < len(sessionColumns); i++ {
+		if c := &sessionColumns[i]; !c.same(ps.s, b.s) {
 			mask |= 1 << i
-			args = append(args, saved.vals[i])
+			args = append(args, c.get(ps.s))
 		}
 	}
 	if mask != 0 {
@@ -636,28 +684,39 @@ func (s *Store) saveSession(ctx context.Context, tx querier, ps *pendingSession)
 			return err
 		}
 	}
-	for u := range b.urls {
+	saved := &cachedSession{rid: b.rid, s: ps.s, urls: b.urls, terms: b.terms}
+	copied := false // b.urls may be cached: copy it before the first change
+	for _, u := range ps.s.URLs {
+		if saved.urls[u] {
+			continue
+		}
+		id, err := s.urlID(ctx, u)
+		if err != nil {
+			return err
+		}
+		if _, err := s.stm.sessURLPut.Exec(b.rid, id); err != nil {
+			return err
+		}
+		if !copied {
+			saved.urls = make(map[string]bool, len(ps.s.URLs))
+			for v := range b.urls {
+				saved.urls[v] = true
+			}
+			copied = true
+		}
 		saved.urls[u] = true
 	}
-	urlPut := s.stm.urlPut
-	for _, u := range ps.s.URLs {
-		if !saved.urls[u] {
-			if _, err := urlPut.Exec(ps.s.ID, u); err != nil {
-				return err
-			}
-			saved.urls[u] = true
-		}
-	}
-	if !equalStrings(saved.terms, b.terms) {
+	if terms := userTerms(ps.s); !equalStrings(terms, b.terms) {
 		if _, err := s.stm.userDel.ExecContext(ctx, ps.s.ID); err != nil {
 			return err
 		}
 		userPut := s.stm.userPut
-		for _, t := range saved.terms {
+		for _, t := range terms {
 			if _, err := userPut.Exec(t, ps.s.ID); err != nil {
 				return err
 			}
 		}
+		saved.terms = terms
 	}
 	ps.saved = saved
 	// Later saves in the same batch build on this row.
@@ -671,9 +730,9 @@ func (s *Store) updateStmt(ctx context.Context, tx querier, mask uint64) (*sql.S
 	st := s.updates[mask]
 	if st == nil {
 		var set []string
-		for i, c := range sessionColumnNames {
+		for i, c := range sessionColumns {
 			if mask&(1<<i) != 0 {
-				set = append(set, c+" = ?")
+				set = append(set, c.name+" = ?")
 			}
 		}
 		var err error
@@ -690,28 +749,4 @@ func (s *Store) updateStmt(ctx context.Context, tx querier, mask uint64) (*sql.S
 		s.updates[mask] = st
 	}
 	return st, nil
-}
-
-// sessionColumnNames are the names in sessionCols, in order.
-var sessionColumnNames = strings.Split(strings.Join(strings.Fields(sessionCols), ""), ",")
-
-// sameValue compares two column values of sessionArgs.
-func sameValue(a, b any) bool {
-	if ab, ok := a.([]byte); ok {
-		bb, ok := b.([]byte)
-		return ok && bytes.Equal(ab, bb)
-	}
-	return a == b
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
