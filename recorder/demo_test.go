@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"text/template"
@@ -198,6 +199,21 @@ func testDemo(t *testing.T, h *harness, b *browser) {
 		if !bytes.Contains(all, []byte(want)) {
 			t.Errorf("%s typed into a data-replay-privacy=allow field was not recorded", want)
 		}
+	}
+	// Every page shares the site's stylesheets: each text is sent once in the
+	// session, later views refer to it (rr_css), and the round trips above
+	// rebuilt them from it.
+	texts := map[string]int{}
+	for _, m := range regexp.MustCompile(`"_cssText":("(?:[^"\\]|\\.)*")`).FindAllSubmatch(all, -1) {
+		texts[string(m[1])]++
+	}
+	for css, n := range texts {
+		if n > 1 {
+			t.Errorf("a stylesheet (%.60s...) was sent %d times in one session", css, n)
+		}
+	}
+	if refs := bytes.Count(all, []byte(`"rr_css":"`)); len(texts) == 0 || refs < 4 {
+		t.Errorf("%d stylesheet texts and %d references to them in a visit of 4 pages and 4 routes", len(texts), refs)
 	}
 	// The demo names its user with SessionReplay.setUser after the form is sent.
 	if !bytes.Contains(all, []byte(`"tag":"replay/user","payload":{"id":"demo-ada-lovelace","name":"Ada Lovelace"}`)) {

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -343,19 +344,29 @@ func TestFiguresSession(t *testing.T) {
 		rrPages = append(rrPages, evs)
 	}
 	start := time.Now()
-	script := visitScript(ctx, d.site.URL+"/?privacy=mask-user-input", collect)
-	for _, step := range script {
+	for _, step := range visitScript(d.site.URL+"/?privacy=mask-user-input", collect) {
 		if err := chromedp.Run(ctx, step); err != nil {
 			t.Fatal(err)
 		}
 	}
 	collect()
+	took := time.Since(start)
 	// Let the last segments go (visibility hidden closes the open one).
 	if err := chromedp.Run(ctx, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(2 * time.Second)
-	minutes := time.Since(start).Minutes()
+	// Per minute of the visit: from the first recorded event to the last.
+	first, last := int64(0), int64(0)
+	for _, u := range h.coll.snapshot() {
+		if u.Status == 200 && (first == 0 || u.Start < first) {
+			first = u.Start
+		}
+		if u.Status == 200 && u.End > last {
+			last = u.End
+		}
+	}
+	minutes := float64(last-first) / 60000
 	var ours, oursRaw, segs int
 	for _, u := range h.coll.snapshot() {
 		if u.Status == 200 {
@@ -390,49 +401,95 @@ func TestFiguresSession(t *testing.T) {
 			rrChunks += gzipSize(b)
 		}
 	}
-	t.Logf("scripted visit: %.2f min, %d segments uploaded", minutes, segs)
-	// Where the bytes go (raw JSON by event kind).
-	kinds := map[string]int{}
+	t.Logf("scripted visit: %.2f min (%.2f min recorded), %d segments uploaded", took.Minutes(), minutes, segs)
+	// Where the bytes go, by event kind: raw JSON, and what each kind adds
+	// to the compressed segments (each segment gzipped without the kind's
+	// events, the difference summed). For full snapshots, the share of
+	// stylesheet text and of canvas pixels in them, the same way.
+	kindOf := func(e json.RawMessage) string {
+		var ev struct {
+			Type int
+			Data struct {
+				Source *int
+				Tag    string
+			}
+		}
+		json.Unmarshal(e, &ev)
+		k := fmt.Sprintf("type %d", ev.Type)
+		if ev.Data.Source != nil {
+			k += fmt.Sprintf(" source %d", *ev.Data.Source)
+		}
+		if ev.Data.Tag != "" {
+			k += " " + ev.Data.Tag
+		}
+		return k
+	}
+	gz6 := func(evs []json.RawMessage) int {
+		b, _ := json.Marshal(evs)
+		var buf bytes.Buffer
+		w := gzip.NewWriter(&buf)
+		w.Write(b)
+		w.Close()
+		return buf.Len()
+	}
+	kinds, kindsGz := map[string]int{}, map[string]int{}
+	cssRe := regexp.MustCompile(`"_cssText":"(?:[^"\\]|\\.)*"|"textContent":"(?:[^"\\]|\\.)*","isStyle":true`)
+	canvasRe := regexp.MustCompile(`"rr_dataURL":"[^"]*"`)
+	var cssGz, canvasGz int
 	for _, u := range h.coll.snapshot() {
 		if u.Status != 200 {
 			continue
 		}
+		all := gz6(u.Events)
+		seen := map[string]bool{}
 		for _, e := range u.Events {
-			var ev struct {
-				Type int
-				Data struct {
-					Source *int
-					Tag    string
+			k := kindOf(e)
+			kinds[k] += len(e)
+			seen[k] = true
+		}
+		for k := range seen {
+			var rest []json.RawMessage
+			for _, e := range u.Events {
+				if kindOf(e) != k {
+					rest = append(rest, e)
 				}
 			}
-			json.Unmarshal(e, &ev)
-			k := fmt.Sprintf("type %d", ev.Type)
-			if ev.Data.Source != nil {
-				k += fmt.Sprintf(" source %d", *ev.Data.Source)
+			kindsGz[k] += all - gz6(rest)
+		}
+		strip := func(re *regexp.Regexp) int {
+			var out []json.RawMessage
+			for _, e := range u.Events {
+				out = append(out, re.ReplaceAll(e, []byte(`"x":""`)))
 			}
-			if ev.Data.Tag != "" {
-				k += " " + ev.Data.Tag
-			}
-			kinds[k] += len(e)
+			return all - gz6(out)
+		}
+		if u.Full {
+			cssGz += strip(cssRe)
+			canvasGz += strip(canvasRe)
 		}
 	}
 	rrKinds := map[string]int{}
 	for _, evs := range rrPages {
 		for _, e := range evs {
-			var ev struct {
-				Type int
-				Data struct{ Source *int }
-			}
-			json.Unmarshal(e, &ev)
-			k := fmt.Sprintf("type %d", ev.Type)
-			if ev.Data.Source != nil {
-				k += fmt.Sprintf(" source %d", *ev.Data.Source)
-			}
-			rrKinds[k] += len(e)
+			rrKinds[kindOf(e)] += len(e)
 		}
 	}
-	for k, v := range kinds {
-		t.Logf("raw bytes %-40s ours %8d rrweb %8d", k, v, rrKinds[k])
+	names := make([]string, 0, len(kinds))
+	for k := range kinds {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	t.Logf("| event kind | ours raw | ours in gzip | rrweb raw |")
+	t.Logf("| --- | --- | --- | --- |")
+	for _, k := range names {
+		t.Logf("| %s | %d | %d | %d |", k, kinds[k], kindsGz[k], rrKinds[k])
+	}
+	t.Logf("in full snapshot segments: stylesheet text %d B of gzip, canvas pixels %d B", cssGz, canvasGz)
+	if dir := os.Getenv("FIGURES_DUMP"); dir != "" {
+		// The uploaded segments as JSON, for a closer look.
+		for _, u := range h.coll.snapshot() {
+			os.WriteFile(filepath.Join(dir, fmt.Sprintf("%d-%s-%d.json", u.Start, u.Vid[:6], u.Seq)), u.Body, 0o644)
+		}
 	}
 	regz := 0
 	for _, u := range h.coll.snapshot() {
@@ -448,66 +505,88 @@ func TestFiguresSession(t *testing.T) {
 	t.Logf("| raw JSON | %.1f KB/min | %.1f KB/min | |", float64(oursRaw)/1000/minutes, float64(rrRaw)/1000/minutes)
 }
 
-// visitScript is a scripted visit of the demo, about two minutes of real
-// time: pointer paths at 60 Hz, clicks, scrolling, typing at a human pace,
-// idle reading, four pages and three SPA routes. collect runs before each
-// page is left (to take rrweb's events from it).
-func visitScript(ctx context.Context, home string, collect func()) []chromedp.Action {
+// visitScript is a scripted visit of the demo that lasts two minutes: its
+// steps sit on a timeline (each one waits for its planned time), so the
+// machine's speed neither stretches nor shrinks the visit. Pointer paths
+// at 60 Hz, clicks, scrolling, typing at a human pace with pauses between
+// fields, reading; four pages and three SPA routes (and a back). collect
+// runs before each page is left (to take rrweb's events from it).
+func visitScript(home string, collect func()) []chromedp.Action {
 	var a []chromedp.Action
+	var t0 time.Time
+	var at time.Duration // planned time of the end of the last step
+	// next appends act, then waits until d after the previous step's planned end.
+	next := func(d time.Duration, act ...chromedp.Action) {
+		at += d
+		end := at
+		a = append(a, act...)
+		a = append(a, chromedp.ActionFunc(func(context.Context) error {
+			time.Sleep(time.Until(t0.Add(end)))
+			return nil
+		}))
+	}
 	x, y := 100.0, 100.0
 	move := func(tx, ty float64, d time.Duration) {
 		steps := int(d / (16 * time.Millisecond))
 		fx, fy := x, y
 		for i := 1; i <= steps; i++ {
-			px := fx + (tx-fx)*float64(i)/float64(steps)
-			py := fy + (ty-fy)*float64(i)/float64(steps)
-			a = append(a, chromedp.MouseEvent(input.MouseMoved, px, py), chromedp.Sleep(16*time.Millisecond))
+			next(16*time.Millisecond, chromedp.MouseEvent(input.MouseMoved, fx+(tx-fx)*float64(i)/float64(steps), fy+(ty-fy)*float64(i)/float64(steps)))
 		}
 		x, y = tx, ty
 	}
-	wait := func(d time.Duration) { a = append(a, chromedp.Sleep(d)) }
+	wait := func(d time.Duration) { next(d) }
 	wheel := func(dy float64, n int) {
 		for i := 0; i < n; i++ {
-			a = append(a, chromedp.ActionFunc(func(ctx context.Context) error {
+			next(120*time.Millisecond, chromedp.ActionFunc(func(ctx context.Context) error {
 				return input.DispatchMouseEvent(input.MouseWheel, x, y).WithDeltaX(0).WithDeltaY(dy).Do(ctx)
-			}), chromedp.Sleep(120*time.Millisecond))
+			}))
 		}
 	}
-	click := func(sel string) {
-		a = append(a, chromedp.Click(sel, chromedp.ByQuery), chromedp.Sleep(300*time.Millisecond))
-	}
+	click := func(sel string) { next(300*time.Millisecond, chromedp.Click(sel, chromedp.ByQuery)) }
 	typeSlow := func(sel, text string) {
-		a = append(a, chromedp.Click(sel, chromedp.ByQuery))
+		next(600*time.Millisecond, chromedp.Click(sel, chromedp.ByQuery)) // to the field
 		for _, r := range text {
-			a = append(a, chromedp.SendKeys(sel, string(r), chromedp.ByQuery), chromedp.Sleep(160*time.Millisecond))
+			next(180*time.Millisecond, chromedp.SendKeys(sel, string(r), chromedp.ByQuery))
 		}
+		wait(700 * time.Millisecond) // a look at what was typed
 	}
-	leave := func(sel string) {
-		a = append(a, chromedp.ActionFunc(func(context.Context) error { collect(); return nil }))
-		click(sel)
-		a = append(a, chromedp.WaitReady("body", chromedp.ByQuery), chromedp.Sleep(500*time.Millisecond))
+	// leave reads on until the page's planned end, then follows a link (sel)
+	// or, without one, goes back.
+	leave := func(name string, end time.Duration, sel string) {
+		const go_ = 800 * time.Millisecond
+		if at+go_ > end {
+			panic(fmt.Sprintf("visit script: %s takes until %v, planned to end at %v", name, at+go_, end))
+		}
+		wait(end - go_ - at)
+		if sel == "" {
+			next(go_, chromedp.NavigateBack())
+			return
+		}
+		next(go_, chromedp.ActionFunc(func(context.Context) error { collect(); return nil }), chromedp.Click(sel, chromedp.ByQuery), chromedp.WaitReady("body", chromedp.ByQuery))
 	}
 
-	// Home: about 20 s.
-	a = append(a, chromedp.Navigate(home), chromedp.Sleep(time.Second))
+	a = append(a, chromedp.ActionFunc(func(context.Context) error { t0 = time.Now(); return nil }))
+	// Home: 0:00–0:20.
+	next(time.Second, chromedp.Navigate(home))
 	move(300, 250, 1500*time.Millisecond)
 	move(700, 300, 2*time.Second)
 	move(200, 600, 2*time.Second)
 	wheel(120, 12)
-	wait(4 * time.Second)
+	move(640, 420, 1500*time.Millisecond) // over the feature cards
+	wait(3 * time.Second)
 	move(500, 400, 1500*time.Millisecond)
 	wheel(-120, 12)
 	move(260, 300, time.Second)
-	leave("#shop-now")
+	leave("home", 20*time.Second, "#shop-now")
 
-	// Shop: about 40 s.
+	// Shop: 0:20–1:00.
 	move(400, 120, time.Second)
 	click(`[data-filter="light"]`)
 	wait(2 * time.Second)
 	click(`[data-filter="dark"]`)
 	wait(2 * time.Second)
 	click(`[data-filter="all"]`)
-	a = append(a, chromedp.SetValue("#sort", "price-asc", chromedp.ByQuery), chromedp.Evaluate(`document.getElementById('sort').dispatchEvent(new Event('change', {bubbles: true}))`, nil))
+	next(time.Second, chromedp.SetValue("#sort", "price-asc", chromedp.ByQuery), chromedp.Evaluate(`document.getElementById('sort').dispatchEvent(new Event('change', {bubbles: true}))`, nil))
 	move(300, 500, 2*time.Second)
 	move(900, 500, 3*time.Second)
 	click(`#products [data-add]`)
@@ -517,41 +596,56 @@ func visitScript(ctx context.Context, home string, collect func()) []chromedp.Ac
 	move(600, 350, 1500*time.Millisecond)
 	click(`#products [data-details]`)
 	wait(3 * time.Second)
-	a = append(a, chromedp.KeyEvent("\u001b"), chromedp.Sleep(500*time.Millisecond))
+	next(500*time.Millisecond, chromedp.KeyEvent("\u001b"))
+	move(700, 450, 1500*time.Millisecond)
+	click(`#products li:nth-child(4) [data-details]`)
+	wait(3 * time.Second)
+	next(500*time.Millisecond, chromedp.KeyEvent("\u001b"))
 	wheel(-120, 8)
+	move(300, 300, 2*time.Second) // along the products
 	click("#cart-button")
 	wait(3 * time.Second)
 	click("#cart-button")
 	move(700, 40, 2*time.Second)
-	wait(4 * time.Second)
-	leave(`a[href="/account.html"]`)
+	leave("shop", time.Minute, `a[href="/account.html"]`)
 
-	// Account: about 30 s.
+	// Account: 1:00–1:30.
 	move(400, 250, time.Second)
+	wait(1500 * time.Millisecond) // reads the form
 	typeSlow("#name", "Ada Lovelace")
 	typeSlow("#email", "ada@example.com")
 	typeSlow("#password", "correct horse")
 	typeSlow("#phone", "5550100")
-	a = append(a, chromedp.SetValue("#country", "gb", chromedp.ByQuery), chromedp.Click(`input[name="brew"][value="espresso"], input[name="brew"]:not(:checked)`, chromedp.ByQuery))
+	next(time.Second, chromedp.SetValue("#country", "gb", chromedp.ByQuery), chromedp.Click(`input[name="brew"][value="espresso"], input[name="brew"]:not(:checked)`, chromedp.ByQuery))
 	typeSlow("#notes", "Medium grind please")
 	click("#newsletter")
 	move(420, 620, time.Second)
 	click("#submit")
-	wait(3 * time.Second)
-	leave(`a[href="/app/"]`)
+	leave("account", 90*time.Second, `a[href="/app/"]`)
 
-	// Dashboard: about 30 s.
-	wait(3 * time.Second)
+	// Dashboard: 1:30–2:00 (overview, orders, settings, back to orders).
+	wait(2 * time.Second)
 	move(300, 400, 2*time.Second)
+	move(520, 560, 1500*time.Millisecond) // over the chart
+	wait(2 * time.Second)
 	click(`a[href="/app/orders"]`)
 	move(500, 400, time.Second)
 	wheel(60, 10)
 	wait(3 * time.Second)
+	wheel(-60, 5)
+	move(640, 300, 1500*time.Millisecond)
 	click(`a[href="/app/settings"]`)
 	click("#pause")
+	next(time.Second, chromedp.SetValue("#grind", "espresso", chromedp.ByQuery), chromedp.Evaluate(`document.getElementById('grind').dispatchEvent(new Event('change', {bubbles: true}))`, nil))
 	typeSlow("#nickname", "Ada")
-	a = append(a, chromedp.NavigateBack(), chromedp.Sleep(time.Second))
+	leave("settings", 111*time.Second, "")
 	move(200, 200, 2*time.Second)
-	wait(5 * time.Second)
+	wheel(60, 6)
+	wait(3 * time.Second)
+	move(450, 330, 1500*time.Millisecond)
+	if at > 2*time.Minute {
+		panic(fmt.Sprintf("visit script: the dashboard takes until %v", at))
+	}
+	wait(2*time.Minute - at)
 	return a
 }

@@ -329,6 +329,16 @@ func newHarness(t testing.TB) *harness {
 		w.Header().Set("Content-Type", "text/javascript")
 		io.WriteString(w, normalizeSrc)
 	})
+	// Every stored event of a session, all views (for the stylesheets they carry).
+	mux.HandleFunc("/test/session-events", func(w http.ResponseWriter, r *http.Request) {
+		var all []json.RawMessage
+		for vid := range h.coll.views(r.URL.Query().Get("sid")) {
+			evs, _ := h.coll.events(r.URL.Query().Get("sid"), vid)
+			all = append(all, evs...)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(all)
+	})
 	mux.HandleFunc("/test/events", func(w http.ResponseWriter, r *http.Request) {
 		evs, err := h.coll.events(r.URL.Query().Get("sid"), r.URL.Query().Get("vid"))
 		if err != nil {
@@ -438,14 +448,16 @@ function frame(id) {
   return f;
 }
 // rebuild applies a view's events into #f, checks a checkpoint restored into #g
-// gives the same document, and returns both normalizations.
-async function rebuild(url, privacy) {
+// gives the same document, and returns both normalizations. The stylesheets
+// of the session's other views come from sheetsURL, as a player gets them.
+async function rebuild(url, privacy, sheetsURL) {
   window.warnings = [];
   const res = await fetch(url);
   if (!res.ok) throw new Error(await res.text());
   const events = await res.json();
+  const stylesheets = ReplayCore.collectStylesheets(await (await fetch(sheetsURL)).json());
   const f = frame('f'), g = frame('g');
-  const rb = new ReplayCore.Rebuilder(f.contentDocument, {onWarning: (m) => warnings.push(m)});
+  const rb = new ReplayCore.Rebuilder(f.contentDocument, {stylesheets, onWarning: (m) => warnings.push(m)});
   for (const e of events) {
     rb.apply(e);
     if (e.type === 4) { f.width = e.data.width; f.height = e.data.height; g.width = e.data.width; g.height = e.data.height; }
@@ -453,7 +465,7 @@ async function rebuild(url, privacy) {
   await settle(f.contentDocument);
   const a = norm(rb, f.contentDocument, privacy);
   const cp = structuredClone(rb.checkpoint());
-  const rb2 = new ReplayCore.Rebuilder(g.contentDocument, {onWarning: (m) => warnings.push('restore: ' + m)});
+  const rb2 = new ReplayCore.Rebuilder(g.contentDocument, {stylesheets, onWarning: (m) => warnings.push('restore: ' + m)});
   rb2.restore(cp);
   await settle(g.contentDocument);
   const b = norm(rb2, g.contentDocument, privacy);
@@ -637,7 +649,7 @@ func (h *harness) roundTrip(t *testing.T, live, replay context.Context, privacy,
 		Warnings []string `json:"warnings"`
 		Events   int      `json:"events"`
 	}
-	if err := eval(replay, fmt.Sprintf("rebuild('/test/events?sid=%s&vid=%s', %q)", sid, vid, privacy), &got); err != nil {
+	if err := eval(replay, fmt.Sprintf("rebuild('/test/events?sid=%s&vid=%s', %q, '/test/session-events?sid=%s')", sid, vid, privacy, sid), &got); err != nil {
 		t.Fatalf("%s: rebuild: %v", step, err)
 	}
 	if os.Getenv("RT_DEBUG") == "2" {

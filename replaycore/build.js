@@ -74,6 +74,12 @@ export function buildNode(rb, sn, doc, post, depth = 0) {
 }
 
 function buildElement(rb, sn, doc, post, depth) {
+  const css = sn.attributes && sn.attributes.rr_css !== undefined && sn.attributes._cssText === undefined ? rb._stylesheet(sn.attributes.rr_css) : null;
+  if (css !== null) {
+    // A stylesheet link whose text was sent before (rr_css): as if it came with it.
+    const { href, rel, rr_css: key, ...rest } = sn.attributes;
+    sn = { ...sn, attributes: { ...rest, _cssText: css } };
+  }
   const { tag, lower, script } = tagFor(sn);
   const attrs = sn.attributes && typeof sn.attributes === 'object' ? sn.attributes : {};
   const isSVG = !!sn.isSVG || lower === 'svg';

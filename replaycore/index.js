@@ -18,6 +18,7 @@ import { adaptCss } from './css.js';
 import { checkpointOf } from './checkpoint.js';
 
 export { EventType, IncrementalSource, MouseInteractions, MediaInteractions, NodeType };
+export { collectStylesheets, stylesheetKey } from './sheets.js';
 
 /**
  * Rebuilds a recorded document inside doc from events applied in timestamp
@@ -33,6 +34,10 @@ export class Rebuilder {
    *   (default 'replay-hover'); put on the element under the recorded cursor.
    * @param {string} [options.focusClass] class that :focus rules also match
    *   (default 'replay-focus'); put on the recorded focused element.
+   * @param {{get(key: string): string | undefined}} [options.stylesheets]
+   *   stylesheet texts by key (a Map from collectStylesheets over the
+   *   session's events): a <link> recorded as rr_css (a text sent in an
+   *   earlier view) is rebuilt from it; without it the link loads its href.
    * @param {(message: string, event: any) => void} [options.onWarning]
    */
   constructor(doc, options = {}) {
@@ -41,6 +46,7 @@ export class Rebuilder {
       resolveURL: typeof options.resolveURL === 'function' ? safeResolver(options.resolveURL) : null,
       hoverClass: cssIdent(options.hoverClass) || 'replay-hover',
       focusClass: cssIdent(options.focusClass) || 'replay-focus',
+      stylesheets: options.stylesheets && typeof options.stylesheets.get === 'function' ? options.stylesheets : null,
     };
     this._onWarning = typeof options.onWarning === 'function' ? options.onWarning : null;
     this._meta = { href: '', width: 0, height: 0 };
@@ -549,6 +555,12 @@ export class Rebuilder {
         else this._popovers.delete(id);
         this._applyPopover(id);
         return;
+      case 'rr_css': {
+        // A stylesheet link that loaded after the snapshot, with a text sent before.
+        const css = tag === 'link' && this._stylesheet(value);
+        if (css) this._replaceCss(el, id, tag, css);
+        return;
+      }
       case 'rr_dataURL':
         if (tag === 'canvas' && typeof value === 'string' && /^data:image\//i.test(value) && safeURL(value, 'image') !== null) {
           this._canvas.set(id, value);
@@ -953,6 +965,16 @@ export class Rebuilder {
       if (this._hoverEls.includes(el)) classListOf(el).add(this.opts.hoverClass);
       if (this._focusEl === el) classListOf(el).add(this.opts.focusClass);
     } catch (e) { /* ignore */ }
+  }
+
+  /** The text of the stylesheet with key (rr_css), or null. */
+  _stylesheet(key) {
+    try {
+      const css = this.opts.stylesheets && typeof key === 'string' ? this.opts.stylesheets.get(key) : null;
+      return typeof css === 'string' ? css : null;
+    } catch (e) {
+      return null;
+    }
   }
 
   _warn(message, event) {

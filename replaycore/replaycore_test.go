@@ -272,11 +272,59 @@ func TestReplayCore(t *testing.T) {
 		}
 	})
 
+	t.Run("stylesheets sent in earlier views", func(t *testing.T) {
+		load(t)
+		var res []string
+		if err := eval(ctx, sheetsJS, &res); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res {
+			t.Error(r)
+		}
+	})
+
 	_, exc := con.Snapshot()
 	for _, e := range exc {
 		t.Errorf("uncaught exception in the host page: %s", e)
 	}
 }
+
+// sheetsJS records a stylesheet's text in one view and its key (rr_css)
+// in the next, as our recorder does, and rebuilds the second view alone:
+// with the session's texts collected it gets the text; without them, the
+// link keeps its href.
+const sheetsJS = `(() => {
+	const errs = [];
+	const css = '.x { color: rgb(1, 2, 3); }';
+	const key = ReplayCore.stylesheetKey(css);
+	if (!/^[0-9a-z]+\.[0-9a-z]+$/.test(key) || key === ReplayCore.stylesheetKey(css + ' ')) errs.push('key ' + key);
+	let id = 0;
+	const E = (tagName, attributes, childNodes) => ({type: 2, tagName, attributes: attributes || {}, childNodes: childNodes || [], id: ++id});
+	const T = (t) => ({type: 3, textContent: t, id: ++id});
+	const view = (link) => [{type: 4, timestamp: 1, data: {href: 'http://example.test/', width: 800, height: 600}},
+		{type: 2, timestamp: 1, data: {node: {type: 0, id: ++id, childNodes: [E('html', {}, [E('head', {}, [E('link', link)]), E('body', {}, [E('p', {class: 'x'}, [T('styled')])])])]}, initialOffset: {left: 0, top: 0}}}];
+	const first = view({_cssText: css});
+	const second = view({rel: 'stylesheet', href: '/orig/s.css', rr_css: key});
+	// A link that loads after its view's snapshot, with a text sent before.
+	const late = view({rel: 'stylesheet', href: '/orig/late.css'});
+	const loaded = (rb) => ({type: 3, timestamp: 2, data: {source: 0, texts: [], removes: [], adds: [], attributes: [{id: rb.idOf(d.querySelector('link')), attributes: {rr_css: key}}]}});
+	const sheets = ReplayCore.collectStylesheets(first.concat(second, late));
+	if (sheets.size !== 1 || sheets.get(key) !== css) errs.push('collected ' + JSON.stringify([...sheets]));
+	const d = document.getElementById('sandboxed').contentDocument;
+	const color = () => getComputedStyle(d.querySelector('p')).color;
+	for (const [name, events] of [['snapshot', second], ['mutation', late]]) {
+		const rb = new ReplayCore.Rebuilder(d, {stylesheets: sheets});
+		for (const e of events) rb.apply(e);
+		if (events === late) rb.apply(loaded(rb));
+		if (d.querySelector('link') || !d.querySelector('style') || color() !== 'rgb(1, 2, 3)') errs.push(name + ': not rebuilt from the text sent before: ' + d.head.innerHTML);
+		if (rb.idOf(d.querySelector('style')) < 0) errs.push(name + ': the style has no id');
+	}
+	const bare = new ReplayCore.Rebuilder(d);
+	for (const e of second) bare.apply(e);
+	const l = d.querySelector('link');
+	if (!l || l.getAttribute('href') !== '/orig/s.css' || l.getAttribute('rel') !== 'stylesheet' || l.hasAttribute('rr_css')) errs.push('without the texts, the link is not kept: ' + d.head.innerHTML);
+	return errs;
+})()`
 
 // checkpointJS builds a document with every kind of state, checkpoints it,
 // restores the checkpoint into another frame and compares.

@@ -18,8 +18,7 @@ import { installPopovers } from './popover.js';
 import { startCompressor } from './compressor.js';
 import { addEvent, startView, closeSegment, discardSegment, takeUncompressed, unqueued, viewId } from './segments.js';
 import { queued, unload, haltUploads } from './uploader.js';
-import { begin, inDocument, found, serialize } from './serialize.js';
-import { sheetText, isStylesheet } from './css.js';
+import { begin, inDocument, found, serialize, linkSheet } from './serialize.js';
 import { oncePerWindow, after, on } from './hooks.js';
 import { MASK, maskText, levelOf } from './privacy.js';
 
@@ -145,7 +144,7 @@ function observe(doc) {
     if (!recording || !idOf(t)) return;
     const tag = t.localName;
     if (tag === 'iframe' || tag === 'frame') attachFrame(t, levelOf(t, cfg.privacy));
-    else if (tag === 'link' && t.sheet && isStylesheet(t)) linkLoaded(t);
+    else if (tag === 'link') linkLoaded(t);
   }));
 }
 
@@ -174,10 +173,10 @@ function attachFrame(frame, level) {
 
 /** A <link> serialized before its sheet loaded: its rules replace it now (rrweb's _cssText). */
 function linkLoaded(link) {
-  const css = sheetText(link.sheet);
-  if (css === null) return;
+  const attributes = linkSheet(link);
+  if (!attributes) return;
   flushMutations();
-  mutation({ attributes: [{ id: idOf(link), attributes: { _cssText: css, href: null, rel: null } }] });
+  mutation({ attributes: [{ id: idOf(link), attributes }] });
 }
 
 /** Emits what the serialized nodes need next: open shadow roots observed, same-origin frames attached. */

@@ -8,6 +8,7 @@ import { URL_ATTRS, absolute, absoluteSrcset, absoluteCss } from './url.js';
 import { sheetText, isStylesheet } from './css.js';
 import { ensureId } from './mirror.js';
 import { snapshotCanvas } from './canvas.js';
+import { cssKey, sheetSent } from './sheets.js';
 
 export const XLINK_NS = 'http://www.w3.org/1999/xlink';
 
@@ -205,16 +206,14 @@ function element(el, lvl) {
         if (css) attrs._cssText = css;
       }
       break;
-    case 'link':
-      if (el.sheet && isStylesheet(el)) {
-        const css = sheetText(el.sheet);
-        if (css !== null && css.length <= MAX_CSS) {
-          attrs._cssText = css;
-          delete attrs.href;
-          delete attrs.rel;
-        }
+    case 'link': {
+      const sheet = linkSheet(el);
+      for (const k in sheet) {
+        if (sheet[k] === null) delete attrs[k];
+        else attrs[k] = sheet[k];
       }
       break;
+    }
     case 'canvas':
       if (lvl < MASK) {
         const url = snapshotCanvas(el);
@@ -262,6 +261,19 @@ function element(el, lvl) {
   level = lvl;
   descend = deep;
   return sn;
+}
+
+/**
+ * How a readable stylesheet link is recorded: as its text (rrweb's
+ * _cssText, replacing href and rel) the first time this session meets that
+ * text, else as rr_css, the key of the text sent before. Null when the
+ * sheet is not readable (the link stays as it is).
+ */
+export function linkSheet(el) {
+  const css = el.sheet && isStylesheet(el) ? sheetText(el.sheet) : null;
+  if (css === null || css.length > MAX_CSS) return null;
+  const key = cssKey(css);
+  return sheetSent(key) ? { rr_css: key } : { _cssText: css, href: null, rel: null };
 }
 
 /** How an open dialog was opened (rrweb's rr_open_mode). */

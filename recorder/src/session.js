@@ -18,10 +18,13 @@ let memo = null;
  * Deterministic sampling: FNV-1a (32 bit) of the session id modulo 10000,
  * compared with sampleRate × replaySampleRate (both 0–100).
  */
-export function isSampled(sid, sampleRate, replaySampleRate) {
+export const isSampled = (sid, sampleRate, replaySampleRate) => fnv(sid) % 10000 < Math.round(sampleRate * replaySampleRate);
+
+/** FNV-1a (32 bit) of the UTF-16 code units of s (its bytes, for an ASCII id). */
+export function fnv(s) {
   let h = 0x811c9dc5;
-  for (let i = 0; i < sid.length; i++) h = Math.imul(h ^ sid.charCodeAt(i), 0x01000193) >>> 0;
-  return h % 10000 < Math.round(sampleRate * replaySampleRate);
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
 }
 
 /** The session as the cookie (or, without cookies, this page) holds it; null if none. */
