@@ -16,6 +16,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"go.uber.org/zap"
 
+	"github.com/caddy-replay/caddy-replay/collector"
 	"github.com/caddy-replay/caddy-replay/store"
 	"github.com/caddy-replay/caddy-replay/store/embedded"
 )
@@ -104,7 +105,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	a.dir = abs
 	val, _, err := stores.LoadOrNew(abs, func() (caddy.Destructor, error) {
-		st, err := embedded.Open(abs, embedded.Options{Logger: a.logger.Named("store")})
+		// Summarize rebuilds session metadata for segments that Open
+		// recovers from the packs after a crash or power loss.
+		st, err := embedded.Open(abs, embedded.Options{Logger: a.logger.Named("store"), Summarizer: collector.Summarize})
 		if err != nil {
 			return nil, err
 		}
