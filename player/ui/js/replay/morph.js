@@ -25,21 +25,103 @@ const decline = () => { throw new Decline(); };
 const isSpecial = (k) => (k.charCodeAt(0) === 114 && k.startsWith('rr_')) || k === '_cssText';
 
 /**
+ * The ids of the nodes events[from, to) can have changed (added, removed,
+ * edited, or whose children changed), or null when a full snapshot lies
+ * between (then everything may differ).
+ */
+export function touchedBetween(events, from, to) {
+  const ids = new Set();
+  const addTree = (n) => {
+    if (!n) return;
+    ids.add(n.id);
+    for (const c of n.childNodes || []) addTree(c);
+  };
+  for (let i = from; i < to; i++) {
+    const e = events[i];
+    if (e.type === EventType.FullSnapshot || e.type === EventType.Meta) return null;
+    if (e.type !== EventType.Incremental || !e.data) continue;
+    const d = e.data;
+    switch (d.source) {
+      case Source.Mutation:
+        for (const a of d.adds || []) { if (a) { ids.add(a.parentId); addTree(a.node); } }
+        for (const r of d.removes || []) { if (r) { ids.add(r.parentId); ids.add(r.id); } }
+        for (const x of d.texts || []) if (x) ids.add(x.id);
+        for (const x of d.attributes || []) if (x) ids.add(x.id);
+        break;
+      case Source.Input:
+      case Source.StyleSheetRule:
+      case Source.StyleDeclaration:
+      case Source.AdoptedStyleSheet:
+      case Source.CanvasMutation:
+      case Source.MediaInteraction:
+        ids.add(d.id);
+        break;
+      default:
+        // Pointer, scroll, viewport, selection: no node content changes
+        // (scroll, hover and focus are restored on their own).
+        break;
+    }
+  }
+  return ids;
+}
+
+// Parent ids of a checkpoint tree's nodes, computed once per checkpoint.
+const parents = new WeakMap();
+
+function parentMap(tree) {
+  let m = parents.get(tree);
+  if (m) return m;
+  m = new Map();
+  const walk = (n) => {
+    for (const c of n.childNodes || []) {
+      if (!c) continue;
+      m.set(c.id, n.id);
+      walk(c);
+    }
+    // A frame's document hangs below its <iframe>: a change inside marks
+    // the frame, which then declines the in-place restore.
+    if (n.iframeDoc) {
+      m.set(n.iframeDoc.id, n.id);
+      walk(n.iframeDoc);
+    }
+  };
+  walk(tree);
+  parents.set(tree, m);
+  return m;
+}
+
+// The ids to visit: touched nodes present in the tree and their ancestors.
+function dirtySet(tree, touched) {
+  const up = parentMap(tree);
+  const dirty = new Set([tree.id]);
+  for (let id of touched) {
+    if (id !== tree.id && !up.has(id)) continue;
+    while (id !== undefined && !dirty.has(id)) {
+      dirty.add(id);
+      id = up.get(id);
+    }
+  }
+  return dirty;
+}
+
+/**
  * Brings rb's document to checkpoint cp by applying the differences.
  * scroll is the live scroll state (id → [x, y]) the caller keeps; it is
- * updated. Returns false, having changed nothing, when the checkpoint
- * cannot be applied in place.
+ * updated. touched, when known (touchedBetween the document's state and
+ * the checkpoint's), limits the comparison to the nodes that can differ.
+ * Returns false, having changed nothing, when the checkpoint cannot be
+ * applied in place.
  */
-export function morphTo(rb, cp, scroll, { hoverClass, focusClass }) {
+export function morphTo(rb, cp, scroll, { hoverClass, focusClass, touched }) {
   if (!cp || cp.v !== 1 || !cp.tree) return false;
   if ((cp.sheets && cp.sheets.length) || (cp.adopted && cp.adopted.length) || (cp.media && cp.media.length)) return false;
   const doc = rb.node(cp.tree.id);
   if (!doc || doc.nodeType !== 9 || (cp.tree.compatMode && doc.compatMode !== cp.tree.compatMode)) return false;
   const m = { source: Source.Mutation, texts: [], attributes: [], removes: [], adds: [] };
   const inputs = [];
-  const pointerClasses = new Set([hoverClass, focusClass]);
+  const ctx = { rb, m, inputs, pointerClasses: new Set([hoverClass, focusClass]), dirty: touched ? dirtySet(cp.tree, touched) : null };
   try {
-    diffChildren(rb, doc, cp.tree, m, inputs, pointerClasses);
+    diffChildren(ctx, doc, cp.tree);
   } catch (e) {
     if (e instanceof Decline) return false;
     throw e;
@@ -90,7 +172,8 @@ function marked(rb, doc, id, cls, chain) {
 }
 
 // Compares the children of live node parent with serialized node sn.
-function diffChildren(rb, parent, sn, m, inputs, pointerClasses) {
+function diffChildren(ctx, parent, sn) {
+  const { rb, dirty } = ctx;
   const want = sn.childNodes || [];
   // Most children are where they were: walk both lists together and
   // compare node by node, falling back to matching by id at the first
@@ -103,15 +186,18 @@ function diffChildren(rb, parent, sn, m, inputs, pointerClasses) {
   }
   if (i === want.length && !c) {
     c = parent.firstChild;
-    for (let k = 0; k < want.length; k++, c = c.nextSibling) diffNode(rb, c, want[k], m, inputs, pointerClasses);
+    for (let k = 0; k < want.length; k++, c = c.nextSibling) {
+      if (!dirty || dirty.has(want[k].id)) diffNode(ctx, c, want[k]);
+    }
     return;
   }
-  reorder(rb, parent, want.filter(Boolean), m, inputs, pointerClasses);
+  reorder(ctx, parent, want.filter(Boolean));
 }
 
 // Matches children by id, keeps the longest run already in order, and
 // removes and re-adds the rest.
-function reorder(rb, parent, want, m, inputs, pointerClasses) {
+function reorder(ctx, parent, want) {
+  const { rb, m, dirty } = ctx;
   const live = [];
   for (let c = parent.firstChild; c; c = c.nextSibling) {
     // A node the Rebuilder does not know is not ours to reason about.
@@ -138,7 +224,9 @@ function reorder(rb, parent, want, m, inputs, pointerClasses) {
     check(want[i]);
     m.adds.push({ parentId, nextId: i + 1 < want.length ? want[i + 1].id : null, node: want[i] });
   }
-  for (const i of keep) diffNode(rb, live[liveIndex.get(want[i].id)], want[i], m, inputs, pointerClasses);
+  for (const i of keep) {
+    if (!dirty || dirty.has(want[i].id)) diffNode(ctx, live[liveIndex.get(want[i].id)], want[i]);
+  }
 }
 
 // Whether live node n can stand for serialized node sn (same kind).
@@ -169,7 +257,8 @@ function checkElement(sn, tag) {
   for (const k in sn.attributes) if (k.charCodeAt(0) === 114 && k.startsWith('rr_')) decline();
 }
 
-function diffNode(rb, n, sn, m, inputs, pointerClasses) {
+function diffNode(ctx, n, sn) {
+  const { m, inputs, pointerClasses } = ctx;
   const id = sn.id;
   if (sn.type === 3 || sn.type === 4 || sn.type === 5) {
     if (n.data !== sn.textContent) {
@@ -234,7 +323,7 @@ function diffNode(rb, n, sn, m, inputs, pointerClasses) {
     const on = want.selected === true || want.selected === '';
     if (n.selected !== on) decline();
   }
-  diffChildren(rb, n, sn, m, inputs, pointerClasses);
+  diffChildren(ctx, n, sn);
 }
 
 // The class attribute without the player's hover and focus classes; null

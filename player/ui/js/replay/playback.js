@@ -3,7 +3,7 @@
 // forward, or by restoring the nearest checkpoint and applying the few
 // events after it.
 import { Pointer } from './pointer.js';
-import { morphTo } from './morph.js';
+import { morphTo, touchedBetween } from './morph.js';
 import { EventType, Source } from './model.js';
 
 export const SPEEDS = [0.5, 1, 2, 4, 8, 16];
@@ -297,8 +297,10 @@ export class Playback extends EventTarget {
     // The same view on screen: change only what differs. Otherwise (or
     // when the checkpoint holds state that cannot be compared in place)
     // rebuild the document.
+    // Only nodes the events between the two states touched can differ.
+    const touched = v === this.view ? touchedBetween(v.events, Math.min(this.next, cp.index), Math.max(this.next, cp.index)) : null;
     const inPlace = v === this.view && this.rendered &&
-      morphTo(this.live, cp.data, this.scroll, { hoverClass: HOVER, focusClass: FOCUS });
+      morphTo(this.live, cp.data, this.scroll, { hoverClass: HOVER, focusClass: FOCUS, touched });
     if (!inPlace) {
       this.resetViewport();
       this.live.restore(cp.data);
