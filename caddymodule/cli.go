@@ -2,8 +2,6 @@ package caddymodule
 
 import (
 	"bufio"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/caddy-replay/caddy-replay/collector"
+	"github.com/caddy-replay/caddy-replay/player"
 	"github.com/caddy-replay/caddy-replay/store"
 	"github.com/caddy-replay/caddy-replay/store/embedded"
 )
@@ -293,63 +292,21 @@ func cliExport(c *cobra.Command, args []string) (err error) {
 	return bw.Flush()
 }
 
-// ExportRRWeb writes a session's events to w as one JSON array, in segment
-// order (Start, View, Seq) — the rrweb JSON format.
-func ExportRRWeb(ctx context.Context, st store.Segments, session string, w io.Writer) error {
-	segs, err := st.SegmentList(ctx, session)
+// ExportRRWeb writes a session's events to w as one rrweb JSON array, the
+// same recording the player's export serves (player.Export): views merged
+// in timestamp order, stylesheet links sent as rr_css written with their
+// text as rrweb's _cssText.
+func ExportRRWeb(ctx context.Context, st player.ExportStore, session string, w io.Writer) error {
+	exp, err := player.OpenExport(ctx, st, session, player.ExportOptions{})
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("no session %q", session)
 	}
 	if err != nil {
 		return err
 	}
-	if _, err := io.WriteString(w, "["); err != nil {
-		return err
-	}
-	first := true
-	for _, sg := range segs {
-		events, err := segmentEvents(ctx, st, sg.SegmentKey)
-		if err != nil {
-			return fmt.Errorf("segment %s/%d: %v", sg.View, sg.Seq, err)
-		}
-		if len(events) == 0 {
-			continue
-		}
-		if !first {
-			if _, err := io.WriteString(w, ","); err != nil {
-				return err
-			}
-		}
-		first = false
-		if _, err := w.Write(events); err != nil {
-			return err
-		}
-	}
-	_, err = io.WriteString(w, "]\n")
+	defer exp.Close()
+	_, err = exp.WriteTo(w)
 	return err
-}
-
-// segmentEvents returns a stored segment's events without the array's
-// brackets (the collector stored only valid JSON arrays).
-func segmentEvents(ctx context.Context, st store.Segments, k store.SegmentKey) ([]byte, error) {
-	rc, err := st.OpenSegment(ctx, k)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	zr, err := gzip.NewReader(rc)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := io.ReadAll(zr)
-	if err != nil {
-		return nil, err
-	}
-	raw = bytes.TrimSpace(raw)
-	if len(raw) < 2 || raw[0] != '[' || raw[len(raw)-1] != ']' {
-		return nil, errors.New("not a JSON array")
-	}
-	return bytes.TrimSpace(raw[1 : len(raw)-1]), nil
 }
 
 func cliDeleteCmd() *cobra.Command {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -245,4 +247,98 @@ func TestExportPlaysInRrwebReplayer(t *testing.T) {
 			t.Errorf("at %gs rrweb's Replayer and ours differ\n--- rrweb (scroll %v)\n%s\n--- ours (scroll %v)\n%s", m.sec, theirs[m.sec].Scroll, theirs[m.sec].DOM, ours.Scroll, ours.DOM)
 		}
 	}
+}
+
+// sheetState describes the stylesheets a rebuilt document applies: the
+// colours they give #t and #late, and the links left to load.
+const sheetState = `(d) => JSON.stringify({
+	t: getComputedStyle(d.getElementById('t')).color,
+	late: getComputedStyle(d.getElementById('late')).color,
+	links: [...d.querySelectorAll('link')].map((l) => new URL(l.getAttribute('href'), location.href).search),
+	dom: normDOM(d),
+})`
+
+// A session whose second view names the first view's stylesheet texts
+// (rr_css) plays the same in rrweb's Replayer, given our export, as in
+// ours: the recorded CSS applies in both, and neither loads the live
+// stylesheet the links point at.
+func TestExportWithStylesheetTextsPlaysInRrwebReplayer(t *testing.T) {
+	ts := newTestServer(t)
+	serveNPM(t, ts, map[string]string{"rrweb.html": rrwebReplayPage})
+	var live sync.Map // query -> hits
+	ts.mux.HandleFunc("/live.css", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := live.LoadOrStore(r.URL.RawQuery, new(atomic.Int64))
+		n.(*atomic.Int64).Add(1)
+		w.Header().Set("Content-Type", "text/css")
+		// What the site serves now, not what was recorded: the links that
+		// name a recorded text must never load it; late links load it until
+		// their text arrives.
+		switch r.URL.RawQuery {
+		case "two":
+			w.Write([]byte("#t,#late{color:rgb(200, 0, 0)}"))
+		case "late", "late2":
+			w.Write([]byte("#late{color:rgb(200, 0, 0)}"))
+		}
+	})
+	putSession(t, ts.store, sheetID, sheetSession(ts.URL), nil)
+	// Moments: view one before and after its late link loaded, view two
+	// before and after its late link named a text.
+	moments := []float64{0.2, 1.0, 2.2, 2.8}
+	want := []struct {
+		t, late string
+		links   []string
+	}{
+		{"rgb(1, 2, 3)", "rgb(200, 0, 0)", []string{"?late"}},
+		{"rgb(1, 2, 3)", "rgb(4, 5, 6)", nil},
+		{"rgb(1, 2, 3)", "rgb(200, 0, 0)", []string{"?lost", "?late2"}},
+		{"rgb(1, 2, 3)", "rgb(4, 5, 6)", []string{"?lost"}},
+	}
+	// Links load asynchronously: wait for them before describing.
+	const loaded = `[...d.querySelectorAll('link')].every((l) => l.sheet)`
+	ctx, _ := browser(t, 60*time.Second)
+	run(t, ctx, chromedp.Navigate(ts.URL+"/rec/rrweb.html"))
+	var n int
+	evalAsync(t, ctx, `window.load('/replay/api/sessions/`+sheetID+`/export')`, &n)
+	if n != 10 {
+		t.Fatalf("rrweb loaded %d events, want 10", n)
+	}
+	theirs := make([]string, len(moments))
+	for i, sec := range moments {
+		evalAsync(t, ctx, fmt.Sprintf(`(async () => {
+			window.replayer.pause(%d);
+			const d = window.replayer.iframe.contentDocument;
+			for (let i = 0; i < 100 && !(%s); i++) await new Promise((r) => setTimeout(r, 30));
+			return (%s)(d);
+		})()`, int64(sec*1000), loaded, sheetState), &theirs[i])
+	}
+	run(t, ctx, chromedp.Navigate(ts.url("session="+sheetID+"&t=0")))
+	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.loaded === '1' && document.querySelector('.replay-screen').dataset.state === 'paused'`, 10*time.Second)
+	eval(t, ctx, normDOM, nil)
+	for i, sec := range moments {
+		seekTo(t, ctx, sheetID, sec)
+		waitJS(t, ctx, fmt.Sprintf(`Math.abs(document.querySelector('.replay-screen').dataset.time - %g) < 1`, sec*1000), 3*time.Second)
+		waitJS(t, ctx, `(() => { const d = document.querySelector('.replay-frame').contentDocument; return `+loaded+` })()`, 3*time.Second)
+		var ours string
+		eval(t, ctx, `(`+sheetState+`)(document.querySelector('.replay-frame').contentDocument)`, &ours)
+		if ours != theirs[i] {
+			t.Errorf("at %gs rrweb's Replayer and ours differ\n--- rrweb\n%s\n--- ours\n%s", sec, theirs[i], ours)
+		}
+		var got struct {
+			T, Late string
+			Links   []string
+		}
+		json.Unmarshal([]byte(ours), &got)
+		if got.T != want[i].t || got.Late != want[i].late {
+			t.Errorf("at %gs #t is %s and #late %s, want %s and %s (the recorded CSS)", sec, got.T, got.Late, want[i].t, want[i].late)
+		}
+		if fmt.Sprint(got.Links) != fmt.Sprint(want[i].links) {
+			t.Errorf("at %gs links %v left to load, want %v", sec, got.Links, want[i].links)
+		}
+	}
+	live.Range(func(q, n any) bool {
+		if q == "two" {
+			t.Errorf("the live stylesheet %q loaded %d times: a recorded text was not used", q, n.(*atomic.Int64).Load())
+		}
+		return true
+	})
 }

@@ -63,6 +63,7 @@ export class Playback extends EventTarget {
     this.warnings = 0;
     this.live = new Rebuilder(stage.doc, {
       resolveURL: (url) => url,
+      stylesheets: rec.stylesheets,
       hoverClass: HOVER,
       focusClass: FOCUS,
       onWarning: () => { this.warnings++; },

@@ -3,6 +3,7 @@
 // they load — pointer path, clicks, focus, markers, activity, inactive
 // stretches, and which view is on screen at any time.
 import { EventType, Source, Mouse, isActivity } from './model.js';
+import { collectStylesheets } from './rebuilder.js';
 
 /** Gaps in visitor activity at least this long are "inactive". */
 export const INACTIVE_GAP = 5000;
@@ -123,6 +124,10 @@ export class Recording extends EventTarget {
     this.complete = false;
     this.bytes = 0;
     this.warnings = [];
+    // Stylesheet texts by key, from every view loaded so far: a later view's
+    // links name texts sent in earlier ones (rr_css). Segments load in time
+    // order, so a text is here before a link names it.
+    this.stylesheets = new Map();
     this._dirty = false;
     this._timer = 0;
     this._multiTab = false;
@@ -149,6 +154,7 @@ export class Recording extends EventTarget {
   /** Appends a chunk of one view's events (in recorded order). */
   addEvents(viewInfo, events) {
     const v = this.view(viewInfo);
+    collectStylesheets(events, this.stylesheets);
     for (const e of events) this._add(v, e);
     if (v.times.length) {
       this.start = Math.min(this.start, v.times[0]);

@@ -48,7 +48,7 @@ export function replayView(shell, params) {
 
   const frames = h('div', { class: 'index-frames', hidden: true });
   root.append(frames);
-  const indexer = new Indexer(rec, (doc) => new Rebuilder(doc, { resolveURL: (u) => u, onWarning() {} }), frames);
+  const indexer = new Indexer(rec, (doc) => new Rebuilder(doc, { resolveURL: (u) => u, stylesheets: rec.stylesheets, onWarning() {} }), frames);
   const playerBox = h('div', { class: 'player-box' }, stage.el);
   const layout = h('div', { class: 'replay-main' }, playerBox);
   root.append(layout);
