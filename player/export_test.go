@@ -15,9 +15,9 @@ func TestStylesheetKeyMatchesTheRecorder(t *testing.T) {
 	// Computed by replaycore/sheets.js's stylesheetKey (UTF-16 code units:
 	// é is one, 😀 two).
 	for css, want := range map[string]string{
-		"":                         "ztntfp.0",
-		"a":                        "1r9wi7g.1",
-		"#t{color:rgb(1, 2, 3)}":   "qu4uql.m",
+		"":                        "ztntfp.0",
+		"a":                       "1r9wi7g.1",
+		"#t{color:rgb(1, 2, 3)}":  "qu4uql.m",
 		`p::before{content:"é😀"}`: "bbctz1.o",
 	} {
 		if got := stylesheetKey(css); got != want {
@@ -28,9 +28,9 @@ func TestStylesheetKeyMatchesTheRecorder(t *testing.T) {
 
 // Stylesheet texts of sheetSession.
 const (
-	sheetCSS  = "#t{color:rgb(1, 2, 3)}body{margin:0}"
-	lateCSS   = "#late{color:rgb(4, 5, 6)}"
-	sheetID   = "sess-sheets-0000000001"
+	sheetCSS = "#t{color:rgb(1, 2, 3)}body{margin:0}"
+	lateCSS  = "#late{color:rgb(4, 5, 6)}"
+	sheetID  = "sess-sheets-0000000001"
 )
 
 // sheetSession is two views of one tab, as our recorder sends them: view
