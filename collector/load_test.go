@@ -3,6 +3,7 @@
 package collector
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
@@ -13,11 +14,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -32,7 +35,9 @@ import (
 //
 // posts 20,000 segments with 64 concurrent clients to an in-process
 // collector + embedded store over loopback TCP, and reports segments/s,
-// p50 and p99 latency and lost segments (anything but 200). The segments
+// p50 and p99 latency and lost segments (anything but 200). The clients
+// are kept light (loadClient: a raw keep-alive HTTP/1.1 connection, one
+// write per request) because they share the cores with the server. The segments
 // are a real recording: the recorder's uploads during a scripted 86-second
 // visit of the demo shop (testdata/recorder, captured by e2e's
 // TestCaddyCrashSafety with REPLAY_CAPTURE_DIR), replayed under fresh
@@ -45,10 +50,12 @@ import (
 //	                       synthesized visits
 //	REPLAY_INGEST_CONCURRENCY  clients (default 64)
 //	REPLAY_INGEST_SECONDS  stop after this long whatever b.N (default 60)
+//	REPLAY_INGEST_WRK      drive the load with wrk instead of Go clients
+//	                       (with REPLAY_INGEST_URL; see ingestWithWrk)
 
 // loadJob is one upload.
 type loadJob struct {
-	url  string
+	url  string // the request target: path and query
 	body []byte
 }
 
@@ -167,12 +174,7 @@ func BenchmarkIngest(b *testing.B) {
 	}
 	now := time.Now().UnixMilli()
 	visits := loadTemplates(b, now-3_600_000)
-	// Each visit is replayed under many session ids; a session's segments
-	// go out in order, one client per session, as from a browser.
-	// Fresh session ids on every run: a server may outlive one.
-	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
 	target := os.Getenv("REPLAY_INGEST_URL")
-	var totalBytes int64
 	var st *embedded.Store
 	if target == "" {
 		var err error
@@ -194,6 +196,23 @@ func BenchmarkIngest(b *testing.B) {
 		defer srv.Close()
 		target = "http://" + ln.Addr().String()
 	}
+	u, err := url.Parse(target)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		b.Fatalf("REPLAY_INGEST_URL %q: want http://host:port", target)
+	}
+	if os.Getenv("REPLAY_INGEST_WRK") != "" {
+		if st != nil {
+			b.Fatal("REPLAY_INGEST_WRK needs REPLAY_INGEST_URL (a server in another process)")
+		}
+		ingestWithWrk(b, visits, target, concurrency, limit)
+		return
+	}
+
+	// Each visit is replayed under many session ids; a session's segments
+	// go out in order, one client per session, as from a browser.
+	// Fresh session ids on every run: a server may outlive one.
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
+	var totalBytes int64
 	// Sessions are streams of jobs; workers take whole sessions.
 	var sessions [][]loadJob
 	n := 0
@@ -202,7 +221,7 @@ func BenchmarkIngest(b *testing.B) {
 		var js []loadJob
 		visit := visits[v%len(visits)]
 		for _, t := range visit[:min(len(visit), b.N-n)] {
-			js = append(js, loadJob{url: target + "/__replay/v1/segments?sid=" + sid + "&" + t.query, body: t.body})
+			js = append(js, loadJob{url: "/__replay/v1/segments?sid=" + sid + "&" + t.query, body: t.body})
 			totalBytes += int64(len(t.body))
 			n++
 		}
@@ -215,8 +234,10 @@ func BenchmarkIngest(b *testing.B) {
 	}
 	close(work)
 
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency, DisableCompression: true}}
 	latencies := make([][]time.Duration, concurrency)
+	for w := range latencies {
+		latencies[w] = make([]time.Duration, 0, b.N/concurrency+64)
+	}
 	lost := make([]int, concurrency)
 	var failMu sync.Mutex
 	failures := map[string]int{}
@@ -234,28 +255,25 @@ func BenchmarkIngest(b *testing.B) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			client := &loadClient{addr: u.Host}
+			defer client.close()
 			for stream := range work {
 				for _, j := range stream {
-					if time.Now().After(deadline) {
+					t0 := time.Now()
+					if t0.After(deadline) {
 						lost[w]++
 						continue
 					}
-					t0 := time.Now()
-					req, _ := http.NewRequest("POST", j.url, bytes.NewReader(j.body))
-					req.Header.Set("Content-Type", "application/json")
-					req.Header.Set("Content-Encoding", "gzip")
-					res, err := client.Do(req)
+					status, body, err := client.post(j.url, j.body)
 					if err != nil {
 						lost[w]++
 						failed(err.Error())
 						continue
 					}
-					body, _ := io.ReadAll(res.Body)
-					res.Body.Close()
 					latencies[w] = append(latencies[w], time.Since(t0))
-					if res.StatusCode != 200 {
+					if status != 200 {
 						lost[w]++
-						failed(fmt.Sprintf("%d %s", res.StatusCode, bytes.TrimSpace(body)))
+						failed(fmt.Sprintf("%d %s", status, bytes.TrimSpace(body)))
 					}
 				}
 			}
@@ -292,6 +310,95 @@ func BenchmarkIngest(b *testing.B) {
 		stats := st.Stats()
 		b.ReportMetric(float64(stats.Segments)/float64(max(1, stats.Batches)), "segments/batch")
 		b.ReportMetric(float64(stats.BatchTime.Microseconds())/float64(max(1, stats.Batches))/1000, "ms/batch")
+	} else {
+		// The load generator's own CPU: what it took from the server.
+		b.ReportMetric(float64(cpu.Microseconds())/float64(max(1, len(all))), "client-cpu-µs/segment")
 	}
+	b.ReportMetric(0, "ns/op")
+}
+
+// ingestWithWrk drives the load with wrk (Debian's package) instead of Go:
+// a C event loop that costs the shared cores less per request than any Go
+// client. testdata/ingest-wrk.lua cycles through the same segments, each
+// session's in order under a fresh session id, concurrency sessions at a
+// time. The segments, with their timestamps moved to the last hour, are
+// written to a temporary directory for it.
+func ingestWithWrk(b *testing.B, visits [][]template, target string, concurrency int, limit time.Duration) {
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		b.Fatal("REPLAY_INGEST_WRK needs wrk (apt-get install wrk)")
+	}
+	if len(visits) != 1 {
+		b.Fatal("REPLAY_INGEST_WRK replays captured segments, not synthesized visits")
+	}
+	dir := b.TempDir()
+	var totalBytes int64
+	for i, t := range visits[0] {
+		base := filepath.Join(dir, fmt.Sprintf("%03d", i))
+		if err := os.WriteFile(base+".query", []byte(t.query), 0o600); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(base+".body", t.body, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		totalBytes += int64(len(t.body))
+	}
+	// Session ids: a random prefix per run, then a counter.
+	prefix := synth.ID(rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3)))[:8]
+	script, err := filepath.Abs(filepath.Join("testdata", "ingest-wrk.lua"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(wrk, "-t1", fmt.Sprintf("-c%d", concurrency), fmt.Sprintf("-d%ds", int(limit.Seconds())),
+		"--timeout", "10s", "-s", script, target, "--",
+		dir, strconv.Itoa(len(visits[0])), strconv.Itoa(b.N), prefix, strconv.Itoa(concurrency))
+	// wrk runs for a duration: the script says when the count is reached,
+	// and an interrupt ends the run there (wrk then prints its summary).
+	var out bytes.Buffer
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = pw, pw
+	b.ResetTimer()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	pw.Close()
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "REPLAY-WRK-DONE" {
+			cmd.Process.Signal(os.Interrupt)
+		}
+		out.WriteString(line + "\n")
+	}
+	pr.Close()
+	err = cmd.Wait()
+	b.StopTimer()
+	if err != nil {
+		b.Fatalf("wrk: %v\n%s", err, out.Bytes())
+	}
+	var requests, micros, p50, p99, errs, non2xx int64
+	found := false
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(line, "REPLAY-WRK ") {
+			_, err := fmt.Sscanf(line, "REPLAY-WRK requests=%d duration_us=%d p50_us=%d p99_us=%d errors=%d non2xx=%d",
+				&requests, &micros, &p50, &p99, &errs, &non2xx)
+			found = err == nil
+		}
+	}
+	if !found {
+		b.Fatalf("no summary in wrk's output:\n%s", out.Bytes())
+	}
+	usage := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	wrkCPU := time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
+	b.ReportMetric(float64(requests)/(float64(micros)/1e6), "segments/s")
+	b.ReportMetric(float64(p50)/1000, "p50_ms")
+	b.ReportMetric(float64(p99)/1000, "p99_ms")
+	// Lost: refused, failed, or never sent before the time limit.
+	b.ReportMetric(float64(errs+non2xx+max(0, int64(b.N)-requests)), "lost")
+	b.ReportMetric(float64(totalBytes)/float64(len(visits[0])), "bytes/segment")
+	b.ReportMetric(float64(wrkCPU.Microseconds())/float64(max(1, requests)), "client-cpu-µs/segment")
 	b.ReportMetric(0, "ns/op")
 }
