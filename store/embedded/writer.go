@@ -430,7 +430,20 @@ func (s *Store) commitSegments(jobs []*job) {
 	committed := false
 	var appended *pack // the pack written to, to cut back on failure
 	newPack := false
+	// synced receives the result of the batch's pack write and fsync,
+	// which run beside the rest of the transaction (see below).
+	var synced chan error
+	waitSync := func() error {
+		if synced == nil {
+			return nil
+		}
+		err := <-synced
+		synced = nil
+		return err
+	}
 	defer func() {
+		// Nothing touches the pack while its write may be in flight.
+		waitSync()
 		if committed {
 			return
 		}
@@ -536,19 +549,28 @@ func (s *Store) commitSegments(jobs []*job) {
 	}
 
 	if len(accepted) > 0 {
-		// One write and one fsync for the whole batch.
+		// One write and one fsync for the whole batch, on another
+		// goroutine: the fsync is mostly waiting for the disk, and the
+		// session rows are written into the transaction meanwhile. The
+		// transaction commits only once the fsync has returned, so the
+		// index never refers to bytes a power loss could take, and no
+		// segment is acknowledged before both.
 		s.batchBuf = s.batchBuf[:0]
 		for _, j := range accepted {
 			s.batchBuf = append(s.batchBuf, j.record...)
 		}
-		if _, err := p.f.WriteAt(s.batchBuf, p.size); err != nil {
-			fail(fmt.Errorf("store: writing segments: %w", err))
-			return
-		}
-		if err := datasync(p.f); err != nil {
-			fail(fmt.Errorf("store: syncing segments: %w", err))
-			return
-		}
+		synced = make(chan error, 1)
+		go func(f *os.File, buf []byte, at int64) {
+			if _, err := f.WriteAt(buf, at); err != nil {
+				synced <- fmt.Errorf("store: writing segments: %w", err)
+				return
+			}
+			if err := datasync(f); err != nil {
+				synced <- fmt.Errorf("store: syncing segments: %w", err)
+				return
+			}
+			synced <- nil
+		}(p.f, s.batchBuf, p.size)
 		if _, err := tx.ExecContext(ctx, `UPDATE packs SET committed = ?, live = live + ? WHERE id = ?`, off, len(accepted), p.id); err != nil {
 			fail(err)
 			return
@@ -562,6 +584,10 @@ func (s *Store) commitSegments(jobs []*job) {
 			fail(err)
 			return
 		}
+	}
+	if err := waitSync(); err != nil {
+		fail(err)
+		return
 	}
 	if err := s.end(ctx, true); err != nil {
 		committed = true // end rolled back already
