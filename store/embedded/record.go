@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/caddy-replay/caddy-replay/store"
@@ -73,7 +74,10 @@ func (h *recordHeader) info() store.SegmentInfo {
 }
 
 // encodeRecord frames seg as a record.
-func encodeRecord(seg *store.NewSegment) ([]byte, error) {
+func encodeRecord(seg *store.NewSegment) ([]byte, error) { return appendRecord(nil, seg) }
+
+// appendRecord is encodeRecord into dst[len(dst):], reusing its capacity.
+func appendRecord(dst []byte, seg *store.NewSegment) ([]byte, error) {
 	h := recordHeader{
 		Session: seg.Session, View: seg.View, Seq: seg.Seq,
 		Start: seg.Start, End: seg.End, Full: seg.FullSnapshot,
@@ -90,7 +94,7 @@ func encodeRecord(seg *store.NewSegment) ([]byte, error) {
 	if len(seg.Body) > maxBody {
 		return nil, fmt.Errorf("%w: segment body too large (%d bytes)", store.ErrInvalid, len(seg.Body))
 	}
-	buf := make([]byte, 0, recordOverhead+len(hj)+len(seg.Body))
+	buf := slices.Grow(dst, recordOverhead+len(hj)+len(seg.Body))
 	buf = append(buf, segMagic...)
 	buf = binary.BigEndian.AppendUint32(buf, uint32(len(hj)))
 	buf = append(buf, hj...)

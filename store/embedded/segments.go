@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"sync"
 
 	"github.com/caddy-replay/caddy-replay/store"
 )
@@ -34,10 +35,19 @@ func (s *Store) PutSegment(ctx context.Context, seg *store.NewSegment) (bool, er
 		}
 	}()
 	seg.Size = int64(len(seg.Body))
-	record, err := encodeRecord(seg)
+	// The record is copied into the batch's write, so its buffer is free
+	// again once the writer has answered.
+	rb := recordBufs.Get().(*[]byte)
+	defer func() {
+		if cap(*rb) <= maxPooledRecord {
+			recordBufs.Put(rb)
+		}
+	}()
+	record, err := appendRecord((*rb)[:0], seg)
 	if err != nil {
 		return false, err
 	}
+	*rb = record
 	for {
 		j := &job{seg: seg, record: record, counted: counted}
 		counted = false
@@ -49,6 +59,12 @@ func (s *Store) PutSegment(ctx context.Context, seg *store.NewSegment) (bool, er
 		return j.dup, err
 	}
 }
+
+// recordBufs pools the buffers PutSegment frames records in; records larger
+// than maxPooledRecord are not kept.
+var recordBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledRecord = 256 << 10
 
 // claim marks k as being written, waiting while another call writes the
 // same key, so that two concurrent retries never race each other.
