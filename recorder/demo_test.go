@@ -47,7 +47,6 @@ func newDemo(t testing.TB, h *harness) *demo {
 	files := http.FileServer(http.Dir(demoRoot))
 	mux := http.NewServeMux()
 	mux.Handle("/__replay/"+h.bundle.Script.Name, h.bundle.Script)
-	mux.Handle("/__replay/"+h.bundle.Worker.Name, h.bundle.Worker)
 	mux.Handle("/__replay/v1/segments", h.coll)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
@@ -189,6 +188,18 @@ func testDemo(t *testing.T, h *harness, b *browser) {
 	step("dashboard settings", chromedp.Click(`a[href="/app/settings"]`, chromedp.ByQuery), chromedp.Click("#pause", chromedp.ByQuery), chromedp.SendKeys("#nickname", "Ada", chromedp.ByQuery))
 	step("dashboard back", chromedp.NavigateBack())
 
+	// Segments were compressed in the worker, which is the recorder's own
+	// script, allowed by the page's CSP (script-src 'self').
+	var workers []struct {
+		URL             string
+		Replies, Errors int
+	}
+	if err := eval(live, `window.__workers`, &workers); err != nil {
+		t.Fatal(err)
+	}
+	if len(workers) != 1 || workers[0].URL != d.site.URL+"/__replay/"+h.bundle.Script.Name || workers[0].Replies == 0 || workers[0].Errors != 0 {
+		t.Errorf("workers on the last page: %+v, want one, the recorder's script, that compressed segments", workers)
+	}
 	all := bytes.Join(h.coll.allBodies(), nil)
 	for _, secret := range []string{"correct horse", "ada@example.com", "5550100", `"text":"Ada L`, `"value":"Ada L`} {
 		if bytes.Contains(all, []byte(secret)) {

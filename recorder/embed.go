@@ -8,7 +8,6 @@ package recorder
 
 import (
 	"embed"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"sync"
@@ -20,8 +19,11 @@ import (
 var sources embed.FS
 
 // Bundle is the built recorder: the classic page script the proxy injects
-// and its compression worker. Both are jsbundle.Assets (content-hashed
-// names, precompressed, immutable caching) served at /__replay/<Name>.
+// and its compression worker, jsbundle.Assets (content-hashed names,
+// precompressed, immutable caching) served at /__replay/<Name>. The worker
+// is the script itself, started with new Worker(its own URL): the browser
+// has it cached already, so recording costs one download, and Worker is
+// the same asset as Script.
 type Bundle struct{ Script, Worker *jsbundle.Asset }
 
 var (
@@ -37,24 +39,22 @@ func Load() (*Bundle, error) {
 	return bundle, errB
 }
 
-// build bundles the worker first, because the script refers to it by its
-// content-hashed name: the script finds it as a sibling of its own URL.
+// internalProps are the properties of objects that never leave the
+// script (sessions, the configuration, segments, compression results,
+// which cross only to the worker, the same script), shortened in the
+// minified bundle. Event, upload and DOM property names must never match.
+const internalProps = `^(created|expires|sampled|meta|manual|parts|chars|enc)$`
+
+// build bundles the script; the same file is the worker (main.js starts
+// the compression side when it runs without a document).
 func build(debug bool) (*Bundle, error) {
 	src, err := fs.Sub(sources, "src")
 	if err != nil {
 		return nil, err
 	}
-	worker, err := jsbundle.Build(jsbundle.Options{FS: src, Entry: "worker.js", Name: "recorder-worker", NoMinify: debug})
-	if err != nil {
-		return nil, fmt.Errorf("recorder: worker: %w", err)
-	}
-	name, _ := json.Marshal(worker.Name)
-	script, err := jsbundle.Build(jsbundle.Options{
-		FS: src, Entry: "main.js", Name: "recorder", NoMinify: debug,
-		Define: map[string]string{"__WORKER_NAME__": string(name)},
-	})
+	script, err := jsbundle.Build(jsbundle.Options{FS: src, Entry: "main.js", Name: "recorder", NoMinify: debug, MangleProps: internalProps})
 	if err != nil {
 		return nil, fmt.Errorf("recorder: script: %w", err)
 	}
-	return &Bundle{Script: script, Worker: worker}, nil
+	return &Bundle{Script: script, Worker: script}, nil
 }

@@ -314,7 +314,6 @@ func newHarness(t testing.TB) *harness {
 	h := &harness{coll: newCollector(), bundle: b, rc: rc, timing: defaultTiming}
 	mux := http.NewServeMux()
 	mux.Handle("/__replay/"+b.Script.Name, b.Script)
-	mux.Handle("/__replay/"+b.Worker.Name, b.Worker)
 	mux.Handle("/__replay/v1/segments", h.coll)
 	mux.Handle("/replaycore.js", rc)
 	mux.HandleFunc("/replay.html", func(w http.ResponseWriter, r *http.Request) {
@@ -391,7 +390,7 @@ func (h *harness) tag(r *http.Request) string {
 	if v := r.URL.Query().Get("timing"); v != "" {
 		timing = v
 	}
-	fmt.Fprintf(&b, `<script>window.__replayTestHooks = {timing: %s, offset: () => window.__clockOffset || 0};</script>`, timing)
+	fmt.Fprintf(&b, `<script>%s%s</script>`, testHooks(timing), workerSpy)
 	if r.URL.Query().Has("notag") {
 		return b.String()
 	}
@@ -415,6 +414,48 @@ func (h *harness) tag(r *http.Request) string {
 }
 
 func (h *harness) url(path string) string { return h.srv.URL + path }
+
+// testHooks is window.__replayTestHooks for a page: the recorder's timings
+// (timing, a JS object), the test clock (window.__clockOffset), and once
+// the recorder started (it then sets i, its internals):
+//
+//	flush()  closes the open segment (what is pending included) and
+//	         resolves once everything recorded until now was answered by
+//	         the collector (or dropped), whatever is recorded meanwhile
+//	view()   the current view's id ('' before the recorder started)
+//	state()  {paused, recording, queue (segments waiting), halted}
+func testHooks(timing string) string {
+	return `window.__replayTestHooks = {timing: ` + timing + `, offset: () => window.__clockOffset || 0,
+	flush() {
+		const [tick, leaving, close, pending] = this.i;
+		tick();
+		leaving();
+		close();
+		const mine = pending();
+		return new Promise((resolve) => {
+			const check = () => (mine.some((s) => pending().includes(s)) ? setTimeout(check, 20) : resolve(true));
+			check();
+		});
+	},
+	view() { return this.i ? this.i[4]() : ''; },
+	state() { const [paused, recording, queue, halted] = this.i[5](); return {paused, recording, queue, halted}; },
+};`
+}
+
+// workerSpy notes every Worker the page starts (window.__workers: its URL,
+// the messages it answered, its errors), so tests can check that segments
+// are compressed in the recorder's worker and not on the main thread.
+const workerSpy = `window.__workers = []; (() => {
+	const W = window.Worker;
+	window.Worker = function (url, opts) {
+		const w = new W(url, opts);
+		const rec = {url: String(url), replies: 0, errors: 0};
+		window.__workers.push(rec);
+		w.addEventListener('message', () => rec.replies++);
+		w.addEventListener('error', () => rec.errors++);
+		return w;
+	};
+})();`
 
 const replayPage = `<!doctype html><html><head><meta charset=utf-8>
 <style>body{margin:0} iframe{border:0;display:block}</style>

@@ -1,22 +1,49 @@
-// Compression of segments: in the same-origin worker when it runs, else on
-// the main thread with CompressionStream, else not at all (identity).
-
-import { gzip } from './gzip.js';
+// Compression of segments: in the worker when it runs, else on the main
+// thread with CompressionStream, else not at all (identity). The worker is
+// the recorder's own script (same origin, no blob: URL, already cached),
+// started with new Worker(its URL); there it runs serveCompression.
+//
+// Messages: page → worker [key, the events' JSON texts]; worker → page
+// [key, result], result being what here() resolves with. The worker joins
+// the texts: the main thread only copies them once, into the message.
 
 let worker = null;
 let keys = 0;
-const pending = new Map(); // key -> [text, resolve]
+const pending = new Map(); // key -> [parts, resolve]
 
-/** Starts the worker from url (same origin: no blob: URL, no CSP hole). */
+/**
+ * Compresses the JSON array of the events' JSON texts (parts) on this
+ * thread: resolves with {body (a Uint8Array, or the text itself for
+ * identity), enc ('gzip' or 'identity'), raw (bytes)}.
+ */
+export async function here(parts) {
+  const text = '[' + parts.join(',') + ']';
+  const blob = new Blob([text]);
+  try {
+    const gz = blob.stream().pipeThrough(new CompressionStream('gzip'));
+    return { body: new Uint8Array(await new Response(gz).arrayBuffer()), enc: 'gzip', raw: blob.size };
+  } catch (e) {
+    return { body: text, enc: 'identity', raw: blob.size };
+  }
+}
+
+/** In the worker: compresses the segments the page posts. */
+export function serveCompression() {
+  onmessage = async (e) => {
+    const r = await here(e.data[1]);
+    postMessage([e.data[0], r], r.enc === 'gzip' ? [r.body.buffer] : []);
+  };
+}
+
+/** Starts the worker from url (the recorder's script). */
 export function startCompressor(url) {
   try {
     if (typeof CompressionStream !== 'function' || !url) return;
     worker = new Worker(url);
     worker.onmessage = (e) => {
-      const [key, buf, raw] = e.data;
-      const p = pending.get(key);
-      pending.delete(key);
-      if (p) (buf ? Promise.resolve({ body: new Uint8Array(buf), enc: 'gzip', raw }) : here(p[0])).then(p[1]);
+      const p = pending.get(e.data[0]);
+      pending.delete(e.data[0]);
+      if (p) p[1](e.data[1]);
     };
     worker.onerror = worker.onmessageerror = fail;
   } catch (e) {
@@ -29,24 +56,15 @@ export function startCompressor(url) {
 function fail() {
   if (worker) worker.terminate();
   worker = null;
-  for (const [text, resolve] of pending.values()) here(text).then(resolve);
+  for (const [parts, resolve] of pending.values()) here(parts).then(resolve);
   pending.clear();
 }
 
-async function here(text) {
-  const blob = new Blob([text]);
-  try {
-    return { body: new Uint8Array(await gzip(blob)), enc: 'gzip', raw: blob.size };
-  } catch (e) {
-    return { body: text, enc: 'identity', raw: blob.size };
-  }
-}
-
-/** Compresses text: resolves with {body (Uint8Array, or the text itself for identity), enc, raw}. */
-export function compress(text) {
+/** Compresses parts (see here), in the worker if there is one. */
+export function compress(parts) {
   return new Promise((resolve) => {
-    if (!worker) return here(text).then(resolve);
-    pending.set(++keys, [text, resolve]);
-    worker.postMessage([keys, text]);
+    if (!worker) return here(parts).then(resolve);
+    pending.set(++keys, [parts, resolve]);
+    worker.postMessage([keys, parts]);
   });
 }

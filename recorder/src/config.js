@@ -1,7 +1,8 @@
 // Configuration: from the injected tag's data- attributes, or from
 // SessionReplay.init(options) with the spec's option names.
 
-const LEVELS = ['allow', 'mask-user-input', 'mask', 'hidden'];
+import { levelNamed } from './privacy.js';
+
 // Sent in every replay/view event.
 const META = ['applicationId', 'service', 'env', 'version'];
 // The data- attributes: data-application-id is dataset.applicationId.
@@ -24,7 +25,7 @@ export function configure(o, scriptURL) {
     endpoint = new URL(ENDPOINT, location.href).href;
   }
   const track = o.trackInteractions ?? o.trackUserInteractions;
-  const level = LEVELS.indexOf(str(o.defaultPrivacyLevel || o.privacy).toLowerCase());
+  const level = levelNamed(o.defaultPrivacyLevel || o.privacy);
   const c = {
     endpoint,
     clientToken: str(o.clientToken),

@@ -2,7 +2,7 @@
 // position always kept), clicks, double clicks, context menus, touches,
 // focus and blur. Every one of them is also session activity.
 
-import { T, now } from './timing.js';
+import { T, now, MOUSE_SAMPLE } from './timing.js';
 import { on } from './hooks.js';
 import { HIDDEN, MASK, levelOf, maskText } from './privacy.js';
 import { idNear } from './mirror.js';
@@ -41,7 +41,7 @@ function point(pt, doc) {
   return [Math.round(x), Math.round(y)];
 }
 
-// At most one position per T.mouseSample: the first move is taken at once,
+// At most one position per MOUSE_SAMPLE: the first move is taken at once,
 // then the newest one when the sample period ends (so the last position of
 // a movement is always kept).
 function move(e, src, pt, doc) {
@@ -52,7 +52,7 @@ function move(e, src, pt, doc) {
     source = src;
   }
   const [x, y] = point(pt, doc);
-  newest = { x, y, id: idNear(e.composedPath()[0]), t: now() };
+  newest = { x, y, id: idNear(e.composedPath()[0]), timeOffset: now() }; // made relative when sent
   if (!sampleTimer) take();
 }
 
@@ -61,7 +61,7 @@ function take() {
   if (!newest) return;
   positions.push(newest);
   newest = null;
-  sampleTimer = setTimeout(guarded(take), T.mouseSample);
+  sampleTimer = setTimeout(guarded(take), MOUSE_SAMPLE);
   if (!batchTimer) batchTimer = setTimeout(guarded(flushPointer), T.mouseBatch);
 }
 
@@ -73,7 +73,8 @@ export function flushPointer() {
   newest = null;
   if (!positions.length) return;
   const t = now();
-  inc({ source, positions: positions.map((p) => ({ x: p.x, y: p.y, id: p.id, timeOffset: p.t - t })) });
+  for (const p of positions) p.timeOffset -= t;
+  inc({ source, positions });
   positions = [];
 }
 

@@ -6,11 +6,17 @@ import { inc, guarded } from './recorder.js';
 
 const TYPES = ['play', 'pause', 'seeked', 'volumechange', 'ratechange'];
 
+/** The media state recorded (events, and rr_media* attributes in snapshots). */
+export const MEDIA = ['currentTime', 'volume', 'muted', 'playbackRate', 'loop'];
+
 /** Listens to doc's media events. */
 export function installMedia(doc) {
   TYPES.forEach((type, i) => on(doc, type, guarded((e) => {
     const el = e.target;
     const id = idOf(el);
-    if (id) inc({ source: 7, type: i, id, currentTime: el.currentTime, volume: el.volume, muted: el.muted, playbackRate: el.playbackRate, loop: el.loop });
+    if (!id) return;
+    const data = { source: 7, type: i, id };
+    for (const k of MEDIA) data[k] = el[k];
+    inc(data);
   })));
 }

@@ -10,7 +10,7 @@
 // A node that moved is removed and added again (with its ids), so nodes
 // moved and removed within one batch come out right whatever the order.
 
-import { HIDDEN, MASK, ATTR, levelOf, notePrivacy, controlValue } from './privacy.js';
+import { HIDDEN, MASK, ATTR, levelOf, notePrivacy, controlValue, privacyUsed } from './privacy.js';
 import { XLINK_NS, attrValue, begin, inDocument, getAttr, serialize, styleText, tagOf, openMode, text } from './serialize.js';
 import { idOf, parentOf } from './mirror.js';
 import { recording, cfg, viewPending, spend, guard, mutation, finish } from './recorder.js';
@@ -51,9 +51,10 @@ function process(records) {
   let names = null;
   for (const r of records) {
     const t = r.target;
-    const type = r.type;
-    if (type === 'attributes') {
-      let name = r.attributeName;
+    // Only attribute records have a name: one read instead of two for
+    // them (a batch of attribute churn has thousands).
+    let name = r.attributeName;
+    if (name !== null) {
       if (name === 'href' && r.attributeNamespace === XLINK_NS) name = 'xlink:href';
       else if (name === ATTR) {
         privacy.push(t);
@@ -66,7 +67,7 @@ function process(records) {
         if (!names) attrs.set(t, (names = new Set()));
       }
       names.add(name);
-    } else if (type === 'childList') {
+    } else if (r.type === 'childList') {
       for (const n of r.removedNodes) if (!removed.has(n) && idOf(n)) removed.set(n, t);
       for (const n of r.addedNodes) added.add(n);
     } else texts.add(t);
@@ -76,6 +77,7 @@ function process(records) {
   const def = cfg.privacy;
   const levels = new Map(); // element -> privacy level, per batch
   const level = (p) => {
+    if (!privacyUsed) return def; // no privacy attribute on the page: no walk up, no cache
     let l = levels.get(p);
     if (l === undefined) levels.set(p, (l = levelOf(p, def)));
     return l;

@@ -12,7 +12,8 @@ export const HIDDEN = 3;
 
 export const ATTR = 'data-replay-privacy';
 export const SELECTOR = '[data-replay-privacy]';
-const NAMES = { allow: 0, 'mask-user-input': MASK_INPUT, mask: MASK, hidden: HIDDEN };
+/** The levels' names, by level. */
+export const LEVELS = ['allow', 'mask-user-input', 'mask', 'hidden'];
 
 /**
  * Whether any element with a privacy attribute was ever recorded. Until one
@@ -25,11 +26,11 @@ export function notePrivacy(root) {
   privacyUsed = privacyUsed || (root.nodeType === 1 && root.hasAttribute(ATTR)) || !!(root.querySelector && root.querySelector(SELECTOR));
 }
 
+/** The level named v (any case, trimmed), or -1. */
+export const levelNamed = (v) => LEVELS.indexOf(String(v).trim().toLowerCase());
+
 /** The level an element's own attribute asks for, or -1. */
-export function ownLevel(el) {
-  const l = NAMES[String(el.getAttribute(ATTR)).trim().toLowerCase()];
-  return l === undefined ? -1 : l;
-}
+export const ownLevel = (el) => levelNamed(el.getAttribute(ATTR));
 
 // The element above el in the flattened tree: its parent, the host of its
 // shadow root, or the element of its same-origin frame.

@@ -2,7 +2,7 @@
 // viewport size. Both sampled, the final position always sent, a position
 // already sent never sent again.
 
-import { T, now } from './timing.js';
+import { now, SCROLL_SAMPLE } from './timing.js';
 import { on } from './hooks.js';
 import { idOf } from './mirror.js';
 import { recording, inc, guarded, activity } from './recorder.js';
@@ -17,7 +17,7 @@ export function installScroll(doc) {
     const target = e.target;
     activity();
     if (!recording || timers.has(target)) return;
-    const wait = ((last.get(target) || [0])[0]) + T.scrollSample - now();
+    const wait = ((last.get(target) || [0])[0]) + SCROLL_SAMPLE - now();
     if (wait <= 0) sample(target);
     else timers.set(target, setTimeout(guarded(sample), wait, target));
   }));

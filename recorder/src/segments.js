@@ -2,7 +2,7 @@
 // after its first event, when it reaches about 60 KB compressed, on a view
 // change, when the page is hidden, and at pagehide.
 
-import { T } from './timing.js';
+import { T, SEGMENT_BYTES } from './timing.js';
 import { compress } from './compressor.js';
 import { push } from './uploader.js';
 import { guard, guarded } from './recorder.js';
@@ -43,7 +43,7 @@ export function addEvent(ev) {
   s.q.end = ev.timestamp;
   if (ev.type === 2) s.q.full = 1;
   s.chars += json.length + 1;
-  if (s.chars / ratio >= T.segmentBytes) closeSegment();
+  if (s.chars / ratio >= SEGMENT_BYTES) closeSegment();
 }
 
 /** Drops the open segment: after a loss its events cannot be replayed. */
@@ -59,7 +59,7 @@ export function closeSegment() {
   cur = null;
   clearTimeout(timer);
   closing.push(s);
-  compress(text(s)).then((r) => {
+  compress(s.parts).then((r) => {
     s.r = r;
     // Compressed segments go to the uploader in order.
     guard(() => {

@@ -8,6 +8,7 @@ import { URL_ATTRS, absolute, absoluteSrcset, absoluteCss } from './url.js';
 import { sheetText, isStylesheet } from './css.js';
 import { ensureId } from './mirror.js';
 import { snapshotCanvas } from './canvas.js';
+import { MEDIA } from './media.js';
 import { cssKey, sheetSent } from './sheets.js';
 
 export const XLINK_NS = 'http://www.w3.org/1999/xlink';
@@ -19,14 +20,15 @@ export const MAX_DATA_URL = 1e5;
 export const MAX_CSS = 2e6;
 
 // Traversal through the prototypes: a <form> with <input name="firstChild">
-// shadows form.firstChild ([LegacyOverrideBuiltIns]).
-const getter = (C, k) => Object.getOwnPropertyDescriptor(C.prototype, k).get;
-const firstChildG = getter(Node, 'firstChild');
-const nextSiblingG = getter(Node, 'nextSibling');
-const nodeTypeG = getter(Node, 'nodeType');
-const localNameG = getter(Element, 'localName');
-const attributesG = getter(Element, 'attributes');
-const getAttributeF = Element.prototype.getAttribute;
+// shadows form.firstChild ([LegacyOverrideBuiltIns]). In the compression
+// worker (the same script) there is no DOM, and nothing to get.
+const getter = (C, k) => C && Object.getOwnPropertyDescriptor(C.prototype, k).get;
+const firstChildG = getter(self.Node, 'firstChild');
+const nextSiblingG = getter(self.Node, 'nextSibling');
+const nodeTypeG = getter(self.Node, 'nodeType');
+const localNameG = getter(self.Element, 'localName');
+const attributesG = getter(self.Element, 'attributes');
+const getAttributeF = self.Element && Element.prototype.getAttribute;
 export const tagOf = (el) => localNameG.call(el);
 export const getAttr = (el, name) => getAttributeF.call(el, name);
 export const nodeTypeOf = (n) => nodeTypeG.call(n);
@@ -223,7 +225,7 @@ function element(el, lvl) {
     case 'video':
     case 'audio':
       attrs.rr_mediaState = el.paused ? 'paused' : 'played';
-      for (const k of ['currentTime', 'playbackRate', 'muted', 'loop', 'volume']) attrs['rr_media' + k[0].toUpperCase() + k.slice(1)] = el[k];
+      for (const k of MEDIA) attrs['rr_media' + k[0].toUpperCase() + k.slice(1)] = el[k];
       break;
     case 'dialog':
       if (el.open) attrs.rr_open_mode = openMode(el);

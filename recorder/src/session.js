@@ -6,7 +6,7 @@
 // sampling decision is made once, from the id (see isSampled), so the proxy
 // can skip injecting the recorder for an unsampled session.
 
-import { T, now } from './timing.js';
+import { now, INACTIVITY, MAX_AGE } from './timing.js';
 import { newId } from './ids.js';
 
 // Where cookies cannot be kept (disabled, or a sandboxed document) the
@@ -39,14 +39,14 @@ export function readCookie() {
 }
 
 /** Whether session s is still valid at time t. */
-export const alive = (s, t) => !!s && t < s.expires && t < s.created + T.maxAge;
+export const alive = (s, t) => !!s && t < s.expires && t < s.created + MAX_AGE;
 
 function writeCookie(s) {
   memo = s;
   if (!cookies) return;
   try {
     document.cookie = '_replay_s=' + ['v1', s.id, s.created, s.expires, +s.sampled].join(':') +
-      ';path=/;max-age=' + Math.max(0, Math.ceil((s.created + T.maxAge - now()) / 1000)) + ';SameSite=Lax' + (location.protocol === 'https:' ? ';Secure' : '');
+      ';path=/;max-age=' + Math.max(0, Math.ceil((s.created + MAX_AGE - now()) / 1000)) + ';SameSite=Lax' + (location.protocol === 'https:' ? ';Secure' : '');
   } catch (e) { /* checked below */ }
   const back = readCookie();
   if (!back || back.id !== s.id) cookies = false; // not kept: this page's memory holds the session
@@ -56,7 +56,7 @@ function writeCookie(s) {
 export function newSession(cfg) {
   const t = now();
   const id = newId();
-  const s = { id, created: t, expires: t + T.inactivity, sampled: isSampled(id, cfg.sampleRate, cfg.replaySampleRate) };
+  const s = { id, created: t, expires: t + INACTIVITY, sampled: isSampled(id, cfg.sampleRate, cfg.replaySampleRate) };
   writeCookie(s);
   return s;
 }
@@ -69,7 +69,7 @@ export function currentSession(cfg) {
   const t = now();
   const s = readCookie();
   if (!alive(s, t)) return newSession(cfg);
-  const exp = Math.min(t + T.inactivity, s.created + T.maxAge);
+  const exp = Math.min(t + INACTIVITY, s.created + MAX_AGE);
   // One write per second at most: activity events are frequent.
   if (exp - s.expires > 1000) {
     s.expires = exp;

@@ -3,28 +3,37 @@
 // the recorder reads Date.now or hard-codes a delay.
 
 /** Test hooks (window.__replayTestHooks), or {}. */
-export const hooks = window.__replayTestHooks || {};
+export const hooks = self.__replayTestHooks || {};
 
 /** Recorder timings in ms, and byte limits. */
 export const T = {
   flush: 5000, // a segment is closed at most this long after its first event
-  segmentBytes: 60000, // ...or when it reaches this many compressed bytes
-  beaconBytes: 64000, // keepalive/beacon budget at pagehide
   retryBase: 1000, // first retry delay; doubles up to retryMax
   retryMax: 60000,
-  queueBytes: 4e6, // bounded upload queue (compressed bytes)...
-  queueLength: 40, // ...and segments
+  queueLength: 40, // bounded upload queue: segments (and QUEUE_BYTES)
   tick: 1000, // session checks, adopted sheets, canvas frames
-  inactivity: 15 * 60e3, // a session ends after 15 min without activity...
-  maxAge: 4 * 3600e3, // ...or 4 h after it began
-  mouseSample: 50, // at most one mouse position per 50 ms...
-  mouseBatch: 500, // ...sent in batches every 500 ms
-  scrollSample: 100,
+  mouseBatch: 500, // mouse positions are sent in batches every 500 ms
   canvasFrame: 1000, // at most one canvas frame per second per canvas
   stormBudget: 100000, // mutation work units per second before the recorder pauses
   stormPause: 1000, // pause before the re-snapshot, doubled on repeated storms
   ...hooks.timing,
 };
+
+// Limits tests do not change (the session's expiry is tested with the clock).
+/** A segment is closed when it reaches about this many compressed bytes. */
+export const SEGMENT_BYTES = 60000;
+/** The keepalive/beacon budget at pagehide. */
+export const BEACON_BYTES = 64000;
+/** The upload queue's bound in compressed bytes (and T.queueLength segments). */
+export const QUEUE_BYTES = 4e6;
+/** A session ends after 15 min without activity... */
+export const INACTIVITY = 15 * 60e3;
+/** ...or 4 h after it began. */
+export const MAX_AGE = 4 * 3600e3;
+/** At most one mouse position per 50 ms. */
+export const MOUSE_SAMPLE = 50;
+/** At most one scroll position per target per 100 ms. */
+export const SCROLL_SAMPLE = 100;
 
 const offset = () => (typeof hooks.offset === 'function' ? +hooks.offset() || 0 : 0);
 

@@ -4,7 +4,7 @@
 // with a full snapshot. At pagehide what is left goes out with sendBeacon or
 // fetch keepalive, within the browser's 64 KB budget.
 
-import { T, now } from './timing.js';
+import { T, now, BEACON_BYTES, QUEUE_BYTES } from './timing.js';
 import { text } from './segments.js';
 import { cfg, guard, pause, resume, rejected, halt, sessionGone } from './recorder.js';
 
@@ -29,14 +29,14 @@ function request(s, body, beacon) {
   }
   const headers = { 'Content-Type': 'application/json' };
   if (gz) headers['Content-Encoding'] = 'gzip';
-  return fetch(url, { method: 'POST', body, headers, keepalive: beacon || body.length < 60000, credentials: 'same-origin' });
+  return fetch(url, { method: 'POST', body, headers, keepalive: beacon || body.length < 60000 });
 }
 
 /** Queues a compressed segment; when the queue is full the recorder pauses instead. */
 export function push(s) {
   const size = s.body.length;
   if (halted) return;
-  if (q.length >= T.queueLength || bytes + size > T.queueBytes) return pause('queue');
+  if (q.length >= T.queueLength || bytes + size > QUEUE_BYTES) return pause('queue');
   q.push(s);
   bytes += size;
   pump();
@@ -101,7 +101,7 @@ export function haltUploads() {
  */
 export function unload(uncompressed) {
   if (halted) return;
-  let budget = T.beaconBytes;
+  let budget = BEACON_BYTES;
   const send = (s, body) => {
     const size = new Blob([body]).size;
     if (size > budget) return false;
