@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/performance"
 	"github.com/chromedp/chromedp"
 )
 
@@ -82,7 +83,7 @@ func benchPage(n int, mode string, h *harness) string {
 	b.WriteString("<style>.row{display:flex;gap:4px}.label{font-weight:bold}.row:hover{background:#eee}</style>")
 	switch mode {
 	case "ours":
-		b.WriteString(`<script>window.__replayTestHooks = {timing: {}};</script>`)
+		b.WriteString(`<script>` + testHooks(`{}`) + `</script>`)
 		fmt.Fprintf(&b, `<script src="/__replay/%s" data-start="manual" data-privacy="allow"></script>`, h.bundle.Script.Name)
 	case "rrweb", "rrwebjson":
 		b.WriteString(`<script src="/bench/rrweb.js"></script>`)
@@ -127,10 +128,36 @@ func mutationPage(mode string, h *harness) string {
 	return b.String()
 }
 
-// startJS starts a recorder and returns the milliseconds the call took.
-const startJS = `(async (mode) => {
+// readyJS waits until the page is loaded and painted.
+const readyJS = `(async () => {
 	await new Promise((r) => (document.readyState === 'complete' ? r() : addEventListener('load', r)));
 	await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+	return 0;
+})()`
+
+// threadMS is the CPU time the page's main thread used so far, in ms
+// (Performance.getMetrics' ThreadTime; Performance must be enabled).
+func threadMS(t testing.TB, ctx context.Context) float64 {
+	var ms []*performance.Metric
+	if err := chromedp.Run(ctx, chromedp.ActionFunc(func(c context.Context) error {
+		var err error
+		ms, err = performance.GetMetrics().Do(c)
+		return err
+	})); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Name == "ThreadTime" {
+			return m.Value * 1000
+		}
+	}
+	t.Fatal("Performance.getMetrics has no ThreadTime")
+	return 0
+}
+
+// startJS starts a recorder on a loaded page (readyJS) and returns the
+// milliseconds the call took.
+const startJS = `((mode) => {
 	window.__ev = [];
 	const t0 = performance.now();
 	if (mode === 'ours') SessionReplay.startSessionReplayRecording();
@@ -165,8 +192,9 @@ func TestFigures(t *testing.T) {
 	b := newBrowserFor(t, 20*time.Minute)
 	ctx := b.tab(t)
 	runs := 7
+	mutRuns := 15 // a workload's overhead is a difference of two noisy times: more runs
 	if v, err := strconv.Atoi(os.Getenv("FIGURES_RUNS")); err == nil {
-		runs = v
+		runs, mutRuns = v, v
 	}
 
 	only := os.Getenv("FIGURES") // e.g. "snapshot,restore,mutations": some parts only
@@ -175,22 +203,31 @@ func TestFigures(t *testing.T) {
 	// Size.
 	rr := rrwebScript(t)
 	ours := gzipSize(h.bundle.Script.Body)
-	worker := gzipSize(h.bundle.Worker.Body)
+	worker, workerNote := gzipSize(h.bundle.Worker.Body), ""
+	if h.bundle.Worker == h.bundle.Script {
+		worker, workerNote = 0, " (the script itself, from the cache)"
+	}
 	t.Logf("| bundle (minified + gzip -9) | ours | @rrweb/record 2.1.6 |")
 	t.Logf("| --- | --- | --- |")
 	t.Logf("| script | %d B | %d B (record.umd.min.cjs) |", ours, gzipSize(rr))
-	t.Logf("| worker | %d B | — |", worker)
+	t.Logf("| worker | %d B%s | — |", worker, workerNote)
 	t.Logf("| total | %.1f KB | %.1f KB |", float64(ours+worker)/1000, float64(gzipSize(rr))/1000)
 
-	// Full snapshot: the synchronous time of starting the recorder on a loaded page.
+	// Full snapshot: the synchronous time of starting the recorder on a
+	// loaded page (wall clock), and the main thread's CPU time from the
+	// start until its result is back (what other processes on a shared
+	// machine take from the thread is not in it).
+	if err := chromedp.Run(ctx, performance.Enable()); err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("")
-	t.Logf("| full snapshot (ms, median of %d) | nodes | ours | rrweb | rrweb+JSON | ours/rrweb | ours/rrweb+JSON |", runs)
-	t.Logf("| --- | --- | --- | --- | --- | --- | --- |")
+	t.Logf("| full snapshot (ms, median of %d) | nodes | ours | rrweb | rrweb+JSON | ours/rrweb | ours/rrweb+JSON | main-thread CPU: ours | rrweb | rrweb+JSON | ours/rrweb | ours/rrweb+JSON |", runs)
+	t.Logf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	for _, n := range []int{10000, 50000} {
 		if !part("snapshot") {
 			break
 		}
-		times := map[string][]float64{}
+		times, cpu := map[string][]float64{}, map[string][]float64{}
 		var count int
 		for i := 0; i < runs; i++ {
 			for _, mode := range []string{"ours", "rrweb", "rrwebjson"} {
@@ -198,9 +235,14 @@ func TestFigures(t *testing.T) {
 					t.Fatal(err)
 				}
 				var ms float64
+				if err := eval(ctx, readyJS, &ms); err != nil {
+					t.Fatal(err)
+				}
+				c0 := threadMS(t, ctx)
 				if err := eval(ctx, startJS+"("+strconv.Quote(mode)+")", &ms); err != nil {
 					t.Fatal(err)
 				}
+				cpu[mode] = append(cpu[mode], threadMS(t, ctx)-c0)
 				times[mode] = append(times[mode], ms)
 				if i == 0 && mode == "ours" {
 					eval(ctx, `(() => { let n = 0; const w = document.createTreeWalker(document, 0xFFFFFFFF); while (w.nextNode()) n++; return n; })()`, &count)
@@ -208,7 +250,8 @@ func TestFigures(t *testing.T) {
 			}
 		}
 		o, r, rj := median(times["ours"]), median(times["rrweb"]), median(times["rrwebjson"])
-		t.Logf("| | %d | %.1f | %.1f | %.1f | %.2f | %.2f |", count, o, r, rj, o/r, o/rj)
+		co, cr, crj := median(cpu["ours"]), median(cpu["rrweb"]), median(cpu["rrwebjson"])
+		t.Logf("| | %d | %.1f | %.1f | %.1f | %.2f | %.2f | %.1f | %.1f | %.1f | %.2f | %.2f |", count, o, r, rj, o/r, o/rj, co, cr, crj, co/cr, co/crj)
 	}
 
 	// replaycore: restoring a checkpoint vs re-applying the events since the
@@ -220,6 +263,9 @@ func TestFigures(t *testing.T) {
 			t.Fatal(err)
 		}
 		var ignored float64
+		if err := eval(ctx, readyJS, &ignored); err != nil {
+			t.Fatal(err)
+		}
 		if err := eval(ctx, startJS+`("ours")`, &ignored); err != nil {
 			t.Fatal(err)
 		}
@@ -279,25 +325,38 @@ func TestFigures(t *testing.T) {
 		t.Logf("| | %.1f | %.1f | %.1f | %.1f | %.2f |", median(res.Snapshot), median(res.Apply), median(res.Cp), median(res.Restore), median(res.Restore)/median(res.Apply))
 	}
 
-	// Mutation workloads: recorder overhead = time with the recorder - time without.
+	// Mutation workloads: recorder overhead = time with the recorder -
+	// time without, on the wall clock (performance.now) and in the main
+	// thread's CPU time (from before the workload until the observer
+	// callbacks ran and the result is back).
 	t.Logf("")
-	t.Logf("| mutation workload (ms incl. the observer callback, median / minimum of %d) | none | ours | rrweb | rrweb+JSON | overhead ours (min) | overhead rrweb (min) | overhead rrweb+JSON (min) | ours/rrweb | ours/rrweb+JSON |", runs)
+	t.Logf("| mutation workload (ms incl. the observer callback, median / minimum of %d) | none | ours | rrweb | rrweb+JSON | overhead ours (min) | overhead rrweb (min) | overhead rrweb+JSON (min) | ours/rrweb | ours/rrweb+JSON |", mutRuns)
 	t.Logf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	var cpuRows []string
 	names := []string{"appends 1000×10", "deep nesting 1000", "attribute churn 1000×10", "reorders 2000×5"}
 	for _, name := range names {
 		if !part("mutations") {
 			break
 		}
-		times := map[string][]float64{}
-		for i := 0; i < runs; i++ {
+		times, cpu := map[string][]float64{}, map[string][]float64{}
+		for i := 0; i < mutRuns; i++ {
 			for _, mode := range []string{"none", "ours", "rrweb", "rrwebjson"} {
 				if err := chromedp.Run(ctx, chromedp.Navigate(h.url("/bench/mut?mode="+mode))); err != nil {
 					t.Fatal(err)
 				}
 				var ms float64
-				js := `(async () => {
-					await (` + startJS + `)(` + strconv.Quote(mode) + `);
+				if err := eval(ctx, readyJS, &ms); err != nil {
+					t.Fatal(err)
+				}
+				if err := eval(ctx, `(async () => {
+					(`+startJS+`)(`+strconv.Quote(mode)+`);
 					await new Promise((r) => setTimeout(r, 200));
+					return 0;
+				})()`, &ms); err != nil {
+					t.Fatal(err)
+				}
+				c0 := threadMS(t, ctx)
+				js := `(async () => {
 					const t0 = performance.now();
 					` + mutationWork[name] + `;
 					await new Promise((r) => setTimeout(r, 0));
@@ -306,6 +365,7 @@ func TestFigures(t *testing.T) {
 				if err := eval(ctx, js, &ms); err != nil {
 					t.Fatal(err)
 				}
+				cpu[mode] = append(cpu[mode], threadMS(t, ctx)-c0)
 				times[mode] = append(times[mode], ms)
 			}
 		}
@@ -313,6 +373,17 @@ func TestFigures(t *testing.T) {
 		// Noise on a shared machine only adds time: the minimum is the best estimate of each cost.
 		none, o, r, rj := minimum(times["none"]), minimum(times["ours"]), minimum(times["rrweb"]), minimum(times["rrwebjson"])
 		t.Logf("| %s | %s | %s | %s | %s | %.1f | %.1f | %.1f | %.2f | %.2f |", name, md("none"), md("ours"), md("rrweb"), md("rrwebjson"), o-none, r-none, rj-none, (o-none)/(r-none), (o-none)/(rj-none))
+		cmd := func(m string) string { return fmt.Sprintf("%.1f / %.1f", median(cpu[m]), minimum(cpu[m])) }
+		none, o, r, rj = minimum(cpu["none"]), minimum(cpu["ours"]), minimum(cpu["rrweb"]), minimum(cpu["rrwebjson"])
+		cpuRows = append(cpuRows, fmt.Sprintf("| %s | %s | %s | %s | %s | %.1f | %.1f | %.1f | %.2f | %.2f |", name, cmd("none"), cmd("ours"), cmd("rrweb"), cmd("rrwebjson"), o-none, r-none, rj-none, (o-none)/(r-none), (o-none)/(rj-none)))
+	}
+	if len(cpuRows) > 0 {
+		t.Logf("")
+		t.Logf("| mutation workload (main-thread CPU ms, median / minimum of %d) | none | ours | rrweb | rrweb+JSON | overhead ours (min) | overhead rrweb (min) | overhead rrweb+JSON (min) | ours/rrweb | ours/rrweb+JSON |", mutRuns)
+		t.Logf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+		for _, r := range cpuRows {
+			t.Logf("%s", r)
+		}
 	}
 }
 
