@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -114,6 +115,41 @@ func FuzzSegment(f *testing.F) {
 		}
 		if len(s.Carry) > 16<<10 {
 			t.Fatalf("carried state grew to %d bytes", len(s.Carry))
+		}
+	})
+}
+
+// FuzzQuery checks the query splitter against url.ParseQuery: for any query
+// string both agree on whether it is malformed and, for every name in it
+// (and a few absent ones), on its first value and how many times it is
+// given.
+func FuzzQuery(f *testing.F) {
+	for _, s := range []string{
+		"", "v=1&sid=abcdefghijklmnop&vid=abcdefghijklmnop&seq=0&start=1&end=2&full=1&n=3&raw=40",
+		"a=1&a=2", "&&a&=b&c=", "a=%41&b=+", "a=%zz", "a;b=1", "sid=x&sid=x&sid=y",
+		strings.Repeat("k=v&", 15) + "k=v", strings.Repeat("k=v&", 16) + "k=v", "=&=", "a==b",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		want, wantErr := url.ParseQuery(raw)
+		var q query
+		err := q.parse(raw)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("%q: error %v, url.ParseQuery's %v", raw, err, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		names := []string{"v", "sid", "seq", "", "absent"}
+		for name := range want {
+			names = append(names, name)
+		}
+		for _, name := range names {
+			v, n := q.get(name)
+			if n != len(want[name]) || (n > 0 && v != want[name][0]) {
+				t.Fatalf("%q: %q is %q ×%d, url.ParseQuery says %q", raw, name, v, n, want[name])
+			}
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
@@ -46,21 +47,21 @@ func reject(status int, reason, format string, args ...any) *rejection {
 // parseParams parses and checks the query string strictly: every parameter
 // at most once, in its documented format.
 func parseParams(rawQuery string) (*params, *rejection) {
-	q, err := url.ParseQuery(rawQuery)
-	if err != nil {
+	var q query
+	if err := q.parse(rawQuery); err != nil {
 		return nil, reject(400, "bad_query", "the query string is malformed: %v", err)
 	}
 	one := func(name string, required bool) (string, *rejection) {
-		v := q[name]
+		v, n := q.get(name)
 		switch {
-		case len(v) > 1:
-			return "", reject(400, "bad_parameter", "parameter %q is given %d times; give it once", name, len(v))
-		case len(v) == 0 && required:
+		case n > 1:
+			return "", reject(400, "bad_parameter", "parameter %q is given %d times; give it once", name, n)
+		case n == 0 && required:
 			return "", reject(400, "missing_parameter", "parameter %q is required (see docs/FORMAT.md, Segment upload)", name)
-		case len(v) == 0:
+		case n == 0:
 			return "", nil
 		}
-		return v[0], nil
+		return v, nil
 	}
 	integer := func(name string, lo, hi int64) (int64, *rejection) {
 		s, rj := one(name, true)
@@ -136,6 +137,59 @@ func parseParams(rawQuery string) (*params, *rejection) {
 		return nil, rj
 	}
 	return p, nil
+}
+
+// query is a parsed query string. The recorder's queries have a dozen
+// parameters and nothing to unescape, so they are split in place, without
+// the map (and its allocations) of url.ParseQuery; any other query is left
+// to url.ParseQuery, so both read every query the same way.
+type query struct {
+	pairs [maxFastPairs][2]string
+	n     int
+	slow  url.Values // when not nil, the parse
+}
+
+const maxFastPairs = 16
+
+func (q *query) parse(raw string) error {
+	if strings.ContainsAny(raw, "%+;") || strings.Count(raw, "&") >= maxFastPairs {
+		v, err := url.ParseQuery(raw)
+		q.slow = v
+		return err
+	}
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
+		if kv == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		q.pairs[q.n] = [2]string{k, v}
+		q.n++
+	}
+	return nil
+}
+
+// get returns the first value of name and how many times it is given.
+func (q *query) get(name string) (string, int) {
+	if q.slow != nil {
+		v := q.slow[name]
+		if len(v) == 0 {
+			return "", 0
+		}
+		return v[0], len(v)
+	}
+	var first string
+	n := 0
+	for _, kv := range q.pairs[:q.n] {
+		if kv[0] == name {
+			if n == 0 {
+				first = kv[1]
+			}
+			n++
+		}
+	}
+	return first, n
 }
 
 // decoders pool the decompressors, which are costly to allocate.
