@@ -378,3 +378,48 @@ func TestCaseInsensitiveFileNames(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedPackWriteAcknowledgesNothing: when the batch's pack write
+// fails (here its file is closed underneath the writer), the upload gets an
+// error, the index records nothing of it, and the store goes on with a new
+// pack: a retry succeeds and everything acknowledged survives a reopen.
+func TestFailedPackWriteAcknowledgesNothing(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	sid, vid := storetest.ID("failwrite"), storetest.ID("view")
+	mustPut(t, s, newSeg(sid, vid, 0, 0, 50))
+	// The writer is idle between batches: closing the file now is seen by
+	// the next batch's write.
+	s.active.f.Close()
+	if _, err := s.PutSegment(ctx, newSeg(sid, vid, 1, 100, 150)); err == nil {
+		t.Fatal("a segment whose pack write failed was acknowledged")
+	}
+	if list, err := s.SegmentList(ctx, sid); err != nil || len(list) != 1 {
+		t.Fatalf("after the failed write the index lists %d segments (%v), want 1", len(list), err)
+	}
+	mustPut(t, s, newSeg(sid, vid, 1, 100, 150))
+	mustPut(t, s, newSeg(sid, vid, 2, 200, 250))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	list, err := s.SegmentList(ctx, sid)
+	if err != nil || len(list) != 3 {
+		t.Fatalf("after reopen: %d segments (%v), want 3", len(list), err)
+	}
+	for _, in := range list {
+		rc, err := s.OpenSegment(ctx, in.SegmentKey)
+		if err != nil {
+			t.Fatalf("segment %d: %v", in.Seq, err)
+		}
+		rc.Close()
+	}
+}
