@@ -10,6 +10,7 @@
 // (the DOM as it was at that moment), for the event list.
 import { EventType } from './model.js';
 import { describeNode } from './describe.js';
+import { touchedBetween } from './morph.js';
 
 // A checkpoint is taken once applying events since the last one has cost
 // this much, or as much as taking a checkpoint costs, whichever is more
@@ -65,7 +66,7 @@ export class Indexer extends EventTarget {
       frame.tabIndex = -1;
       frame.style.display = 'none';
       this.host.append(frame);
-      s = { frame, rb: this.makeRebuilder(frame.contentDocument), next: 0, cps: [], work: 0, since: 0, markerNext: 0 };
+      s = { frame, rb: this.makeRebuilder(frame.contentDocument), next: 0, cps: [], work: 0, since: 0, markerNext: 0, touched: new Set() };
       this.states.set(v, s);
     }
     return s;
@@ -127,6 +128,28 @@ export class Indexer extends EventTarget {
     return this.eventsTotal ? this.workTotal / this.eventsTotal : 0;
   }
 
+  /**
+   * The ids of the nodes v's events [a, b) can have changed, as
+   * touchedBetween (morph.js) computes them, or null. Each checkpoint
+   * keeps the ids of the events since the one before, so a seek across a
+   * long session does not walk every event in between.
+   */
+  touchedBetween(v, a, b) {
+    const s = this.states.get(v);
+    const cps = s ? s.cps : [];
+    const out = new Set();
+    let pos = a;
+    for (let k = lastCheckpoint(cps, a) + 1; k < cps.length && cps[k].index <= b; k++) {
+      const cp = cps[k];
+      if ((k > 0 ? cps[k - 1].index : 0) >= pos) {
+        if (!cp.touched) return null;
+        for (const id of cp.touched) out.add(id);
+      } else if (!touchedBetween(v.events, pos, cp.index, out)) return null;
+      pos = cp.index;
+    }
+    return pos < b ? touchedBetween(v.events, pos, b, out) : out;
+  }
+
   /** Estimated ms to apply v's events from index a to index b (here). */
   workBetween(v, a, b) {
     const s = this.states.get(v);
@@ -174,6 +197,7 @@ export class Indexer extends EventTarget {
         if (e.type === EventType.FullSnapshot) { snapshot = true; break; }
       }
       const spent = performance.now() - t0;
+      if (s.touched) s.touched = touchedBetween(events, before, s.next, s.touched);
       s.work += spent;
       this.workTotal += spent;
       this.eventsTotal += s.next - before;
@@ -191,7 +215,8 @@ export class Indexer extends EventTarget {
     // Smoothed cost of a checkpoint (about that of a restore: both walk
     // the whole document).
     this.cpCost = this.cpCost ? this.cpCost * 0.7 + (performance.now() - t0) * 0.3 : performance.now() - t0;
-    s.cps.push({ index: s.next, time: v.times[s.next - 1], data, work: snapshot ? 0 : s.work });
+    s.cps.push({ index: s.next, time: v.times[s.next - 1], data, work: snapshot ? 0 : s.work, touched: s.touched });
+    s.touched = new Set();
     s.work = 0;
     s.since = 0;
   }

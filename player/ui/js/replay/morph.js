@@ -26,11 +26,10 @@ const isSpecial = (k) => (k.charCodeAt(0) === 114 && k.startsWith('rr_')) || k =
 
 /**
  * The ids of the nodes events[from, to) can have changed (added, removed,
- * edited, or whose children changed), or null when a full snapshot lies
- * between (then everything may differ).
+ * edited, or whose children changed), added to ids and returned, or null
+ * when a full snapshot lies between (then everything may differ).
  */
-export function touchedBetween(events, from, to) {
-  const ids = new Set();
+export function touchedBetween(events, from, to, ids = new Set()) {
   const addTree = (n) => {
     if (!n) return;
     ids.add(n.id);
@@ -109,10 +108,13 @@ function dirtySet(tree, touched) {
  * scroll is the live scroll state (id → [x, y]) the caller keeps; it is
  * updated. touched, when known (touchedBetween the document's state and
  * the checkpoint's), limits the comparison to the nodes that can differ.
+ * Scroll changes are not applied but left in pending (id → Scroll event)
+ * for the caller to apply once everything else has changed: each one
+ * makes the browser lay out the page at once (see Playback.renderTo).
  * Returns false, having changed nothing, when the checkpoint cannot be
  * applied in place.
  */
-export function morphTo(rb, cp, scroll, { hoverClass, focusClass, touched }) {
+export function morphTo(rb, cp, scroll, { hoverClass, focusClass, touched, pending }) {
   if (!cp || cp.v !== 1 || !cp.tree) return false;
   if ((cp.sheets && cp.sheets.length) || (cp.adopted && cp.adopted.length) || (cp.media && cp.media.length)) return false;
   const doc = rb.node(cp.tree.id);
@@ -128,6 +130,7 @@ export function morphTo(rb, cp, scroll, { hoverClass, focusClass, touched }) {
   }
   const ts = cp.ts || 0;
   const inc = (data) => rb.apply({ type: EventType.Incremental, timestamp: ts, data });
+  const scrollTo = (id, x, y) => pending.set(id, { type: EventType.Incremental, timestamp: ts, data: { source: Source.Scroll, id, x, y } });
   rb.apply({ type: EventType.Meta, timestamp: ts, data: cp.meta || {} });
   if (m.removes.length || m.adds.length || m.texts.length || m.attributes.length) inc(m);
   for (const i of inputs) inc({ source: Source.Input, ...i });
@@ -136,15 +139,14 @@ export function morphTo(rb, cp, scroll, { hoverClass, focusClass, touched }) {
   const want = new Map();
   for (const e of cp.scroll || []) want.set(e[0], [e[1], e[2]]);
   for (const [id, pos] of scroll) {
-    if (!want.has(id) && (pos[0] || pos[1]) && rb.node(id)) inc({ source: Source.Scroll, id, x: 0, y: 0 });
+    if (!want.has(id) && (pos[0] || pos[1]) && rb.node(id)) scrollTo(id, 0, 0);
   }
   const had = new Map(scroll);
   scroll.clear();
   for (const [id, pos] of want) {
-    // Setting a scroll position makes the browser lay out the page right
-    // away: only where it changes.
+    // Only where it changes.
     const cur = had.get(id) || [0, 0];
-    if (cur[0] !== pos[0] || cur[1] !== pos[1]) inc({ source: Source.Scroll, id, x: pos[0], y: pos[1] });
+    if (cur[0] !== pos[0] || cur[1] !== pos[1]) scrollTo(id, pos[0], pos[1]);
     scroll.set(id, pos);
   }
   // Hover and focus, as the checkpoint had them (-1 clears), unless they

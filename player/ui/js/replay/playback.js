@@ -3,7 +3,7 @@
 // forward, or by restoring the nearest checkpoint and applying the few
 // events after it.
 import { Pointer } from './pointer.js';
-import { morphTo, touchedBetween } from './morph.js';
+import { morphTo } from './morph.js';
 import { EventType, Source } from './model.js';
 
 export const SPEEDS = [0.5, 1, 2, 4, 8, 16];
@@ -43,6 +43,24 @@ export function supersededIn(events, from, to) {
   }
   return out;
 }
+
+/**
+ * Whether a mutation's removes take away a node (or an ancestor of a
+ * node) that a held-back scroll is for: that scroll must happen first.
+ */
+function removesScrolled(rb, removes, pending) {
+  if (!removes || !removes.length) return false;
+  for (const r of removes) {
+    const gone = r && rb.node(r.id);
+    if (!gone) continue;
+    for (const id of pending.keys()) {
+      const n = rb.node(id);
+      if (n && (n === gone || gone.contains(n))) return true;
+    }
+  }
+  return false;
+}
+
 const HOVER = 'replay-hover';
 const FOCUS = 'replay-focus';
 // Never apply more events than this to move forward when a checkpoint is
@@ -84,6 +102,11 @@ export class Playback extends EventTarget {
     this.liveMsPerEvent = 0;
     // Scroll positions on screen (id → [x, y]), for in-place restores.
     this.scroll = new Map();
+    // Scroll events held back until the rest of a frame's changes are in
+    // (id → event): setting a scroll position makes the browser lay out
+    // the page at once, and a seek that scrolled between DOM changes paid
+    // for a whole-page layout each time.
+    this.pending = new Map();
     this.lastSeek = { events: 0, ms: 0, restore: 'none' };
     this.lastRestore = '';
     this.lastFrame = 0;
@@ -225,19 +248,31 @@ export class Playback extends EventTarget {
     // scroll of each element matter: a scroll makes the browser lay out
     // the page at once, and a pointer move restyles its whole ancestry.
     const skip = n > 1 ? supersededIn(events, this.next, count) : null;
+    const pending = this.pending;
     while (this.next < count) {
       const i = this.next++;
       const e = events[i];
       if (skip && skip.has(i)) continue;
+      if (e.type === EventType.Incremental && e.data) {
+        const src = e.data.source;
+        if (src === Source.Scroll) {
+          scroll.set(e.data.id, [+e.data.x || 0, +e.data.y || 0]);
+          pending.set(e.data.id, e);
+          continue;
+        }
+        if (pending.size && src === Source.Mutation && removesScrolled(live, e.data.removes, pending)) this.flushScrolls();
+      } else if (e.type === EventType.FullSnapshot || e.type === EventType.Meta) {
+        // A new document: scrolls of the old one are void.
+        pending.clear();
+      }
       live.apply(e);
-      if (e.type === EventType.Incremental) {
-        if (e.data && e.data.source === Source.Scroll) scroll.set(e.data.id, [+e.data.x || 0, +e.data.y || 0]);
-      } else if (e.type === EventType.FullSnapshot) {
+      if (e.type === EventType.FullSnapshot) {
         scroll.clear();
         const off = e.data && e.data.initialOffset;
         if (off && (off.left || off.top) && e.data.node) scroll.set(e.data.node.id, [+off.left || 0, +off.top || 0]);
       }
     }
+    this.flushScrolls();
     if (n >= 20) {
       const rate = (performance.now() - t0) / n;
       this.liveMsPerEvent = this.liveMsPerEvent ? this.liveMsPerEvent * 0.7 + rate * 0.3 : rate;
@@ -299,10 +334,11 @@ export class Playback extends EventTarget {
     // when the checkpoint holds state that cannot be compared in place)
     // rebuild the document.
     // Only nodes the events between the two states touched can differ.
-    const touched = v === this.view ? touchedBetween(v.events, Math.min(this.next, cp.index), Math.max(this.next, cp.index)) : null;
+    const touched = v === this.view ? this.indexer.touchedBetween(v, Math.min(this.next, cp.index), Math.max(this.next, cp.index)) : null;
     const inPlace = v === this.view && this.rendered &&
-      morphTo(this.live, cp.data, this.scroll, { hoverClass: HOVER, focusClass: FOCUS, touched });
+      morphTo(this.live, cp.data, this.scroll, { hoverClass: HOVER, focusClass: FOCUS, touched, pending: this.pending });
     if (!inPlace) {
+      this.pending.clear();
       this.resetViewport();
       this.live.restore(cp.data);
       this.scroll = new Map((cp.data && cp.data.scroll || []).map((e) => [e[0], [e[1], e[2]]]));
@@ -312,6 +348,14 @@ export class Playback extends EventTarget {
     // Smoothed cost of a restore, to decide between restoring and
     // applying forward.
     this.restoreCost = this.restoreCost * 0.7 + (performance.now() - t0) * 0.3;
+  }
+
+  // Applies the scroll events held back, in the order they came.
+  flushScrolls() {
+    if (!this.pending.size) return;
+    const list = [...this.pending.values()];
+    this.pending.clear();
+    for (const e of list) this.live.apply(e);
   }
 
   /** Redraws pointer effects (after the stage was resized). */
