@@ -13,10 +13,13 @@ import { describeNode } from './describe.js';
 import { touchedBetween } from './morph.js';
 
 // A checkpoint is taken once applying events since the last one has cost
-// this much, or as much as taking a checkpoint costs, whichever is more
-// (so a seek applies at most about as much work as a restore costs, and
-// checkpoints never take more time than the work they save) ...
-const WORK_MS = 24;
+// this much here, or half what taking a checkpoint costs, whichever is
+// more. Applying the same events on screen costs two to three times more
+// than in this hidden frame (the page is styled and laid out there), and
+// a seek applies up to one spacing of them after restoring: this keeps it
+// to about a restore's cost, for checkpoints that take at most about
+// twice the time of the work they save (and a few hundred KB each) ...
+const WORK_MS = 12;
 // ... or after this many events, whichever comes first.
 const MAX_EVENTS = 3000;
 // Time slice per run, so playback and the UI stay smooth.
@@ -202,7 +205,7 @@ export class Indexer extends EventTarget {
       this.workTotal += spent;
       this.eventsTotal += s.next - before;
       this._describe(v, s);
-      if (snapshot || s.work >= Math.max(WORK_MS, this.cpCost) || s.since >= MAX_EVENTS) this._checkpoint(v, s, snapshot);
+      if (snapshot || s.work >= Math.max(WORK_MS, this.cpCost / 2) || s.since >= MAX_EVENTS) this._checkpoint(v, s, snapshot);
     }
     return false;
   }
