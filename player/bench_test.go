@@ -151,10 +151,7 @@ func recordCycle(b *testing.B) []map[string]any {
 	}
 	up := &benchUploads{events: map[string]map[int][]json.RawMessage{}}
 	mux := http.NewServeMux()
-	mux.Handle("/__replay/"+bundle.Script.Name, bundle.Script)
-	if bundle.Worker.Name != bundle.Script.Name { // the script may be its own worker
-		mux.Handle("/__replay/"+bundle.Worker.Name, bundle.Worker)
-	}
+	mux.Handle("/__replay/"+bundle.Script.Name, bundle.Script) // also its own worker
 	mux.Handle("/__replay/v1/segments", up)
 	tag := []byte(`<script async src="/__replay/` + bundle.Script.Name + `" data-start="auto"></script>`)
 	mux.HandleFunc("/page", func(w http.ResponseWriter, r *http.Request) {
