@@ -64,10 +64,13 @@ bench-recorder: test-deps
 	$(GO) test -tags figures -run 'TestFiguresSession$$' -v -timeout 15m ./recorder/
 
 # Ingest throughput with real recorder segments at concurrency 64: through
-# a Caddy process, in-process, and the store alone.
+# a Caddy process (Go and wrk load generators), in-process, and the store
+# alone.
 bench-ingest: build
+	@command -v wrk >/dev/null || { echo "installing Debian's wrk (the light load generator)"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null; }
 	./bench/ingest.sh $(BIN)
-	$(GO) test ./collector -run '^$$' -bench Ingest -benchtime 20000x
+	$(GO) test ./collector -run '^$$' -bench 'Ingest|Write' -benchtime 20000x
 	$(GO) test ./store/embedded -run '^$$' -bench PutSegment -benchtime 20000x
 
 # The player on a 60-minute recording vs rrweb's Replayer on our export of

@@ -331,17 +331,13 @@ func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest string) 
 		h.collector.ServeHTTP(w, r)
 	case rest == h.bundle.Script.Name:
 		h.bundle.Script.ServeHTTP(w, r)
-	case rest == h.bundle.Worker.Name:
-		h.bundle.Worker.ServeHTTP(w, r)
 	case isStaleAsset(rest, "recorder-worker."), isStaleAsset(rest, "recorder."):
-		// A page cached before an upgrade asks for the previous build:
-		// send it to the current one rather than break recording.
-		name := h.bundle.Script.Name
-		if strings.HasPrefix(rest, "recorder-worker.") {
-			name = h.bundle.Worker.Name
-		}
+		// A page cached before an upgrade asks for a previous build (or,
+		// from builds before the script became its own worker, for a
+		// separate worker): send it to the current script rather than
+		// break recording.
 		w.Header().Set("Cache-Control", "no-cache")
-		http.Redirect(w, r, h.BasePath+name, http.StatusFound)
+		http.Redirect(w, r, h.BasePath+h.bundle.Script.Name, http.StatusFound)
 	default:
 		http.NotFound(w, r)
 	}

@@ -335,13 +335,13 @@ func TestRecorderFilesServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, a := range []struct{ name, enc string }{{b.Script.Name, "br"}, {b.Script.Name, "gzip"}, {b.Worker.Name, ""}} {
+	for _, a := range []struct{ name, enc string }{{b.Script.Name, "br"}, {b.Script.Name, "gzip"}, {b.Script.Name, ""}} {
 		resp, _ := get(t, base+"/__replay/"+a.name, "Accept-Encoding", a.enc)
 		if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") || resp.Header.Get("Content-Encoding") != a.enc {
 			t.Errorf("%s (%s): status %d, Cache-Control %q, encoding %q", a.name, a.enc, resp.StatusCode, resp.Header.Get("Cache-Control"), resp.Header.Get("Content-Encoding"))
 		}
 	}
-	for stale, current := range map[string]string{"recorder.0123456789abcdef.js": b.Script.Name, "recorder-worker.0123456789abcdef.js": b.Worker.Name} {
+	for stale, current := range map[string]string{"recorder.0123456789abcdef.js": b.Script.Name, "recorder-worker.0123456789abcdef.js": b.Script.Name} {
 		resp, _ := get(t, base+"/__replay/"+stale)
 		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/__replay/"+current {
 			t.Errorf("stale %s: %d → %q", stale, resp.StatusCode, resp.Header.Get("Location"))

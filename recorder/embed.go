@@ -18,13 +18,12 @@ import (
 //go:embed src/*.js
 var sources embed.FS
 
-// Bundle is the built recorder: the classic page script the proxy injects
-// and its compression worker, jsbundle.Assets (content-hashed names,
-// precompressed, immutable caching) served at /__replay/<Name>. The worker
-// is the script itself, started with new Worker(its own URL): the browser
-// has it cached already, so recording costs one download, and Worker is
-// the same asset as Script.
-type Bundle struct{ Script, Worker *jsbundle.Asset }
+// Bundle is the built recorder: the classic page script the proxy injects,
+// a jsbundle.Asset (content-hashed name, precompressed, immutable caching)
+// served at /__replay/<Name>. It is its own compression worker, started
+// with new Worker(its own URL): the browser has it cached already, so
+// recording costs one download.
+type Bundle struct{ Script *jsbundle.Asset }
 
 var (
 	once   sync.Once
@@ -56,5 +55,5 @@ func build(debug bool) (*Bundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recorder: script: %w", err)
 	}
-	return &Bundle{Script: script, Worker: script}, nil
+	return &Bundle{Script: script}, nil
 }
