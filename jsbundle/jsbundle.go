@@ -234,9 +234,9 @@ func (a *Asset) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Add("Vary", "Accept-Encoding")
 	body, enc := a.Body, ""
 	switch ae := r.Header.Get("Accept-Encoding"); {
-	case acceptsEncoding(ae, "br"):
+	case AcceptsEncoding(ae, "br"):
 		body, enc = a.Brotli, "br"
-	case acceptsEncoding(ae, "gzip"):
+	case AcceptsEncoding(ae, "gzip"):
 		body, enc = a.Gzip, "gzip"
 	}
 	etag := a.etag
@@ -257,21 +257,29 @@ func (a *Asset) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// acceptsEncoding reports whether an Accept-Encoding header value accepts
-// enc with a non-zero quality.
-func acceptsEncoding(header, enc string) bool {
+// AcceptsEncoding reports whether an Accept-Encoding header value accepts
+// the content coding enc with a non-zero quality: named explicitly, or
+// through "*" when it is not named (RFC 9110, section 12.5.3).
+func AcceptsEncoding(header, enc string) bool {
+	star := false
 	for _, part := range strings.Split(header, ",") {
 		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if !strings.EqualFold(strings.TrimSpace(name), enc) {
+		name = strings.TrimSpace(name)
+		explicit := strings.EqualFold(name, enc)
+		if !explicit && name != "*" {
 			continue
 		}
+		ok := true
 		params = strings.ReplaceAll(params, " ", "")
-		if q, ok := strings.CutPrefix(params, "q="); ok {
+		if q, found := strings.CutPrefix(params, "q="); found {
 			if v, err := strconv.ParseFloat(q, 64); err == nil && v == 0 {
-				return false
+				ok = false
 			}
 		}
-		return true
+		if explicit {
+			return ok
+		}
+		star = ok
 	}
-	return false
+	return star
 }

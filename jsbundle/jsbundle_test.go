@@ -133,3 +133,28 @@ func TestMangleProps(t *testing.T) {
 		t.Errorf("mangling wrong: %s", a.Body)
 	}
 }
+
+func TestAcceptsEncoding(t *testing.T) {
+	for _, c := range []struct {
+		header, enc string
+		want        bool
+	}{
+		{"", "gzip", false},
+		{"gzip", "gzip", true},
+		{"GZIP", "gzip", true},
+		{"deflate, gzip;q=0.5", "gzip", true},
+		{"gzip;q=0", "gzip", false},
+		{"gzip; q=0.0", "gzip", false},
+		{"br, deflate", "gzip", false},
+		{"*", "gzip", true},
+		{"*;q=0", "gzip", false},
+		{"*, gzip;q=0", "gzip", false}, // named beats "*", wherever it stands
+		{"gzip;q=0, *", "gzip", false},
+		{"br;q=0, *", "gzip", true},
+		{"gzipx", "gzip", false},
+	} {
+		if got := AcceptsEncoding(c.header, c.enc); got != c.want {
+			t.Errorf("AcceptsEncoding(%q, %q) = %v, want %v", c.header, c.enc, got, c.want)
+		}
+	}
+}

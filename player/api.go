@@ -15,6 +15,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"go.uber.org/zap"
 
+	"github.com/caddy-replay/caddy-replay/jsbundle"
 	"github.com/caddy-replay/caddy-replay/store"
 )
 
@@ -394,7 +395,7 @@ func (p *Player) serveSegment(w http.ResponseWriter, r *http.Request, key store.
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "private, max-age=31536000, immutable")
 	h.Set("Vary", "Accept-Encoding")
-	if !acceptsGzip(r.Header.Get("Accept-Encoding")) {
+	if !jsbundle.AcceptsEncoding(r.Header.Get("Accept-Encoding"), "gzip") {
 		// A client that cannot inflate (curl without --compressed) gets
 		// the JSON decoded here.
 		zr, err := gzip.NewReader(rc)
@@ -420,26 +421,6 @@ func (p *Player) corruptSegment(w http.ResponseWriter, r *http.Request, key stor
 	p.log.Error("player: stored segment is not readable gzip",
 		zap.String("session", key.Session), zap.String("view", key.View), zap.Int("seq", key.Seq), zap.Error(err))
 	apiError(w, http.StatusInternalServerError, "segment_corrupt", "This segment is stored but cannot be read; `caddy replay reindex` reports damaged blobs.")
-}
-
-// acceptsGzip reports whether an Accept-Encoding value accepts gzip with a
-// non-zero quality.
-func acceptsGzip(header string) bool {
-	for _, part := range strings.Split(header, ",") {
-		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		name = strings.TrimSpace(name)
-		if !strings.EqualFold(name, "gzip") && name != "*" {
-			continue
-		}
-		params = strings.ReplaceAll(params, " ", "")
-		if q, ok := strings.CutPrefix(params, "q="); ok {
-			if v, err := strconv.ParseFloat(q, 64); err == nil && v == 0 {
-				return false
-			}
-		}
-		return true
-	}
-	return false
 }
 
 // deleteSession answers DELETE api/sessions/{id}.

@@ -9,6 +9,8 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"go.uber.org/zap"
+
+	"github.com/caddy-replay/caddy-replay/jsbundle"
 )
 
 // serveEvents answers GET api/sessions/{id}/events and .../export: the
@@ -52,7 +54,7 @@ func (p *Player) serveEvents(w http.ResponseWriter, r *http.Request, id string, 
 	h.Set("Vary", "Accept-Encoding")
 	var out io.Writer = w
 	var zw *gzip.Writer
-	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+	if jsbundle.AcceptsEncoding(r.Header.Get("Accept-Encoding"), "gzip") {
 		h.Set("Content-Encoding", "gzip")
 		zw, _ = gzip.NewWriterLevel(w, gzip.BestSpeed)
 		out = zw
