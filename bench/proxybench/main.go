@@ -83,10 +83,10 @@ func main() {
 
 	fmt.Printf("corpus: %d pages, %.1f MB; %d connections, %v per run, %d rounds, GOMAXPROCS of Caddy = all cores\n\n",
 		len(pages), float64(totalSize(pages))/1e6, *conc, *dur, *rounds)
-	fmt.Println("| upstream | config | req/s (median) | p50 | p99 | ratio (req/s) |")
-	fmt.Println("|---|---|---|---|---|---|")
+	fmt.Println("| upstream | config | req/s (median) | p50 | p99 | ratio (req/s) | Caddy CPU per response (median) | ratio (CPU) |")
+	fmt.Println("|---|---|---|---|---|---|---|---|")
 	for _, kind := range strings.Split(*upstreams, ",") {
-		var rps [2][]float64
+		var rps, cpu [2][]float64
 		var p50, p99 [2][]time.Duration
 		for r := 0; r < *rounds; r++ {
 			// Alternate the order so drift on this shared machine hits both.
@@ -96,7 +96,9 @@ func main() {
 			}
 			for _, i := range order {
 				name := kind + []string{"/replay", "/baseline"}[i]
+				c0 := cpuTime(cmd.Process.Pid)
 				res := load(fmt.Sprintf("http://127.0.0.1:%d", ports[name]), pages, *conc, *dur)
+				cpu[i] = append(cpu[i], float64((cpuTime(cmd.Process.Pid)-c0).Microseconds())/float64(res.n))
 				rps[i] = append(rps[i], res.rps)
 				p50[i] = append(p50[i], res.p50)
 				p99[i] = append(p99[i], res.p99)
@@ -104,11 +106,12 @@ func main() {
 		}
 		ratio := median(rps[0]) / median(rps[1])
 		for i, cfgName := range []string{"replay + reverse_proxy", "reverse_proxy (baseline)"} {
-			r := ""
+			r, rc := "", ""
 			if i == 0 {
 				r = fmt.Sprintf("**%.2f**", ratio)
+				rc = fmt.Sprintf("%.2f", median(cpu[0])/median(cpu[1]))
 			}
-			fmt.Printf("| %s | %s | %.0f | %v | %v | %s |\n", kind, cfgName, median(rps[i]), medianD(p50[i]).Round(10*time.Microsecond), medianD(p99[i]).Round(10*time.Microsecond), r)
+			fmt.Printf("| %s | %s | %.0f | %v | %v | %s | %.0f µs | %s |\n", kind, cfgName, median(rps[i]), medianD(p50[i]).Round(10*time.Microsecond), medianD(p99[i]).Round(10*time.Microsecond), r, median(cpu[i]), rc)
 		}
 	}
 }
@@ -116,6 +119,7 @@ func main() {
 type result struct {
 	rps      float64
 	p50, p99 time.Duration
+	n        int64 // responses
 }
 
 // load runs conc clients against base for d, cycling through the corpus
@@ -162,6 +166,7 @@ func load(base string, pages []page, conc int, d time.Duration) result {
 	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
 	return result{
 		rps: float64(n.Load()) / d.Seconds(),
+		n:   n.Load(),
 		p50: all[len(all)/2],
 		p99: all[len(all)*99/100],
 	}
@@ -226,6 +231,26 @@ func startUpstream(pages []page) net.Listener {
 	}))
 	return l
 }
+
+// cpuTime is the user + system CPU time the process has used so far, from
+// /proc (Linux): Caddy's own cost per response, apart from the load
+// generator and the upstream, which share the machine's cores with it.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	var utime, stime int64
+	fmt.Sscan(f[11], &utime)
+	fmt.Sscan(f[12], &stime)
+	return time.Duration(utime+stime) * time.Second / clockTicks
+}
+
+// clockTicks is USER_HZ, the unit of /proc's CPU times: 100 on every
+// Linux architecture Go supports.
+const clockTicks = 100
 
 func freePort() int {
 	l := must(net.Listen("tcp", "127.0.0.1:0"))
