@@ -97,16 +97,24 @@ export class SidePanel {
   renderEvents() {
     const ms = this.rec.markers.filter((m) => (this.filter ? m.kind === this.filter || (this.filter === 'click' && m.kind === 'rage') : true));
     this.counts.events.textContent = String(this.rec.markers.length);
+    // The same rows with new labels (they arrive while the session is
+    // indexed): update their text in place, so that a row being clicked
+    // or hovered is never swapped for a copy under the pointer.
+    if (this.eventItems && ms.length && ms.length === this.eventItems.length && ms.every((m, i) => this.eventItems[i].marker === m)) {
+      for (const li of this.eventItems) relabel(li, li.marker);
+      return;
+    }
     this.eventItems = ms.map((m) => {
       const desc = m.target || m.detail || '';
       const li = h('li', { class: 'ev-item ev-' + m.kind + (m.dead ? ' ev-dead' : '') },
         h('button', { type: 'button', class: 'row-btn', onclick: () => this.pb.seek(m.t) },
           h('span', { class: 'ev-icon' }, icon(eventIcons[m.kind] || 'eye')),
           h('span', { class: 'ev-main' },
-            h('span', { class: 'ev-label' }, m.label, m.count > 1 ? h('span', { class: 'muted' }, m.kind === 'input' ? ` · ${m.count} changes` : ` ×${m.count}`) : null),
+            label(m),
             desc ? h('span', { class: 'ev-detail ellipsis', title: desc }, desc) : null),
           h('span', { class: 'ev-time muted small num' }, this.offset(m.t))));
       li.marker = m;
+      li.count = m.count;
       return li;
     });
     replace(this.eventsList, this.eventItems.length ? this.eventItems
@@ -194,5 +202,31 @@ export class SidePanel {
       s && s.userId ? h('div', { class: 'danger-zone' },
         h('p', { class: 'muted small' }, 'Privacy request? Delete every recorded session of this user.'),
         h('button', { class: 'btn small danger-text', type: 'button', onclick: () => this.onDeleteUser(s.userId) }, icon('trash'), 'Delete all sessions of this user')) : null);
+  }
+}
+
+/** An event row's label: what happened, and how many times. */
+function label(m) {
+  return h('span', { class: 'ev-label' }, m.label, m.count > 1 ? h('span', { class: 'muted' }, m.kind === 'input' ? ` · ${m.count} changes` : ` ×${m.count}`) : null);
+}
+
+/** Brings an event row's label and detail up to date with its marker. */
+function relabel(li, m) {
+  li.classList.toggle('ev-dead', !!m.dead);
+  const main = li.querySelector('.ev-main');
+  if (li.count !== m.count) {
+    li.count = m.count;
+    main.querySelector('.ev-label').replaceWith(label(m));
+  }
+  const desc = m.target || m.detail || '';
+  let d = main.querySelector('.ev-detail');
+  if (!desc) {
+    if (d) d.remove();
+    return;
+  }
+  if (!d) main.append(d = h('span', { class: 'ev-detail ellipsis' }));
+  if (d.textContent !== desc) {
+    d.textContent = desc;
+    d.title = desc;
   }
 }
