@@ -200,6 +200,12 @@ func (r *Rewriter) scanName(p []byte, i int) int {
 		return n
 	}
 	r.named()
+	return r.afterName(p, i)
+}
+
+// afterName follows the delimiter p[i] after a tag's name: the tag ends,
+// turns self-closing, or has attributes. It returns where scanning goes on.
+func (r *Rewriter) afterName(p []byte, i int) int {
 	switch p[i] {
 	case '>':
 		r.tagEnd(p, i)
@@ -470,15 +476,7 @@ func (r *Rewriter) scanRaw(p []byte, i int) int {
 // closes the current raw-text element (p[i]).
 func (r *Rewriter) rawEndTag(p []byte, i int) int {
 	r.endTag, r.rawClose = true, true
-	switch p[i] {
-	case '>':
-		r.tagEnd(p, i)
-	case '/':
-		r.state = stSelfClosing
-	default:
-		r.state = stBeforeAttr
-	}
-	return i + 1
+	return r.afterName(p, i)
 }
 
 // scanScript follows the script data states, including the escaped and
