@@ -401,6 +401,10 @@ func (s *Store) rebuild(ctx context.Context, tx querier, summarize store.Summari
 	if _, err := tx.ExecContext(ctx, `INSERT INTO url_fts (url_fts) VALUES ('delete-all')`); err != nil {
 		return stats, err
 	}
+	// What the writer remembers of the index (sessions, URL ids) names rows
+	// that are gone: trusted, a cached URL would never be added again and
+	// the rebuilt sessions would point at ids no URL has.
+	s.forget()
 	s.sealActive() // its row is gone; the next write starts a new pack
 
 	tombs := map[string]bool{}
