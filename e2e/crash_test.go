@@ -368,8 +368,10 @@ func testCLI(t *testing.T, bin, dir, caddyfile string, sessions map[string]sessi
 			}
 		}
 	}
+	// The number of sessions depends on how fast the machine uploaded
+	// before the kill; a page of the table holds at most 500.
 	out := run(t, bin, "replay", "sessions", "--data-dir", dir, "--url", "/app/orders", "--limit", "500")
-	if !strings.Contains(out, fmt.Sprintf("%d of %d sessions", orders, orders)) {
+	if !strings.Contains(out, fmt.Sprintf("%d of %d sessions", min(orders, 500), orders)) {
 		t.Errorf("table of the %d sessions visiting /app/orders:\n%s", orders, out)
 	}
 
