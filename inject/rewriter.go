@@ -164,6 +164,23 @@ const (
 	tkBgsound
 )
 
+// kindOfFold is kindOf for a name as written in the page, in any case.
+// Names are 3 to 9 bytes here (see named).
+func kindOfFold(name []byte) tagKind {
+	for i, c := range name {
+		if c >= 'A' && c <= 'Z' {
+			var low [9]byte
+			copy(low[:], name[:i])
+			for k := i; k < len(name); k++ {
+				low[k] = toLower(name[k])
+			}
+			return kindOf(low[:len(name)])
+		}
+	}
+	return kindOf(name)
+}
+
+// kindOf tells the kind of a lower-case tag name.
 func kindOf(name []byte) tagKind {
 	// A switch on the first letter rejects most names with one jump.
 	switch name[0] {
@@ -569,6 +586,11 @@ func (r *Rewriter) named() {
 	if n := r.nameLen; n >= 3 && n <= 9 && (!r.endTag || r.template > 0) {
 		k = kindOf(r.name[:n])
 	}
+	r.setKind(k)
+}
+
+// setKind runs when the name of a tag of kind k is complete.
+func (r *Rewriter) setKind(k tagKind) {
 	r.kind = k
 	if r.endTag {
 		return

@@ -86,14 +86,8 @@ func (r *Rewriter) scan(p []byte) {
 			r.tokStart, r.tokInOff = end, r.inOff+int64(end)
 			r.state = stTagOpen
 			i = end + 1
-			// Fast path: a start tag's name and attributes, without going
-			// back through the state switch for each part.
-			if i < n && isAlpha(p[i]) {
-				r.endTag, r.nameLen, r.state = false, 0, stTagName
-				i = r.scanName(p, i)
-				if isAttrState(r.state) && i < n {
-					i = r.scanAttrs(p, i)
-				}
+			if i < n {
+				i = r.tagFast(p, i)
 			}
 
 		case stTagOpen:
@@ -178,6 +172,174 @@ func (r *Rewriter) scan(p []byte) {
 			i = n
 		}
 	}
+}
+
+// tagFast is the fast path for a tag whose '<' is p[i-1]: a start or end
+// tag whose name ends within p is named without copying it, and an
+// ordinary tag (one whose end needs no action) is skipped to its '>'
+// without going back through the state switch for each part. Anything
+// else continues in the resumable states. It returns where scanning goes on.
+func (r *Rewriter) tagFast(p []byte, i int) int {
+	n := len(p)
+	s := i
+	end := false
+	switch c := p[i]; {
+	case isAlpha(c):
+	case c == '/' && i+1 < n && isAlpha(p[i+1]):
+		// The '<' is in p, so no earlier bytes of this token are held.
+		end = true
+		s++
+	default:
+		return i // stTagOpen decides
+	}
+	j := s + 1
+	for j < n {
+		if cl := byteClass[p[j]]; cl != clOther && cl != clEq {
+			break
+		}
+		j++
+	}
+	r.endTag, r.state = end, stTagName
+	if j == n {
+		// The name goes on in the next Write: the resumable path.
+		r.nameLen = 0
+		return r.scanName(p, s)
+	}
+	r.nameLen = j - s
+	k := tkOther
+	if l := j - s; l >= 3 && l <= 9 && (!end || r.template > 0) {
+		k = kindOfFold(p[s:j])
+	}
+	r.setKind(k)
+	if k == tkOther && !r.keep && !r.pendingHead && (!end || r.phase != phHead) {
+		// tagEnd would do nothing but return to text.
+		if e, ok := skipAttrs(p, j); ok {
+			r.state = stText
+			return e
+		}
+	}
+	i = r.afterName(p, j)
+	if isAttrState(r.state) && i < n {
+		i = r.scanAttrs(p, i)
+	}
+	return i
+}
+
+// skipAttrs follows the attribute states of a tag from p[i], the
+// delimiter after its name, to the '>' that ends it, exactly as scanAttrs
+// does (names may start with '=', quotes count only as the first byte of
+// a value), and returns the index after the '>'. It reports false if p
+// ends first; the caller then runs the resumable states from i instead.
+func skipAttrs(p []byte, i int) (int, bool) {
+	n := len(p)
+	var c byte
+	var j int
+	switch p[i] {
+	case '>':
+		return i + 1, true
+	case '/':
+		i++
+		goto selfClosing
+	}
+	i++ // the white space after the name
+beforeAttr:
+	for ; i < n; i++ {
+		switch byteClass[p[i]] {
+		case clSpace:
+			continue
+		case clGT:
+			return i + 1, true
+		case clSlash:
+			i++
+			goto selfClosing
+		}
+		i++ // a name starts, maybe with '='
+		goto attrName
+	}
+	return n, false
+attrName:
+	for i < n && byteClass[p[i]] == clOther {
+		i++
+	}
+	if i == n {
+		return n, false
+	}
+	switch byteClass[p[i]] {
+	case clGT:
+		return i + 1, true
+	case clSlash:
+		i++
+		goto selfClosing
+	case clEq:
+		i++
+		goto beforeValue
+	}
+	for i++; i < n; i++ { // after the name, white space
+		switch byteClass[p[i]] {
+		case clSpace:
+			continue
+		case clGT:
+			return i + 1, true
+		case clSlash:
+			i++
+			goto selfClosing
+		case clEq:
+			i++
+			goto beforeValue
+		}
+		i++ // another name
+		goto attrName
+	}
+	return n, false
+beforeValue:
+	for i < n && byteClass[p[i]] == clSpace {
+		i++
+	}
+	if i == n {
+		return n, false
+	}
+	switch c = p[i]; c {
+	case '"', '\'':
+		j = bytes.IndexByte(p[i+1:], c)
+		if j < 0 {
+			return n, false
+		}
+		i += j + 2
+		if i == n {
+			return n, false
+		}
+		switch byteClass[p[i]] {
+		case clSpace:
+			i++
+		case clSlash:
+			i++
+			goto selfClosing
+		case clGT:
+			return i + 1, true
+		} // anything else starts the next name: reconsumed
+		goto beforeAttr
+	case '>':
+		return i + 1, true
+	}
+	for i < n && byteClass[p[i]] != clSpace && p[i] != '>' { // unquoted
+		i++
+	}
+	if i == n {
+		return n, false
+	}
+	if p[i] == '>' {
+		return i + 1, true
+	}
+	i++
+	goto beforeAttr
+selfClosing:
+	if i == n {
+		return n, false
+	}
+	if p[i] == '>' {
+		return i + 1, true
+	}
+	goto beforeAttr // reconsumed
 }
 
 // scanName reads a tag name from i; when it is complete it runs named and
