@@ -49,6 +49,7 @@ func main() {
 	dur := flag.Duration("d", 5*time.Second, "duration of one measurement")
 	rounds := flag.Int("rounds", 5, "alternating rounds per pair (the median is reported)")
 	upstreams := flag.String("upstreams", "plain,gzip,gzip-always", "upstream kinds to measure")
+	profDir := flag.String("profile", "", "if set, write a CPU profile of Caddy during each config's first round into this directory")
 	flag.Parse()
 
 	pages := loadCorpus(*corpus)
@@ -57,7 +58,11 @@ func main() {
 
 	ports := map[string]int{}
 	var cf strings.Builder
-	fmt.Fprintf(&cf, "{\n\tadmin off\n\tpersist_config off\n\tlog default {\n\t\tlevel ERROR\n\t}\n\treplay {\n\t\tdata_dir %s\n\t}\n}\n", must(os.MkdirTemp("", "proxybench")))
+	admin := "off"
+	if *profDir != "" {
+		admin = fmt.Sprintf("127.0.0.1:%d", freePort()) // pprof is served by the admin endpoint
+	}
+	fmt.Fprintf(&cf, "{\n\tadmin %s\n\tpersist_config off\n\tlog default {\n\t\tlevel ERROR\n\t}\n\treplay {\n\t\tdata_dir %s\n\t}\n}\n", admin, must(os.MkdirTemp("", "proxybench")))
 	for _, kind := range strings.Split(*upstreams, ",") {
 		for _, withReplay := range []bool{true, false} {
 			name := kind + map[bool]string{true: "/replay", false: "/baseline"}[withReplay]
@@ -96,12 +101,21 @@ func main() {
 			}
 			for _, i := range order {
 				name := kind + []string{"/replay", "/baseline"}[i]
+				var prof sync.WaitGroup
+				if *profDir != "" && r == 0 {
+					prof.Add(1)
+					go func() {
+						defer prof.Done()
+						saveProfile(admin, *dur-time.Second, filepath.Join(*profDir, strings.ReplaceAll(name, "/", "-")+".pprof"))
+					}()
+				}
 				c0 := cpuTime(cmd.Process.Pid)
 				res := load(fmt.Sprintf("http://127.0.0.1:%d", ports[name]), pages, *conc, *dur)
 				cpu[i] = append(cpu[i], float64((cpuTime(cmd.Process.Pid)-c0).Microseconds())/float64(res.n))
 				rps[i] = append(rps[i], res.rps)
 				p50[i] = append(p50[i], res.p50)
 				p99[i] = append(p99[i], res.p99)
+				prof.Wait()
 			}
 		}
 		ratio := median(rps[0]) / median(rps[1])
@@ -113,6 +127,24 @@ func main() {
 			}
 			fmt.Printf("| %s | %s | %.0f | %v | %v | %s | %.0f µs | %s |\n", kind, cfgName, median(rps[i]), medianD(p50[i]).Round(10*time.Microsecond), medianD(p99[i]).Round(10*time.Microsecond), r, median(cpu[i]), rc)
 		}
+	}
+}
+
+// saveProfile fetches a CPU profile of d from Caddy's admin endpoint
+// and writes it to path (for `go tool pprof`).
+func saveProfile(admin string, d time.Duration, path string) {
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", admin, int(d.Seconds())))
+	if err != nil {
+		log.Printf("profile: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil {
+		err = os.WriteFile(path, b, 0o644)
+	}
+	if err != nil {
+		log.Printf("profile: %v", err)
 	}
 }
 
