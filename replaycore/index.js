@@ -60,6 +60,7 @@ export class Rebuilder {
     this._ids = new WeakMap(); // Node -> id
     this._placeholders = new WeakSet(); // inert elements standing for scripts
     this._scroll = new Map(); // id -> [x, y]
+    this._scrollQueued = false; // a pass over the scroll positions waits for the next frame
     this._sheets = new Map(); // styleId -> Map<Document, CSSStyleSheet>
     this._adopted = new Map(); // target id (document or shadow host) -> styleIds
     this._edited = new Set(); // ids of <style> elements edited through the CSSOM
@@ -649,9 +650,17 @@ export class Rebuilder {
   }
 
   _reapplyScroll() {
-    try {
-      for (const id of this._scroll.keys()) this._applyScroll(id);
-    } catch (e) { /* never into the caller */ }
+    // Once per frame, however many images load in it: each pass sets
+    // every scroll position, and each set forces a layout.
+    if (this._scrollQueued) return;
+    this._scrollQueued = true;
+    const later = typeof requestAnimationFrame === 'function' ? requestAnimationFrame : (f) => setTimeout(f, 16);
+    later(() => {
+      this._scrollQueued = false;
+      try {
+        for (const id of this._scroll.keys()) this._applyScroll(id);
+      } catch (e) { /* never into the caller */ }
+    });
   }
 
   _applyDialog(id) {

@@ -73,6 +73,13 @@ func newServer(t *testing.T) *server {
 		s.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	})
+	mux.HandleFunc("/tall.svg", func(w http.ResponseWriter, r *http.Request) {
+		// Late and tall: the page is too short for its scroll position
+		// until these arrive.
+		time.Sleep(300 * time.Millisecond)
+		w.Header().Set("Content-Type", "image/svg+xml")
+		io.WriteString(w, `<svg xmlns="http://www.w3.org/2000/svg" width="10" height="200"><rect width="10" height="200" fill="blue"/></svg>`)
+	})
 	mux.HandleFunc("/img.svg", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "image/svg+xml")
 		io.WriteString(w, `<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect width="4" height="4" fill="red"/></svg>`)
@@ -272,6 +279,24 @@ func TestReplayCore(t *testing.T) {
 		}
 	})
 
+	t.Run("scroll positions applied again after late images, once per frame", func(t *testing.T) {
+		load(t)
+		var res struct {
+			Before, After, Passes, Images int
+		}
+		if err := eval(ctx, lateImagesJS, &res); err != nil {
+			t.Fatal(err)
+		}
+		if res.Before != 0 || res.After != 2000 {
+			t.Errorf("document scrollTop %d before the images, %d after; want 0 (clamped) then 2000", res.Before, res.After)
+		}
+		// Each pass sets every position (a forced layout each): twenty
+		// images loading together must not cost twenty passes.
+		if res.Images != 20 || res.Passes < 1 || res.Passes > 10 {
+			t.Errorf("%d images loaded, %d passes over the scroll positions; want 20 images, 1 to 10 passes", res.Images, res.Passes)
+		}
+	})
+
 	t.Run("stylesheets sent in earlier views", func(t *testing.T) {
 		load(t)
 		var res []string
@@ -288,6 +313,32 @@ func TestReplayCore(t *testing.T) {
 		t.Errorf("uncaught exception in the host page: %s", e)
 	}
 }
+
+// lateImagesJS rebuilds a page scrolled to 2000 px whose height comes
+// from twenty images that arrive 300 ms later, and counts the passes
+// over the scroll positions their load events cause.
+const lateImagesJS = `(async () => {
+	const f = document.getElementById('sandboxed');
+	const rb = new ReplayCore.Rebuilder(f.contentDocument);
+	let id = 0;
+	const E = (tagName, attributes, childNodes) => ({type: 2, tagName, attributes: attributes || {}, childNodes: childNodes || [], id: ++id});
+	const imgs = [];
+	for (let k = 0; k < 20; k++) imgs.push(E('img', {src: '/tall.svg?' + k, style: 'display:block'}));
+	const doc = {type: 0, id: ++id, childNodes: [E('html', {}, [E('head', {}, []), E('body', {style: 'margin:0'}, imgs)])]};
+	rb.apply({type: 4, timestamp: 1, data: {href: location.origin + '/', width: 800, height: 600}});
+	rb.apply({type: 2, timestamp: 1, data: {node: doc, initialOffset: {left: 0, top: 2000}}});
+	const d = f.contentDocument;
+	const before = d.scrollingElement.scrollTop;
+	// One scroll position (the document's): a pass is one call.
+	let passes = 0;
+	const apply = rb._applyScroll.bind(rb);
+	rb._applyScroll = (id) => { passes++; apply(id); };
+	const done = () => Array.from(d.images).every((i) => i.complete);
+	const t0 = performance.now();
+	while (!done() && performance.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
+	await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+	return {Before: before, After: d.scrollingElement.scrollTop, Passes: passes, Images: Array.from(d.images).filter((i) => i.naturalHeight === 200).length};
+})()`
 
 // sheetsJS records a stylesheet's text in one view and its key (rr_css)
 // in the next, as our recorder does, and rebuilds the second view alone:
