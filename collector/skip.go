@@ -21,6 +21,14 @@ const (
 )
 
 // value skips any JSON value, validating it.
+//
+// Each turn of the loop first runs the fast path over the window: the
+// tokens a recorder writes (no whitespace, plain strings, short integers)
+// taken with a local index, without a call or a window check per byte.
+// Whatever the fast path does not take — whitespace, a token cut by the
+// window's end, a literal, an error — goes one step through the general
+// state machine below it, which is the reference: the fast path takes a
+// token only where the general path would take it the same way.
 func (s *scanner) value() error {
 	stack := s.stack[:0]
 	defer func() { s.stack = stack[:0] }()
@@ -28,6 +36,119 @@ func (s *scanner) value() error {
 	for {
 		if s.pos >= s.end && !s.fill() {
 			return s.failure("unexpected end in a value")
+		}
+		b, i := s.buf[:s.end], s.pos
+	fast:
+		for i < len(b) {
+			c := b[i]
+			switch state {
+			case skAfter:
+				top := stack[len(stack)-1] // never empty: value returns at the outermost end
+				switch {
+				case c == ',':
+					i++
+					state = skValue
+					if top == '{' {
+						state = skKey
+					}
+					continue
+				case c == '}' && top == '{', c == ']' && top == '[':
+					i++
+					stack = stack[:len(stack)-1]
+					s.depth--
+					if len(stack) == 0 {
+						s.pos = i
+						return nil
+					}
+					continue
+				}
+				break fast
+			case skColon:
+				if c != ':' {
+					break fast
+				}
+				i++
+				state = skValue
+				continue
+			case skKey, skKeyOrEnd:
+				switch {
+				case c == '"':
+					next := skColon
+					if j := plainEnd(b, i+1); j < len(b) && b[j] == '"' {
+						i, state = j+1, next
+						continue
+					} else {
+						s.pos = j
+					}
+					if err := s.skipStringRest(); err != nil {
+						return err
+					}
+					state = next
+					b, i = s.buf[:s.end], s.pos
+					continue
+				case c == '}' && state == skKeyOrEnd:
+					i++
+					stack = stack[:len(stack)-1]
+					s.depth--
+					state = skAfter
+					if len(stack) == 0 {
+						s.pos = i
+						return nil
+					}
+					continue
+				}
+				break fast
+			default: // skValue, skValueOrEnd
+				switch {
+				case c == '"':
+					if j := plainEnd(b, i+1); j < len(b) && b[j] == '"' {
+						i = j + 1
+					} else {
+						s.pos = j
+						if err := s.skipStringRest(); err != nil {
+							return err
+						}
+						b, i = s.buf[:s.end], s.pos
+					}
+				case c == '-' || '0' <= c && c <= '9':
+					if j := intEnd(b, i); j > 0 {
+						i = j
+					} else {
+						s.pos = i
+						if err := s.skipNumber(); err != nil {
+							return err
+						}
+						b, i = s.buf[:s.end], s.pos
+					}
+				case c == '{' || c == '[':
+					if s.depth >= maxDepth {
+						break fast // the general path reports it
+					}
+					s.depth++
+					stack = append(stack, c)
+					i++
+					state = skKeyOrEnd
+					if c == '[' {
+						state = skValueOrEnd
+					}
+					continue
+				case c == ']' && state == skValueOrEnd:
+					i++
+					stack = stack[:len(stack)-1]
+					s.depth--
+				default:
+					break fast
+				}
+				state = skAfter
+				if len(stack) == 0 {
+					s.pos = i
+					return nil
+				}
+			}
+		}
+		s.pos = i
+		if s.pos >= s.end {
+			continue // the window is used up: refill
 		}
 		c := s.buf[s.pos]
 		if c == ' ' || c == '\n' || c == '\r' || c == '\t' {
@@ -149,6 +270,12 @@ func stopMask(w uint64) uint64 {
 // time through plain content.
 func (s *scanner) skipString() error {
 	s.pos++
+	return s.skipStringRest()
+}
+
+// skipStringRest is skipString past the opening quote (at any point of
+// the string's content that is not inside an escape).
+func (s *scanner) skipStringRest() error {
 	for {
 		if s.pos >= s.end && !s.fill() {
 			return s.failure("unterminated string")
@@ -182,6 +309,48 @@ func (s *scanner) skipString() error {
 			return s.failure("control character in string")
 		}
 	}
+}
+
+// plainEnd returns the index in b of the first byte at or after i that
+// ends plain string content ('"', '\\' or a control character), or
+// len(b) if there is none.
+func plainEnd(b []byte, i int) int {
+	for i+8 <= len(b) {
+		if m := stopMask(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+		i += 8
+	}
+	for i < len(b) && !isStop[b[i]] {
+		i++
+	}
+	return i
+}
+
+// intEnd returns the end of the integer starting at b[i] when it is a
+// complete, valid JSON integer followed, inside b, by ',', ']' or '}';
+// else 0, and the caller takes the careful way (skipNumber).
+func intEnd(b []byte, i int) int {
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(b):
+		return 0
+	case b[i] == '0':
+		i++
+	case '1' <= b[i] && b[i] <= '9':
+		i++
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+	default:
+		return 0
+	}
+	if i < len(b) && (b[i] == ',' || b[i] == ']' || b[i] == '}') {
+		return i
+	}
+	return 0
 }
 
 // skipNumber validates a number without converting it. Most numbers in a
