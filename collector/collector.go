@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -110,6 +111,29 @@ type Collector struct {
 	maxSkewMs  int64
 	maxAgeMs   int64
 	tokenBytes []byte
+	// lastExtra is the latest extra encoded: a session's uploads (and
+	// most sessions of a site) send the same user agent, so most uploads
+	// reuse its bytes instead of encoding them again.
+	lastExtra atomic.Pointer[encodedExtra]
+}
+
+// encodedExtra is an extra and its JSON.
+type encodedExtra struct {
+	x extra
+	b []byte
+}
+
+// encodeExtra returns x as JSON. The bytes may be shared with other
+// uploads: they are read, never changed (their capacity is their length,
+// so an append copies).
+func (c *Collector) encodeExtra(x extra) []byte {
+	if e := c.lastExtra.Load(); e != nil && e.x == x {
+		return e.b
+	}
+	b, _ := json.Marshal(x) // strings always encode
+	b = b[:len(b):len(b)]
+	c.lastExtra.Store(&encodedExtra{x, b})
+	return b
 }
 
 // New checks cfg, fills in defaults and returns a Collector.
@@ -203,7 +227,7 @@ func (c *Collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 
 	dup, p, rj := c.handle(w, r)
-	result := "accepted"
+	var result string // the latency label, when not accepted or duplicate
 	switch {
 	case rj != nil && rj.status == 0:
 		result = rj.reason // answered already (a CORS preflight)
@@ -225,35 +249,30 @@ func (c *Collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			ce.Write(fields...)
 		}
-		writeJSON(w, rj.status, map[string]string{"error": rj.reason, "message": rj.message})
+		b, _ := json.Marshal(map[string]string{"error": rj.reason, "message": rj.message})
+		writeJSON(w, rj.status, append(b, '\n'))
 	case dup:
-		result = "duplicate"
 		c.metrics.duplicate.Inc()
-		writeJSON(w, http.StatusOK, map[string]bool{"ok": true, "duplicate": true})
+		writeJSON(w, http.StatusOK, dupBody)
+		c.metrics.duplicateTime.Observe(time.Since(start).Seconds())
+		return
 	default:
-		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+		writeJSON(w, http.StatusOK, okBody)
+		c.metrics.acceptedTime.Observe(time.Since(start).Seconds())
+		return
 	}
 	c.metrics.latency.WithLabelValues(result).Observe(time.Since(start).Seconds())
 }
 
+// The answers to a stored upload and to a duplicate, the same bytes every
+// time.
 var (
 	okBody  = []byte(`{"ok":true}` + "\n")
 	dupBody = []byte(`{"ok":true,"duplicate":true}` + "\n")
 )
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	var b []byte
-	switch x := v.(type) {
-	case map[string]bool:
-		if x["duplicate"] {
-			b = dupBody
-		} else {
-			b = okBody
-		}
-	default:
-		b, _ = json.Marshal(v)
-		b = append(b, '\n')
-	}
+// writeJSON answers with status and b, a JSON document.
+func writeJSON(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(b)))
@@ -346,7 +365,7 @@ func (c *Collector) handle(w http.ResponseWriter, r *http.Request) (dup bool, p 
 	if c.cfg.StoreClientIP {
 		x.ClientIP = ip
 	}
-	xb, _ := json.Marshal(x)
+	xb := c.encodeExtra(x)
 	info := store.SegmentInfo{
 		SegmentKey: p.key, Start: p.start, End: p.end, FullSnapshot: p.full,
 		Records: p.records, RawSize: p.raw, Size: int64(len(d.gz)), Received: nowMs,
@@ -358,8 +377,8 @@ func (c *Collector) handle(w http.ResponseWriter, r *http.Request) (dup bool, p 
 	}
 	if !dup {
 		c.metrics.accepted.Inc()
-		c.metrics.bytes.WithLabelValues("stored").Add(float64(len(d.gz)))
-		c.metrics.bytes.WithLabelValues("raw").Add(float64(p.raw))
+		c.metrics.storedBytes.Add(float64(len(d.gz)))
+		c.metrics.rawBytes.Add(float64(p.raw))
 	}
 	return dup, p, nil
 }

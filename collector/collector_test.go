@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -600,4 +601,25 @@ func metricValue(c prometheus.Metric) float64 {
 		return m.Counter.GetValue()
 	}
 	return m.Gauge.GetValue()
+}
+
+// TestEncodeExtraReuse checks that the reused encoding of an upload's
+// extra is always the encoding of that upload's own values, whichever
+// extra came before it.
+func TestEncodeExtraReuse(t *testing.T) {
+	c := &Collector{}
+	xs := []extra{{UserAgent: "a"}, {UserAgent: "a"}, {UserAgent: "a", ClientIP: "10.0.0.1"}, {UserAgent: "b"}, {}, {UserAgent: "a"}}
+	for i, x := range xs {
+		got := c.encodeExtra(x)
+		want, _ := json.Marshal(x)
+		if string(got) != string(want) {
+			t.Fatalf("extra %d: encoded %s, want %s", i, got, want)
+		}
+		if cap(got) != len(got) {
+			t.Fatalf("extra %d: shared bytes with spare capacity (an append would write into them)", i)
+		}
+	}
+	if a, b := c.encodeExtra(xs[5]), c.encodeExtra(xs[5]); &a[0] != &b[0] {
+		t.Fatal("the same extra twice was encoded twice")
+	}
 }

@@ -14,6 +14,11 @@ type metrics struct {
 	bytes     *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
 	inFlight  prometheus.Gauge
+
+	// The series every accepted upload touches, looked up once rather
+	// than by label at each request.
+	storedBytes, rawBytes       prometheus.Counter
+	acceptedTime, duplicateTime prometheus.Observer
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -53,6 +58,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.latency = register(reg, m.latency)
 		m.inFlight = register(reg, m.inFlight)
 	}
+	m.storedBytes = m.bytes.WithLabelValues("stored")
+	m.rawBytes = m.bytes.WithLabelValues("raw")
+	m.acceptedTime = m.latency.WithLabelValues("accepted")
+	m.duplicateTime = m.latency.WithLabelValues("duplicate")
 	return m
 }
 
