@@ -126,6 +126,7 @@ type job struct {
 type writerStmts struct {
 	tomb, segGet, segPut, sessGet, viewsGet, sessPut     *sql.Stmt
 	urlGet, urlAdd, ftsAdd, sessURLPut, userDel, userPut *sql.Stmt
+	packCommit                                           *sql.Stmt
 }
 
 func (w *writerStmts) prepare(c *sql.Conn) error {
@@ -152,12 +153,14 @@ func (w *writerStmts) prepare(c *sql.Conn) error {
 	w.sessURLPut = p(`INSERT OR IGNORE INTO session_urls (sess, url) VALUES (?, ?)`)
 	w.userDel = p(`DELETE FROM session_users WHERE session = ?`)
 	w.userPut = p(`INSERT OR IGNORE INTO session_users (term, session) VALUES (?, ?)`)
+	// Once per batch: prepared, rather than parsed again every batch.
+	w.packCommit = p(`UPDATE packs SET committed = ?, live = live + ? WHERE id = ?`)
 	return err
 }
 
 func (w *writerStmts) close() {
 	for _, st := range []*sql.Stmt{w.tomb, w.segGet, w.segPut, w.sessGet, w.viewsGet, w.sessPut,
-		w.urlGet, w.urlAdd, w.ftsAdd, w.sessURLPut, w.userDel, w.userPut} {
+		w.urlGet, w.urlAdd, w.ftsAdd, w.sessURLPut, w.userDel, w.userPut, w.packCommit} {
 		if st != nil {
 			st.Close()
 		}
@@ -571,7 +574,7 @@ func (s *Store) commitSegments(jobs []*job) {
 			}
 			synced <- nil
 		}(p.f, s.batchBuf, p.size)
-		if _, err := tx.ExecContext(ctx, `UPDATE packs SET committed = ?, live = live + ? WHERE id = ?`, off, len(accepted), p.id); err != nil {
+		if _, err := s.stm.packCommit.Exec(off, len(accepted), p.id); err != nil {
 			fail(err)
 			return
 		}
