@@ -274,23 +274,15 @@ attrName:
 		i++
 		goto beforeValue
 	}
-	for i++; i < n; i++ { // after the name, white space
-		switch byteClass[p[i]] {
-		case clSpace:
-			continue
-		case clGT:
-			return i + 1, true
-		case clSlash:
-			i++
-			goto selfClosing
-		case clEq:
-			i++
-			goto beforeValue
-		}
-		i++ // another name
-		goto attrName
+	// White space after the name: a '=' after it still starts the value;
+	// anything else is as before an attribute.
+	for i++; i < n && byteClass[p[i]] == clSpace; i++ {
 	}
-	return n, false
+	if i < n && p[i] == '=' {
+		i++
+		goto beforeValue
+	}
+	goto beforeAttr
 beforeValue:
 	for i < n && byteClass[p[i]] == clSpace {
 		i++
