@@ -217,17 +217,20 @@ func (s *scanner) object(member func(key []byte) error) error {
 		if c, ok = s.ws(); !ok || c != '"' {
 			return s.failure("expected a key")
 		}
-		kb := s.tmp[:0]
-		if err := s.str(&kb, len(s.key)+1); err != nil {
-			return err
-		}
-		s.tmp = kb[:0]
-		var key []byte
-		if len(kb) <= len(s.key) {
-			key = s.key[:copy(s.key[:], kb)]
-		}
-		if err := s.expect(':', "':'"); err != nil {
-			return err
+		key, ok := s.plainKey()
+		if !ok {
+			kb := s.tmp[:0]
+			if err := s.str(&kb, len(s.key)+1); err != nil {
+				return err
+			}
+			s.tmp = kb[:0]
+			key = nil
+			if len(kb) <= len(s.key) {
+				key = s.key[:copy(s.key[:], kb)]
+			}
+			if err := s.expect(':', "':'"); err != nil {
+				return err
+			}
 		}
 		if err := member(key); err != nil {
 			return err
@@ -246,6 +249,24 @@ func (s *scanner) object(member func(key []byte) error) error {
 			return s.failure("expected ',' or '}'")
 		}
 	}
+}
+
+// plainKey takes a member's key and its colon, at s.pos (the key's
+// opening quote), when they are plain — no escape, no whitespace before
+// the colon — and inside the window, as a recorder writes them; it returns
+// the key as object's member receives it. Otherwise it reports false and
+// consumes nothing, and object takes the careful way.
+func (s *scanner) plainKey() ([]byte, bool) {
+	b := s.buf[s.pos+1 : s.end]
+	j := plainEnd(b, 0)
+	if j+1 >= len(b) || b[j] != '"' || b[j+1] != ':' {
+		return nil, false
+	}
+	s.pos += j + 3
+	if j > len(s.key) {
+		return nil, true
+	}
+	return s.key[:copy(s.key[:], b[:j])], true
 }
 
 // array scans an array, calling elem for each element (index i) with the

@@ -2,7 +2,14 @@ package collector
 
 import (
 	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 func TestStringCapture(t *testing.T) {
@@ -59,6 +66,83 @@ func TestNumbers(t *testing.T) {
 			if sc.finish() == nil && in != "01" {
 				t.Errorf("%s accepted as a number", in)
 			}
+		}
+	}
+}
+
+// TestScanWindowIndependent scans every recorded segment of the demo visit
+// (testdata/recorder) through windows from one byte, which sends every
+// token down the careful paths, to the real 32 KiB, where the fast paths
+// (plain strings, integers, keys) take most of them: the facts gathered and
+// the bytes consumed must be the same whatever the window.
+func TestScanWindowIndependent(t *testing.T) {
+	queries, _ := filepath.Glob(filepath.Join("testdata", "recorder", "*.query"))
+	if len(queries) == 0 {
+		t.Fatal("no recorded segments in testdata/recorder")
+	}
+	for _, qf := range queries {
+		q, _ := os.ReadFile(qf)
+		body, _ := os.ReadFile(strings.TrimSuffix(qf, ".query") + ".body")
+		p, rj := parseParams("sid=" + strings.Repeat("s", 22) + "&" + strings.TrimSpace(string(q)))
+		if rj != nil {
+			t.Fatal(rj)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want *segFacts
+		for _, window := range []int{1, 7, 64, 32 << 10} {
+			var sc scanner
+			sc.buf = make([]byte, window)
+			sc.reset(bytes.NewReader(raw), nil, int64(len(raw)))
+			f := &segFacts{}
+			if err := scanBody(&sc, p, f); err != nil {
+				t.Fatalf("%s, window %d: %v", qf, window, err)
+			}
+			if sc.offset() != int64(len(raw)) {
+				t.Fatalf("%s, window %d: consumed %d of %d bytes", qf, window, sc.offset(), len(raw))
+			}
+			if want == nil {
+				want = f
+			} else if !reflect.DeepEqual(f, want) {
+				t.Fatalf("%s: window %d gathered %+v, window 1 %+v", qf, window, f, want)
+			}
+		}
+	}
+}
+
+// TestObjectKeys checks the keys object hands its members, plain ones
+// (the fast path) and escaped, spaced or long ones (the careful path).
+func TestObjectKeys(t *testing.T) {
+	long := strings.Repeat("k", 33)
+	in := `{"a":1,"b\u0063":2,"d" :3,"` + strings.Repeat("k", 32) + `":4,"` + long + `":5,"":6}`
+	want := []string{"a", "bc", "d", strings.Repeat("k", 32), "", ""}
+	for _, window := range []int{1, 5, 64} {
+		var sc scanner
+		sc.buf = make([]byte, window)
+		sc.reset(bytes.NewReader([]byte(in)), nil, int64(len(in)))
+		var got []string
+		err := sc.object(func(key []byte) error {
+			got = append(got, string(key))
+			return sc.value()
+		})
+		if err != nil || sc.finish() != nil {
+			t.Fatalf("window %d: %v", window, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("window %d: keys %q, want %q", window, got, want)
+		}
+	}
+	for _, bad := range []string{`{"a" 1}`, `{"a":1,}`, `{"a\x":1}`, `{"a`} {
+		var sc scanner
+		sc.reset(bytes.NewReader([]byte(bad)), nil, int64(len(bad)))
+		if err := sc.object(func([]byte) error { return sc.value() }); err == nil {
+			t.Errorf("%s accepted", bad)
 		}
 	}
 }
