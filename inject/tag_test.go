@@ -41,3 +41,46 @@ func TestScriptTag(t *testing.T) {
 		t.Error("ScriptTagFunc with a nonce")
 	}
 }
+
+// TestSkipAttrsAgreesWithStates checks the fast path for ordinary tags
+// against the resumable attribute states on every string of up to 7
+// bytes over the bytes that matter in a tag ('=', both quotes, white
+// space, '/', '>' and a name byte): the same end, or no end in both.
+func TestSkipAttrsAgreesWithStates(t *testing.T) {
+	const alphabet = "a=\"' />"
+	buf := []byte("<p")
+	var walk func(depth int)
+	checked := 0
+	walk = func(depth int) {
+		// The byte after the name is a delimiter: white space, '/' or '>'.
+		if len(buf) > 2 && strings.IndexByte(" />", buf[2]) >= 0 {
+			checked++
+			want, wantOK := len(buf), false
+			r := &Rewriter{kind: tkOther, phase: phDone, tokStart: -1}
+			r.p = buf
+			if i := r.afterName(buf, 2); r.state == stText {
+				want, wantOK = i, true
+			} else if i < len(buf) {
+				if e := r.scanAttrs(buf, i); r.state == stText {
+					want, wantOK = e, true
+				}
+			}
+			got, ok := skipAttrs(buf, 2)
+			if ok != wantOK || (ok && got != want) {
+				t.Fatalf("%q: skipAttrs = %d, %v; the states end at %d, %v", buf, got, ok, want, wantOK)
+			}
+		}
+		if depth == 7 {
+			return
+		}
+		for k := 0; k < len(alphabet); k++ {
+			buf = append(buf, alphabet[k])
+			walk(depth + 1)
+			buf = buf[:len(buf)-1]
+		}
+	}
+	walk(0)
+	if checked < 100000 {
+		t.Fatalf("only %d strings checked", checked)
+	}
+}
