@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"hash/crc32"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/caddy-replay/caddy-replay/store"
@@ -84,23 +86,81 @@ func appendRecord(dst []byte, seg *store.NewSegment) ([]byte, error) {
 		Records: seg.Records, Raw: seg.RawSize, Received: seg.Received,
 		BodyLen: int64(len(seg.Body)), Extra: seg.Extra,
 	}
-	hj, err := json.Marshal(&h)
-	if err != nil {
-		return nil, err
-	}
-	if len(hj) > maxHeader {
-		return nil, fmt.Errorf("%w: segment Extra too large (%d bytes)", store.ErrInvalid, len(seg.Extra))
-	}
 	if len(seg.Body) > maxBody {
 		return nil, fmt.Errorf("%w: segment body too large (%d bytes)", store.ErrInvalid, len(seg.Body))
 	}
-	buf := slices.Grow(dst, recordOverhead+len(hj)+len(seg.Body))
+	buf := slices.Grow(dst, recordOverhead+len(seg.Body)+recordHeaderSize(&h))
+	start := len(buf)
 	buf = append(buf, segMagic...)
-	buf = binary.BigEndian.AppendUint32(buf, uint32(len(hj)))
-	buf = append(buf, hj...)
-	buf = append(buf, seg.Body...)
+	buf = append(buf, 0, 0, 0, 0) // the header's length, once known
+	hstart := len(buf)
+	buf, err := appendRecordHeader(buf, &h)
+	if err != nil {
+		return nil, err
+	}
+	hj := buf[hstart:]
+	if len(hj) > maxHeader {
+		return nil, fmt.Errorf("%w: segment Extra too large (%d bytes)", store.ErrInvalid, len(seg.Extra))
+	}
+	binary.BigEndian.PutUint32(buf[start+len(segMagic):], uint32(len(hj)))
 	crc := crc32.Update(crc32.Checksum(hj, castagnoli), castagnoli, seg.Body)
+	buf = append(buf, seg.Body...)
 	return binary.BigEndian.AppendUint32(buf, crc), nil
+}
+
+// recordHeaderSize is about the size of h encoded, to reserve room for it.
+func recordHeaderSize(h *recordHeader) int {
+	return 160 + len(h.Session) + len(h.View) + base64.StdEncoding.EncodedLen(len(h.Extra))
+}
+
+// appendRecordHeader appends h as JSON, the bytes json.Marshal gives,
+// written directly: this runs for every segment, and json.Marshal's
+// reflection was most of the framing's cost. Ids with any character JSON
+// might escape (none that ValidID accepts) go through json.Marshal.
+func appendRecordHeader(buf []byte, h *recordHeader) ([]byte, error) {
+	if !plainJSON(h.Session) || !plainJSON(h.View) {
+		hj, err := json.Marshal(h)
+		return append(buf, hj...), err
+	}
+	buf = append(buf, `{"s":"`...)
+	buf = append(buf, h.Session...)
+	buf = append(buf, `","v":"`...)
+	buf = append(buf, h.View...)
+	buf = append(buf, `","q":`...)
+	buf = strconv.AppendInt(buf, int64(h.Seq), 10)
+	buf = append(buf, `,"a":`...)
+	buf = strconv.AppendInt(buf, h.Start, 10)
+	buf = append(buf, `,"b":`...)
+	buf = strconv.AppendInt(buf, h.End, 10)
+	if h.Full {
+		buf = append(buf, `,"f":true`...)
+	}
+	buf = append(buf, `,"n":`...)
+	buf = strconv.AppendInt(buf, int64(h.Records), 10)
+	buf = append(buf, `,"r":`...)
+	buf = strconv.AppendInt(buf, h.Raw, 10)
+	buf = append(buf, `,"t":`...)
+	buf = strconv.AppendInt(buf, h.Received, 10)
+	buf = append(buf, `,"l":`...)
+	buf = strconv.AppendInt(buf, h.BodyLen, 10)
+	if len(h.Extra) > 0 {
+		buf = append(buf, `,"x":"`...)
+		buf = base64.StdEncoding.AppendEncode(buf, h.Extra)
+		buf = append(buf, '"')
+	}
+	return append(buf, '}'), nil
+}
+
+// plainJSON reports whether s is made of characters JSON writes as they
+// are: letters, digits, '_' and '-' (the characters of an id).
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // readRecordHeader reads the header of the record at off without checking
