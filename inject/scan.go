@@ -193,10 +193,7 @@ func (r *Rewriter) tagFast(p []byte, i int) int {
 		return i // stTagOpen decides
 	}
 	j := s + 1
-	for j < n {
-		if cl := byteClass[p[j]]; cl != clOther && cl != clEq {
-			break
-		}
+	for j < n && !endsName[p[j]] {
 		j++
 	}
 	r.endTag, r.state = end, stTagName
@@ -210,7 +207,18 @@ func (r *Rewriter) tagFast(p []byte, i int) int {
 	if l := j - s; l >= 3 && l <= 9 && (!end || r.template > 0) {
 		k = kindOfFold(p[s:j])
 	}
-	r.setKind(k)
+	if k == tkOther && r.phase == phDone {
+		// Most tags: what setKind would do, without the call.
+		r.kind = k
+		if !end {
+			r.selfClosing, r.keep = false, false
+			if len(r.tagBuf) > 0 {
+				r.release()
+			}
+		}
+	} else {
+		r.setKind(k)
+	}
 	if k == tkOther && !r.keep && !r.pendingHead && (!end || r.phase != phHead) {
 		// tagEnd would do nothing but return to text.
 		if e, ok := skipAttrs(p, j); ok {
@@ -506,6 +514,14 @@ func (r *Rewriter) scanAttrs(p []byte, i int) int {
 	r.state = st
 	return i
 }
+
+// endsName tells the bytes that end a tag name: white space, '/' and '>'.
+var endsName = func() (t [256]bool) {
+	for c, cl := range byteClass {
+		t[c] = cl != clOther && cl != clEq
+	}
+	return t
+}()
 
 // isAttrState reports whether st is one of the attribute states that
 // scanAttrs runs (they are declared in a row).
