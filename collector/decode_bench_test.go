@@ -4,40 +4,19 @@ package collector
 
 import (
 	"bytes"
-	"io"
-	"os"
-	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/klauspost/compress/gzip"
 )
 
 // BenchmarkDecode measures the body path alone (decompress, scan,
 // validate, gather facts) on the recorded demo visit (testdata/recorder);
 // MB/s is of raw JSON.
 func BenchmarkDecode(b *testing.B) {
-	type item struct {
-		p    *params
-		body []byte
-	}
-	var items []item
+	items := recordedSegments(b)
 	var raw int64
-	queries, _ := filepath.Glob(filepath.Join("testdata", "recorder", "*.query"))
-	for _, qf := range queries {
-		q, _ := os.ReadFile(qf)
-		body, _ := os.ReadFile(strings.TrimSuffix(qf, ".query") + ".body")
-		p, rj := parseParams("sid=" + strings.Repeat("s", 22) + "&" + strings.TrimSpace(string(q)))
-		if rj != nil {
-			b.Fatal(rj)
-		}
-		raw += p.raw
-		items = append(items, item{p, body})
-	}
-	if len(items) == 0 {
-		b.Fatal("no recorded segments in testdata/recorder")
+	for _, it := range items {
+		raw += it.p.raw
 	}
 	b.SetBytes(raw / int64(len(items)))
 	b.ReportAllocs()
@@ -60,33 +39,10 @@ func BenchmarkDecode(b *testing.B) {
 // BenchmarkScan measures the scan alone (validation and facts, no
 // decompression) on the recorded demo visit; MB/s is of raw JSON.
 func BenchmarkScan(b *testing.B) {
-	type item struct {
-		p   *params
-		raw []byte
-	}
-	var items []item
+	items := recordedSegments(b)
 	var total int64
-	queries, _ := filepath.Glob(filepath.Join("testdata", "recorder", "*.query"))
-	for _, qf := range queries {
-		q, _ := os.ReadFile(qf)
-		body, _ := os.ReadFile(strings.TrimSuffix(qf, ".query") + ".body")
-		p, rj := parseParams("sid=" + strings.Repeat("s", 22) + "&" + strings.TrimSpace(string(q)))
-		if rj != nil {
-			b.Fatal(rj)
-		}
-		zr, err := gzip.NewReader(bytes.NewReader(body))
-		if err != nil {
-			b.Fatal(err)
-		}
-		raw, err := io.ReadAll(zr)
-		if err != nil {
-			b.Fatal(err)
-		}
-		total += int64(len(raw))
-		items = append(items, item{p, raw})
-	}
-	if len(items) == 0 {
-		b.Fatal("no recorded segments in testdata/recorder")
+	for _, it := range items {
+		total += int64(len(it.raw))
 	}
 	b.SetBytes(total / int64(len(items)))
 	b.ReportAllocs()

@@ -5,10 +5,8 @@ package collector
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -135,14 +133,7 @@ func capturedTemplates(b *testing.B, dir string, start int64) []template {
 // shiftEvents adds shift to the timestamp of every event of a gzip body
 // and returns the new JSON array.
 func shiftEvents(b *testing.B, body []byte, shift int64) []byte {
-	zr, err := gzip.NewReader(bytes.NewReader(body))
-	if err != nil {
-		b.Fatal(err)
-	}
-	raw, err := io.ReadAll(zr)
-	if err != nil {
-		b.Fatal(err)
-	}
+	raw := gunzip(b, body)
 	var events []map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &events); err != nil {
 		b.Fatal(err)

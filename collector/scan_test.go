@@ -2,14 +2,9 @@ package collector
 
 import (
 	"bytes"
-	"io"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/klauspost/compress/gzip"
 )
 
 func TestStringCapture(t *testing.T) {
@@ -76,25 +71,8 @@ func TestNumbers(t *testing.T) {
 // (plain strings, integers, keys) take most of them: the facts gathered and
 // the bytes consumed must be the same whatever the window.
 func TestScanWindowIndependent(t *testing.T) {
-	queries, _ := filepath.Glob(filepath.Join("testdata", "recorder", "*.query"))
-	if len(queries) == 0 {
-		t.Fatal("no recorded segments in testdata/recorder")
-	}
-	for _, qf := range queries {
-		q, _ := os.ReadFile(qf)
-		body, _ := os.ReadFile(strings.TrimSuffix(qf, ".query") + ".body")
-		p, rj := parseParams("sid=" + strings.Repeat("s", 22) + "&" + strings.TrimSpace(string(q)))
-		if rj != nil {
-			t.Fatal(rj)
-		}
-		zr, err := gzip.NewReader(bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, err := io.ReadAll(zr)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, seg := range recordedSegments(t) {
+		qf, p, raw := seg.name, seg.p, seg.raw
 		var want *segFacts
 		for _, window := range []int{1, 7, 64, 32 << 10} {
 			var sc scanner
