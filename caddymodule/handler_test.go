@@ -365,7 +365,8 @@ func TestReloadSharesTheStore(t *testing.T) {
 	cfg := func(port int) []byte {
 		return caddyrun.Adapt(t, []byte(fmt.Sprintf("{\n\tadmin off\n\treplay {\n\t\tdata_dir %s\n\t}\n}\nhttp://127.0.0.1:%d {\n\tbind 127.0.0.1\n\treplay\n\trespond \"<html><head></head></html>\"\n}\n", dir, port)))
 	}
-	p1, p2 := caddyrun.FreePort(t), caddyrun.FreePort(t)
+	ports := caddyrun.FreePorts(t, 2)
+	p1, p2 := ports[0], ports[1]
 	caddyrun.Start(t, cfg(p1), caddyrun.Addr(p1))
 	first := activeStore(t)
 	if err := caddy.Load(withAdminOff(t, cfg(p2)), true); err != nil {

@@ -52,9 +52,10 @@ func StartStack(t *testing.T, opts StackOptions) *Stack {
 		s.DataDir = t.TempDir()
 	}
 	ports := map[string]int{}
-	for _, name := range []string{"DEMO_PORT", "PLAYER_PORT", "DEMO_UPSTREAM_PORT", "DEMO_ASSETS_PORT"} {
-		ports[name] = caddyrun.FreePort(t)
-		caddyrun.Setenv(t, name, ports[name])
+	names := []string{"DEMO_PORT", "PLAYER_PORT", "DEMO_UPSTREAM_PORT", "DEMO_ASSETS_PORT"}
+	for i, p := range caddyrun.FreePorts(t, len(names)) {
+		ports[names[i]] = p
+		caddyrun.Setenv(t, names[i], p)
 	}
 	caddyrun.Setenv(t, "CADDY_ADMIN", "off")
 	caddyrun.Setenv(t, "REPLAY_DATA_DIR", s.DataDir)

@@ -284,10 +284,20 @@ func cpuTime(pid int) time.Duration {
 // Linux architecture Go supports.
 const clockTicks = 100
 
+// usedPorts are the ports freePort gave out: one freed a moment ago can
+// come back, and two sites on one port make an ambiguous Caddyfile.
+var usedPorts = map[int]bool{}
+
 func freePort() int {
-	l := must(net.Listen("tcp", "127.0.0.1:0"))
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	for {
+		l := must(net.Listen("tcp", "127.0.0.1:0"))
+		p := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !usedPorts[p] {
+			usedPorts[p] = true
+			return p
+		}
+	}
 }
 
 func waitPort(p int) {
