@@ -2,10 +2,9 @@ package collector
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
-	"io"
+	"iter"
 	"net"
 	"net/http"
 	"os"
@@ -13,12 +12,11 @@ import (
 	"reflect"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/caddy-replay/caddy-replay/collector/synth"
+	"github.com/caddy-replay/caddy-replay/internal/crashload"
 	"github.com/caddy-replay/caddy-replay/store"
 	"github.com/caddy-replay/caddy-replay/store/embedded"
 )
@@ -78,12 +76,6 @@ func startCrashServer(t *testing.T, dir string) (*exec.Cmd, string) {
 	return cmd, "http://" + strings.TrimSpace(strings.TrimPrefix(line, "ADDR "))
 }
 
-// acked is a segment the server acknowledged, with the bytes sent.
-type acked struct {
-	key  store.SegmentKey
-	body []byte
-}
-
 // TestCrashSafety kills the collector with SIGKILL while 32 clients post.
 // After reopening, every acknowledged segment is present and readable,
 // the index and the blobs agree, and Reindex from the blobs alone rebuilds
@@ -99,69 +91,28 @@ func TestCrashSafety(t *testing.T) {
 // postUntilKilled runs clients that post synthesized visits to base until
 // the server stops answering; kill is called once enough has been
 // acknowledged. It returns the acknowledged segments.
-func postUntilKilled(t *testing.T, base string, clients int, kill func()) []acked {
-	var mu sync.Mutex
-	var acks []acked
-	var ackCount atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+func postUntilKilled(t *testing.T, base string, clients int, kill func()) []crashload.Ack {
 	now := time.Now().UnixMilli()
-	for c := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	source := func(c int) iter.Seq[crashload.Segment] {
+		return func(yield func(crashload.Segment) bool) {
 			for visit := 0; ; visit++ {
 				v := synth.NewVisit(synth.Options{Seed: uint64(c*1000 + visit), Start: now - 120_000, Views: 2, Seconds: 10, Nodes: 150, SegmentMs: 2000})
 				for _, seg := range v.Segments {
-					select {
-					case <-stop:
-						return
-					default:
-					}
 					raw := seg.Body()
-					body := gz(raw)
-					req, _ := http.NewRequest("POST", base+"/__replay/v1/segments?"+seg.Query(len(raw)), bytes.NewReader(body))
-					req.Header.Set("Content-Type", "application/json")
-					req.Header.Set("Content-Encoding", "gzip")
-					res, err := client.Do(req)
-					if err != nil {
-						return // the server is gone
-					}
-					io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-					if res.StatusCode != 200 {
-						t.Errorf("upload refused before the crash: %d", res.StatusCode)
+					key := store.SegmentKey{Session: seg.SID, View: seg.VID, Seq: seg.Seq}
+					if !yield(crashload.Segment{Query: seg.Query(len(raw)), Body: gz(raw), Key: key}) {
 						return
 					}
-					mu.Lock()
-					acks = append(acks, acked{store.SegmentKey{Session: seg.SID, View: seg.VID, Seq: seg.Seq}, body})
-					mu.Unlock()
-					ackCount.Add(1)
 				}
 			}
-		}()
+		}
 	}
-	// Kill while uploads are in full flow: after a second and at least
-	// 300 acknowledgements (at most 20 s).
-	deadline := time.Now().Add(20 * time.Second)
-	time.Sleep(time.Second)
-	for ackCount.Load() < 300 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	kill()
-	close(stop)
-	wg.Wait()
-	if len(acks) < 300 {
-		t.Fatalf("only %d segments acknowledged before the kill", len(acks))
-	}
-	t.Logf("%d segments acknowledged before SIGKILL", len(acks))
-	return acks
+	return crashload.UploadUntilKilled(t, base, clients, source, kill)
 }
 
 // verifyAfterCrash reopens the store and checks it against the
 // acknowledged segments.
-func verifyAfterCrash(t *testing.T, dir string, acks []acked, summarize store.Summarizer) {
+func verifyAfterCrash(t *testing.T, dir string, acks []crashload.Ack, summarize store.Summarizer) {
 	ctx := context.Background()
 	// The Summarizer rebuilds the metadata of segments that were stored
 	// but not yet indexed when the process died.
@@ -170,17 +121,7 @@ func verifyAfterCrash(t *testing.T, dir string, acks []acked, summarize store.Su
 		t.Fatalf("reopening after the crash: %v", err)
 	}
 	defer st.Close()
-	for _, a := range acks {
-		rc, err := st.OpenSegment(ctx, a.key)
-		if err != nil {
-			t.Fatalf("acknowledged segment %v lost: %v", a.key, err)
-		}
-		got, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil || !bytes.Equal(got, a.body) {
-			t.Fatalf("acknowledged segment %v reads back different (%d bytes, %v)", a.key, len(got), err)
-		}
-	}
+	crashload.CheckAcked(t, st, acks)
 	before := indexSnapshot(t, st)
 	// Every indexed segment's blob is readable.
 	for _, s := range before {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -17,8 +18,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -29,6 +28,7 @@ import (
 	"github.com/caddy-replay/caddy-replay/collector"
 	"github.com/caddy-replay/caddy-replay/internal/browsertest"
 	"github.com/caddy-replay/caddy-replay/internal/caddyrun"
+	"github.com/caddy-replay/caddy-replay/internal/crashload"
 	"github.com/caddy-replay/caddy-replay/store"
 	"github.com/caddy-replay/caddy-replay/store/embedded"
 )
@@ -246,11 +246,6 @@ func startCaddy(t *testing.T, bin, caddyfile string, port int) *caddyProcess {
 	}
 }
 
-type ack struct {
-	key  store.SegmentKey
-	body []byte
-}
-
 // TestCaddyCrashSafety kills a real Caddy with SIGKILL while 32 clients
 // upload real recorder segments. After a restart every acknowledged
 // segment is present and readable, the index agrees with the stored
@@ -295,17 +290,7 @@ func TestCaddyCrashSafety(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reopening after the crash: %v", err)
 	}
-	for _, a := range acks {
-		rc, err := st.OpenSegment(ctx, a.key)
-		if err != nil {
-			t.Fatalf("acknowledged segment %v lost: %v", a.key, err)
-		}
-		got, _ := io.ReadAll(rc)
-		rc.Close()
-		if !bytes.Equal(got, a.body) {
-			t.Fatalf("acknowledged segment %v reads back different", a.key)
-		}
-	}
+	crashload.CheckAcked(t, st, acks)
 	before := snapshot(t, st)
 	stats, err := st.Reindex(ctx, collector.Summarize)
 	if err != nil {
@@ -464,64 +449,25 @@ func post(t *testing.T, base, sid string, c captured) int {
 }
 
 // uploadUntilKilled has clients replay the captured visit under fresh
-// session ids until the server dies; kill is called once 300 segments are
-// acknowledged (and at least a second has passed).
-func uploadUntilKilled(t *testing.T, base string, segs []captured, clients int, kill func()) []ack {
-	var mu sync.Mutex
-	var acks []ack
-	var count atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
-	for c := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+// session ids until the server dies; kill is called once enough segments
+// are acknowledged.
+func uploadUntilKilled(t *testing.T, base string, segs []captured, clients int, kill func()) []crashload.Ack {
+	source := func(c int) iter.Seq[crashload.Segment] {
+		return func(yield func(crashload.Segment) bool) {
 			r := rand.New(rand.NewPCG(uint64(c), 7))
 			for {
 				sid := randomID(r)
 				for _, sg := range segs {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					req, _ := http.NewRequest("POST", base+"/__replay/v1/segments?sid="+sid+"&"+sg.query, bytes.NewReader(sg.body))
-					req.Header.Set("Content-Type", "application/json")
-					req.Header.Set("Content-Encoding", "gzip")
-					res, err := client.Do(req)
-					if err != nil {
-						return // Caddy is gone
-					}
-					body, _ := io.ReadAll(res.Body)
-					res.Body.Close()
-					if res.StatusCode != 200 {
-						t.Errorf("upload refused before the crash: %d %s", res.StatusCode, body)
-						return
-					}
 					k := sg.key
 					k.Session = sid
-					mu.Lock()
-					acks = append(acks, ack{k, sg.body})
-					mu.Unlock()
-					count.Add(1)
+					if !yield(crashload.Segment{Query: "sid=" + sid + "&" + sg.query, Body: sg.body, Key: k}) {
+						return
+					}
 				}
 			}
-		}()
+		}
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	time.Sleep(time.Second)
-	for count.Load() < 300 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	kill()
-	close(stop)
-	wg.Wait()
-	if len(acks) < 300 {
-		t.Fatalf("only %d segments acknowledged before the kill", len(acks))
-	}
-	t.Logf("%d segments acknowledged before SIGKILL", len(acks))
-	return acks
+	return crashload.UploadUntilKilled(t, base, clients, source, kill)
 }
 
 func randomID(r *rand.Rand) string {
