@@ -56,13 +56,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 	for i := range 10 {
 		mustPut(t, s, newSeg(sid, vid, i, int64(i*100), int64(i*100+50)))
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err = Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = reopen(t, s, dir)
 	defer s.Close()
 	list, err := s.SegmentList(context.Background(), sid)
 	if err != nil || len(list) != 10 {
@@ -403,13 +397,7 @@ func TestFailedPackWriteAcknowledgesNothing(t *testing.T) {
 	}
 	mustPut(t, s, newSeg(sid, vid, 1, 100, 150))
 	mustPut(t, s, newSeg(sid, vid, 2, 200, 250))
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err = Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = reopen(t, s, dir)
 	defer s.Close()
 	list, err := s.SegmentList(ctx, sid)
 	if err != nil || len(list) != 3 {
@@ -422,4 +410,17 @@ func TestFailedPackWriteAcknowledgesNothing(t *testing.T) {
 		}
 		rc.Close()
 	}
+}
+
+// reopen closes s and opens its directory again, as a restart would.
+func reopen(t *testing.T, s *Store, dir string) *Store {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
