@@ -49,9 +49,11 @@ func main() {
 	dur := flag.Duration("d", 5*time.Second, "duration of one measurement")
 	rounds := flag.Int("rounds", 5, "alternating rounds per pair (the median is reported)")
 	upstreams := flag.String("upstreams", "plain,gzip,gzip-always", "upstream kinds to measure")
+	encode := flag.Bool("encode", true, "compress for the client (encode gzip, Accept-Encoding: gzip); false: identity end to end")
 	profDir := flag.String("profile", "", "if set, write a CPU profile of Caddy during each config's first round into this directory")
 	flag.Parse()
 
+	clientGzip = *encode
 	pages := loadCorpus(*corpus)
 	up := startUpstream(pages)
 	defer up.Close()
@@ -67,7 +69,10 @@ func main() {
 		for _, withReplay := range []bool{true, false} {
 			name := kind + map[bool]string{true: "/replay", false: "/baseline"}[withReplay]
 			ports[name] = freePort()
-			fmt.Fprintf(&cf, "http://127.0.0.1:%d {\n\tbind 127.0.0.1\n\tencode gzip\n", ports[name])
+			fmt.Fprintf(&cf, "http://127.0.0.1:%d {\n\tbind 127.0.0.1\n", ports[name])
+			if *encode {
+				cf.WriteString("\tencode gzip\n")
+			}
 			if withReplay {
 				cf.WriteString("\treplay\n")
 				fmt.Fprintf(&cf, "\treverse_proxy %s {\n\t\theader_up X-Kind %s\n\t}\n}\n", up.Addr().String(), kind)
@@ -148,6 +153,9 @@ func saveProfile(admin string, d time.Duration, path string) {
 	}
 }
 
+// clientGzip is whether the load generator asks for gzip (-encode).
+var clientGzip bool
+
 type result struct {
 	rps      float64
 	p50, p99 time.Duration
@@ -173,7 +181,9 @@ func load(base string, pages []page, conc int, d time.Duration) result {
 				p := pages[i%len(pages)]
 				req, _ := http.NewRequest("GET", base+"/"+p.name, nil)
 				req.Header.Set("Accept", "text/html,application/xhtml+xml")
-				req.Header.Set("Accept-Encoding", "gzip")
+				if clientGzip {
+					req.Header.Set("Accept-Encoding", "gzip")
+				}
 				req.Header.Set("Sec-Fetch-Dest", "document")
 				t0 := time.Now()
 				resp, err := client.Do(req)
