@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -21,12 +22,21 @@ type recordedSegment struct {
 	raw  []byte
 }
 
-// recordedSegments reads every upload of the recorded demo visit; it
+// capturedFile is one captured upload in a directory: NNN.query (the
+// query string without sid) and NNN.body (the gzip body as sent).
+type capturedFile struct {
+	name  string // the .query file
+	query string
+	body  []byte
+}
+
+// readCaptured reads the captured uploads in dir, in file name order; it
 // fails the test if there are none.
-func recordedSegments(tb testing.TB) []recordedSegment {
+func readCaptured(tb testing.TB, dir string) []capturedFile {
 	tb.Helper()
-	queries, _ := filepath.Glob(filepath.Join("testdata", "recorder", "*.query"))
-	var out []recordedSegment
+	queries, _ := filepath.Glob(filepath.Join(dir, "*.query"))
+	slices.Sort(queries)
+	var out []capturedFile
 	for _, qf := range queries {
 		q, err := os.ReadFile(qf)
 		if err != nil {
@@ -36,14 +46,25 @@ func recordedSegments(tb testing.TB) []recordedSegment {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		p, rj := parseParams("sid=" + strings.Repeat("s", 22) + "&" + strings.TrimSpace(string(q)))
+		out = append(out, capturedFile{name: qf, query: strings.TrimSpace(string(q)), body: body})
+	}
+	if len(out) == 0 {
+		tb.Fatalf("no captured segments in %s", dir)
+	}
+	return out
+}
+
+// recordedSegments reads every upload of the recorded demo visit
+// (testdata/recorder).
+func recordedSegments(tb testing.TB) []recordedSegment {
+	tb.Helper()
+	var out []recordedSegment
+	for _, f := range readCaptured(tb, filepath.Join("testdata", "recorder")) {
+		p, rj := parseParams("sid=" + strings.Repeat("s", 22) + "&" + f.query)
 		if rj != nil {
 			tb.Fatal(rj)
 		}
-		out = append(out, recordedSegment{name: qf, p: p, body: body, raw: gunzip(tb, body)})
-	}
-	if len(out) == 0 {
-		tb.Fatal("no recorded segments in testdata/recorder")
+		out = append(out, recordedSegment{name: f.name, p: p, body: f.body, raw: gunzip(tb, f.body)})
 	}
 	return out
 }
