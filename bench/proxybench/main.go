@@ -26,6 +26,7 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -60,10 +61,7 @@ func main() {
 
 	ports := map[string]int{}
 	var cf strings.Builder
-	admin := "off"
-	if *profDir != "" {
-		admin = fmt.Sprintf("127.0.0.1:%d", freePort()) // pprof is served by the admin endpoint
-	}
+	admin := fmt.Sprintf("127.0.0.1:%d", freePort()) // pprof and memstats are served by the admin endpoint
 	fmt.Fprintf(&cf, "{\n\tadmin %s\n\tpersist_config off\n\tlog default {\n\t\tlevel ERROR\n\t}\n\treplay {\n\t\tdata_dir %s\n\t}\n}\n", admin, must(os.MkdirTemp("", "proxybench")))
 	for _, kind := range strings.Split(*upstreams, ",") {
 		for _, withReplay := range []bool{true, false} {
@@ -93,10 +91,10 @@ func main() {
 
 	fmt.Printf("corpus: %d pages, %.1f MB; %d connections, %v per run, %d rounds, GOMAXPROCS of Caddy = all cores\n\n",
 		len(pages), float64(totalSize(pages))/1e6, *conc, *dur, *rounds)
-	fmt.Println("| upstream | config | req/s (median) | p50 | p99 | ratio (req/s) | Caddy CPU per response (median) | ratio (CPU) |")
-	fmt.Println("|---|---|---|---|---|---|---|---|")
+	fmt.Println("| upstream | config | req/s (median) | p50 | p99 | ratio (req/s) | Caddy CPU per response (median) | ratio (CPU) | Caddy allocations per response | GCs per 1000 responses |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, kind := range strings.Split(*upstreams, ",") {
-		var rps, cpu [2][]float64
+		var rps, cpu, alloc, gcs [2][]float64
 		var p50, p99 [2][]time.Duration
 		for r := 0; r < *rounds; r++ {
 			// Alternate the order so drift on this shared machine hits both.
@@ -115,11 +113,15 @@ func main() {
 					}()
 				}
 				c0 := cpuTime(cmd.Process.Pid)
+				m0 := memStats(admin)
 				res := load(fmt.Sprintf("http://127.0.0.1:%d", ports[name]), pages, *conc, *dur)
 				cpu[i] = append(cpu[i], float64((cpuTime(cmd.Process.Pid)-c0).Microseconds())/float64(res.n))
 				rps[i] = append(rps[i], res.rps)
 				p50[i] = append(p50[i], res.p50)
 				p99[i] = append(p99[i], res.p99)
+				m1 := memStats(admin)
+				alloc[i] = append(alloc[i], float64(m1.TotalAlloc-m0.TotalAlloc)/1024/float64(res.n))
+				gcs[i] = append(gcs[i], float64(m1.NumGC-m0.NumGC)*1000/float64(res.n))
 				prof.Wait()
 			}
 		}
@@ -130,9 +132,28 @@ func main() {
 				r = fmt.Sprintf("**%.2f**", ratio)
 				rc = fmt.Sprintf("%.2f", median(cpu[0])/median(cpu[1]))
 			}
-			fmt.Printf("| %s | %s | %.0f | %v | %v | %s | %.0f µs | %s |\n", kind, cfgName, median(rps[i]), medianD(p50[i]).Round(10*time.Microsecond), medianD(p99[i]).Round(10*time.Microsecond), r, median(cpu[i]), rc)
+			fmt.Printf("| %s | %s | %.0f | %v | %v | %s | %.0f µs | %s | %.1f KB | %.1f |\n", kind, cfgName, median(rps[i]), medianD(p50[i]).Round(10*time.Microsecond), medianD(p99[i]).Round(10*time.Microsecond), r, median(cpu[i]), rc, median(alloc[i]), median(gcs[i]))
 		}
 	}
+}
+
+type memstats struct{ TotalAlloc, NumGC, PauseTotalNs uint64 }
+
+// memStats reads Caddy's runtime memory statistics (expvar) from the admin
+// endpoint: allocations and collections per response tell whether the
+// garbage a handler makes costs the proxy more collections.
+func memStats(admin string) memstats {
+	var v struct{ Memstats memstats }
+	resp, err := http.Get("http://" + admin + "/debug/vars")
+	if err != nil {
+		log.Printf("memstats: %v", err)
+		return memstats{}
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		log.Printf("memstats: %v", err)
+	}
+	return v.Memstats
 }
 
 // saveProfile fetches a CPU profile of d from Caddy's admin endpoint
