@@ -45,14 +45,6 @@ func rrwebScript(t testing.TB) []byte {
 	return b
 }
 
-func gzipSize(b []byte) int {
-	var buf bytes.Buffer
-	w, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	w.Write(b)
-	w.Close()
-	return buf.Len()
-}
-
 func minimum(v []float64) float64 {
 	m := v[0]
 	for _, x := range v {
