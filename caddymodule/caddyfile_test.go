@@ -2,14 +2,18 @@ package caddymodule
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -211,5 +215,177 @@ func TestPlayerGate(t *testing.T) {
 	p.InsecureNoAuth = true
 	if code := pass(req([]string{":443"}, "")); code != http.StatusOK || !reached {
 		t.Errorf("insecure_no_auth: %d", code)
+	}
+}
+
+// docBlocks returns the fenced code blocks of the Markdown file at path
+// whose info string is lang, with the line each starts on.
+func docBlocks(t *testing.T, path, lang string) (blocks []string, lines []int) {
+	t.Helper()
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cur []string
+	in, start := false, 0
+	for i, line := range strings.Split(string(src), "\n") {
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case !in && trimmed == "```"+lang:
+			in, start, cur = true, i+2, nil
+		case in && trimmed == "```":
+			in = false
+			blocks = append(blocks, strings.Join(cur, "\n")+"\n")
+			lines = append(lines, start)
+		case in:
+			cur = append(cur, line)
+		}
+	}
+	if in {
+		t.Fatalf("%s: the block starting on line %d is not closed", path, start)
+	}
+	return blocks, lines
+}
+
+// TestDocsCaddyfileExamplesAdapt adapts every ```caddyfile block of the
+// README and docs/CONFIG.md, as a user who copies one would: the examples
+// cannot rot. Syntax summaries with <placeholders> are ```text blocks,
+// checked by TestDocsSyntaxOptionsExist.
+func TestDocsCaddyfileExamplesAdapt(t *testing.T) {
+	adapter := caddyconfig.GetAdapter("caddyfile")
+	for _, doc := range []struct {
+		path string
+		min  int // the examples the file has at least: a parse that finds none fails
+	}{{"../README.md", 2}, {"../docs/CONFIG.md", 4}} {
+		blocks, lines := docBlocks(t, doc.path, "caddyfile")
+		if len(blocks) < doc.min {
+			t.Errorf("%s: %d caddyfile blocks, want at least %d", doc.path, len(blocks), doc.min)
+		}
+		for i, block := range blocks {
+			name := fmt.Sprintf("%s:%d", strings.TrimPrefix(doc.path, "../"), lines[i])
+			t.Run(name, func(t *testing.T) {
+				if strings.Contains(block, "<") {
+					t.Fatalf("a caddyfile example has a <placeholder>; make it a real value or a ```text syntax block:\n%s", block)
+				}
+				out, warnings, err := adapter.Adapt([]byte(block), map[string]any{"filename": "Caddyfile"})
+				if err != nil {
+					t.Fatalf("does not adapt: %v\n%s", err, block)
+				}
+				for _, w := range warnings {
+					// The examples are written as `caddy fmt` writes them.
+					t.Errorf("warning: line %d: %s", w.Line, w.Message)
+				}
+				// What the example shows is in the config it makes.
+				for directive, want := range map[*regexp.Regexp]string{
+					regexp.MustCompile(`(?m)^\s*replay(\s*$|\s+[{/@*])`): `"handler":"replay"`,
+					regexp.MustCompile(`(?m)^\s*replay_player\b`):        `"handler":"replay_player"`,
+					regexp.MustCompile(`(?m)^\s*replay \{\n\s*data_dir`): `"replay":{"data_dir"`,
+				} {
+					if directive.MatchString(block) && !strings.Contains(string(out), want) {
+						t.Errorf("the adapted config lacks %s:\n%s", want, out)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestDocsSyntaxOptionsExist: every option in docs/CONFIG.md's syntax
+// summaries is one the Caddyfile parsers know (an unknown one would fail
+// with "unknown ... option").
+func TestDocsSyntaxOptionsExist(t *testing.T) {
+	parsers := map[string]func(opt string) error{
+		"global": func(opt string) error {
+			_, err := parseGlobalOption(caddyfile.NewTestDispenser("replay {\n"+opt+"\n}"), nil)
+			return err
+		},
+		"replay": func(opt string) error {
+			return new(Handler).UnmarshalCaddyfile(caddyfile.NewTestDispenser("replay {\n" + opt + "\n}"))
+		},
+		"ingest": func(opt string) error {
+			return new(Handler).UnmarshalCaddyfile(caddyfile.NewTestDispenser("replay {\ningest {\n" + opt + "\n}\n}"))
+		},
+		"replay_player": func(opt string) error {
+			return new(PlayerHandler).UnmarshalCaddyfile(caddyfile.NewTestDispenser("replay_player {\n" + opt + "\n}"))
+		},
+	}
+	unknown := func(err error) bool { return err != nil && strings.Contains(err.Error(), "unknown") }
+	for block, parse := range parsers {
+		if !unknown(parse("no_such_option")) {
+			t.Fatalf("%s: an unknown option is not reported as unknown; this test cannot tell", block)
+		}
+	}
+	blocks, lines := docBlocks(t, "../docs/CONFIG.md", "text")
+	seen := map[string]int{}
+	for i, b := range blocks {
+		var stack []string // the blocks the line is in
+		for j, line := range strings.Split(strings.TrimSpace(b), "\n") {
+			fields := strings.Fields(line)
+			if len(fields) == 0 {
+				continue
+			}
+			opt := fields[0]
+			switch {
+			case opt == "}":
+				stack = stack[:len(stack)-1]
+				continue
+			case j == 0 && opt == "{":
+				stack = append(stack, "{")
+				continue
+			case len(stack) == 0:
+				stack = append(stack, opt) // replay or replay_player
+				continue
+			case len(stack) == 1 && opt == "replay":
+				stack = append(stack, "global")
+				continue
+			}
+			block := stack[len(stack)-1]
+			if fields[len(fields)-1] == "{" {
+				stack = append(stack, opt) // ingest
+			}
+			parse, ok := parsers[block]
+			if !ok {
+				t.Errorf("CONFIG.md:%d: a syntax block of unknown shape (in %q)", lines[i]+j, block)
+				continue
+			}
+			seen[block]++
+			if err := parse(opt); unknown(err) {
+				t.Errorf("CONFIG.md:%d: %s option %q: %v", lines[i]+j, block, opt, err)
+			}
+		}
+	}
+	for _, block := range []string{"global", "replay", "ingest", "replay_player"} {
+		if seen[block] < 2 {
+			t.Errorf("CONFIG.md: the %s syntax block lists %d options; was it removed or reshaped?", block, seen[block])
+		}
+	}
+}
+
+// TestDocsEveryJSONFieldDocumented: each JSON field of the app and the
+// handlers is named in docs/CONFIG.md, so an option added to the code
+// cannot stay undocumented.
+func TestDocsEveryJSONFieldDocumented(t *testing.T) {
+	src, err := os.ReadFile("../docs/CONFIG.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(src)
+	n := 0
+	for _, v := range []any{App{}, Handler{}, Ingest{}, PlayerHandler{}, collector.Rate{}} {
+		typ := reflect.TypeOf(v)
+		for i := 0; i < typ.NumField(); i++ {
+			f := typ.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if !f.IsExported() || name == "" || name == "-" {
+				continue
+			}
+			n++
+			if !strings.Contains(doc, "`"+name+"`") {
+				t.Errorf("%s.%s (JSON %q) is not documented in docs/CONFIG.md", typ.Name(), f.Name, name)
+			}
+		}
+	}
+	if n < 25 {
+		t.Errorf("only %d JSON fields found: the reflection is broken", n)
 	}
 }
