@@ -391,9 +391,21 @@ func testCLI(t *testing.T, bin, dir, caddyfile string, sessions map[string]sessi
 	if out, err := exec.Command(bin, "replay", "delete", "--data-dir", dir, "--", "neverrecorded0000000").CombinedOutput(); err == nil {
 		t.Errorf("deleting an unknown session reported success:\n%s", out)
 	}
-	runJSON(t, bin, &page, "replay", "sessions", "--data-dir", dir, "--json")
+	listed := run(t, bin, "replay", "sessions", "--data-dir", dir, "--json")
+	if err := json.Unmarshal([]byte(listed), &page); err != nil {
+		t.Fatalf("caddy replay sessions --json: not JSON: %v", err)
+	}
 	if page.Total != len(sessions) {
 		t.Errorf("after delete: %d sessions, want %d", page.Total, len(sessions))
+	}
+	// The listing speaks the player API's camelCase, without internals.
+	for _, want := range []string{`"sessions":`, `"total":`, `"entryUrl":`, `"rageClicks":`} {
+		if !strings.Contains(listed, want) {
+			t.Errorf("sessions --json lacks %s:\n%.400s", want, listed)
+		}
+	}
+	if strings.Contains(listed, `"Carry"`) || strings.Contains(listed, `"EntryURL"`) {
+		t.Errorf("sessions --json shows Go field names:\n%.400s", listed)
 	}
 	out = run(t, bin, "replay", "delete", "--user", "nobody", "--data-dir", dir)
 	if !strings.Contains(out, "deleted 0 sessions") {

@@ -138,54 +138,70 @@ type Segments interface {
 	OpenSegment(ctx context.Context, key SegmentKey) (io.ReadCloser, error)
 }
 
-// Session is the searchable summary of one recorded session.
+// Session is the searchable summary of one recorded session. Its JSON
+// form (camelCase, as the player's API writes it) is what `caddy replay
+// sessions --json` prints; backends store it in their own formats.
 type Session struct {
-	ID string
+	ID string `json:"id"`
 	// Start and End are the first and last event timestamps (ms since the
 	// Unix epoch); Duration is End-Start in ms.
-	Start, End, Duration int64
+	Start    int64 `json:"start"`
+	End      int64 `json:"end"`
+	Duration int64 `json:"duration"`
 	// ActiveMs is the time with visitor activity (ms).
-	ActiveMs int64
+	ActiveMs int64 `json:"activeMs"`
 	// Views are the page loads and SPA routes, in start order.
-	Views []View
+	Views []View `json:"views,omitempty"`
 	// EntryURL is the first page's URL; URLs the distinct URLs visited
 	// (capped by the backend at 200).
-	EntryURL string
-	URLs     []string
+	EntryURL string   `json:"entryUrl"`
+	URLs     []string `json:"urls"`
 	// Interaction counts.
-	Clicks, RageClicks, DeadClicks, Inputs, Errors int
+	Clicks     int `json:"clicks"`
+	RageClicks int `json:"rageClicks"`
+	DeadClicks int `json:"deadClicks"`
+	Inputs     int `json:"inputs"`
+	Errors     int `json:"errors"`
 	// Viewport is the last recorded viewport size in CSS pixels.
-	ViewportWidth, ViewportHeight int
+	ViewportWidth  int `json:"viewportWidth"`
+	ViewportHeight int `json:"viewportHeight"`
 	// UserAgent is the recording browser's User-Agent header.
-	UserAgent string
+	UserAgent string `json:"userAgent"`
 	// UserID, UserName and UserEmail come from SessionReplay.setUser().
-	UserID, UserName, UserEmail string
+	UserID    string `json:"userId"`
+	UserName  string `json:"userName"`
+	UserEmail string `json:"userEmail"`
 	// Service, Env, Version and ApplicationID come from the recorder's
 	// configuration.
-	Service, Env, Version, ApplicationID string
+	Service       string `json:"service"`
+	Env           string `json:"env"`
+	Version       string `json:"version"`
+	ApplicationID string `json:"applicationId"`
 	// ClientIP is stored only when the operator configured it.
-	ClientIP string
+	ClientIP string `json:"clientIp,omitempty"`
 	// Segments, Bytes and RawBytes count what is stored for the session.
-	Segments int
-	Bytes    int64
-	RawBytes int64
+	Segments int   `json:"segments"`
+	Bytes    int64 `json:"bytes"`
+	RawBytes int64 `json:"rawBytes"`
 	// Created and Updated are when the first and last segment arrived
 	// (ms since the Unix epoch).
-	Created, Updated int64
+	Created int64 `json:"created"`
+	Updated int64 `json:"updated"`
 	// Carry is opaque state that Update functions keep between segments
 	// (e.g. recent clicks, for rage clicks that straddle two segments).
-	Carry []byte
+	Carry []byte `json:"-"`
 }
 
 // View is one page load or SPA route of a session.
 type View struct {
-	ID    string
-	URL   string
-	Title string
+	ID    string `json:"id"`
+	URL   string `json:"url"`
+	Title string `json:"title"`
 	// Tab identifies the browser tab; views of one tab share it.
-	Tab string
+	Tab string `json:"tab"`
 	// Start and End are ms since the Unix epoch.
-	Start, End int64
+	Start int64 `json:"start"`
+	End   int64 `json:"end"`
 }
 
 // SortKey orders session lists.
@@ -231,11 +247,11 @@ type Query struct {
 
 // SessionPage is one page of a session listing.
 type SessionPage struct {
-	Sessions []Session
+	Sessions []Session `json:"sessions"`
 	// Next is the cursor of the following page; empty on the last page.
-	Next string
+	Next string `json:"next"`
 	// Total counts all sessions matching the query.
-	Total int
+	Total int `json:"total"`
 }
 
 // Index answers questions about sessions.
