@@ -59,8 +59,10 @@ type Handler struct {
 	SampleRate       *float64 `json:"sample_rate,omitempty"`
 	ReplaySampleRate *float64 `json:"replay_sample_rate,omitempty"`
 
-	// TrackInteractions records clicks, input and scrolling (default
-	// true). Off, only the page and its changes are recorded.
+	// TrackInteractions adds an automatic replay/action event for each
+	// click, naming what was clicked (default true), as Datadog's
+	// trackUserInteractions does. Clicks, input and scrolling themselves
+	// are recorded either way: the replay needs them.
 	TrackInteractions *bool `json:"track_interactions,omitempty"`
 
 	// Start is "auto" (default: recording starts when the page loads) or
@@ -110,7 +112,9 @@ type Handler struct {
 
 // Ingest configures the ingest endpoint (BasePath + "v1/segments").
 type Ingest struct {
-	// Disabled turns the endpoint off: uploads get 404.
+	// Disabled turns the endpoint off here: uploads go on to the handlers
+	// after replay, so that a site can send them to a collector elsewhere
+	// (e.g. reverse_proxy to a central Caddy that ingests).
 	Disabled bool `json:"disabled,omitempty"`
 	// MaxBodySize caps a compressed upload in bytes. Default: 1 MiB.
 	MaxBodySize int64 `json:"max_body_size,omitempty"`
@@ -120,7 +124,8 @@ type Ingest struct {
 	// MaxRecords caps the events in one upload. Default: 100,000.
 	MaxRecords int `json:"max_records,omitempty"`
 	// AllowedOrigins may upload besides the site's own origin (pages on
-	// other origins that include this site's recorder by hand).
+	// other origins that include this site's recorder by hand); "*"
+	// allows any origin.
 	AllowedOrigins []string `json:"allowed_origins,omitempty"`
 	// ClientRate limits the uploads of one client (IP address): a token
 	// bucket of `burst` uploads refilled at `per_second`. Past it: 429
@@ -187,6 +192,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if ing == nil {
 		ing = new(Ingest)
 	}
+	if ing.Disabled && !h.DisableInjection {
+		// Not an error (a central collector may take the uploads), but
+		// without one every recorded visit stops at its first upload.
+		h.logger.Info("ingest is off: the recorder's uploads go to the handlers after replay; route them to a collector",
+			zap.String("path", h.BasePath+segmentsPath))
+	}
 	if !ing.Disabled {
 		h.collector, err = collector.New(collector.Config{
 			Store:               h.app.Store(),
@@ -241,6 +252,9 @@ func (h *Handler) validate() error {
 	}
 	if h.Ingest != nil {
 		for _, o := range h.Ingest.AllowedOrigins {
+			if o == "*" {
+				continue
+			}
 			if err := checkOrigin(o); err != nil {
 				return err
 			}
@@ -276,7 +290,7 @@ func (h *Handler) tagAttrs() []inject.Attr {
 			attrs = append(attrs, inject.Attr{Name: "data-" + name, Value: val})
 		}
 	}
-	add("endpoint", h.BasePath+"v1/segments")
+	add("endpoint", h.BasePath+segmentsPath)
 	add("application-id", h.ApplicationID)
 	add("client-token", h.ClientToken)
 	add("service", h.Service)
@@ -296,9 +310,16 @@ func (h *Handler) tagAttrs() []inject.Attr {
 	return attrs
 }
 
+// segmentsPath is the ingest endpoint, under BasePath.
+const segmentsPath = "v1/segments"
+
 // ServeHTTP serves BasePath itself and records everything else.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	if rest, ok := strings.CutPrefix(r.URL.Path, h.BasePath); ok {
+		if rest == segmentsPath && h.collector == nil {
+			// Ingest is off here: the handlers after us take uploads.
+			return next.ServeHTTP(w, r)
+		}
 		h.serveOwn(w, r, rest)
 		return nil
 	}
@@ -323,11 +344,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 // serveOwn serves the recorder's files and the ingest endpoint.
 func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest string) {
 	switch {
-	case rest == "v1/segments":
-		if h.collector == nil {
-			http.NotFound(w, r)
-			return
-		}
+	case rest == segmentsPath:
 		h.collector.ServeHTTP(w, r)
 	case rest == h.bundle.Script.Name:
 		h.bundle.Script.ServeHTTP(w, r)

@@ -67,6 +67,11 @@ func upstream(t *testing.T) *httptest.Server {
 		w.Header().Set("Content-Type", "text/css")
 		io.WriteString(w, "body{color:red}")
 	})
+	mux.HandleFunc("/__replay/v1/segments", func(w http.ResponseWriter, r *http.Request) {
+		// Uploads that replay passes on (ingest off): a collector elsewhere.
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, "upstream collector")
+	})
 	mux.HandleFunc("/fragment", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		io.WriteString(w, "<li>item</li>")
@@ -355,6 +360,29 @@ func TestRecorderFilesServed(t *testing.T) {
 	// The ingest endpoint is wired to the collector (which refuses a GET).
 	if resp, _ := get(t, base+"/__replay/v1/segments"); resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET on the ingest endpoint: %d", resp.StatusCode)
+	}
+}
+
+// TestIngestOffPassesUploadsOn: with ingest off, the recorder is still
+// injected and its uploads reach the handlers after replay (here the
+// upstream, standing for a central collector) instead of a 404.
+func TestIngestOffPassesUploadsOn(t *testing.T) {
+	base := startProxy(t, "ingest off")
+	if _, body := get(t, base+"/page"); !tagRE.MatchString(body) {
+		t.Errorf("ingest off stopped the injection")
+	}
+	resp, err := caddyrun.Client().Post(base+"/__replay/v1/segments?sid=x", "application/json", strings.NewReader("[]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted || string(b) != "upstream collector" {
+		t.Errorf("upload with ingest off: %d %q, want the upstream's 202", resp.StatusCode, b)
+	}
+	// The recorder's own files are still ours.
+	if resp, _ := get(t, base+"/__replay/v1/other"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("/__replay/v1/other with ingest off: %d, want 404", resp.StatusCode)
 	}
 }
 
