@@ -406,6 +406,10 @@ func (c *Collector) checkOrigin(r *http.Request) (string, *rejection) {
 	if o == "" {
 		return "", nil
 	}
+	// Same host is same site: the scheme is not compared, because behind a
+	// proxy or load balancer that terminates TLS, Caddy sees plain HTTP
+	// for pages the browser loaded over HTTPS (and browsers refuse mixed
+	// content the other way round).
 	u, err := url.Parse(o)
 	if err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host) {
 		return "", nil
