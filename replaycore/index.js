@@ -16,9 +16,11 @@ import { buildNode, setAttribute, setStyleText } from './build.js';
 import { sanitizeAttribute, safeURL } from './sanitize.js';
 import { adaptCss } from './css.js';
 import { checkpointOf } from './checkpoint.js';
+import { withReplaySheet } from './noscript.js';
 
 export { EventType, IncrementalSource, MouseInteractions, MediaInteractions, NodeType };
 export { collectStylesheets, stylesheetKey } from './sheets.js';
+export { isReplaySheet } from './noscript.js';
 
 /**
  * Rebuilds a recorded document inside doc from events applied in timestamp
@@ -194,7 +196,7 @@ export class Rebuilder {
     }
     clearChildren(doc);
     try {
-      adoptedSheets(doc, []);
+      adoptedSheets(doc, withReplaySheet(doc, []));
     } catch (e) { /* not supported */ }
     if (!this._listening.has(doc)) {
       // Images and fonts that load later change the layout: scroll
@@ -876,7 +878,8 @@ export class Rebuilder {
     const ids = Array.isArray(d.styleIds) ? d.styleIds.filter((x) => this._sheets.has(x)) : [];
     this._adopted.set(d.id, ids);
     try {
-      adoptedSheets(target, ids.map((x) => this._constructedSheet(x, doc, false)).filter(Boolean));
+      const sheets = ids.map((x) => this._constructedSheet(x, doc, false)).filter(Boolean);
+      adoptedSheets(target, nodeType(target) === 9 ? withReplaySheet(target, sheets) : sheets);
     } catch (e) {
       this._warn('cannot adopt style sheets: ' + e.message, d);
     }

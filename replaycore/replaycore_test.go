@@ -297,6 +297,21 @@ func TestReplayCore(t *testing.T) {
 		}
 	})
 
+	t.Run("noscript content stays hidden", func(t *testing.T) {
+		// Found on real pages (BBC, Google): the recorded page ran scripts,
+		// so its <noscript> fallback never showed; the sandboxed replay
+		// frame runs none and showed the fallback markup as text, over
+		// the page.
+		load(t)
+		var res []string
+		if err := eval(ctx, noscriptJS, &res); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res {
+			t.Error(r)
+		}
+	})
+
 	t.Run("stylesheets sent in earlier views", func(t *testing.T) {
 		load(t)
 		var res []string
@@ -317,6 +332,59 @@ func TestReplayCore(t *testing.T) {
 // lateImagesJS rebuilds a page scrolled to 2000 px whose height comes
 // from twenty images that arrive 300 ms later, and counts the passes
 // over the scroll positions their load events cause.
+// noscriptJS rebuilds a page with a <noscript> (its content recorded as
+// text, as a page with scripts parses it), in the document, in a restored
+// checkpoint, in a same-origin frame and after adopted sheets change, and
+// returns what is wrong: the fallback must never take space, the page's
+// own adopted sheets must still apply, and the replay sheet must never
+// show in the tree nor among the recorded adopted sheets.
+const noscriptJS = `(() => {
+	const errs = [];
+	const f = document.getElementById('sandboxed');
+	let id = 0;
+	const E = (tagName, attributes, childNodes) => ({type: 2, tagName, attributes: attributes || {}, childNodes: childNodes || [], id: ++id});
+	const T = (textContent) => ({type: 3, textContent, id: ++id});
+	const ns = E('noscript', {}, [T('<div style="height:300px">Please enable JavaScript</div>')]);
+	const p = E('p', {id: 'after', style: 'margin:0'}, [T('text')]);
+	const frameDoc = {type: 0, id: 1000, childNodes: [{type: 2, tagName: 'html', id: 1001, attributes: {}, childNodes: [
+		{type: 2, tagName: 'body', id: 1002, attributes: {style: 'margin:0'}, childNodes: [
+			{type: 2, tagName: 'noscript', id: 1003, attributes: {}, childNodes: [{type: 3, id: 1004, textContent: 'fallback text'}]},
+			{type: 2, tagName: 'p', id: 1005, attributes: {id: 'in', style: 'margin:0'}, childNodes: [{type: 3, id: 1006, textContent: 'x'}]}]}]}]};
+	const frame = E('iframe', {}, []);
+	frame.iframeDoc = frameDoc;
+	const doc = {type: 0, id: ++id, childNodes: [E('html', {}, [E('head', {}, []), E('body', {style: 'margin:0'}, [ns, p, frame])])]};
+	const rb = new ReplayCore.Rebuilder(f.contentDocument);
+	rb.apply({type: 4, timestamp: 1, data: {href: location.origin + '/', width: 800, height: 600}});
+	rb.apply({type: 2, timestamp: 1, data: {node: doc, initialOffset: {left: 0, top: 0}}});
+	const check = (d, what) => {
+		const n = d.querySelector('noscript');
+		if (!n) return errs.push(what + ': no <noscript> rebuilt');
+		if (n.textContent.indexOf('enable JavaScript') < 0 && n.textContent !== 'fallback text') errs.push(what + ': the <noscript> lost its content: ' + JSON.stringify(n.textContent));
+		if (n.getBoundingClientRect().height !== 0 || d.defaultView.getComputedStyle(n).display !== 'none') errs.push(what + ': the <noscript> renders (display ' + d.defaultView.getComputedStyle(n).display + ')');
+		const after = d.getElementById('after') || d.getElementById('in');
+		if (after.getBoundingClientRect().top !== 0) errs.push(what + ': the element after the <noscript> is at ' + after.getBoundingClientRect().top + ', not 0');
+		if (n.hasAttribute('style') || d.querySelectorAll('style').length) errs.push(what + ': the replay sheet shows in the tree');
+		const own = d.adoptedStyleSheets.filter((s) => ReplayCore.isReplaySheet(s));
+		if (own.length !== 1) errs.push(what + ': ' + own.length + ' replay sheets adopted, want 1');
+	};
+	const d = f.contentDocument;
+	check(d, 'snapshot');
+	const inner = d.querySelector('iframe');
+	if (!inner || !inner.contentDocument || !inner.contentDocument.getElementById('in')) errs.push('frame document not rebuilt');
+	else check(inner.contentDocument, 'frame');
+	// The page adopts a sheet of its own: both apply, only it is recorded.
+	rb.apply({type: 3, timestamp: 2, data: {source: 15, id: doc.id, styleIds: [1], styles: [{styleId: 1, rules: [{rule: '#after { color: rgb(0, 128, 0); }'}]}]}});
+	check(d, 'adopted');
+	if (d.defaultView.getComputedStyle(d.getElementById('after')).color !== 'rgb(0, 128, 0)') errs.push('the page\'s adopted sheet does not apply');
+	if (d.adoptedStyleSheets.filter((s) => !ReplayCore.isReplaySheet(s)).length !== 1) errs.push('want the page\'s one adopted sheet beside the replay sheet');
+	if (JSON.stringify(rb.checkpoint().adopted) !== JSON.stringify([[doc.id, [1]]])) errs.push('checkpoint records adopted sheets ' + JSON.stringify(rb.checkpoint().adopted));
+	const g = document.getElementById('third');
+	const rb2 = new ReplayCore.Rebuilder(g.contentDocument);
+	rb2.restore(structuredClone(rb.checkpoint()));
+	check(g.contentDocument, 'restored');
+	return errs;
+})()`
+
 const lateImagesJS = `(async () => {
 	const f = document.getElementById('sandboxed');
 	const rb = new ReplayCore.Rebuilder(f.contentDocument);
@@ -444,7 +512,8 @@ const checkpointJS = `(async () => {
 	if (!q('#fr').contentDocument.getElementById('inner')) checks.push('iframe content');
 	if (!q('#dl').matches(':modal')) checks.push('dialog not modal');
 	if (!q('#pop').matches(':popover-open')) checks.push('popover not open');
-	if (d2.adoptedStyleSheets.length !== 1 || d2.adoptedStyleSheets[0].cssRules.length !== 2) checks.push('adopted sheets');
+	const recorded = d2.adoptedStyleSheets.filter((s) => !ReplayCore.isReplaySheet(s)); // beside the replay's own sheet
+	if (recorded.length !== 1 || recorded[0].cssRules.length !== 2) checks.push('adopted sheets');
 	if (q('style').sheet.cssRules.length !== 4) checks.push('style edits: ' + q('style').sheet.cssRules.length + ' rules');
 	if (!q('#i').classList.contains('replay-hover')) checks.push('hover class');
 	if (getComputedStyle(q('#i')).color !== 'rgb(9, 9, 9)') checks.push('inserted rule not applied');
