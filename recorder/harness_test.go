@@ -474,7 +474,7 @@ async function settle(doc) {
   await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
 }
 function norm(rb, doc, privacy) {
-  return __normalize(doc, {replay: true, privacy, isPlaceholder: (el) => rb._placeholders.has(el)});
+  return __normalize(doc, {replay: true, privacy, isPlaceholder: (el) => rb._placeholders.has(el), isOwnSheet: ReplayCore.isReplaySheet, unrecorded: (d) => rb.idOf(d) < 0});
 }
 // frame replaces the iframe #id with a fresh sandboxed one.
 function frame(id) {

@@ -5,7 +5,10 @@
 //
 // opts.privacy: the recorder's default level (what the live side expects
 // to be masked); opts.isPlaceholder(el): the replay side's script
-// placeholders; opts.replay: true on the replay side.
+// placeholders; opts.isOwnSheet(sheet): the replay side's own adopted
+// sheets (not the recording's); opts.unrecorded(doc): a replay-side frame
+// document that stands for a cross-origin frame (the live side cannot read
+// those); opts.replay: true on the replay side.
 (function () {
   const LEVELS = { allow: 0, 'mask-user-input': 1, mask: 2, hidden: 3 };
   const URL_ATTRS = ['src', 'href', 'action', 'formaction', 'poster', 'background', 'data', 'cite', 'xlink:href', 'longdesc'];
@@ -182,7 +185,7 @@
             try {
               d = n.contentDocument;
             } catch (e) { /* cross-origin */ }
-            if (d && d.documentElement) walk(d, depth + 1, l);
+            if (d && d.documentElement && !(opts.unrecorded && opts.unrecorded(d))) walk(d, depth + 1, l);
           }
           return;
         }
@@ -192,7 +195,7 @@
     }
 
     function adopted(root, depth) {
-      const list = root.adoptedStyleSheets || [];
+      const list = (root.adoptedStyleSheets || []).filter((s) => !(opts.isOwnSheet && opts.isOwnSheet(s)));
       if (!list.length) return;
       lines.push(' '.repeat(depth) + '#adopted ' + JSON.stringify(list.map((s) => sheetRules(s, location.href))));
     }
