@@ -180,9 +180,9 @@ function element(el, lvl) {
           delete attrs.checked;
           if (el.checked) attrs.checked = true;
         }
-      } else {
-        delete attrs.value;
-        if (v) attrs.value = v;
+      } else if (v || 'value' in attrs) {
+        // The current value; an empty value attribute stays (on a button it is an empty label, not "Submit").
+        attrs.value = v;
       }
       break;
     }

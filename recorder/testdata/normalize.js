@@ -103,7 +103,8 @@
         if (el.media) attrs.push('media=' + el.media);
       } else {
         for (const a of Array.from(el.attributes)) {
-          if (SKIP_ATTRS.test(a.name)) continue;
+          // A button's value is its label, what the page shows (never masked).
+          if (SKIP_ATTRS.test(a.name) && !(a.name === 'value' && tag === 'input' && /^(?:submit|button|reset)$/.test(el.type))) continue;
           if (tag === 'iframe' && a.name === 'src') continue;
           let v = a.value;
           if (URL_ATTRS.includes(a.name)) v = abs(v, base);
