@@ -8,11 +8,15 @@ export function clock(ms) {
   return hh ? `${hh}:${p(mm)}:${p(ss)}` : `${mm}:${p(ss)}`;
 }
 
-/** Human duration: "1h 02m", "3m 20s", "45s", "0.4s". */
+/**
+ * Human duration: "1h 02m", "3m 20s", "45s", "0.4s". Whole seconds are
+ * rounded down, as the player's clock does, so a session listed as "59s"
+ * never plays to "1:00" (nor one listed as "1m 00s" to "0:59").
+ */
 export function duration(ms) {
   if (!(ms >= 0)) return '–';
-  if (ms < 1000) return (ms / 1000).toFixed(1).replace(/\.0$/, '') + 's';
-  const s = Math.round(ms / 1000);
+  if (ms < 1000) return (Math.floor(ms / 100) / 10).toFixed(1).replace(/\.0$/, '') + 's';
+  const s = Math.floor(ms / 1000);
   if (s < 60) return s + 's';
   const m = Math.floor(s / 60);
   if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
@@ -32,16 +36,20 @@ export function relative(ts, now = Date.now()) {
   return rtf.format(Math.round(d / 86400), 'day');
 }
 
+// Times are shown in the viewer's time zone (the browser's), with the
+// hour as the locale writes it ("3:52 PM", "15:52"), and the zone named
+// wherever a time stands alone (details, tooltips), so that an operator
+// comparing with a server log in UTC knows which clock a time is on.
 const dateFmt = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
-const dateTimeFmt = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
-const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
-const shortFmt = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+const dateTimeFmt = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', second: '2-digit', timeZoneName: 'short' });
+const timeFmt = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
+const shortFmt = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
 
 /** Calendar date. */
 export function date(ts) { return dateFmt.format(new Date(ts)); }
-/** Date and time to the second. */
+/** Date and time to the second, with the time zone ("Nov 27, 2026, 3:52:15 PM UTC"). */
 export function dateTime(ts) { return dateTimeFmt.format(new Date(ts)); }
-/** Short date and time ("Nov 27, 08:31"). */
+/** Short date and time ("Nov 27, 3:52 PM"). */
 export function shortDateTime(ts) { return shortFmt.format(new Date(ts)); }
 /** Time of day. */
 export function timeOfDay(ts) { return timeFmt.format(new Date(ts)); }
@@ -66,7 +74,18 @@ export function splitURL(u) {
 
 /** "Chrome 126 · macOS" from a User-Agent header. */
 export function browser(ua) {
-  if (!ua) return '';
+  const { name, os } = browserParts(ua);
+  return [name, os].filter(Boolean).join(' · ') || (ua || '').slice(0, 40);
+}
+
+/** Plural: "1 click", "3 clicks" (n formatted for the locale). */
+export function plural(n, one, many = one + 's') {
+  return `${Number(n || 0).toLocaleString()} ${n === 1 ? one : many}`;
+}
+
+/** The browser ("Chrome 126") and OS ("macOS") of a User-Agent, each '' when unknown. */
+export function browserParts(ua) {
+  if (!ua) return { name: '', os: '' };
   const m = (re) => { const r = re.exec(ua); return r ? r[1] : null; };
   let name = '';
   let v;
@@ -83,7 +102,7 @@ export function browser(ua) {
   else if (/Android/.test(ua)) os = 'Android';
   else if (/CrOS/.test(ua)) os = 'ChromeOS';
   else if (/Linux/.test(ua)) os = 'Linux';
-  return [name, os].filter(Boolean).join(' · ') || ua.slice(0, 40);
+  return { name, os };
 }
 
 /** Display name of a session's user, or ''. */

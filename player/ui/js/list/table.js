@@ -23,8 +23,10 @@ function hue(s) {
   return x % 360;
 }
 
-function badge(kind, n, label) {
-  return n > 0 ? h('span', { class: 'badge badge-' + kind, title: `${n} ${label}` }, icon(kind === 'error' ? 'alert' : kind), String(n)) : null;
+// A signal badge says what it counts ("2 dead"), not a bare number
+// beside an icon; the tooltip spells it out.
+function badge(kind, n, one, many, what) {
+  return n > 0 ? h('span', { class: 'badge badge-' + kind, title: `${fmt.plural(n, what, what + 's')}` }, fmt.plural(n, one, many)) : null;
 }
 
 /** One session row. */
@@ -32,7 +34,13 @@ export function sessionRow(s, now) {
   const user = fmt.userLabel(s);
   const page = fmt.splitURL(s.entryUrl);
   const activePct = s.duration > 0 ? Math.min(100, Math.round((s.activeMs / s.duration) * 100)) : 0;
-  const signals = [badge('error', s.errors, 'errors'), badge('rage', s.rageClicks, 'rage clicks'), badge('dead', s.deadClicks, 'dead clicks')].filter(Boolean);
+  const signals = [
+    badge('error', s.errors, 'error', 'errors', 'error'),
+    badge('rage', s.rageClicks, 'rage', 'rage', 'rage click'),
+    badge('dead', s.deadClicks, 'dead', 'dead', 'dead click'),
+  ].filter(Boolean);
+  const dev = fmt.browserParts(s.userAgent);
+  const viewport = s.viewportWidth ? `${s.viewportWidth}×${s.viewportHeight}` : '';
   const row = h('a', { class: 'srow', role: 'row', href: href({ session: s.id }), dataset: { id: s.id } },
     h('div', { class: 'c-when' },
       h('div', { class: 'primary' }, fmt.relative(s.start, now)),
@@ -40,7 +48,9 @@ export function sessionRow(s, now) {
     h('div', { class: 'c-user' },
       user
         ? [h('span', { class: 'avatar', style: { backgroundColor: `hsl(${hue(user)} 55% 46%)` } }, initials(user)),
-          h('div', { class: 'stack' }, h('div', { class: 'primary ellipsis' }, user), s.userEmail && s.userEmail !== user ? h('div', { class: 'muted small ellipsis' }, s.userEmail) : null)]
+          h('div', { class: 'stack' },
+            h('div', { class: 'primary ellipsis', title: s.userId && s.userId !== user ? `${user} (id ${s.userId})` : user }, user),
+            s.userEmail && s.userEmail !== user ? h('div', { class: 'muted small ellipsis', title: s.userEmail }, s.userEmail) : null)]
         : [h('span', { class: 'avatar anon' }, icon('user')), h('span', { class: 'muted' }, 'Anonymous')]),
     h('div', { class: 'c-page' },
       h('div', { class: 'primary ellipsis', title: s.entryUrl }, page.path || '–'),
@@ -48,13 +58,15 @@ export function sessionRow(s, now) {
     h('div', { class: 'c-dur' },
       h('div', { class: 'primary num' }, fmt.duration(s.duration)),
       h('div', { class: 'activebar', title: `Active ${fmt.duration(s.activeMs)} (${activePct}%)` }, h('span', { style: { width: activePct + '%' } }))),
-    h('div', { class: 'c-act muted' },
-      h('span', { title: 'Clicks' }, icon('click'), String(s.clicks)),
-      h('span', { title: 'Inputs' }, icon('keyboard'), String(s.inputs))),
+    h('div', { class: 'c-act muted small' },
+      h('span', null, icon('click'), fmt.plural(s.clicks, 'click')),
+      h('span', null, icon('keyboard'), fmt.plural(s.inputs, 'input'))),
     h('div', { class: 'c-sig' }, signals.length ? signals : h('span', { class: 'muted small' }, 'None')),
-    h('div', { class: 'c-dev' },
-      h('div', { class: 'ellipsis' }, fmt.browser(s.userAgent) || h('span', { class: 'muted' }, 'Unknown browser')),
-      h('div', { class: 'muted small' }, s.viewportWidth ? `${s.viewportWidth}×${s.viewportHeight}` : '')),
+    // Browser on the first line, OS and viewport on the second: one line
+    // of both was cut off at 1280 px ("Headless Chrome 156 ·…").
+    h('div', { class: 'c-dev', title: s.userAgent || '' },
+      h('div', { class: 'ellipsis' }, dev.name || h('span', { class: 'muted' }, 'Unknown browser')),
+      h('div', { class: 'muted small ellipsis' }, [dev.os, viewport && viewport + ' px'].filter(Boolean).join(' · '))),
     h('div', { class: 'c-play', 'aria-hidden': 'true' }, icon('play')),
   );
   return link(row);
