@@ -352,10 +352,23 @@ func TestReplayErrorsSayWhatToDo(t *testing.T) {
 	ctx, _ := browser(t, 30*time.Second)
 	run(t, ctx, chromedp.Navigate(ts.url("session=missing-session-00001")))
 	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.state === 'error'`, 10*time.Second)
-	var msg string
-	eval(t, ctx, `document.querySelector('.stage-message').innerText`, &msg)
-	if !strings.Contains(msg, "Could not open this session") || !strings.Contains(msg, "expired") || !strings.Contains(msg, "Back to sessions") {
-		t.Errorf("missing session message: %q", msg)
+	var page struct {
+		Msg string
+		// What is left of the player: it should be nothing (a play button,
+		// a viewport size, Share, Export and Delete about no session).
+		Controls, Actions int
+	}
+	eval(t, ctx, `({
+		Msg: document.querySelector('.replay-error').innerText,
+		Controls: document.querySelectorAll('.replay-screen .transport, .replay-screen .stage, .replay-screen .side').length,
+		Actions: document.querySelectorAll('.header-actions > *').length,
+	})`, &page)
+	if !strings.Contains(page.Msg, "not in the store") || !strings.Contains(page.Msg, "expired") || !strings.Contains(page.Msg, "missing-session-00001") ||
+		!strings.Contains(page.Msg, "Back to sessions") || strings.Contains(page.Msg, "Try again") {
+		t.Errorf("missing session message: %q", page.Msg)
+	}
+	if page.Controls != 0 || page.Actions != 0 {
+		t.Errorf("the missing session's page still shows %d player parts and %d header actions", page.Controls, page.Actions)
 	}
 	// An import that is gone after a reload.
 	run(t, ctx, chromedp.Navigate(ts.url("import=i1")))

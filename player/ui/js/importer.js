@@ -38,7 +38,9 @@ export async function importFile(file) {
     data = JSON.parse(await readText(file));
   } catch (e) {
     if (e instanceof ImportError) throw e;
-    throw new ImportError(`"${file.name}" is not valid JSON (${e.message}).`);
+    // The parser's own message quotes the file's first bytes and says
+    // "not valid JSON" again: say what the file is not, and what to pick.
+    throw new ImportError(`"${file.name}" is not a JSON file, so it is not an rrweb recording: choose a .json file of rrweb events, such as this player's Export or rrweb's record() saves.`);
   }
   const events = validateEvents(data);
   const id = 'i' + (++counter);

@@ -67,7 +67,7 @@ export function replayView(shell, params) {
   layout.append(side.el);
 
   // Actions in the header.
-  const shareBtn = h('button', { class: 'btn ghost', type: 'button', title: 'Copy a link to this moment', onclick: share, disabled: imported ? true : null }, icon('link'), 'Share');
+  const shareBtn = imported ? null : h('button', { class: 'btn ghost', type: 'button', title: 'Copy a link to this moment', onclick: share }, icon('link'), 'Share');
   const exportBtn = imported
     ? h('button', { class: 'btn ghost', type: 'button', title: 'Download as rrweb JSON', onclick: exportImported }, icon('download'), 'Export')
     : h('a', { class: 'btn ghost', href: api.exportURL(sessionId), download: '', title: 'Download as rrweb JSON (plays in rrweb’s Replayer)' }, icon('download'), 'Export');
@@ -174,10 +174,29 @@ export function replayView(shell, params) {
     }).catch((e) => {
       if (e.name === 'AbortError') return;
       if (started) { toast(e.message, 'error'); return; }
-      root.dataset.state = 'error';
-      stage.showMessage('error', 'Could not open this session', e.message,
-        link(h('a', { class: 'btn', href: href({}) }, 'Back to sessions')));
+      fail(e);
     });
+  }
+
+  // A session that cannot be opened gets a page that says so and what to
+  // do, not an empty player whose buttons (play, share, export, delete)
+  // and viewport size would all be about nothing.
+  function fail(e) {
+    root.dataset.state = 'error';
+    layout.remove();
+    uninstall();
+    shell.setActions();
+    crumb.textContent = 'Session';
+    shell.setTitle('Could not open session');
+    const missing = e.status === 404;
+    root.append(h('div', { class: 'empty replay-error', role: 'alert' },
+      h('div', { class: 'empty-art empty-art-error', 'aria-hidden': 'true' }, icon('alert')),
+      h('h2', null, missing ? 'This session is not in the store' : 'Could not open this session'),
+      h('p', null, e.message),
+      h('p', { class: 'muted small' }, 'Session id: ', h('code', null, sessionId)),
+      h('div', { class: 'empty-actions' },
+        missing ? null : h('button', { class: 'btn', type: 'button', onclick: () => location.reload() }, 'Try again'),
+        link(h('a', { class: 'btn primary', href: href({}) }, 'Back to sessions')))));
   }
 
   async function share() {
@@ -188,8 +207,10 @@ export function replayView(shell, params) {
       toast(`Link copied: opens at ${fmt.clock(secs * 1000)}`);
     } catch {
       // No clipboard (plain http on another host): show the link to copy.
-      const input = h('input', { class: 'input share-input', value: url, readonly: true });
-      modal({ title: 'Link to this moment', body: [h('p', null, `Opens this session at ${fmt.clock(secs * 1000)}.`), input] });
+      const input = h('input', { class: 'input share-input', value: url, readonly: true, 'aria-label': 'Link' });
+      modal({ title: 'Link to this moment', body: [
+        h('p', null, `Opens this session at ${fmt.clock(secs * 1000)}. The browser did not let the player copy it: press `, h('kbd', null, /Mac/.test(navigator.platform) ? '⌘C' : 'Ctrl+C'), ' to copy the selected link.'),
+        input] });
       input.select();
     }
   }
@@ -208,6 +229,13 @@ export function replayView(shell, params) {
       toast('Session deleted');
       go({});
     } catch (e) {
+      // Deleted meanwhile (another tab, the retention sweep): what the
+      // user asked for is done, so say that instead of "not found".
+      if (e.status === 404) {
+        toast('This session had already been deleted');
+        go({});
+        return;
+      }
       toast(e.message, 'error');
     }
   }

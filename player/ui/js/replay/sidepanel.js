@@ -111,7 +111,7 @@ export class SidePanel {
           h('span', { class: 'ev-icon' }, icon(eventIcons[m.kind] || 'eye')),
           h('span', { class: 'ev-main' },
             label(m),
-            desc ? h('span', { class: 'ev-detail ellipsis', title: desc }, desc) : null),
+            desc ? h('span', { class: detailClass(m), title: desc }, desc) : null),
           h('span', { class: 'ev-time muted small num' }, this.offset(m.t))));
       li.marker = m;
       li.count = m.count;
@@ -184,7 +184,7 @@ export class SidePanel {
       row('Service', [s.service, s.env, s.version].filter(Boolean).join(' · '));
       row('Application', s.applicationId);
       row('Client IP', s.clientIp);
-      row('Stored', `${s.segments} segments · ${fmt.bytes(s.bytes)} (${fmt.bytes(s.rawBytes)} raw)`);
+      row('Stored', `${fmt.plural(s.segments, 'segment')} · ${fmt.bytes(s.bytes)} (${fmt.bytes(s.rawBytes)} raw)`);
       row('Session id', h('code', null, s.id));
     } else {
       const n = rec.views.reduce((a, v) => a + v.events.length, 0);
@@ -203,6 +203,12 @@ export class SidePanel {
         h('p', { class: 'muted small' }, 'Privacy request? Delete every recorded session of this user.'),
         h('button', { class: 'btn small danger-text', type: 'button', onclick: () => this.onDeleteUser(s.userId) }, icon('trash'), 'Delete all sessions of this user')) : null);
   }
+}
+
+// An error's message is what the operator came for: it gets up to three
+// lines; other details (a button's text, a URL) one.
+function detailClass(m) {
+  return m.kind === 'error' ? 'ev-detail clamp' : 'ev-detail ellipsis';
 }
 
 /** An event row's label: what happened, and how many times. */
@@ -224,7 +230,7 @@ function relabel(li, m) {
     if (d) d.remove();
     return;
   }
-  if (!d) main.append(d = h('span', { class: 'ev-detail ellipsis' }));
+  if (!d) main.append(d = h('span', { class: detailClass(m) }));
   if (d.textContent !== desc) {
     d.textContent = desc;
     d.title = desc;

@@ -85,11 +85,12 @@ export class Timeline {
     const { s, len } = this.span;
     // The nearest marker within 5 px names what happened there.
     const tol = (5 / r.width) * len;
-    let best = null;
+    let best = null, bestD = Infinity;
     for (const m of this.rec.markers) {
       if (!shownOnTimeline.has(m.kind)) continue;
-      const d = Math.abs(m.t - t);
-      if (d <= tol && (!best || d < Math.abs(best.t - t))) best = m;
+      // Where the marker is drawn (clamped to the track), not its time.
+      const d = Math.abs(Math.min(s + len, Math.max(s, m.t)) - t);
+      if (d <= tol && d < bestD) { best = m; bestD = d; }
     }
     this.tip.textContent = clock(t - s) + (best ? ' · ' + best.label + (best.target ? ' ' + best.target : best.detail ? ' ' + best.detail : '') : '');
     this.tip.hidden = false;
@@ -153,7 +154,10 @@ export class Timeline {
       ctx.fillStyle = color(colorVar[kind]);
       for (const m of this.rec.markers) {
         if (m.kind !== kind) continue;
-        const x = Math.round(X(m.t));
+        // Clamped: a page's view marker comes a few milliseconds before
+        // its first frame (where the timeline starts), and was drawn
+        // off the left end, out of sight.
+        const x = Math.round(Math.min(W, Math.max(0, X(m.t))));
         const key = kind + ':' + x;
         if (seen.has(key)) continue;
         seen.add(key);
