@@ -48,9 +48,16 @@ export function buildNode(rb, sn, doc, post, depth = 0) {
   }
   let node;
   switch (sn.type) {
-    case 1:
-      node = implementationOf(doc).createDocumentType(String(sn.name || 'html'), String(sn.publicId || ''), String(sn.systemId || ''));
+    case 1: {
+      // A name createDocumentType refuses (a hostile recording) would lose the whole snapshot.
+      const name = /^[^\s>\u0000]+$/.test(String(sn.name)) ? String(sn.name) : 'html';
+      try {
+        node = implementationOf(doc).createDocumentType(name, String(sn.publicId || ''), String(sn.systemId || ''));
+      } catch (e) {
+        node = implementationOf(doc).createDocumentType('html', '', '');
+      }
       break;
+    }
     case 3: {
       const text = String(sn.textContent ?? '');
       node = createText(doc, sn.isStyle ? adaptCss(text, rb.opts) : text);

@@ -7,7 +7,7 @@
 
 import { EventType, IncrementalSource, MouseInteractions, MediaInteractions, NodeType } from './constants.js';
 import {
-  adoptedSheets, append, attachShadow, classListOf, clearChildren, compatModeOf, detach, documentElementOf,
+  adoptedSheets, append, attachShadow, classListOf, clearChildren, detach, documentElementOf,
   doctypeOf, firstChild, getAttr, nextSibling, hostOf, iframeDocOf, insertBefore, isConnected, localName, namespaceOf, nodeType,
   ownerDoc, parentOf, removeAttr, removeAttrNS, scrollingElementOf, setAttr, shadowOf, styleOf, windowOf,
   SVG_NS, XLINK_NS,
@@ -17,6 +17,7 @@ import { sanitizeAttribute, safeURL } from './sanitize.js';
 import { adaptCss } from './css.js';
 import { checkpointOf } from './checkpoint.js';
 import { withReplaySheet } from './noscript.js';
+import { modeMarkup, setMode } from './mode.js';
 
 export { EventType, IncrementalSource, MouseInteractions, MediaInteractions, NodeType };
 export { collectStylesheets, stylesheetKey } from './sheets.js';
@@ -182,17 +183,11 @@ export class Rebuilder {
   /** Empties doc and builds the serialized document sn into it. */
   _fillDocument(doc, sn, post) {
     const kids = Array.isArray(sn.childNodes) ? sn.childNodes : [];
-    const wantsStandards = sn.compatMode !== 'BackCompat' || kids.some((k) => k && k.type === NodeType.DocumentType);
-    if (wantsStandards && compatModeOf(doc) !== 'CSS1Compat') {
-      // An about:blank document is in quirks mode; a doctype node inserted
-      // through the DOM does not change that, only the parser does.
-      try {
-        doc.open();
-        doc.write('<!DOCTYPE html>');
-        doc.close();
-      } catch (e) {
-        this._warn('cannot switch the target document to standards mode', null);
-      }
+    try {
+      // doc.open() removed the document's listeners: they are added again below.
+      if (setMode(doc, modeMarkup(sn, kids))) this._listening.delete(doc);
+    } catch (e) {
+      this._warn('cannot set the rendering mode of the target document', null);
     }
     clearChildren(doc);
     try {

@@ -312,6 +312,33 @@ func TestReplayCore(t *testing.T) {
 		}
 	})
 
+	t.Run("links to refused schemes still look like links", func(t *testing.T) {
+		// Found on real pages (Xinhua, Caddy, ECMA-402): <a href="javascript:…">
+		// lost its href and with it the link colour and underline.
+		load(t)
+		var res []string
+		if err := eval(ctx, linksJS, &res); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res {
+			t.Error(r)
+		}
+	})
+
+	t.Run("rendering mode from the recorded doctype", func(t *testing.T) {
+		// Found on real pages (Xinhua, XHTML 1.0 Transitional): the page
+		// rendered in limited-quirks mode and its replay in standards
+		// mode, every line holding only an iframe 4 px taller.
+		load(t)
+		var res []string
+		if err := eval(ctx, modeJS, &res); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res {
+			t.Error(r)
+		}
+	})
+
 	t.Run("stylesheets sent in earlier views", func(t *testing.T) {
 		load(t)
 		var res []string
@@ -382,6 +409,86 @@ const noscriptJS = `(() => {
 	const rb2 = new ReplayCore.Rebuilder(g.contentDocument);
 	rb2.restore(structuredClone(rb.checkpoint()));
 	check(g.contentDocument, 'restored');
+	return errs;
+})()`
+
+// linksJS rebuilds links whose targets the sanitizer refuses (in the
+// snapshot and set by a mutation) and returns what is wrong: they must
+// keep an inert href="#" (so :link styles them as the page did) and
+// nothing of the refused URL.
+const linksJS = `(() => {
+	const errs = [];
+	const f = document.getElementById('sandboxed');
+	let id = 0;
+	const E = (tagName, attributes, childNodes) => ({type: 2, tagName, attributes: attributes || {}, childNodes: childNodes || [], id: ++id});
+	const T = (textContent) => ({type: 3, textContent, id: ++id});
+	const refused = ['javascript:void(0)', ' java\tscript:alert(1)', 'ircs://irc.example.net:6667', 'data:text/html,<b>x</b>'];
+	const links = refused.map((h, i) => E('a', {href: h, id: 'l' + i}, [T('link')]));
+	const plain = E('a', {id: 'plain'}, [T('anchor')]);
+	const ok = E('a', {id: 'ok', href: location.origin + '/page'}, [T('ok')]);
+	const later = E('a', {id: 'later', href: location.origin + '/x'}, [T('later')]);
+	const doc = {type: 0, id: ++id, childNodes: [E('html', {}, [E('head', {}, []), E('body', {}, [...links, plain, ok, later])])]};
+	const rb = new ReplayCore.Rebuilder(f.contentDocument);
+	rb.apply({type: 4, timestamp: 1, data: {href: location.origin + '/', width: 800, height: 600}});
+	rb.apply({type: 2, timestamp: 1, data: {node: doc}});
+	rb.apply({type: 3, timestamp: 2, data: {source: 0, texts: [], removes: [], adds: [], attributes: [{id: later.id, attributes: {href: 'javascript:go()'}}]}});
+	const d = f.contentDocument;
+	const color = (el) => d.defaultView.getComputedStyle(el).color;
+	const check = (el, what) => {
+		if (el.getAttribute('href') !== '#') errs.push(what + ': href ' + JSON.stringify(el.getAttribute('href')) + ', want "#"');
+		if (!el.matches(':link') || color(el) !== color(d.getElementById('ok'))) errs.push(what + ': not styled as a link (' + color(el) + ')');
+	};
+	refused.forEach((h, i) => check(d.getElementById('l' + i), JSON.stringify(h)));
+	check(d.getElementById('later'), 'javascript: set by a mutation');
+	if (d.getElementById('plain').hasAttribute('href')) errs.push('an anchor without href got one');
+	if (d.getElementById('ok').getAttribute('href') !== location.origin + '/page') errs.push('an http link changed: ' + d.getElementById('ok').getAttribute('href'));
+	if (color(d.getElementById('plain')) === color(d.getElementById('ok'))) errs.push('control: an anchor without href is coloured as a link');
+	return errs;
+})()`
+
+// modeJS rebuilds the same body under several recorded doctypes, one
+// after the other in one frame (as a player seeking between views does)
+// and restored from a checkpoint, and returns what is wrong: the frame's
+// mode (compatMode, and the height of a line holding only a 70 px iframe,
+// which tells limited-quirks from standards) must be the recorded page's,
+// and hostile doctype identifiers must stay inside the doctype.
+const modeJS = `(() => {
+	const errs = [];
+	const f = document.getElementById('sandboxed');
+	const rb = new ReplayCore.Rebuilder(f.contentDocument, {onWarning: (m) => errs.push('warning: ' + m)});
+	let id = 0;
+	const E = (tagName, attributes, childNodes) => ({type: 2, tagName, attributes: attributes || {}, childNodes: childNodes || [], id: ++id});
+	const page = (compatMode, doctype) => {
+		const kids = [E('html', {}, [E('head', {}, []), E('body', {style: 'margin:0'}, [E('div', {id: 'line'}, [E('iframe', {style: 'height:70px;width:100px;border:0'}, [])])])])];
+		if (doctype) kids.unshift({type: 1, id: ++id, ...doctype});
+		return {type: 0, id: ++id, compatMode, childNodes: kids};
+	};
+	const cases = [
+		// [what, compatMode, doctype, want compatMode, want line height 70 (quirky line height)]
+		['XHTML 1.0 Transitional (limited quirks)', 'CSS1Compat', {name: 'html', publicId: '-//W3C//DTD XHTML 1.0 Transitional//EN', systemId: 'http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd'}, 'CSS1Compat', true],
+		['html5', 'CSS1Compat', {name: 'html', publicId: '', systemId: ''}, 'CSS1Compat', false],
+		['HTML 4.01 Transitional without system id (quirks)', 'BackCompat', {name: 'html', publicId: '-//W3C//DTD HTML 4.01 Transitional//EN', systemId: ''}, 'BackCompat', true],
+		['no doctype, quirks', 'BackCompat', null, 'BackCompat', true],
+		['no doctype, standards (a script removed it)', 'CSS1Compat', null, 'CSS1Compat', false],
+		['hostile identifiers', 'CSS1Compat', {name: 'html><img id=evil src=x>', publicId: '"><img id=evil2>', systemId: "'><b id=evil3>"}, 'CSS1Compat', false],
+		['XHTML 1.0 Transitional again after a standards page', 'CSS1Compat', {name: 'html', publicId: '-//W3C//DTD XHTML 1.0 Transitional//EN', systemId: 'http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd'}, 'CSS1Compat', true],
+	];
+	let ts = 1;
+	for (const [what, cm, dt, wantMode, quirkyLine] of cases) {
+		rb.apply({type: 4, timestamp: ts, data: {href: location.origin + '/', width: 800, height: 600}});
+		rb.apply({type: 2, timestamp: ts++, data: {node: page(cm, dt)}});
+		const d = f.contentDocument;
+		const h = d.getElementById('line') ? d.getElementById('line').getBoundingClientRect().height : -1;
+		if (d.compatMode !== wantMode) errs.push(what + ': compatMode ' + d.compatMode + ', want ' + wantMode);
+		if ((h === 70) !== quirkyLine) errs.push(what + ': a line holding only a 70px iframe is ' + h + 'px high');
+		if (d.querySelector('img, b') || !d.body || d.body.children.length !== 1) errs.push(what + ': the doctype put elements into the document: ' + (d.documentElement && d.documentElement.outerHTML.slice(0, 200)));
+		if (d.doctype && dt && d.doctype.publicId !== String(dt.publicId)) errs.push(what + ': doctype node publicId ' + JSON.stringify(d.doctype.publicId));
+		if (what.startsWith('XHTML')) {
+			const g = document.getElementById('third');
+			new ReplayCore.Rebuilder(g.contentDocument).restore(structuredClone(rb.checkpoint()));
+			if (g.contentDocument.getElementById('line').getBoundingClientRect().height !== 70) errs.push(what + ': not in limited-quirks mode once restored from a checkpoint');
+		}
+	}
 	return errs;
 })()`
 

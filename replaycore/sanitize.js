@@ -187,7 +187,10 @@ export function sanitizeAttribute(tag, name, value, attrs, resolve) {
     return s === '' || s === 'http' || s === 'https' ? value : null;
   }
   const ok = safeURL(value, kind);
-  if (ok === null) return null;
+  // A link to javascript: (or another scheme a replay must not follow)
+  // still looks like a link: an inert same-document href keeps it styled
+  // as one (:link, the UA's colour and underline).
+  if (ok === null) return kind === 'nav' && (tag === 'a' || tag === 'area') && lname === 'href' ? '#' : null;
   if (resolve && kind !== 'nav' && kind !== 'other') return resolve(ok, kind);
   return ok;
 }
