@@ -125,7 +125,21 @@ const fidelityReplay = `async function fidelity(url, sheetsURL) {
   }
   await settle(f.contentDocument);
   await new Promise((r) => setTimeout(r, 300));
-  return {dom: norm(rb, f.contentDocument, 'allow').dom, warnings, events: events.length};
+  return {dom: norm(rb, f.contentDocument, 'allow').dom, rects: __rects(f.contentDocument), warnings, events: events.length};
+}`
+
+// fidelityRects lists the boxes of the elements of a document in tree
+// order (frames' contents left out), so that the first element laid out
+// differently can be named.
+const fidelityRects = `function __rects(doc) {
+  const out = [];
+  const w = doc.createTreeWalker(doc.documentElement, NodeFilter.SHOW_ELEMENT);
+  for (let n = w.currentNode; n; n = w.nextNode()) {
+    const r = n.getBoundingClientRect();
+    const id = n.id ? '#' + n.id : n.className && typeof n.className === 'string' ? '.' + n.className.trim().split(/\\s+/)[0] : '';
+    out.push([n.localName + id, Math.round(r.left), Math.round(r.top), Math.round(r.width), Math.round(r.height)]);
+  }
+  return out;
 }`
 
 type fidelityRow struct {
@@ -134,7 +148,8 @@ type fidelityRow struct {
 	domEqual  bool
 	diff      float64
 	firstBad  string
-	sanitized int // lines that differ only by what replaycore's sanitizer removes on purpose
+	sanitized int    // lines that differ only by what replaycore's sanitizer removes on purpose
+	moved     string // the first element whose box differs
 	warnings  int
 }
 
@@ -176,6 +191,12 @@ func TestFidelity(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "%-24s %6d %5s %5d %7.2f %4d  %s\n", r.page, r.nodes, eq, r.sanitized, r.diff*100, r.warnings, r.firstBad)
 	}
+	b.WriteString("\nfirst element laid out differently (on the first screen):\n")
+	for _, r := range rows {
+		if r.moved != "" {
+			fmt.Fprintf(&b, "%-24s %s\n", r.page, r.moved)
+		}
+	}
 	b.WriteString("DOM=: yes equal; san: equal but for what the sanitizer removes on purpose (sanit: lines); no: differs\n")
 	t.Log(b.String())
 }
@@ -213,8 +234,11 @@ func fidelityPage(t *testing.T, h *harness, bctx context.Context, name string) f
 		t.Errorf("%s: screenshot: %v", name, err)
 		return row
 	}
-	var want norm
-	if err := eval(lctx, normalizeSrc+`;(() => { const want = __normalize(document, {privacy: 'allow'}); return window.__replayTestHooks.flush().then(() => want); })()`, &want); err != nil {
+	var want struct {
+		norm
+		Rects [][]any `json:"rects"`
+	}
+	if err := eval(lctx, normalizeSrc+";"+fidelityRects+`;(() => { const want = {...__normalize(document, {privacy: 'allow'}), rects: __rects(document)}; return window.__replayTestHooks.flush().then(() => want); })()`, &want); err != nil {
 		t.Errorf("%s: normalize: %v", name, err)
 		return row
 	}
@@ -227,10 +251,11 @@ func fidelityPage(t *testing.T, h *harness, bctx context.Context, name string) f
 	}
 	var got struct {
 		Dom      string   `json:"dom"`
+		Rects    [][]any  `json:"rects"`
 		Warnings []string `json:"warnings"`
 		Events   int      `json:"events"`
 	}
-	if err := eval(rctx, fidelityReplay+fmt.Sprintf(";fidelity('/test/events?sid=%s&vid=%s', '/test/session-events?sid=%s')", sid, vid, sid), &got); err != nil {
+	if err := eval(rctx, fidelityRects+";"+fidelityReplay+fmt.Sprintf(";fidelity('/test/events?sid=%s&vid=%s', '/test/session-events?sid=%s')", sid, vid, sid), &got); err != nil {
 		t.Errorf("%s: rebuild: %v", name, err)
 		return row
 	}
@@ -251,6 +276,16 @@ func fidelityPage(t *testing.T, h *harness, bctx context.Context, name string) f
 		t.Logf("%s: replaycore warning: %s", name, w)
 	}
 	row.diff = pixelDiff(t, row.page, liveShot, replayShot)
+	row.moved = firstMoved(want.Rects, got.Rects)
+	if row.moved != "" {
+		for side, rects := range map[string][][]any{"live": want.Rects, "replay": got.Rects} {
+			var b strings.Builder
+			for i, r := range rects {
+				fmt.Fprintf(&b, "#%d %v\n", i, r)
+			}
+			os.WriteFile(filepath.Join(fidelityDir, row.page+"-"+side+"-boxes.txt"), []byte(b.String()), 0o644)
+		}
+	}
 	return row
 }
 
@@ -290,11 +325,6 @@ func onlySanitized(w, g string) bool {
 		return m
 	}
 	wa, ga := attrs(w), attrs(g)
-	for k, v := range ga {
-		if wa[k] != v {
-			return false
-		}
-	}
 	dropped := func(k, v string) bool {
 		for _, tt := range []string{"*", t} {
 			if slices.Contains(sanitizerDrops[tt], k) {
@@ -314,12 +344,40 @@ func onlySanitized(w, g string) bool {
 		}
 		return false
 	}
+	for k, v := range ga {
+		// A link to a scheme the replay must not follow keeps an inert href="#".
+		if wa[k] != v && !((t == "a" || t == "area") && k == "href" && v == `"#"` && dropped(k, wa[k])) {
+			return false
+		}
+	}
 	for k, v := range wa {
 		if _, ok := ga[k]; !ok && !dropped(k, v) {
 			return false
 		}
 	}
 	return true
+}
+
+// firstMoved names the first element (in tree order, within the first
+// screen) placed more than a pixel away, with both boxes.
+func firstMoved(live, replay [][]any) string {
+	for i := 0; i < len(live) && i < len(replay); i++ {
+		a, b := live[i], replay[i]
+		if len(a) != 5 || len(b) != 5 {
+			continue
+		}
+		if top, _ := a[2].(float64); top > 800 {
+			continue
+		}
+		for k := 1; k < 3; k++ { // left, top: sizes add up to the document's
+			x, _ := a[k].(float64)
+			y, _ := b[k].(float64)
+			if x-y > 1 || y-x > 1 {
+				return fmt.Sprintf("#%d %v: live %v replay %v", i, a[0], a[1:], b[1:])
+			}
+		}
+	}
+	return ""
 }
 
 // firstDifference counts the lines that differ only by the sanitizer's
