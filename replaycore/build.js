@@ -203,7 +203,30 @@ export function setAttribute(el, name, value, isSVG) {
     if (isSVG && name === 'xlink:href') setAttrNS(el, XLINK_NS, 'xlink:href', value);
     else setAttr(el, name, value);
   } catch (e) {
-    // Invalid attribute names (e.g. from a hostile recording) are skipped.
+    parsedAttribute(el, name, value);
+  }
+}
+
+/**
+ * Sets an attribute whose name setAttribute refuses but the HTML parser
+ * makes from malformed markup (<td ="f('x')">, seen on real pages): parsed
+ * in an inert template, then moved over. A name the parser would read
+ * otherwise (whitespace, '/', '>', a later '=', upper case) is skipped, as
+ * are names no markup can make.
+ */
+function parsedAttribute(el, name, value) {
+  if (!name || /[\s/>\u0000]/.test(name) || name.indexOf('=', 1) > 0) return;
+  try {
+    const t = createElement(ownerDoc(el), 'template');
+    t.innerHTML = '<b ' + name + '></b>';
+    const b = t.content.firstChild;
+    const a = b && b.attributes.length === 1 ? b.attributes[0] : null;
+    if (!a || a.name !== name) return;
+    b.removeAttributeNode(a);
+    a.value = value;
+    el.setAttributeNode(a);
+  } catch (e) {
+    // Skipped: the name cannot exist in an HTML document.
   }
 }
 

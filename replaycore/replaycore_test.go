@@ -339,6 +339,20 @@ func TestReplayCore(t *testing.T) {
 		}
 	})
 
+	t.Run("attribute names only the parser makes", func(t *testing.T) {
+		// Found on a real page (Arabic newspapers): <td onclick target=_top
+		// ="f(this,'a/b c.htm')"> gives attributes named ="f(this,'a and
+		// c.htm')", which setAttribute refuses: they were lost.
+		load(t)
+		var res []string
+		if err := eval(ctx, parsedAttrsJS, &res); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res {
+			t.Error(r)
+		}
+	})
+
 	t.Run("stylesheets sent in earlier views", func(t *testing.T) {
 		load(t)
 		var res []string
@@ -489,6 +503,39 @@ const modeJS = `(() => {
 			if (g.contentDocument.getElementById('line').getBoundingClientRect().height !== 70) errs.push(what + ': not in limited-quirks mode once restored from a checkpoint');
 		}
 	}
+	return errs;
+})()`
+
+// parsedAttrsJS takes the attributes the parser gives malformed markup,
+// records them (in a snapshot and in a mutation) and returns what is
+// wrong: the rebuilt elements must have the same attributes, and names no
+// markup can make must be skipped without losing the others.
+const parsedAttrsJS = `(() => {
+	const errs = [];
+	const src = document.createElement('template');
+	src.innerHTML = '<table><tr><td class="nav" onclick target="_top"\n ="f(this,1,\'news/qatar aljazeera.htm\')" height="16">x</td></tr></table>';
+	const td = src.content.querySelector('td');
+	const attrs = {};
+	for (const a of td.attributes) if (a.name !== 'onclick') attrs[a.name] = a.value; // event handlers are never rebuilt
+	const names = Object.keys(attrs).sort();
+	if (!names.some((n) => n.charAt(0) === '=')) errs.push('control: the parser made no name starting with "=": ' + JSON.stringify(names));
+	const weird = {...attrs, onclick: 'f()', 'a b': '1', 'x>y': '1', '': '1', id: 'cell'};
+	let id = 0;
+	const E = (tagName, attributes, childNodes) => ({type: 2, tagName, attributes: attributes || {}, childNodes: childNodes || [], id: ++id});
+	const cell = E('td', weird, []);
+	const other = E('td', {id: 'other'}, []);
+	const doc = {type: 0, id: ++id, childNodes: [E('html', {}, [E('head', {}, []), E('body', {}, [E('table', {}, [E('tbody', {}, [E('tr', {}, [cell, other])])])])])]};
+	const f = document.getElementById('sandboxed');
+	const rb = new ReplayCore.Rebuilder(f.contentDocument, {onWarning: (m) => errs.push('warning: ' + m)});
+	rb.apply({type: 4, timestamp: 1, data: {href: location.origin + '/', width: 800, height: 600}});
+	rb.apply({type: 2, timestamp: 1, data: {node: doc}});
+	rb.apply({type: 3, timestamp: 2, data: {source: 0, texts: [], removes: [], adds: [], attributes: [{id: other.id, attributes: attrs}]}});
+	const d = f.contentDocument;
+	const got = (el) => Array.from(el.attributes, (a) => a.name + '=' + a.value).sort().join(' | ');
+	const want = (extra) => [...names.map((n) => n + '=' + attrs[n]), ...extra].sort().join(' | ');
+	if (got(d.getElementById('cell')) !== want(['id=cell'])) errs.push('snapshot: ' + got(d.getElementById('cell')) + '\\n want ' + want(['id=cell']));
+	if (got(d.getElementById('other')) !== want(['id=other'])) errs.push('mutation: ' + got(d.getElementById('other')) + '\\n want ' + want(['id=other']));
+	if (d.querySelector('b')) errs.push('the template parse left an element behind');
 	return errs;
 })()`
 
