@@ -353,6 +353,21 @@ func TestReplayCore(t *testing.T) {
 		}
 	})
 
+	t.Run("objects show their fallback content", func(t *testing.T) {
+		// Found on a real page (the ES6 spec): <object data=figure.svg
+		// type=image/svg+xml><img src=figure.png></object> lost its data
+		// (sanitized) but kept its type, and Chromium drew an empty
+		// 719x354 box instead of the fallback image.
+		load(t)
+		var res []string
+		if err := eval(ctx, objectJS, &res); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res {
+			t.Error(r)
+		}
+	})
+
 	t.Run("stylesheets sent in earlier views", func(t *testing.T) {
 		load(t)
 		var res []string
@@ -537,6 +552,37 @@ const parsedAttrsJS = `(() => {
 	if (got(d.getElementById('other')) !== want(['id=other'])) errs.push('mutation: ' + got(d.getElementById('other')) + '\\n want ' + want(['id=other']));
 	if (d.querySelector('b')) errs.push('the template parse left an element behind');
 	return errs;
+})()`
+
+// objectJS rebuilds <object> elements (an SVG one with an image as
+// fallback, a Flash one with text, one without fallback) and returns what
+// is wrong: the fallback shows where there is one, else a box of the
+// object's size, and no object keeps data or type.
+const objectJS = `(() => {
+	const errs = [];
+	let id = 0;
+	const E = (tagName, attributes, childNodes) => ({type: 2, tagName, attributes: attributes || {}, childNodes: childNodes || [], id: ++id});
+	const T = (textContent) => ({type: 3, textContent, id: ++id});
+	const body = E('body', {style: 'margin:0'}, [
+		E('object', {id: 'svg', data: location.origin + '/img.svg', type: 'image/svg+xml', width: '719', height: '354'}, [E('img', {id: 'fb', src: location.origin + '/img.svg', width: '40', height: '30'})]),
+		E('object', {id: 'flash', classid: 'clsid:D27CDB6E', data: location.origin + '/x.swf', type: 'application/x-shockwave-flash', width: '120', height: '30'}, [T('no flash')]),
+		E('object', {id: 'bare', data: location.origin + '/img.svg', type: 'image/svg+xml', width: '120', height: '50'}, []),
+	]);
+	const doc = {type: 0, id: ++id, childNodes: [E('html', {}, [E('head', {}, []), body])]};
+	const f = document.getElementById('sandboxed');
+	const rb = new ReplayCore.Rebuilder(f.contentDocument);
+	rb.apply({type: 4, timestamp: 1, data: {href: location.origin + '/', width: 800, height: 600}});
+	rb.apply({type: 2, timestamp: 1, data: {node: doc}});
+	const d = f.contentDocument;
+	const box = (i) => { const r = d.getElementById(i).getBoundingClientRect(); return Math.round(r.width) + 'x' + Math.round(r.height); };
+	return new Promise((resolve) => setTimeout(() => {
+		for (const o of d.querySelectorAll('object')) for (const a of ['data', 'type', 'classid']) if (o.hasAttribute(a)) errs.push(o.id + ' keeps ' + a);
+		if (box('fb') !== '40x30') errs.push('the fallback image is ' + box('fb') + ', want 40x30 (shown)');
+		if (box('svg') === '719x354') errs.push('the SVG object is an empty 719x354 box over its fallback');
+		if (d.getElementById('flash').getBoundingClientRect().width < 20 || box('flash') === '120x30') errs.push('the Flash object does not show its fallback text: ' + box('flash'));
+		if (box('bare') !== '120x50') errs.push('an object without fallback is ' + box('bare') + ', want its own 120x50');
+		resolve(errs);
+	}, 300));
 })()`
 
 const lateImagesJS = `(async () => {

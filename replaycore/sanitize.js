@@ -18,7 +18,11 @@ const URL_ATTRS = new Set([
 const DROP = {
   iframe: ['src', 'srcdoc', 'allow'],
   frame: ['src'],
-  object: ['data', 'codebase', 'classid', 'archive', 'codetype'],
+  // Without its type too, an <object> shows its fallback content (often an
+  // <img> of the same figure), as a browser does when the data cannot be
+  // shown, or without fallback an empty box of its size; with an image
+  // type left, Chromium draws an empty box over the fallback.
+  object: ['data', 'codebase', 'classid', 'archive', 'codetype', 'type', 'typemustmatch'],
   embed: ['src', 'code', 'codebase'],
   applet: ['code', 'codebase', 'archive', 'object'],
   portal: ['src'],
