@@ -167,7 +167,8 @@ type fidelityRow struct {
 	diff      float64
 	firstBad  string
 	sanitized int    // lines that differ only by what replaycore's sanitizer removes on purpose
-	moved     string // the first element whose box differs
+	moved     string // the first element placed differently
+	movedN    int    // elements placed differently
 	warnings  int
 }
 
@@ -198,7 +199,7 @@ func TestFidelity(t *testing.T) {
 		t.Run(name, func(t *testing.T) { rows = append(rows, fidelityPage(t, h, bctx, name)) })
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n%-24s %6s %5s %5s %7s %4s  %s\n", "page", "nodes", "DOM=", "sanit", "pixel%", "warn", "first DOM difference not made by the sanitizer")
+	fmt.Fprintf(&b, "\n%-24s %6s %5s %5s %7s %6s %4s  %s\n", "page", "nodes", "DOM=", "sanit", "pixel%", "moved", "warn", "first DOM difference not made by the sanitizer")
 	for _, r := range rows {
 		eq := "yes"
 		if !r.domEqual {
@@ -207,15 +208,15 @@ func TestFidelity(t *testing.T) {
 				eq = "san"
 			}
 		}
-		fmt.Fprintf(&b, "%-24s %6d %5s %5d %7.2f %4d  %s\n", r.page, r.nodes, eq, r.sanitized, r.diff*100, r.warnings, r.firstBad)
+		fmt.Fprintf(&b, "%-24s %6d %5s %5d %7.2f %6d %4d  %s\n", r.page, r.nodes, eq, r.sanitized, r.diff*100, r.movedN, r.warnings, r.firstBad)
 	}
-	b.WriteString("\nfirst element laid out differently (on the first screen):\n")
+	b.WriteString("\nfirst element placed differently (moved: elements more than 1 px away, whole document):\n")
 	for _, r := range rows {
 		if r.moved != "" {
 			fmt.Fprintf(&b, "%-24s %s\n", r.page, r.moved)
 		}
 	}
-	b.WriteString("DOM=: yes equal; san: equal but for what the sanitizer removes on purpose (sanit: lines); no: differs\n")
+	b.WriteString("pixel%: first screen (1280x800). DOM=: yes equal; san: equal but for what the sanitizer removes on purpose (sanit: lines); no: differs\n")
 	t.Log(b.String())
 	for _, r := range rows {
 		k := knownDifferences[r.page]
@@ -303,7 +304,7 @@ func fidelityPage(t *testing.T, h *harness, bctx context.Context, name string) f
 		t.Logf("%s: replaycore warning: %s", name, w)
 	}
 	row.diff = pixelDiff(t, row.page, liveShot, replayShot)
-	row.moved = firstMoved(want.Rects, got.Rects)
+	row.movedN, row.moved = moved(want.Rects, got.Rects)
 	if row.moved != "" {
 		for side, rects := range map[string][][]any{"live": want.Rects, "replay": got.Rects} {
 			var b strings.Builder
@@ -322,7 +323,7 @@ func fidelityPage(t *testing.T, h *harness, bctx context.Context, name string) f
 var sanitizerDrops = map[string][]string{
 	"*":      {"ping", "autofocus", "srcdoc", "attributionsrc", "nonce"},
 	"meta":   {"http-equiv"},
-	"object": {"data", "codebase", "classid", "archive", "codetype"},
+	"object": {"data", "codebase", "classid", "archive", "codetype", "type", "typemustmatch"},
 	"embed":  {"src", "code", "codebase"},
 	"iframe": {"allow"},
 	"base":   {"href", "target"},
@@ -385,26 +386,31 @@ func onlySanitized(w, g string) bool {
 	return true
 }
 
-// firstMoved names the first element (in tree order, within the first
-// screen) placed more than a pixel away, with both boxes.
-func firstMoved(live, replay [][]any) string {
+// moved counts the elements (in tree order, in the whole document)
+// placed more than a pixel away in the replay, and names the first, with
+// both boxes.
+func moved(live, replay [][]any) (int, string) {
+	n, first := 0, ""
 	for i := 0; i < len(live) && i < len(replay); i++ {
 		a, b := live[i], replay[i]
 		if len(a) != 5 || len(b) != 5 {
-			continue
-		}
-		if top, _ := a[2].(float64); top > 800 {
 			continue
 		}
 		for k := 1; k < 3; k++ { // left, top: sizes add up to the document's
 			x, _ := a[k].(float64)
 			y, _ := b[k].(float64)
 			if x-y > 1 || y-x > 1 {
-				return fmt.Sprintf("#%d %v: live %v replay %v", i, a[0], a[1:], b[1:])
+				if n++; first == "" {
+					first = fmt.Sprintf("#%d %v: live %v replay %v", i, a[0], a[1:], b[1:])
+				}
+				break
 			}
 		}
 	}
-	return ""
+	if len(live) != len(replay) {
+		first += fmt.Sprintf(" (%d elements live, %d replayed)", len(live), len(replay))
+	}
+	return n, first
 }
 
 // firstDifference counts the lines that differ only by the sanitizer's
