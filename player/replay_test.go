@@ -616,7 +616,9 @@ func TestRageAndDeadClicksAreMarked(t *testing.T) {
 	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.loaded === '1'`, 10*time.Second)
 	var labels []string
 	eval(t, ctx, `[...document.querySelectorAll('.ev-item .ev-label')].map((e) => e.textContent)`, &labels)
-	want := "Page view|Click|Dead click|Dead click|Dead click|Dead click|Rage click ×4|Dead click"
+	// The burst of four is one rage click (at its third click, where it
+	// became one), not four more rows.
+	want := "Page view|Click|Dead click|Rage click ×4"
 	if got := strings.Join(labels, "|"); got != want {
 		t.Errorf("events %q, want %q", got, want)
 	}
@@ -624,9 +626,9 @@ func TestRageAndDeadClicksAreMarked(t *testing.T) {
 	var tip string
 	var r struct{ X, Y, W float64 }
 	eval(t, ctx, `(() => { const r = document.querySelector('.timeline').getBoundingClientRect(); return {X: r.left, Y: r.top + r.height / 2, W: r.width} })()`, &r)
-	run(t, ctx, chromedp.MouseEvent(input.MouseMoved, r.X+r.W*6200/9000, r.Y))
+	run(t, ctx, chromedp.MouseEvent(input.MouseMoved, r.X+r.W*6400/9000, r.Y))
 	eval(t, ctx, `document.querySelector('.tl-tip').textContent`, &tip)
-	if !strings.Contains(tip, "Rage click") && !strings.Contains(tip, "Dead click") {
+	if !strings.Contains(tip, "Rage click") {
 		t.Errorf("timeline tooltip near the rage clicks: %q", tip)
 	}
 }

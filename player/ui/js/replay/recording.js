@@ -302,8 +302,11 @@ export class Recording extends EventTarget {
 
   _rage(v, t, d, m) {
     const recent = v.recentClicks.filter((c) => t - c.t <= RAGE_MS && Math.hypot(c.x - d.x, c.y - d.y) <= RAGE_PX);
-    recent.push({ t, x: d.x, y: d.y });
+    recent.push({ t, x: d.x, y: d.y, m });
     v.recentClicks = recent;
+    // The burst is one rage click: its clicks leave the event list and
+    // the timeline (listed too, they read as several separate events).
+    if (recent.length >= RAGE_CLICKS) for (const c of recent) c.m.folded = true;
     if (recent.length === RAGE_CLICKS) {
       this._marker(v, t, 'rage', 'Rage click', `${RAGE_CLICKS}+ clicks in one place within a second`, m.index, d.id);
     } else if (recent.length > RAGE_CLICKS) {

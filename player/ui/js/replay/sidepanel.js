@@ -95,8 +95,9 @@ export class SidePanel {
   }
 
   renderEvents() {
-    const ms = this.rec.markers.filter((m) => (this.filter ? m.kind === this.filter || (this.filter === 'click' && m.kind === 'rage') : true));
-    this.counts.events.textContent = String(this.rec.markers.length);
+    const shown = this.rec.markers.filter((m) => !m.folded);
+    const ms = this.filter ? shown.filter((m) => m.kind === this.filter || (this.filter === 'click' && m.kind === 'rage')) : shown;
+    this.counts.events.textContent = String(shown.length);
     // The same rows with new labels (they arrive while the session is
     // indexed): update their text in place, so that a row being clicked
     // or hovered is never swapped for a copy under the pointer.

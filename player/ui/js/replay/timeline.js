@@ -87,7 +87,7 @@ export class Timeline {
     const tol = (5 / r.width) * len;
     let best = null, bestD = Infinity;
     for (const m of this.rec.markers) {
-      if (!shownOnTimeline.has(m.kind)) continue;
+      if (!shownOnTimeline.has(m.kind) || m.folded) continue;
       // Where the marker is drawn (clamped to the track), not its time.
       const d = Math.abs(Math.min(s + len, Math.max(s, m.t)) - t);
       if (d <= tol && d < bestD) { best = m; bestD = d; }
@@ -153,7 +153,7 @@ export class Timeline {
       if (!shownOnTimeline.has(kind)) continue;
       ctx.fillStyle = color(colorVar[kind]);
       for (const m of this.rec.markers) {
-        if (m.kind !== kind) continue;
+        if (m.kind !== kind || m.folded) continue;
         // Clamped: a page's view marker comes a few milliseconds before
         // its first frame (where the timeline starts), and was drawn
         // off the left end, out of sight.
