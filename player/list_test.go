@@ -1,11 +1,13 @@
 package player
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/caddy-replay/caddy-replay/store"
@@ -154,5 +156,37 @@ func TestSessionListEmptyAndErrorStates(t *testing.T) {
 	eval(t, ctx, `document.querySelector('.error-box').innerText`, &text)
 	if !strings.Contains(text, "Could not load sessions") || !strings.Contains(text, "try again in a few seconds") || !strings.Contains(text, "Try again") {
 		t.Errorf("failing store: %q", text)
+	}
+}
+
+// TestListTimesStayCurrent: a list left open for twenty minutes does not
+// go on saying "10 minutes ago" (Chromium's virtual time runs the clock
+// and the list's timers forward without waiting).
+func TestListTimesStayCurrent(t *testing.T) {
+	ts := newTestServer(t)
+	listSessions(t, ts.store, 1, time.Now().UnixMilli()) // started ten minutes ago
+	ctx, _ := browser(t, 60*time.Second)
+	run(t, ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(ts.url("")))
+	waitJS(t, ctx, `!document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length === 1`, 5*time.Second)
+	var before, after string
+	eval(t, ctx, `document.querySelector('.rel-time').textContent`, &before)
+	budget := make(chan struct{})
+	chromedp.ListenTarget(ctx, func(ev any) {
+		if _, ok := ev.(*emulation.EventVirtualTimeBudgetExpired); ok {
+			close(budget)
+		}
+	})
+	run(t, ctx, chromedp.ActionFunc(func(ctx context.Context) error {
+		_, err := emulation.SetVirtualTimePolicy(emulation.VirtualTimePolicyAdvance).WithBudget(20 * 60 * 1000).Do(ctx)
+		return err
+	}))
+	select {
+	case <-budget:
+	case <-time.After(20 * time.Second):
+		t.Fatal("virtual time did not advance")
+	}
+	eval(t, ctx, `document.querySelector('.rel-time').textContent`, &after)
+	if before != "10 minutes ago" || after != "30 minutes ago" {
+		t.Errorf("started ten minutes ago: %q, and twenty minutes later %q, want 10 then 30 minutes ago", before, after)
 	}
 }

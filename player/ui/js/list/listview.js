@@ -6,7 +6,7 @@ import { go } from '../router.js';
 import { listSessions } from '../api.js';
 import { filterBar, sortSelect } from './filters.js';
 import { filtersFrom, isFiltered, apiParams } from './query.js';
-import { headRow, sessionRow, skeletonRows } from './table.js';
+import { headRow, sessionRow, skeletonRows, refreshTimes } from './table.js';
 
 const pageSize = +document.documentElement.dataset.pageSize || 50;
 
@@ -106,9 +106,10 @@ export function listView(shell, params) {
   }
 
   load();
+  const clock = setInterval(() => refreshTimes(body), 30000);
   return {
     update(p) { state = p; load(); return true; },
-    destroy() { if (abort) abort.abort(); },
+    destroy() { if (abort) abort.abort(); clearInterval(clock); },
   };
 }
 

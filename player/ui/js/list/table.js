@@ -43,7 +43,7 @@ export function sessionRow(s, now) {
   const viewport = s.viewportWidth ? `${s.viewportWidth}×${s.viewportHeight}` : '';
   const row = h('a', { class: 'srow', role: 'row', href: href({ session: s.id }), dataset: { id: s.id } },
     h('div', { class: 'c-when' },
-      h('div', { class: 'primary' }, fmt.relative(s.start, now)),
+      h('div', { class: 'primary rel-time', dataset: { ts: String(s.start) } }, fmt.relative(s.start, now)),
       h('div', { class: 'muted small', title: fmt.dateTime(s.start) }, fmt.shortDateTime(s.start))),
     h('div', { class: 'c-user' },
       user
@@ -70,6 +70,14 @@ export function sessionRow(s, now) {
     h('div', { class: 'c-play', 'aria-hidden': 'true' }, icon('play')),
   );
   return link(row);
+}
+
+/** Brings the rows' "5 minutes ago" up to date (the list may stay open for hours). */
+export function refreshTimes(root, now = Date.now()) {
+  for (const el of root.querySelectorAll('.rel-time')) {
+    const text = fmt.relative(+el.dataset.ts, now);
+    if (el.textContent !== text) el.textContent = text;
+  }
 }
 
 /** Placeholder rows while the first page loads. */
