@@ -40,8 +40,17 @@ export function adaptSelectors(css, hoverClass, focusClass) {
 }
 
 function rewritePrelude(sel, hoverClass, focusClass) {
-  return sel.replace(/("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|(?<!:is\():(hover|focus)(?![\w-])/g, (m, quoted, which) =>
-    quoted ? m : ':is(:' + which + ', .' + (which === 'hover' ? hoverClass : focusClass) + ')');
+  return sel.replace(/("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|(?<!:is\():(hover|focus)(?![\w-])/g, (m, quoted, which, at) =>
+    quoted || afterPseudoElement(sel, at) ? m : ':is(:' + which + ', .' + (which === 'hover' ? hoverClass : focusClass) + ')');
+}
+
+// Whether position at of a selector follows a pseudo-element in its
+// compound selector (::-webkit-scrollbar-thumb:hover): no class can match
+// there, and Chromium keeps such an :is() as :is(:hover) alone.
+function afterPseudoElement(sel, at) {
+  let i = at;
+  while (i > 0 && !/[\s,>+~(]/.test(sel.charAt(i - 1))) i--;
+  return sel.slice(i, at).indexOf('::') >= 0;
 }
 
 /** Full adaptation of stylesheet text for the rebuilt document. */

@@ -733,7 +733,7 @@ const hoverJS = `(() => {
 	const E = (tagName, attributes, childNodes) => ({type: 2, tagName, attributes: attributes || {}, childNodes: childNodes || [], id: ++id});
 	const T = (t) => ({type: 3, textContent: t, id: ++id});
 	rb.apply({type: 2, timestamp: 1, data: {node: {type: 0, id: ++id, childNodes: [E('html', {}, [
-		E('head', {}, [E('style', {}, [T('a:hover { color: rgb(255, 0, 0); } input:focus { color: rgb(0, 0, 255); } @media (hover: hover) { b { color: rgb(0, 128, 0); } } .bg { background: url(/orig/a.png); } @font-face { font-family: X; src: url(/orig/f.woff2); }')]),
+		E('head', {}, [E('style', {}, [T('a:hover { color: rgb(255, 0, 0); } input:focus { color: rgb(0, 0, 255); } @media (hover: hover) { b { color: rgb(0, 128, 0); } } .bg { background: url(/orig/a.png); } @font-face { font-family: X; src: url(/orig/f.woff2); } .s ::-webkit-scrollbar-thumb:hover, .s:focus::-webkit-scrollbar { color: red; } .t:hover::before { content: "t"; }')]),
 			E('link', {rel: 'stylesheet', href: '/orig/s.css'})]),
 		E('body', {}, [E('a', {id: 'a', href: '/x'}, [E('span', {id: 'sp'}, [T('link')])]), E('input', {id: 'in'}), E('b', {}, [T('b')]), E('img', {src: '/orig/i.png', srcset: '/orig/i2.png 2x'}), E('video', {poster: '/orig/p.png', src: '/orig/v.mp4'})]),
 	])]}}});
@@ -749,6 +749,11 @@ const hoverJS = `(() => {
 	rb.apply({type: 3, timestamp: 5, data: {source: 2, type: 6, id: rb.idOf(d.getElementById('in'))}});
 	if (getComputedStyle(d.getElementById('in')).color === 'rgb(0, 0, 255)') errs.push(':focus not removed');
 	if (d.querySelector('style').textContent.indexOf('(hover: hover)') < 0) errs.push('media query rewritten: ' + d.querySelector('style').textContent);
+	// A pseudo-element's :hover is left alone (no class can match there);
+	// a :hover before one is emulated as anywhere else.
+	const sels = Array.from(d.querySelector('style').sheet.cssRules, (r) => r.selectorText || '');
+	if (!sels.includes('.s ::-webkit-scrollbar-thumb:hover, .s:is(:focus, .replay-focus)::-webkit-scrollbar')) errs.push('pseudo-element rule: ' + JSON.stringify(sels));
+	if (!sels.includes('.t:is(:hover, .replay-hover)::before')) errs.push(':hover before a pseudo-element not emulated: ' + JSON.stringify(sels));
 	for (const want of ['image /orig/a.png', 'font /orig/f.woff2', 'stylesheet /orig/s.css', 'image /orig/i.png', 'image /orig/i2.png', 'image /orig/p.png', 'media /orig/v.mp4']) {
 		if (!seen.includes(want)) errs.push('resolveURL not called for ' + want + ' (saw ' + seen.join(', ') + ')');
 	}
