@@ -38,6 +38,23 @@
   // Undo replaycore's :hover/:focus adaptation.
   const unadapt = (css) => css.replace(/:is\(:(hover|focus), \.replay-(?:hover|focus)\)/g, ':$1');
 
+  // The replayed rules went through the CSS parser once more, and its
+  // serialization is not always stable (background: padding-box rgb(…)
+  // reads back as padding-box padding-box rgb(…); transition: x linear 1s
+  // as x 1s linear): the live side's rules are parsed once more too.
+  let reparse = false;
+  let scratch = null;
+  function again(text) {
+    if (!reparse) return text;
+    try {
+      scratch = scratch || new CSSStyleSheet();
+      scratch.replaceSync(text);
+    } catch (e) {
+      return text;
+    }
+    return scratch.cssRules.length === 1 ? scratch.cssRules[0].cssText : text; // @import: not in constructed sheets
+  }
+
   function sheetRules(sheet, base) {
     let rules;
     try {
@@ -52,7 +69,7 @@
         out.push('@media ' + (r.media.mediaText || 'all') + ' {' + sheetRules(r.styleSheet, r.styleSheet.href).join(' ') + '}');
         continue;
       }
-      out.push(unadapt(absCss(r.cssText, sheet.href || base)));
+      out.push(unadapt(again(absCss(r.cssText, sheet.href || base))));
     }
     return out.map((t) => t.replace(/@media ([^{]*)\{\s*/g, '@media $1 { ').replace(/\s+/g, ' '));
   }
@@ -81,6 +98,7 @@
   function normalize(doc, opts) {
     opts = opts || {};
     const def = LEVELS[opts.privacy || 'allow'];
+    reparse = !opts.replay;
     const lines = [];
     const forms = [];
     const scroll = [];
