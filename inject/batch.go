@@ -26,7 +26,8 @@ var batchPool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return 
 // the pieces the rewriter emits for one input write (the bytes before our
 // tag, the tag, the bytes after it...) into one write, so the next writer
 // sees few, large writes, and the first of them at least firstWriteMin
-// bytes. Its buffer comes from a pool and goes back at the end of the
+// bytes; a large piece with nothing gathered before it goes through as it
+// is. Its buffer comes from a pool and goes back at the end of the
 // response, so memory per response stays bounded whatever the page size.
 type batchWriter struct {
 	w       io.Writer
@@ -35,10 +36,20 @@ type batchWriter struct {
 	err     error
 }
 
+// directMin is the size from which a piece that finds the batch empty
+// (after the first write) goes straight to the wrapped writer: most of a
+// page is passed through in whole input writes, and copying them into the
+// batch only to write them out again costs a copy of the page.
+const directMin = 4 << 10
+
 // Write gathers p; it writes through once the batch is full.
 func (b *batchWriter) Write(p []byte) (int, error) {
 	if b.err != nil {
 		return 0, b.err
+	}
+	if b.started && len(p) >= directMin && (b.buf == nil || len(*b.buf) == 0) {
+		b.send(p)
+		return len(p), b.err
 	}
 	if b.buf == nil {
 		b.buf = batchPool.Get().(*[]byte)
