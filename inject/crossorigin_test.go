@@ -1,6 +1,7 @@
 package inject
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -63,9 +64,10 @@ func TestCrossorigin(t *testing.T) {
 }
 
 // TestCrossoriginContext checks where links are not real links: inside
-// raw text, comments, templates and escaped scripts.
+// raw text, comments, templates and escaped scripts. An origin is listed,
+// so that the body is scanned (see TestBodyScannedOnlyForListedOrigins).
 func TestCrossoriginContext(t *testing.T) {
-	opts := RewriteOptions{PageURL: mustURL(t, "https://example.com/")}
+	opts := RewriteOptions{PageURL: mustURL(t, "https://example.com/"), CrossOriginOrigins: []string{"https://cdn.example.com"}}
 	link := `<link rel=stylesheet href=/a.css>`
 	cases := []struct {
 		name, in string
@@ -95,6 +97,41 @@ func TestCrossoriginContext(t *testing.T) {
 	}
 }
 
+// TestNothingListedChangesNoStylesheet: with no cross-origin origin
+// listed, no stylesheet or style preload gets crossorigin, in the head, the
+// body or a Link header (a same-origin stylesheet is readable without it,
+// and all of them keep one CORS mode), and the body is copied unscanned;
+// font preloads on the page's origin still get it (fonts are always
+// fetched with CORS). With an origin listed, links to it and to the page's
+// origin get it throughout the document.
+func TestNothingListedChangesNoStylesheet(t *testing.T) {
+	head := `<!doctype html><html><head><meta charset=utf-8><link rel=stylesheet href=/h.css><link rel=preload as=style href=/p.css><link rel=preload as=font href=/h.woff2 type=font/woff2></head>`
+	for _, c := range []struct {
+		name, body string
+		listed     []string
+		adds       int
+	}{
+		{"nothing listed", `<body><link rel=stylesheet href=/b.css><div><link rel=preload as=font href=/f.woff2></div>`, nil, 1},
+		{"nothing listed, no <body> tag", `<div><link rel=preload as=font href=/f.woff2></div>`, nil, 1},
+		{"nothing listed, a font preload between </head> and <body> is in the head", `<link rel=preload as=font href=/c.woff2><body><link rel=preload as=font href=/b.woff2>`, nil, 2},
+		{"listed: the page's origin and the listed one, body included", `<body><link rel=stylesheet href=/b.css><link rel=stylesheet href=https://cdn.example.com/x.css><link rel=stylesheet href=https://other.example/y.css><div><link rel=preload as=font href=/f.woff2></div>`, []string{"https://cdn.example.com"}, 6},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := rewriteAllSplits(t, head+c.body, RewriteOptions{PageURL: mustURL(t, "https://example.com/"), CrossOriginOrigins: c.listed})
+			if n := res.count("crossorigin"); n != c.adds {
+				t.Errorf("%d crossorigin added, want %d: %q", n, c.adds, res.out)
+			}
+		})
+	}
+	// Link headers follow the same rule.
+	page := mustURL(t, "https://example.com/")
+	h := http.Header{"Link": {`</a.css>; rel=preload; as=style, </f.woff2>; rel=preload; as=font`}}
+	amendLinkHeaders(h, page, newOriginSet(page, nil))
+	if got, want := h.Get("Link"), `</a.css>; rel=preload; as=style, </f.woff2>; rel=preload; as=font; crossorigin=anonymous`; got != want {
+		t.Errorf("Link header with nothing listed:\n got: %s\nwant: %s", got, want)
+	}
+}
+
 // TestCrossoriginBase checks that link URLs resolve against <base href>,
 // and only for links after it.
 func TestCrossoriginBase(t *testing.T) {
@@ -119,7 +156,7 @@ func TestCrossoriginBase(t *testing.T) {
 // nonce from the headers.
 func TestCrossoriginWithInjection(t *testing.T) {
 	in := `<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="/s.css"></head><body></body></html>`
-	res := rewriteAllSplits(t, in, RewriteOptions{Tag: testTag, PageURL: mustURL(t, "https://example.com/"), CSP: []string{"script-src 'nonce-n1'"}})
+	res := rewriteAllSplits(t, in, RewriteOptions{Tag: testTag, PageURL: mustURL(t, "https://example.com/"), CSP: []string{"script-src 'nonce-n1'"}, CrossOriginOrigins: []string{"https://cdn.example.com"}})
 	want := `<!doctype html><html><head><meta charset="utf-8"><script async="" src="` + testScript + `" nonce="n1" data-service="shop"></script><link crossorigin="anonymous" rel="stylesheet" href="/s.css"></head><body></body></html>`
 	if res.out != want {
 		t.Errorf("\n got: %q\nwant: %q", res.out, want)

@@ -84,7 +84,16 @@
 // as=style> get crossorigin="anonymous" when their URL (resolved against
 // the page URL and <base href>) is on the page's own origin or on one of
 // Config.CrossOriginOrigins, and they have no crossorigin attribute yet.
-// Links inside <template> are left alone. Preloads in Link response
+// Links inside <template> are left alone.
+//
+// The attribute is there so that the recorder can read the rules of
+// stylesheets from listed origins; a same-origin stylesheet's rules are
+// readable without it. So when no origin is listed, stylesheets and style
+// preloads are left as they are everywhere (all of them keep one CORS
+// mode), only same-origin font preloads get the attribute (fonts are always
+// fetched with CORS), and once the body starts the rest of the document is
+// copied without being scanned: the recorder's tag is then the only change
+// to the page, and the proxy's cost per page is its head. Preloads in Link response
 // headers (and 103 Early Hints) get "; crossorigin=anonymous" by the same
 // rule, so that they keep matching the elements (a preload in another CORS
 // mode is not reused: the file would be downloaded twice). Stylesheet, font and image

@@ -77,7 +77,7 @@ func linkEntryWantsCORS(e string, page *url.URL, co *originSet) bool {
 			return false
 		}
 	}
-	if !relWantsCORS([]byte(rel), []byte(as)) {
+	if !relWantsCORS([]byte(rel), []byte(as), co.ownOnly()) {
 		return false
 	}
 	u, err := page.Parse(strings.TrimSpace(e[lt+1 : gt]))

@@ -31,6 +31,10 @@ func newOriginSet(page *url.URL, extra []origin) *originSet {
 	return s
 }
 
+// ownOnly reports whether the set is the page's origin alone (no origin
+// listed).
+func (s *originSet) ownOnly() bool { return len(s.list) == 1 }
+
 // parseOrigins parses a list of origins, skipping invalid ones (New
 // reports them; RewriteOptions users get what is valid).
 func parseOrigins(list []string) []origin {

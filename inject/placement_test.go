@@ -131,11 +131,12 @@ func TestPlacement(t *testing.T) {
 // element, not the start of raw text.
 func TestPlacementXHTML(t *testing.T) {
 	in := `<html><head><script src="a.js"/><link rel="stylesheet" href="/s.css"/></head>`
-	xhtml := rewrite(t, in, RewriteOptions{Tag: markTag, XHTML: true, PageURL: mustURL(t, "https://example.com/")})
+	cdn := []string{"https://cdn.example.com"} // listed: same-origin links get crossorigin
+	xhtml := rewrite(t, in, RewriteOptions{Tag: markTag, XHTML: true, PageURL: mustURL(t, "https://example.com/"), CrossOriginOrigins: cdn})
 	if xhtml.count("crossorigin") != 1 {
 		t.Errorf("XHTML: the link after <script/> was not seen: %q", xhtml.out)
 	}
-	html := rewrite(t, in, RewriteOptions{Tag: markTag, PageURL: mustURL(t, "https://example.com/")})
+	html := rewrite(t, in, RewriteOptions{Tag: markTag, PageURL: mustURL(t, "https://example.com/"), CrossOriginOrigins: cdn})
 	if html.count("crossorigin") != 0 {
 		t.Errorf("HTML: <script/> starts raw text, its content must not be edited: %q", html.out)
 	}
@@ -170,7 +171,7 @@ func TestFlushInjectsEarly(t *testing.T) {
 // split across writes passes through unedited.
 func TestHoldIsBounded(t *testing.T) {
 	var out bytes.Buffer
-	rw := NewRewriter(&out, RewriteOptions{Tag: markTag, PageURL: mustURL(t, "https://example.com/")})
+	rw := NewRewriter(&out, RewriteOptions{Tag: markTag, PageURL: mustURL(t, "https://example.com/"), CrossOriginOrigins: []string{"https://cdn.example.com"}})
 	rw.Write([]byte("<html><head><title>"))
 	for i := 0; i < 100; i++ {
 		rw.Write([]byte(strings.Repeat("t", 100)))

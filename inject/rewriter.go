@@ -76,8 +76,14 @@ type Rewriter struct {
 	opts RewriteOptions
 	err  error
 
-	passthrough bool // not an ASCII-compatible document: copy as is
+	passthrough bool // copy the rest as is (not ASCII-compatible, or nothing left to edit)
 	closed      bool
+	// skipBody: no cross-origin origin is listed, so nothing in the body
+	// needs an edit: same-origin stylesheets are readable without
+	// crossorigin, and browsers ignore CSP <meta> outside <head>. Once the
+	// body starts (bodyStarted) the rest of the page is copied unscanned.
+	skipBody    bool
+	bodyStarted bool
 
 	// Scanner state.
 	state       uint8
@@ -290,7 +296,7 @@ func NewRewriter(dst io.Writer, opts RewriteOptions) *Rewriter {
 // newRewriter is NewRewriter with the listed origins already parsed (the
 // Injector parses them once, not per response).
 func newRewriter(dst io.Writer, opts RewriteOptions, listed []origin) *Rewriter {
-	r := &Rewriter{dst: dst, opts: opts, tokStart: -1}
+	r := &Rewriter{dst: dst, opts: opts, tokStart: -1, skipBody: len(listed) == 0}
 	if opts.BasePath == "" {
 		r.opts.BasePath = DefaultBasePath
 	}
@@ -617,6 +623,9 @@ func (r *Rewriter) setKind(k tagKind) {
 		case phHead:
 			r.headStartTag(k)
 		}
+	}
+	if k == tkOther && r.phase == phDone && r.template == 0 {
+		r.bodyStarted = r.skipBody
 	}
 	switch k {
 	case tkLink:

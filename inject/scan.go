@@ -71,6 +71,11 @@ func (r *Rewriter) scan(p []byte) {
 			if r.err != nil {
 				return
 			}
+			if r.bodyStarted {
+				// Nothing left to edit: Write copies the rest.
+				r.passthrough = true
+				return
+			}
 			j := bytes.IndexByte(p[i:], '<')
 			end := n
 			if j >= 0 {
@@ -214,6 +219,9 @@ func (r *Rewriter) tagFast(p []byte, i int) int {
 			r.selfClosing, r.keep = false, false
 			if len(r.tagBuf) > 0 {
 				r.release()
+			}
+			if r.template == 0 {
+				r.bodyStarted = r.skipBody
 			}
 		}
 	} else {

@@ -29,7 +29,7 @@ func (r *Rewriter) handleLink(tok []byte) {
 			hasCO = true
 		}
 	}
-	if hasCO || !relWantsCORS(rel, as) || !r.hrefAllowed(href) {
+	if hasCO || !relWantsCORS(rel, as, r.skipBody) || !r.hrefAllowed(href) {
 		r.out(tok)
 		return
 	}
@@ -43,21 +43,31 @@ func (r *Rewriter) handleLink(tok []byte) {
 // style preload. Style preloads are included so that a preload and its
 // stylesheet keep the same CORS mode (otherwise the browser cannot reuse
 // the preloaded response and fetches the stylesheet twice).
-func relWantsCORS(rel, as []byte) bool {
+//
+// With fontsOnly (no cross-origin origin listed) only font preloads
+// qualify. The recorder reads a same-origin stylesheet's rules without
+// crossorigin, so the attribute is only needed for listed origins; and
+// since the body is then not scanned (Rewriter.skipBody), leaving every
+// stylesheet and style preload as it is keeps them all in one CORS mode.
+// Fonts are always fetched with CORS: crossorigin on their preloads is
+// what lets the browser reuse them.
+func relWantsCORS(rel, as []byte, fontsOnly bool) bool {
 	preload := false
 	for len(rel) > 0 {
 		var tok []byte
 		tok, rel = nextField(rel)
 		switch {
 		case equalFoldASCII(tok, "stylesheet"):
-			return true
+			if !fontsOnly {
+				return true
+			}
 		case equalFoldASCII(tok, "preload"):
 			preload = true
 		}
 	}
 	if preload {
 		as = trimSpace(as)
-		return equalFoldASCII(as, "font") || equalFoldASCII(as, "style")
+		return equalFoldASCII(as, "font") || (!fontsOnly && equalFoldASCII(as, "style"))
 	}
 	return false
 }

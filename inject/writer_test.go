@@ -28,7 +28,10 @@ var wantPage = strings.Replace(strings.Replace(page, `<meta charset="utf-8">`, `
 
 func newInjector(t testing.TB, mod func(*Config)) *Injector {
 	t.Helper()
-	cfg := Config{Tag: testTag, CORSOrigins: []string{"https://player.example"}}
+	// An asset origin is listed, as in the demo: links to the page's own
+	// origin get crossorigin too (with none listed they are left alone,
+	// see TestNothingListedChangesNoStylesheet).
+	cfg := Config{Tag: testTag, CORSOrigins: []string{"https://player.example"}, CrossOriginOrigins: []string{"https://cdn.example.com"}}
 	if mod != nil {
 		mod(&cfg)
 	}

@@ -51,6 +51,7 @@ func main() {
 	rounds := flag.Int("rounds", 5, "alternating rounds per pair (the median is reported)")
 	upstreams := flag.String("upstreams", "plain,gzip,gzip-always", "upstream kinds to measure")
 	encode := flag.Bool("encode", true, "compress for the client (encode gzip, Accept-Encoding: gzip); false: identity end to end")
+	crossorigin := flag.String("crossorigin", "", "if set, replay lists this asset origin (crossorigin <origin>): the rewriter then scans whole documents, not only their heads")
 	profDir := flag.String("profile", "", "if set, write a CPU profile of Caddy during each config's first round into this directory")
 	flag.Parse()
 
@@ -72,7 +73,11 @@ func main() {
 				cf.WriteString("\tencode gzip\n")
 			}
 			if withReplay {
-				cf.WriteString("\treplay\n")
+				if *crossorigin != "" {
+					fmt.Fprintf(&cf, "\treplay {\n\t\tcrossorigin %s\n\t}\n", *crossorigin)
+				} else {
+					cf.WriteString("\treplay\n")
+				}
 				fmt.Fprintf(&cf, "\treverse_proxy %s {\n\t\theader_up X-Kind %s\n\t}\n}\n", up.Addr().String(), kind)
 			} else {
 				fmt.Fprintf(&cf, "\treverse_proxy %s {\n\t\theader_up X-Kind %s\n\t\theader_up Accept-Encoding identity\n\t}\n}\n", up.Addr().String(), kind)
