@@ -153,68 +153,21 @@ func (p *Player) storeError(w http.ResponseWriter, r *http.Request, err error, w
 	}
 }
 
-// sessionJSON is a session as the API shows it.
+// sessionJSON is a session as the API shows it: the store's summary (in
+// its JSON names, which `caddy replay sessions --json` prints too) and the
+// number of pages.
 type sessionJSON struct {
-	ID             string     `json:"id"`
-	Start          int64      `json:"start"`
-	End            int64      `json:"end"`
-	Duration       int64      `json:"duration"`
-	ActiveMs       int64      `json:"activeMs"`
-	EntryURL       string     `json:"entryUrl"`
-	URLs           []string   `json:"urls"`
-	Pages          int        `json:"pages"`
-	Views          []viewJSON `json:"views,omitempty"`
-	Clicks         int        `json:"clicks"`
-	RageClicks     int        `json:"rageClicks"`
-	DeadClicks     int        `json:"deadClicks"`
-	Inputs         int        `json:"inputs"`
-	Errors         int        `json:"errors"`
-	ViewportWidth  int        `json:"viewportWidth"`
-	ViewportHeight int        `json:"viewportHeight"`
-	UserAgent      string     `json:"userAgent"`
-	UserID         string     `json:"userId"`
-	UserName       string     `json:"userName"`
-	UserEmail      string     `json:"userEmail"`
-	Service        string     `json:"service"`
-	Env            string     `json:"env"`
-	Version        string     `json:"version"`
-	ApplicationID  string     `json:"applicationId"`
-	ClientIP       string     `json:"clientIp,omitempty"`
-	Segments       int        `json:"segments"`
-	Bytes          int64      `json:"bytes"`
-	RawBytes       int64      `json:"rawBytes"`
-	Created        int64      `json:"created"`
-	Updated        int64      `json:"updated"`
-}
-
-type viewJSON struct {
-	ID    string `json:"id"`
-	URL   string `json:"url"`
-	Title string `json:"title"`
-	Tab   string `json:"tab"`
-	Start int64  `json:"start"`
-	End   int64  `json:"end"`
+	store.Session
+	Pages int `json:"pages"`
 }
 
 func toSessionJSON(s *store.Session) sessionJSON {
-	j := sessionJSON{
-		ID: s.ID, Start: s.Start, End: s.End, Duration: s.Duration, ActiveMs: s.ActiveMs,
-		EntryURL: s.EntryURL, URLs: s.URLs, Pages: len(s.URLs),
-		Clicks: s.Clicks, RageClicks: s.RageClicks, DeadClicks: s.DeadClicks, Inputs: s.Inputs, Errors: s.Errors,
-		ViewportWidth: s.ViewportWidth, ViewportHeight: s.ViewportHeight, UserAgent: s.UserAgent,
-		UserID: s.UserID, UserName: s.UserName, UserEmail: s.UserEmail,
-		Service: s.Service, Env: s.Env, Version: s.Version, ApplicationID: s.ApplicationID,
-		ClientIP: s.ClientIP, Segments: s.Segments, Bytes: s.Bytes, RawBytes: s.RawBytes,
-		Created: s.Created, Updated: s.Updated,
-	}
+	j := sessionJSON{Session: *s, Pages: len(s.URLs)}
 	if j.URLs == nil {
 		j.URLs = []string{}
 	}
 	if len(s.Views) > 0 {
 		j.Pages = len(s.Views)
-		for _, v := range s.Views {
-			j.Views = append(j.Views, viewJSON{ID: v.ID, URL: v.URL, Title: v.Title, Tab: v.Tab, Start: v.Start, End: v.End})
-		}
 	}
 	return j
 }
