@@ -37,6 +37,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/caddy-replay/caddy-replay/inject"
+	"github.com/caddy-replay/caddy-replay/internal/browsertest"
 )
 
 const fidelityDir = "/tmp/fidelity"
@@ -44,42 +45,9 @@ const fidelityDir = "/tmp/fidelity"
 // fidelityBrowser starts Chromium with every host but loopback unresolvable.
 func fidelityBrowser(t *testing.T, d time.Duration) context.Context {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "chromium-fidelity-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for i := 0; i < 50 && os.RemoveAll(dir) != nil; i++ {
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath("/usr/bin/chromium"),
-		chromedp.UserDataDir(dir),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("mute-audio", true),
+	return browsertest.NewWith(t, d,
 		chromedp.Flag("hide-scrollbars", true),
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
-		chromedp.WindowSize(1280, 800),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(func(string, ...any) {}))
-	tctx, cancelTimeout := context.WithTimeout(ctx, d)
-	t.Cleanup(func() { cancelTimeout(); cancelBrowser(); cancelAlloc() })
-	if err := chromedp.Run(tctx); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
-	return tctx
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"))
 }
 
 // serveCorpus serves /corpus/<name> from ../shared/corpus/html with the
@@ -428,15 +396,8 @@ func moved(live, replay [][]any) (int, string) {
 // removals and describes the first line that differs otherwise ("" if none).
 func firstDifference(want, got string) (int, string) {
 	sanitized := 0
-	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < len(wl) || i < len(gl); i++ {
-		var w, g string
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if i < len(gl) {
-			g = gl[i]
-		}
+	for i, l := range linePairs(want, got) {
+		w, g := l[0], l[1]
 		if w != g && onlySanitized(w, g) {
 			sanitized++
 			continue

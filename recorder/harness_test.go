@@ -710,22 +710,30 @@ func (h *harness) roundTrip(t *testing.T, live, replay context.Context, privacy,
 	h.coll.checkProblems(t)
 }
 
+// linePairs pairs the lines of two texts, the shorter padded with "".
+func linePairs(a, b string) [][2]string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	pairs := make([][2]string, max(len(al), len(bl)))
+	for i := range pairs {
+		if i < len(al) {
+			pairs[i][0] = al[i]
+		}
+		if i < len(bl) {
+			pairs[i][1] = bl[i]
+		}
+	}
+	return pairs
+}
+
 // compare reports the first differing lines of two normalizations.
 func compare(t *testing.T, what, want, got string) {
 	t.Helper()
 	if want == got {
 		return
 	}
-	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < len(wl) || i < len(gl); i++ {
-		var w, g string
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if w != g {
+	wl := strings.Split(want, "\n")
+	for i, l := range linePairs(want, got) {
+		if w, g := l[0], l[1]; w != g {
 			lo := max(0, i-3)
 			t.Errorf("%s differs at line %d:\n live:    %s\n rebuilt: %s\n(context, live:)\n%s", what, i+1, w, g, strings.Join(wl[lo:min(len(wl), i+4)], "\n"))
 			return

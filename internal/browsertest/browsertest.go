@@ -32,6 +32,12 @@ func Path() string {
 // closed when the test ends. timeout bounds the whole test's browser use.
 func New(t testing.TB, timeout time.Duration) context.Context {
 	t.Helper()
+	return NewWith(t, timeout)
+}
+
+// NewWith is New with more Chromium options (flags), after the usual ones.
+func NewWith(t testing.TB, timeout time.Duration, extra ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
 	if _, err := os.Stat(Path()); err != nil {
 		t.Fatalf("Chromium is required for this test and was not found at %s (run `make test`, which installs it, or set $CHROMIUM): %v", Path(), err)
 	}
@@ -53,6 +59,7 @@ func New(t testing.TB, timeout time.Duration) context.Context {
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		chromedp.WindowSize(1280, 800),
 	}
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(quietLogf), chromedp.WithErrorf(quietLogf))
 	tctx, cancelTimeout := context.WithTimeout(ctx, timeout)
