@@ -83,6 +83,8 @@ type event struct {
 	href     []byte
 	tag      []byte
 	payload  payload
+	// seen are the keys read in the event object and in its data.
+	seen [2]keySet
 }
 
 // payload holds the string fields of a custom event's payload that
@@ -92,6 +94,7 @@ type payload struct {
 	service, env, version, applicationID  []byte
 	userAgent, userID, userName, userMail []byte
 	state                                 []byte
+	seen                                  keySet // the keys read
 }
 
 func (p *payload) reset() {
@@ -131,12 +134,38 @@ func text(b []byte) string {
 	return s
 }
 
+// duplicateKey is a key the validator reads given twice in one object.
+// JSON parsers disagree on which of the two counts (browsers and
+// encoding/json keep the last), so the collector refuses it instead of
+// validating one value while the player and the export read the other.
+type duplicateKey struct{ key string }
+
+func (d *duplicateKey) Error() string {
+	return fmt.Sprintf("key %q is given twice in one object; give each key once", d.key)
+}
+
+// keySet remembers which of the keys an object reader looks at were seen.
+type keySet uint32
+
+// add marks key (bit) as seen; it fails when it was seen before.
+func (k *keySet) add(bit keySet, key []byte) error {
+	if *k&bit != 0 {
+		return &duplicateKey{string(key)}
+	}
+	*k |= bit
+	return nil
+}
+
 // readEvent scans one event object into e.
 func (s *scanner) readEvent(e *event) error {
 	e.reset()
+	seen := &e.seen[0]
 	return s.object(func(key []byte) error {
 		switch string(key) {
 		case "type":
+			if err := seen.add(1<<0, key); err != nil {
+				return err
+			}
 			v, ok, err := s.num()
 			if err != nil || !ok {
 				return err
@@ -145,6 +174,9 @@ func (s *scanner) readEvent(e *event) error {
 				e.typ, e.has = int(v), e.has|fType
 			}
 		case "timestamp":
+			if err := seen.add(1<<1, key); err != nil {
+				return err
+			}
 			v, ok, err := s.num()
 			if err != nil || !ok {
 				return err
@@ -153,6 +185,9 @@ func (s *scanner) readEvent(e *event) error {
 				e.ts, e.has = int64(v), e.has|fTimestamp
 			}
 		case "data":
+			if err := seen.add(1<<2, key); err != nil {
+				return err
+			}
 			c, ok := s.ws()
 			if !ok {
 				return s.failure("expected a value")
@@ -199,7 +234,13 @@ func (s *scanner) capture(dst *[]byte, max int) (bool, error) {
 
 // readData scans an event's data object.
 func (s *scanner) readData(e *event) error {
+	seen := &e.seen[1]
 	return s.object(func(key []byte) error {
+		if f, ok := dataKeys[string(key)]; ok {
+			if err := seen.add(keySet(f), key); err != nil {
+				return err
+			}
+		}
 		var bit uint32
 		var dst *float64
 		switch string(key) {
@@ -275,10 +316,32 @@ func (s *scanner) readData(e *event) error {
 	})
 }
 
+// dataKeys are the keys of an event's data that readData looks at, each
+// with its own bit (for duplicate detection).
+var dataKeys = map[string]uint32{
+	"source": fSource, "type": fDataType, "id": fID, "x": fX, "y": fY,
+	"width": fWidth, "height": fHeight, "href": fHref, "tag": fTag,
+	"plugin": fPlugin, "node": fNode, "initialOffset": fOffset, "payload": fPayload,
+}
+
+// payloadKeys are the keys of a custom event's payload that readPayload
+// captures, each with its own bit (for duplicate detection).
+var payloadKeys = map[string]keySet{
+	"url": 1 << 0, "referrer": 1 << 1, "title": 1 << 2, "tab": 1 << 3,
+	"service": 1 << 4, "env": 1 << 5, "version": 1 << 6, "applicationId": 1 << 7,
+	"userAgent": 1 << 8, "id": 1 << 9, "name": 1 << 10, "email": 1 << 11, "state": 1 << 12,
+}
+
 // readPayload scans a custom event's payload, keeping the string fields
 // that metadata uses.
 func (s *scanner) readPayload(p *payload) error {
+	seen := &p.seen
 	return s.object(func(key []byte) error {
+		if bit, ok := payloadKeys[string(key)]; ok {
+			if err := seen.add(bit, key); err != nil {
+				return err
+			}
+		}
 		var dst *[]byte
 		max := maxShortLen
 		switch string(key) {

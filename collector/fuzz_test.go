@@ -2,6 +2,7 @@ package collector
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"net/url"
@@ -75,6 +76,8 @@ func FuzzSegment(f *testing.F) {
 	f.Add(gz(body), true, 0, len(seed.Events), true)
 	f.Add([]byte(`[{"type":3,"timestamp":1780000000000,"data":{"source":2,"type":2,"id":1,"x":1,"y":1}}]`), false, 1, 1, false)
 	f.Add([]byte(`[{"type":5,"timestamp":1780000000000,"data":{"tag":"replay/view","payload":{"url":"\u0000x","tab":1}}}]`), false, 3, 1, false)
+	f.Add([]byte(`[{"type":3,"timestamp":1780000000000,"timestamp":"x","data":{"source":1}}]`), false, 1, 1, false)
+	f.Add([]byte(`[{"type":3,"timestamp":1780000000000,"data":{"source":1},"t\u0079pe":9}]`), false, 1, 1, false)
 	f.Fuzz(func(t *testing.T, data []byte, gzipped bool, seq, n int, full bool) {
 		if seq < 0 || seq >= store.MaxSeq || n < 1 || n > 10000 {
 			return
@@ -98,6 +101,7 @@ func FuzzSegment(f *testing.F) {
 			return
 		}
 		defer d.release()
+		checkAsOthersRead(t, d.gz, p)
 		if d.facts.events != n || d.facts.full != full {
 			t.Fatalf("accepted %d events (full %v) for n=%d full=%v", d.facts.events, d.facts.full, n, full)
 		}
@@ -117,6 +121,39 @@ func FuzzSegment(f *testing.F) {
 			t.Fatalf("carried state grew to %d bytes", len(s.Carry))
 		}
 	})
+}
+
+// checkAsOthersRead decodes an accepted body the way the export and the
+// player read it (encoding/json, JavaScript's JSON.parse: the last of
+// duplicate keys wins) and checks that they see what the validator
+// accepted: an array of n events, each with an integer type from 0 to 6,
+// a numeric timestamp within the segment and an object as data.
+func checkAsOthersRead(t *testing.T, stored []byte, p *params) {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(stored))
+	if err != nil {
+		t.Fatalf("the stored body is not gzip: %v", err)
+	}
+	var events []map[string]json.RawMessage
+	if err := json.NewDecoder(zr).Decode(&events); err != nil {
+		t.Fatalf("encoding/json cannot read an accepted body: %v", err)
+	}
+	if len(events) != p.records {
+		t.Fatalf("encoding/json reads %d events, n=%d", len(events), p.records)
+	}
+	for i, e := range events {
+		var typ, ts float64
+		var data map[string]json.RawMessage
+		if json.Unmarshal(e["type"], &typ) != nil || typ != float64(int(typ)) || typ < 0 || typ > 6 {
+			t.Fatalf("event %d: encoding/json reads type %s", i, e["type"])
+		}
+		if json.Unmarshal(e["timestamp"], &ts) != nil || ts < float64(p.start) || ts > float64(p.end)+1 {
+			t.Fatalf("event %d: encoding/json reads timestamp %s", i, e["timestamp"])
+		}
+		if json.Unmarshal(e["data"], &data) != nil || data == nil {
+			t.Fatalf("event %d: encoding/json reads data %.40s", i, e["data"])
+		}
+	}
 }
 
 // FuzzQuery checks the query splitter against url.ParseQuery: for any query

@@ -286,6 +286,9 @@ func decode(body []byte, enc string, p *params, maxRaw int64) (*decoded, *reject
 	if enc == "gzip" && br.Len() > 0 {
 		return fail(reject(400, "bad_encoding", "%d bytes follow the gzip stream; send exactly one gzip member", br.Len()))
 	}
+	if enc == "deflate" && br.Len() > 0 {
+		return fail(reject(400, "bad_encoding", "%d bytes follow the zlib stream; send exactly one stream", br.Len()))
+	}
 	if zw != nil {
 		if err := zw.Close(); err != nil {
 			return fail(reject(500, "internal", "re-compressing the body: %v", err))
@@ -346,6 +349,10 @@ func scanBody(sc *scanner, p *params, f *segFacts) error {
 			return &schemaError{event: i, msg: "an event must be a JSON object"}
 		}
 		if err := sc.readEvent(&e); err != nil {
+			var dk *duplicateKey
+			if errors.As(err, &dk) {
+				return &schemaError{event: i, msg: dk.Error()}
+			}
 			return err
 		}
 		if err := e.check(i); err != nil {
