@@ -226,7 +226,8 @@ type Query struct {
 	// From <= Start < To.
 	From, To int64
 	// URL matches sessions that visited a URL containing it
-	// (case-insensitive).
+	// (case-insensitive). It is text, never query syntax; a NUL in it is
+	// ErrInvalid.
 	URL string
 	// User matches UserID, UserName or UserEmail (case-insensitive
 	// prefix).

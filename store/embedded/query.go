@@ -133,6 +133,11 @@ func (s *Store) ListSessions(ctx context.Context, q store.Query) (*store.Session
 		where = append(where, "dead_clicks > 0")
 	}
 	if u := q.URL; u != "" {
+		if strings.IndexByte(u, 0) >= 0 {
+			// SQLite's FTS5 query parser ends the string at a NUL and
+			// fails; no stored URL holds one anyway.
+			return nil, fmt.Errorf("%w: a URL filter cannot contain a NUL character", store.ErrInvalid)
+		}
 		if len([]rune(u)) >= 3 {
 			// An FTS5 phrase of a trigram-tokenized column matches any
 			// substring, case-insensitively; quotes are doubled inside.

@@ -555,6 +555,22 @@ func testListFilters(t *testing.T, open Factory) {
 		{"dead", store.Query{HasDeadClicks: true}, []string{"s4"}},
 		{"combined", store.Query{URL: "shop", HasErrors: true, MinDuration: 10_000}, []string{"s6"}},
 		{"nothing", store.Query{URL: "nowhere-at-all"}, nil},
+		// Hostile filters from the player's search box are text to look
+		// for, never query syntax.
+		{"url with SQL", store.Query{URL: `' OR 1=1 --`}, nil},
+		{"url with FTS syntax", store.Query{URL: `shop OR blog`}, nil},
+		{"url with FTS prefix", store.Query{URL: `sho*`}, nil},
+		{"url with FTS NEAR", store.Query{URL: `NEAR(shop blog)`}, nil},
+		{"url with quote break-out", store.Query{URL: `shop" OR "blog`}, nil},
+		{"url with LIKE wildcards", store.Query{URL: `sh%p`}, nil},
+		{"short url wildcard", store.Query{URL: `%`}, nil},
+		{"url not UTF-8", store.Query{URL: "\xff\xfe\xfd"}, nil},
+		{"url 100 KB", store.Query{URL: strings.Repeat("shop", 25_000)}, nil},
+		{"user with SQL", store.Query{User: `' OR '1'='1`}, nil},
+		{"user with LIKE wildcard", store.Query{User: `%`}, nil},
+		{"user with NUL", store.Query{User: "ali\x00"}, nil},
+		{"negative durations", store.Query{MinDuration: -5, MaxDuration: -1}, []string{"s6", "s5", "s4", "s3", "s2", "s1"}},
+		{"empty range", store.Query{From: 5000, To: 2000}, nil},
 	}
 	for _, tc := range cases {
 		p, err := s.ListSessions(ctx, tc.q)
@@ -567,6 +583,14 @@ func testListFilters(t *testing.T, open Factory) {
 		}
 		if p.Total != len(tc.want) {
 			t.Errorf("%s: Total = %d, want %d", tc.name, p.Total, len(tc.want))
+		}
+	}
+	// A NUL cannot be searched for (no stored URL holds one, and SQL
+	// engines end strings there): the request is refused as invalid, not
+	// answered with a store failure.
+	for _, u := range []string{"shop\x00", "\x00", "a\x00bc"} {
+		if _, err := s.ListSessions(ctx, store.Query{URL: u}); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("url filter %q: %v, want ErrInvalid", u, err)
 		}
 	}
 	p, _ := s.ListSessions(ctx, store.Query{URL: "step1"})
