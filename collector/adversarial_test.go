@@ -3,8 +3,11 @@ package collector
 import (
 	"bytes"
 	"compress/zlib"
+	"io"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestDuplicateKeysRefused: an event that gives a key the validator reads
@@ -87,4 +90,95 @@ func TestZlibTrailingBytesRefused(t *testing.T) {
 	u.body = zl(seg.Body())
 	u.header.Set("Content-Encoding", "deflate")
 	h.mustAccept(u)
+}
+
+// slowUpload starts an upload whose body arrives as far as sent and then
+// stalls until finish is called (which cuts it off); its answer arrives on
+// the returned channel.
+func (h *harness) slowUpload(u *upload, sent int) (finish func(), answer <-chan *httptest.ResponseRecorder) {
+	h.t.Helper()
+	pr, pw := io.Pipe()
+	req := httptest.NewRequest(u.method, "/__replay/v1/segments?"+u.query, pr)
+	req.Host = "shop.example"
+	for k, v := range u.header {
+		req.Header[k] = v
+	}
+	req.RemoteAddr = u.remote
+	req.ContentLength = int64(len(u.body))
+	before := h.c.buffered.Load()
+	done := make(chan *httptest.ResponseRecorder, 1)
+	go func() {
+		rec := httptest.NewRecorder()
+		h.c.ServeHTTP(rec, req)
+		pr.Close()
+		done <- rec
+	}()
+	// The pipe hands the bytes over only once the collector reads them:
+	// when Write returns, the upload is being read.
+	if _, err := pw.Write(u.body[:sent]); err != nil {
+		h.t.Fatalf("the collector did not read the body: %v", err)
+	}
+	// The pipe's Write returns as the last bytes are read, a moment
+	// before they are counted.
+	for deadline := time.Now().Add(5 * time.Second); h.c.buffered.Load() < before+int64(sent); {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("the collector counts %d body bytes held, want %d", h.c.buffered.Load(), before+int64(sent))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return func() { pw.CloseWithError(io.ErrUnexpectedEOF) }, done
+}
+
+// TestSlowSendersHoldNoWriteSlot: uploads whose bodies trickle in (a
+// slowloris, or a visitor on a bad link) wait for their bytes without a
+// write slot, so they cannot starve the uploads that arrive whole. Before,
+// two stalled bodies took both slots and everyone else got 503.
+func TestSlowSendersHoldNoWriteSlot(t *testing.T) {
+	h := newHarness(t, Config{MaxConcurrentWrites: 2, QueueTimeout: 100 * time.Millisecond})
+	var finishes []func()
+	var answers []<-chan *httptest.ResponseRecorder
+	for i := range 6 {
+		u := uploadOf(firstSeg(id("slowloris"+itoa(i)), id("view"), visitStart))
+		f, a := h.slowUpload(u, 10)
+		finishes, answers = append(finishes, f), append(answers, a)
+	}
+	for i := range 3 {
+		if r := h.do(uploadOf(firstSeg(id("prompt"+itoa(i)), id("view"), visitStart))); r.status != 200 {
+			t.Fatalf("a whole upload while six others stall: %d %s", r.status, r.raw)
+		}
+	}
+	for i, f := range finishes {
+		f()
+		rec := <-answers[i]
+		if rec.Code != 400 || !strings.Contains(rec.Body.String(), "body_read_failed") {
+			t.Errorf("the cut-off upload %d: %d %s", i, rec.Code, rec.Body.String())
+		}
+	}
+	if total := h.total(); total != 3 {
+		t.Errorf("%d sessions stored, want the 3 whole uploads", total)
+	}
+	if n := h.c.buffered.Load(); n != 0 {
+		t.Errorf("%d body bytes still counted as held after every upload ended", n)
+	}
+}
+
+// TestBufferedBodyBytesBounded: the bytes of bodies being received count
+// against MaxBufferedBytes, so many large uploads at once cannot grow
+// memory without bound; past it an upload gets 503 with Retry-After, and
+// once the bytes are released uploads go through again.
+func TestBufferedBodyBytesBounded(t *testing.T) {
+	h := newHarness(t, Config{MaxBufferedBytes: 64 << 10})
+	big := uploadOf(firstSeg(id("bigslow"), id("view"), visitStart))
+	big.body = append(big.body, make([]byte, 70<<10)...) // never valid: it only holds bytes
+	finish, answer := h.slowUpload(big, 64<<10-64)
+	r := h.do(uploadOf(firstSeg(id("squeezed"), id("view"), visitStart)))
+	if r.status != 503 || r.reason() != "overloaded" || r.header.Get("Retry-After") == "" {
+		t.Errorf("with the body budget spent: %d %s", r.status, r.raw)
+	}
+	finish()
+	<-answer
+	h.mustAccept(uploadOf(firstSeg(id("squeezed"), id("view"), visitStart)))
+	if n := h.c.buffered.Load(); n != 0 {
+		t.Errorf("%d body bytes still counted as held", n)
+	}
 }

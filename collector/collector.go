@@ -80,6 +80,12 @@ type Config struct {
 	// QueueTimeout gets 503 with Retry-After.
 	MaxConcurrentWrites int
 	QueueTimeout        time.Duration
+	// MaxBufferedBytes bounds the bytes of upload bodies held in memory
+	// at once: being received, waiting for a write slot or being decoded.
+	// Bodies are read before a slot is taken, so slow senders hold only
+	// the bytes they sent; an upload that would go past the bound gets
+	// 503 with Retry-After. Default: MaxConcurrentWrites × MaxBodyBytes.
+	MaxBufferedBytes int64
 	// StoreClientIP stores the client address with the session. Off by
 	// default: no IP address is kept unless the operator asks.
 	StoreClientIP bool
@@ -111,6 +117,10 @@ type Collector struct {
 	maxSkewMs  int64
 	maxAgeMs   int64
 	tokenBytes []byte
+	// buffered counts the body bytes held by uploads (readBody), at most
+	// about maxBuffered.
+	buffered    atomic.Int64
+	maxBuffered int64
 	// lastExtra is the latest extra encoded: a session's uploads (and
 	// most sessions of a site) send the same user agent, so most uploads
 	// reuse its bytes instead of encoding them again.
@@ -162,22 +172,26 @@ func New(cfg Config) (*Collector, error) {
 	if cfg.QueueTimeout <= 0 {
 		cfg.QueueTimeout = DefaultQueueTimeout
 	}
+	if cfg.MaxBufferedBytes <= 0 {
+		cfg.MaxBufferedBytes = int64(cfg.MaxConcurrentWrites) * cfg.MaxBodyBytes
+	}
 	cfg.ClientRate = cfg.ClientRate.withDefault(DefaultClientRate)
 	cfg.SessionRate = cfg.SessionRate.withDefault(DefaultSessionRate)
 	c := &Collector{
-		cfg:        cfg,
-		store:      cfg.Store,
-		clients:    newLimiter(cfg.ClientRate),
-		sessions:   newLimiter(cfg.SessionRate),
-		slots:      make(chan struct{}, cfg.MaxConcurrentWrites),
-		origins:    map[string]bool{},
-		metrics:    newMetrics(cfg.Metrics),
-		log:        cfg.Logger,
-		now:        cfg.Now,
-		clientIP:   cfg.ClientIP,
-		maxSkewMs:  cfg.MaxClockSkew.Milliseconds(),
-		maxAgeMs:   cfg.MaxAge.Milliseconds(),
-		tokenBytes: []byte(cfg.ClientToken),
+		cfg:         cfg,
+		store:       cfg.Store,
+		clients:     newLimiter(cfg.ClientRate),
+		sessions:    newLimiter(cfg.SessionRate),
+		slots:       make(chan struct{}, cfg.MaxConcurrentWrites),
+		origins:     map[string]bool{},
+		metrics:     newMetrics(cfg.Metrics),
+		log:         cfg.Logger,
+		now:         cfg.Now,
+		clientIP:    cfg.ClientIP,
+		maxSkewMs:   cfg.MaxClockSkew.Milliseconds(),
+		maxAgeMs:    cfg.MaxAge.Milliseconds(),
+		tokenBytes:  []byte(cfg.ClientToken),
+		maxBuffered: cfg.MaxBufferedBytes,
 	}
 	if c.log == nil {
 		c.log = zap.NewNop()
@@ -339,19 +353,21 @@ func (c *Collector) handle(w http.ResponseWriter, r *http.Request) (dup bool, p 
 		return false, p, tooMany("session_rate_limited", "too many uploads for this session", wait)
 	}
 
-	// From here on the upload costs memory: take a slot, or tell the
-	// client to come back.
+	// The body is read before a write slot is taken: a slow sender (a bad
+	// link, or a slowloris) then holds only the bytes it has sent, counted
+	// against MaxBufferedBytes, never a slot that whole uploads need.
+	body, releaseBody, rj := c.readBody(r)
+	if rj != nil {
+		return false, p, rj
+	}
+	defer releaseBody()
+	// Decoding and storing cost memory and the store's time: take a slot,
+	// or tell the client to come back.
 	release, rj := c.acquire(r.Context())
 	if rj != nil {
 		return false, p, rj
 	}
 	defer release()
-
-	body, rj := c.readBody(r)
-	if rj != nil {
-		return false, p, rj
-	}
-	defer putBuffer(body)
 	if body.Len() == 0 {
 		return false, p, reject(400, "empty_body", "the body is empty")
 	}
@@ -467,22 +483,63 @@ func (c *Collector) acquire(ctx context.Context) (func(), *rejection) {
 	}
 }
 
-// readBody reads the whole compressed body, at most MaxBodyBytes.
-func (c *Collector) readBody(r *http.Request) (*bytes.Buffer, *rejection) {
+// readBody reads the whole compressed body, at most MaxBodyBytes. Its
+// bytes count against MaxBufferedBytes as they arrive, not as the
+// Content-Length announces them (so a sender that announces a large body
+// and stalls holds nothing), until release is called.
+func (c *Collector) readBody(r *http.Request) (body *bytes.Buffer, release func(), rj *rejection) {
 	b := getBuffer()
-	if r.ContentLength > 0 {
-		b.Grow(int(r.ContentLength))
-	}
-	n, err := b.ReadFrom(io.LimitReader(r.Body, c.cfg.MaxBodyBytes+1))
-	if err != nil {
+	br := &budgetReader{src: io.LimitReader(r.Body, c.cfg.MaxBodyBytes+1), c: c}
+	release = func() {
+		c.buffered.Add(-br.held)
 		putBuffer(b)
-		return nil, reject(400, "body_read_failed", "reading the body failed: %v", err)
 	}
-	if n > c.cfg.MaxBodyBytes {
-		putBuffer(b)
-		return nil, reject(413, "body_too_large", "the body is more than %d bytes", c.cfg.MaxBodyBytes)
+	n, err := b.ReadFrom(br)
+	switch {
+	case errors.Is(err, errBufferFull):
+		release()
+		rj := reject(503, "overloaded", "the collector holds as many upload bytes as it may; retry after 1 s")
+		rj.retryAfter = 1
+		return nil, nil, rj
+	case err != nil:
+		release()
+		return nil, nil, reject(400, "body_read_failed", "reading the body failed: %v", err)
+	case n > c.cfg.MaxBodyBytes:
+		release()
+		return nil, nil, reject(413, "body_too_large", "the body is more than %d bytes", c.cfg.MaxBodyBytes)
 	}
-	return b, nil
+	return b, release, nil
+}
+
+// errBufferFull stops a body read that would take the bytes held by
+// uploads past MaxBufferedBytes.
+var errBufferFull = errors.New("collector: upload buffer budget spent")
+
+// budgetReader counts the bytes read through it against the collector's
+// MaxBufferedBytes.
+type budgetReader struct {
+	src  io.Reader
+	c    *Collector
+	held int64 // bytes counted so far, returned by readBody's release
+}
+
+// maxReadChunk bounds one Read, and so how far past the budget the bytes
+// of one read may go before they are counted.
+const maxReadChunk = 32 << 10
+
+func (br *budgetReader) Read(p []byte) (int, error) {
+	if len(p) > maxReadChunk {
+		p = p[:maxReadChunk]
+	}
+	n, err := br.src.Read(p)
+	if n > 0 {
+		if br.c.buffered.Add(int64(n)) > br.c.maxBuffered {
+			br.c.buffered.Add(-int64(n))
+			return 0, errBufferFull
+		}
+		br.held += int64(n)
+	}
+	return n, err
 }
 
 // storeRejection maps a store error to the answer.
