@@ -3,11 +3,17 @@ package collector
 import (
 	"bytes"
 	"compress/zlib"
+	"context"
+	"encoding/json"
 	"io"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	kgzip "github.com/klauspost/compress/gzip"
+
+	"github.com/caddy-replay/caddy-replay/store"
 )
 
 // TestDuplicateKeysRefused: an event that gives a key the validator reads
@@ -180,5 +186,110 @@ func TestBufferedBodyBytesBounded(t *testing.T) {
 	h.mustAccept(uploadOf(firstSeg(id("squeezed"), id("view"), visitStart)))
 	if n := h.c.buffered.Load(); n != 0 {
 		t.Errorf("%d body bytes still counted as held", n)
+	}
+}
+
+// snapshot is what the store holds of one session: its summary and every
+// segment's stored bytes.
+func (h *harness) snapshot(sid string) (string, map[store.SegmentKey][]byte) {
+	h.t.Helper()
+	ctx := context.Background()
+	s := h.session(sid)
+	meta, _ := json.Marshal(s)
+	list, err := h.store.SegmentList(ctx, sid)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	bodies := map[store.SegmentKey][]byte{}
+	for _, in := range list {
+		rc, err := h.store.OpenSegment(ctx, in.SegmentKey)
+		if err != nil {
+			h.t.Fatalf("segment %+v: %v", in.SegmentKey, err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		bodies[in.SegmentKey] = b
+	}
+	return string(meta), bodies
+}
+
+// TestBadUploadsLeaveAStoredSessionAlone aims every kind of bad upload at
+// a session that is already stored — its own keys (a retry's, the next
+// sequence number) — and checks that its summary and every stored byte
+// are unchanged, and that a later good segment still lands.
+func TestBadUploadsLeaveAStoredSessionAlone(t *testing.T) {
+	h := newHarness(t, Config{})
+	sid, vid := id("victim"), id("view")
+	first := firstSeg(sid, vid, visitStart, clickEv(visitStart+10, 5, 5))
+	second := handSegment(sid, vid, 1, clickEv(visitStart+2000, 50, 50), inputEv(visitStart+2100, 4))
+	h.mustAccept(uploadOf(first))
+	h.mustAccept(uploadOf(second))
+	meta, bodies := h.snapshot(sid)
+
+	next := func(more ...string) *upload {
+		evs := append([]string{moveEv(visitStart + 5000)}, more...)
+		return uploadOf(handSegment(sid, vid, 2, evs...))
+	}
+	bomb := next()
+	{
+		var b bytes.Buffer
+		zw, _ := kgzip.NewWriterLevel(&b, 5)
+		zw.Write(make([]byte, 32<<20))
+		zw.Close()
+		bomb.body = b.Bytes()
+	}
+	truncated := next()
+	truncated.body = truncated.body[:len(truncated.body)/2]
+	trailing := next()
+	trailing.body = append(trailing.body, 'x')
+	dupKey := next()
+	{
+		raw := bytes.Replace(handSegment(sid, vid, 2, moveEv(visitStart+5000)).Body(), []byte(`"source":1`), []byte(`"source":1,"source":0`), 1)
+		dupKey.body = gz(raw)
+		dupKey.set("raw", itoa(len(raw)))
+	}
+	conflict := uploadOf(handSegment(sid, vid, 1, clickEv(visitStart+2000, 50, 50)))
+	// The same metadata with other content (a click moved by a pixel):
+	// taken for a retry, so the bytes first stored stay.
+	stale := uploadOf(handSegment(sid, vid, 1, clickEv(visitStart+2000, 51, 50), inputEv(visitStart+2100, 4)))
+
+	bad := map[string]*upload{
+		"zip bomb":                       bomb,
+		"truncated gzip":                 truncated,
+		"bytes after gzip":               trailing,
+		"duplicate key":                  dupKey,
+		"same key, other segment":        conflict,
+		"invalid json":                   func() *upload { u := next(); u.body = gz([]byte(`[{"type":3,`)); return u.set("raw", "11") }(),
+		"far future":                     next(moveEv(visitStart + 72*3_600_000)),
+		"events outside start..end":      next(moveEv(visitStart + 6000)).set("end", itoa(visitStart+5000)),
+		"raw size lie":                   next().set("raw", "100"),
+		"seq 0 again without a snapshot": uploadOf(handSegment(sid, vid, 0, moveEv(visitStart+5000))),
+	}
+	for name, u := range bad {
+		if r := h.do(u); r.status < 400 || r.status >= 500 {
+			t.Errorf("%s: %d %s, want a 4xx", name, r.status, r.raw)
+		}
+	}
+	if r := h.do(stale); r.status != 200 || r.body["duplicate"] != true {
+		t.Errorf("a retry of stored metadata: %d %s", r.status, r.raw)
+	}
+	gotMeta, gotBodies := h.snapshot(sid)
+	if gotMeta != meta {
+		t.Errorf("the session's summary changed:\n before %s\n after  %s", meta, gotMeta)
+	}
+	if len(gotBodies) != len(bodies) {
+		t.Fatalf("%d segments after the bad uploads, %d before", len(gotBodies), len(bodies))
+	}
+	for k, b := range bodies {
+		if !bytes.Equal(gotBodies[k], b) {
+			t.Errorf("segment %+v: stored bytes changed", k)
+		}
+	}
+	h.mustAccept(next())
+	if s := h.session(sid); s.Segments != 3 || s.Clicks != 2 {
+		t.Errorf("after a good segment: %d segments, %d clicks", s.Segments, s.Clicks)
 	}
 }
