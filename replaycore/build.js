@@ -18,7 +18,18 @@ for (const t of ['altGlyph', 'altGlyphDef', 'altGlyphItem', 'animateColor', 'ani
   'linearGradient', 'radialGradient', 'textPath']) SVG_TAGS[t.toLowerCase()] = t;
 
 const PX = /^-?\d+(?:\.\d+)?px$/;
-const MAX_DEPTH = 4000;
+
+/**
+ * The deepest a rebuilt node may be, counting the elements above it in its
+ * document, the shadow hosts and frames its tree hangs from, up to the
+ * top document. Building, checkpoints and the player's morphing walk trees
+ * recursively, and a hostile recording nests as deep as it likes (one
+ * mutation can add 100,000 nested <div>s): past this depth children are
+ * dropped, so no walk runs out of stack. Chromium's HTML parser stops
+ * nesting at 512; no real page we met comes near this, and the checkpoint
+ * walk ran out of Chromium's stack past about 1,400.
+ */
+export const MAX_DEPTH = 1000;
 
 /**
  * The tag to create for a serialized element and whether it is the inert
@@ -26,6 +37,10 @@ const MAX_DEPTH = 4000;
  */
 export function tagFor(sn) {
   let tag = String(sn.tagName || 'div').trim();
+  // createElementNS reads "x:script" as the prefix x and the local name
+  // script: a real SVG <script>, or a <set> the SMIL rules would not
+  // recognize. An SVG element is made from its local name alone.
+  if (sn.isSVG && tag.lastIndexOf(':') >= 0) tag = tag.slice(tag.lastIndexOf(':') + 1) || 'g';
   let lower = tag.toLowerCase();
   if (lower === 'link' && typeof (sn.attributes && sn.attributes._cssText) === 'string') lower = tag = 'style';
   if (sn.isSVG && SVG_TAGS[lower]) tag = SVG_TAGS[lower];

@@ -12,7 +12,7 @@ import {
   ownerDoc, parentOf, removeAttr, removeAttrNS, scrollingElementOf, setAttr, shadowOf, styleOf, windowOf,
   SVG_NS, XLINK_NS,
 } from './dom.js';
-import { buildNode, setAttribute, setStyleText } from './build.js';
+import { MAX_DEPTH, buildNode, setAttribute, setStyleText } from './build.js';
 import { sanitizeAttribute, safeURL } from './sanitize.js';
 import { adaptCss } from './css.js';
 import { checkpointOf } from './checkpoint.js';
@@ -55,6 +55,7 @@ export class Rebuilder {
     this._meta = { href: '', width: 0, height: 0 };
     this._lastTs = 0;
     this._listening = new WeakSet();
+    this._frameOf = new WeakMap(); // rebuilt frame Document -> its <iframe> element
     this._reset();
   }
 
@@ -180,8 +181,11 @@ export class Rebuilder {
     }
   }
 
-  /** Empties doc and builds the serialized document sn into it. */
-  _fillDocument(doc, sn, post) {
+  /**
+   * Empties doc and builds the serialized document sn into it; depth is
+   * how deep doc hangs in the rebuilt page (0 for the top document).
+   */
+  _fillDocument(doc, sn, post, depth = 0) {
     const kids = Array.isArray(sn.childNodes) ? sn.childNodes : [];
     try {
       // doc.open() removed the document's listeners: they are added again below.
@@ -201,7 +205,7 @@ export class Rebuilder {
     }
     this._register(sn.id, doc);
     for (const k of kids) {
-      const n = buildNode(this, k, doc, post);
+      const n = buildNode(this, k, doc, post, depth);
       if (!n) continue;
       try {
         append(doc, n);
@@ -219,8 +223,14 @@ export class Rebuilder {
       this._warn('iframe has no document to rebuild into', sn);
       return;
     }
+    const depth = this._depthOf(iframe) + 1;
+    if (depth > MAX_DEPTH) {
+      this._warn('frame nested deeper than ' + MAX_DEPTH + ' levels: its document is not built', sn);
+      return;
+    }
+    this._frameOf.set(doc, iframe);
     const post = [];
-    this._fillDocument(doc, sn, post);
+    this._fillDocument(doc, sn, post, depth);
     this._runPost(post);
     this._resolveWaiting(sn.id);
   }
@@ -234,6 +244,27 @@ export class Rebuilder {
         this._warn('post-build step failed: ' + e.message, null);
       }
     }
+  }
+
+  /**
+   * How deep node is in the rebuilt page: its ancestors, through shadow
+   * hosts and frames, up to the top document. Counts at most MAX_DEPTH + 1
+   * steps, so a hostile tree costs no more than that per call.
+   */
+  _depthOf(node) {
+    let d = 0;
+    for (let n = node; n && d <= MAX_DEPTH; d++) {
+      const t = nodeType(n);
+      if (t === 9) {
+        if (n === this.doc) break;
+        n = this._frameOf.get(n) || null;
+      } else if (t === 11) {
+        n = hostOf(n);
+      } else {
+        n = parentOf(n);
+      }
+    }
+    return d;
   }
 
   _register(id, node) {
@@ -420,8 +451,15 @@ export class Rebuilder {
       this._forget(old);
     }
     const doc = pt === 9 ? target : ownerDoc(target);
+    // Nodes added one inside the other, a level per add, nest as deep as
+    // a hostile recording likes: the same bound as in a snapshot.
+    const depth = this._depthOf(target);
+    if (depth > MAX_DEPTH) {
+      this._warn('add nested deeper than ' + MAX_DEPTH + ' levels dropped', a);
+      return;
+    }
     const post = [];
-    const built = buildNode(this, a.node, doc, post);
+    const built = buildNode(this, a.node, doc, post, depth);
     if (!built) return;
     try {
       if (pt === 9) {
@@ -480,7 +518,8 @@ export class Rebuilder {
   }
 
   _setAttribute(el, id, name, value) {
-    const tag = localName(el);
+    // The sanitizer's rules name elements in lower case (SVG's are camel case).
+    const tag = localName(el).toLowerCase();
     const isSVG = namespaceOf(el) === SVG_NS;
     if (name.startsWith('rr_')) return this._setSpecial(el, id, tag, name, value);
     if (name === '_cssText') {
@@ -491,6 +530,9 @@ export class Rebuilder {
       if (name === 'style') this._styleDiff(el, value);
       return;
     }
+    // A frame keeps the sandbox the rebuilder gave it: removed or
+    // rewritten, it could only allow more.
+    if ((tag === 'iframe' || tag === 'frame') && name.toLowerCase() === 'sandbox') return;
     if (value === null || value === undefined || value === false) {
       try {
         if (isSVG && name === 'xlink:href') removeAttrNS(el, XLINK_NS, 'href');

@@ -379,11 +379,93 @@ func TestReplayCore(t *testing.T) {
 		}
 	})
 
+	t.Run("nesting is bounded", func(t *testing.T) {
+		// A hostile recording nests as deep as it likes: one mutation of
+		// 30,000 adds, each inside the last; a subtree 3,000 deep added at
+		// the bottom; a snapshot 6,000 deep; frames inside frames. Before
+		// the bound, the checkpoint walk ran out of stack and the player
+		// never showed the session.
+		load(t)
+		var res []string
+		if err := eval(ctx, deepJS, &res); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res {
+			t.Error(r)
+		}
+	})
+
 	_, exc := con.Snapshot()
 	for _, e := range exc {
 		t.Errorf("uncaught exception in the host page: %s", e)
 	}
 }
+
+// deepJS builds hostile nesting in every way a recording can and returns
+// what went wrong: a throw, a rebuilt page deeper than the bound (frames
+// and shadow roots counted), a checkpoint that cannot be taken, cloned or
+// restored.
+const deepJS = `(() => {
+	const errs = [];
+	const f = document.getElementById('sandboxed');
+	const doc = f.contentDocument;
+	const rb = new ReplayCore.Rebuilder(doc, {onWarning: () => {}});
+	let id = 0;
+	const el = (tag, kids, extra) => Object.assign({type: 2, id: ++id, tagName: tag, attributes: {}, childNodes: kids || []}, extra || {});
+	const chain = (n, leaf) => { let node = leaf || el('i'); for (let i = 0; i < n; i++) node = el('b', [node]); return node; };
+	const snap = (body) => ({type: 2, timestamp: 1, data: {node: {type: 0, id: ++id, childNodes: [el('html', [el('head'), body])]}, initialOffset: {left: 0, top: 0}}});
+	const maxDepth = (d) => {
+		let max = 0;
+		const stack = [[d, 0]];
+		while (stack.length) {
+			const [n, k] = stack.pop();
+			if (k > max) max = k;
+			for (let c = n.firstChild; c; c = c.nextSibling) stack.push([c, k + 1]);
+			if (n.shadowRoot) stack.push([n.shadowRoot, k + 1]);
+			if (n.localName === 'iframe' && n.contentDocument && n.contentDocument.documentElement) stack.push([n.contentDocument, k + 1]);
+		}
+		return max;
+	};
+	const check = (what) => {
+		const depth = maxDepth(doc);
+		if (depth > 1010) errs.push(what + ': rebuilt page is ' + depth + ' levels deep');
+		let cp;
+		try { cp = rb.checkpoint(); } catch (e) { errs.push(what + ': checkpoint threw ' + e); return; }
+		if (!cp) { errs.push(what + ': no checkpoint'); return; }
+		try { cp = structuredClone(cp); } catch (e) { errs.push(what + ': checkpoint cannot be cloned: ' + e); return; }
+		try { rb.restore(cp); } catch (e) { errs.push(what + ': restore threw ' + e); }
+		if (maxDepth(doc) !== depth) errs.push(what + ': restored depth ' + maxDepth(doc) + ', was ' + depth);
+	};
+	const apply = (what, e) => { try { rb.apply(e); } catch (err) { errs.push(what + ': apply threw ' + err); } };
+	const mut = (adds) => ({type: 3, timestamp: 2, data: {source: 0, texts: [], attributes: [], removes: [], adds}});
+
+	// A snapshot 6,000 deep.
+	apply('snapshot', snap(el('body', [chain(6000)], {attributes: {id: 'top'}})));
+	check('deep snapshot');
+	// One mutation, 30,000 adds, each inside the last.
+	const top = el('body');
+	apply('chain snapshot', snap(top));
+	const adds = [];
+	let parent = top.id;
+	for (let i = 0; i < 30000; i++) {
+		const n = el('div');
+		adds.push({parentId: parent, nextId: null, node: n});
+		parent = n.id;
+	}
+	const t0 = performance.now();
+	apply('chain adds', mut(adds));
+	if (performance.now() - t0 > 5000) errs.push('30,000 nested adds took ' + Math.round(performance.now() - t0) + ' ms');
+	// A subtree added at the bottom of what was built.
+	let bottom = doc.body;
+	while (bottom.lastElementChild) bottom = bottom.lastElementChild;
+	apply('subtree', mut([{parentId: rb.idOf(bottom), nextId: null, node: chain(3000)}]));
+	check('nested adds');
+	// Frames inside frames, each with a document 400 deep, and shadow roots.
+	const frameDoc = (k) => ({type: 0, id: ++id, childNodes: [el('html', [el('body', [chain(400, k > 0 ? el('iframe', [], {iframeDoc: frameDoc(k - 1)}) : el('div', [chain(400)], {isShadowHost: true}))])])]});
+	apply('frames', snap(el('body', [el('iframe', [], {iframeDoc: frameDoc(12)})])));
+	check('nested frames');
+	return errs;
+})()`
 
 // lateImagesJS rebuilds a page scrolled to 2000 px whose height comes
 // from twenty images that arrive 300 ms later, and counts the passes

@@ -4,7 +4,11 @@
 // run anyway. These rules make sure that even without the sandbox the
 // rebuilt document holds nothing that runs or navigates: no script, no event
 // handler, no javascript:/vbscript:/data:text/html URL, no meta refresh, no
-// srcdoc, no <base>, no plugin payload, no outside iframe.
+// srcdoc, no <base>, no plugin payload, no outside iframe; and nothing that
+// widens what the player's own policy allows (a frame's sandbox, the
+// referrer policy: the rebuilt document's URL is the player's, with the
+// session id in it, and recorded resources load from hosts the recording
+// names).
 
 // Attributes whose value is a URL (or a list of them, for srcset).
 const URL_ATTRS = new Set([
@@ -16,8 +20,10 @@ const URL_ATTRS = new Set([
 
 // Attributes dropped on specific elements (payloads and navigations).
 const DROP = {
-  iframe: ['src', 'srcdoc', 'allow'],
-  frame: ['src'],
+  // The rebuilder sets a frame's sandbox itself; a recorded one could only
+  // widen it.
+  iframe: ['src', 'srcdoc', 'allow', 'sandbox'],
+  frame: ['src', 'sandbox'],
   // Without its type too, an <object> shows its fallback content (often an
   // <img> of the same figure), as a browser does when the data cannot be
   // shown, or without fallback an empty box of its size; with an image
@@ -33,7 +39,9 @@ const DROP = {
 };
 
 // Attributes dropped everywhere.
-const DROP_ALL = new Set(['srcdoc', 'ping', 'autofocus', 'attributionsrc', 'nonce']);
+// referrerpolicy: "unsafe-url" on an <img> or <link> would send the
+// player's URL to the host the recording names.
+const DROP_ALL = new Set(['srcdoc', 'ping', 'autofocus', 'attributionsrc', 'nonce', 'referrerpolicy']);
 
 const SMIL = new Set(['animate', 'set', 'animatemotion', 'animatetransform', 'animatecolor', 'discard']);
 
@@ -171,6 +179,9 @@ export function sanitizeAttribute(tag, name, value, attrs, resolve) {
     const v = value.toLowerCase().trim();
     if (/href$|^on|^(?:src|action|formaction|style)$/.test(v)) return null;
   }
+  // <meta name=referrer> sets the document's referrer policy, as the
+  // attribute does for one element: the meta stays, without its meaning.
+  if (tag === 'meta' && lname === 'name' && value.trim().toLowerCase() === 'referrer') return null;
   if (lname === 'style') return resolve ? rewriteCssUrls(value, resolve) : value;
   if (!URL_ATTRS.has(lname)) return value;
   if (lname === 'ping' || lname === 'attributionsrc') return null;

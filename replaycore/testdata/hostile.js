@@ -26,7 +26,15 @@
         ], { isSVG: true }),
         el('use', { href: 'data:image/svg+xml,<svg id="x" xmlns="http://www.w3.org/2000/svg"><image href="x" onerror="' + C('use-data') + '"/></svg>#x' }, [], { isSVG: true }),
         el('foreignObject', { width: '10', height: '10' }, [el('img', { src: 'x', onerror: C('foreign') })], { isSVG: true }),
+        // A prefix makes createElementNS's local name script or set.
+        el('x:script', {}, [text(C('svg-prefixed-script'))], { isSVG: true }),
+        el('a', { href: '#fine', id: 'svg-prefixed-a' }, [
+          el('svg:set', { attributeName: 'href', to: 'javascript:' + C('svg-prefixed-set'), begin: '0s', fill: 'freeze' }, [], { isSVG: true }),
+          el('text', { x: '1', y: '20' }, [text('prefixed')], { isSVG: true }),
+        ], { isSVG: true }),
       ], { isSVG: true }),
+      el('img', { src: '/nope.png?referrer', referrerpolicy: 'unsafe-url' }),
+      el('iframe', { sandbox: 'allow-scripts allow-top-navigation allow-popups' }),
       el('a', { id: 'js-link', href: 'javascript:' + C('a-js') }, [text('a js')]),
       el('a', { href: ' java\tscript:' + C('a-ws') }, [text('a ws')]),
       el('a', { href: 'JaVaScRiPt:' + C('a-case') }, [text('a case')]),
@@ -80,6 +88,7 @@
                 el('meta', { 'http-equiv': 'refresh', content: '0;url=/canary?refresh' }),
                 el('meta', { 'http-equiv': 'Content-Security-Policy', content: "default-src 'none'" }),
                 el('base', { href: 'http://canary.invalid/', target: '_top' }),
+                el('meta', { name: 'referrer', content: 'unsafe-url' }),
                 el('style', {}, [text('body{color:black}')]),
               ]),
               el('body', { onload: C('body-onload') }, body()),
@@ -97,6 +106,10 @@
     return [
       m({ attributes: [{ id: targetId, attributes: { onclick: C('mut-onclick'), href: 'javascript:' + C('mut-href'), style: 'color:red' } }] }),
       m({ attributes: [{ id: iframeId, attributes: { src: '/canary?mut-iframe', srcdoc: '<script>' + C('mut-srcdoc') + '</script>' } }] }),
+      m({ attributes: [{ id: iframeId, attributes: { sandbox: null } }] }),
+      m({ attributes: [{ id: iframeId, attributes: { SANDBOX: 'allow-scripts allow-same-origin allow-top-navigation' } }] }),
+      m({ attributes: [{ id: metaId, attributes: { name: ' Referrer', content: 'unsafe-url' } }] }),
+      m({ attributes: [{ id: targetId, attributes: { referrerpolicy: 'unsafe-url' } }] }),
       m({ attributes: [{ id: metaId, attributes: { 'http-equiv': 'refresh', content: '0;url=/canary?mut-refresh' } }] }),
       m({ adds: [{ parentId: scriptId, nextId: null, node: { type: 3, textContent: C('mut-script-text'), id: 5000 } }] }),
       m({ adds: [{ parentId: targetId, nextId: null, node: { type: 2, tagName: 'script', attributes: { src: '/canary?mut-script' }, childNodes: [{ type: 3, textContent: C('mut-script2'), id: 5002 }], id: 5001 } }] }),
@@ -148,6 +161,10 @@
         if (tag === 'script') bad.push(where + ': <script>');
         if (tag === 'base' && (e.hasAttribute('href') || e.hasAttribute('target'))) bad.push(where + ': <base href>');
         if (tag === 'meta' && e.hasAttribute('http-equiv')) bad.push(where + ': meta http-equiv');
+        if (tag === 'meta' && /^\s*referrer\s*$/i.test(e.getAttribute('name') || '')) bad.push(where + ': meta name=referrer');
+        if (e.hasAttribute('referrerpolicy')) bad.push(where + ': ' + tag + ' referrerpolicy');
+        if ((tag === 'iframe' || tag === 'frame') && e.getAttribute('sandbox') !== 'allow-same-origin') bad.push(where + ': ' + tag + ' sandbox=' + e.getAttribute('sandbox'));
+        if (e.namespaceURI === 'http://www.w3.org/2000/svg' && e.localName === 'a' && e.href && /script:/i.test(e.href.animVal)) bad.push(where + ': animated svg href ' + e.href.animVal);
         if ((tag === 'iframe' || tag === 'frame' || tag === 'portal') && (e.hasAttribute('src') || e.hasAttribute('srcdoc'))) bad.push(where + ': ' + tag + ' src/srcdoc');
         if (tag === 'object' && e.hasAttribute('data')) bad.push(where + ': object data');
         if (tag === 'embed' && e.hasAttribute('src')) bad.push(where + ': embed src');
