@@ -7,6 +7,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -259,5 +260,37 @@ func TestForgedUploadNestedDeepStillPlays(t *testing.T) {
 	eval(t, ctx, frameText, &text)
 	if !strings.Contains(text, "Deep") || !strings.Contains(text, "after") {
 		t.Errorf("at 2.5 s the page reads %q", text)
+	}
+}
+
+// TestForgedTabNameStaysInTheFileName uploads a view whose tab id (free
+// text in the recording) carries a quote, a path and an extension: the
+// export's Content-Disposition names one file, of ours, with none of them.
+func TestForgedTabNameStaysInTheFileName(t *testing.T) {
+	a := newAttackStack(t)
+	ts := nowish()
+	var n nodes
+	tab := `x"; filename="evil.html"; x="/../..\a`
+	a.upload(t, "forged-tab-0000000001", "forged-tab-view-000001", 0, []ev{
+		meta(ts, "https://hostile.example/", 800, 600),
+		custom(ts, "replay/view", ev{"url": "https://hostile.example/", "title": "t", "tab": tab}),
+		full(ts+1, n.doc(n.el("html", nil, n.el("body", nil, n.text("x"))))),
+	})
+	res, err := http.Get(a.site.URL + "/replay/api/sessions/forged-tab-0000000001/export?tab=" + url.QueryEscape(tab))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("export of the forged tab: %d", res.StatusCode)
+	}
+	cd := res.Header.Get("Content-Disposition")
+	disp, params, err := mime.ParseMediaType(cd)
+	want := "session-forged-tab-0000000001-tab-x___filename__evil_html___x_________a.rrweb.json"
+	if err != nil || disp != "attachment" || len(params) != 1 || params["filename"] != want {
+		t.Errorf("Content-Disposition %q: %s %v %v; want one filename %q", cd, disp, params, err, want)
+	}
+	if ct, nosniff := res.Header.Get("Content-Type"), res.Header.Get("X-Content-Type-Options"); ct != "application/json; charset=utf-8" || nosniff != "nosniff" {
+		t.Errorf("export served as %q, X-Content-Type-Options %q", ct, nosniff)
 	}
 }

@@ -47,8 +47,10 @@ func (p *Player) serveEvents(w http.ResponseWriter, r *http.Request, id string, 
 	if download {
 		name := "session-" + id
 		if opts.Tab != "" {
-			name += "-tab-" + opts.Tab
+			name += "-tab-" + fileNamePart(opts.Tab)
 		}
+		// id matched idPattern and fileNamePart leaves no quote: the
+		// quoted name needs no escaping.
 		h.Set("Content-Disposition", `attachment; filename="`+name+`.rrweb.json"`)
 	}
 	h.Set("Vary", "Accept-Encoding")
@@ -85,4 +87,21 @@ func (p *Player) streamError(w http.ResponseWriter, r *http.Request, id string, 
 		return
 	}
 	p.storeError(w, r, err, "session")
+}
+
+// fileNamePart makes a recorded string (a tab id: whatever the recorder,
+// or a forged upload, sent) safe in a download's file name: characters
+// other than letters, digits, '-' and '_' become '_' (no quote, no path,
+// no extension of its own), at most 64 of them.
+func fileNamePart(s string) string {
+	b := []byte(s)
+	if len(b) > 64 {
+		b = b[:64]
+	}
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
 }
