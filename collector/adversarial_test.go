@@ -5,13 +5,19 @@ import (
 	"compress/zlib"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"io/fs"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	kgzip "github.com/klauspost/compress/gzip"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/caddy-replay/caddy-replay/store"
 )
@@ -264,7 +270,7 @@ func TestBadUploadsLeaveAStoredSessionAlone(t *testing.T) {
 		"same key, other segment":        conflict,
 		"invalid json":                   func() *upload { u := next(); u.body = gz([]byte(`[{"type":3,`)); return u.set("raw", "11") }(),
 		"far future":                     next(moveEv(visitStart + 72*3_600_000)),
-		"events outside start..end":      next(moveEv(visitStart + 6000)).set("end", itoa(visitStart+5000)),
+		"events outside start..end":      next(moveEv(visitStart+6000)).set("end", itoa(visitStart+5000)),
 		"raw size lie":                   next().set("raw", "100"),
 		"seq 0 again without a snapshot": uploadOf(handSegment(sid, vid, 0, moveEv(visitStart+5000))),
 	}
@@ -291,5 +297,73 @@ func TestBadUploadsLeaveAStoredSessionAlone(t *testing.T) {
 	h.mustAccept(next())
 	if s := h.session(sid); s.Segments != 3 || s.Clicks != 2 {
 		t.Errorf("after a good segment: %d segments, %d clicks", s.Segments, s.Clicks)
+	}
+}
+
+// fullStore is a store whose disk is full until room is made.
+type fullStore struct {
+	store.Store
+	full atomic.Bool
+}
+
+func (s *fullStore) PutSegment(ctx context.Context, seg *store.NewSegment) (bool, error) {
+	if s.full.Load() {
+		return false, fmt.Errorf("%w: store: writing segments: %w", store.ErrFull, syscall.ENOSPC)
+	}
+	return s.Store.PutSegment(ctx, seg)
+}
+
+// TestStorageFullAnswers507: a store out of space is 507 with a
+// Retry-After that spaces the recorder's retries out and a reason that
+// says so (before, a 500 "disk I/O error"), and the same upload is stored
+// once there is room.
+func TestStorageFullAnswers507(t *testing.T) {
+	h := newHarness(t, Config{})
+	full := &fullStore{Store: h.store}
+	full.full.Store(true)
+	c, err := New(Config{Store: full, Now: h.clock.Now, ClientRate: Rate{PerSecond: -1}, SessionRate: Rate{PerSecond: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.c = c
+	u := uploadOf(firstSeg(id("nospace"), id("view"), visitStart))
+	r := h.do(u)
+	if r.status != 507 || r.reason() != "storage_full" || r.header.Get("Retry-After") != "30" {
+		t.Errorf("out of space: %d %s (Retry-After %q)", r.status, r.raw, r.header.Get("Retry-After"))
+	}
+	full.full.Store(false)
+	h.mustAccept(u)
+}
+
+// failingStore fails every write with err.
+type failingStore struct {
+	store.Store
+	err error
+}
+
+func (s *failingStore) PutSegment(context.Context, *store.NewSegment) (bool, error) {
+	return false, s.err
+}
+
+// TestStoreFailureDetailOnlyInTheLog: a store failure is a 500 whose
+// answer does not carry the cause (file paths, SQL messages) to whoever
+// posted; the operator's log has it.
+func TestStoreFailureDetailOnlyInTheLog(t *testing.T) {
+	h := newHarness(t, Config{})
+	core, logs := observer.New(zap.ErrorLevel)
+	cause := fmt.Errorf("store: writing segments: %w", &fs.PathError{Op: "write", Path: "/var/lib/caddy/replay/packs/secret.pack", Err: syscall.EIO})
+	c, err := New(Config{Store: &failingStore{h.store, cause}, Now: h.clock.Now, Logger: zap.New(core),
+		ClientRate: Rate{PerSecond: -1}, SessionRate: Rate{PerSecond: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.c = c
+	r := h.do(uploadOf(firstSeg(id("eio"), id("view"), visitStart)))
+	if r.status != 500 || r.reason() != "store_error" || strings.Contains(r.raw, "/var/lib") || strings.Contains(r.raw, "input/output") {
+		t.Errorf("store failure: %d %s", r.status, r.raw)
+	}
+	entries := logs.All()
+	if len(entries) != 1 || !strings.Contains(entries[0].ContextMap()["detail"].(string), "/var/lib/caddy/replay/packs/secret.pack") {
+		t.Errorf("the log does not carry the cause: %+v", entries)
 	}
 }

@@ -255,7 +255,7 @@ func (c *Collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.Set("Allow", "POST, OPTIONS")
 		}
 		if rj.status >= 500 {
-			c.log.Error("segment upload failed", zap.String("reason", rj.reason), zap.String("message", rj.message))
+			c.log.Error("segment upload failed", zap.String("reason", rj.reason), zap.String("message", rj.message), zap.String("detail", rj.detail))
 		} else if ce := c.log.Check(zap.DebugLevel, "segment refused"); ce != nil {
 			fields := []zap.Field{zap.Int("status", rj.status), zap.String("reason", rj.reason), zap.String("message", rj.message)}
 			if p != nil {
@@ -551,6 +551,12 @@ func storeRejection(err error) *rejection {
 		return reject(409, "duplicate_sequence", "a different segment with this sid, vid and seq is already stored; number segments uniquely")
 	case errors.Is(err, store.ErrInvalid):
 		return reject(400, "invalid_segment", "%v", err)
+	case errors.Is(err, store.ErrFull):
+		// The operator has to free space; the recorder keeps the segment
+		// and retries, so come back in a while rather than at once.
+		rj := reject(507, "storage_full", "the collector's storage is full; the segment was not stored: retry later")
+		rj.retryAfter = 30
+		return rj
 	case errors.Is(err, store.ErrClosed), errors.Is(err, store.ErrBusy):
 		rj := reject(503, "unavailable", "the store is not available right now (restarting?); retry")
 		rj.retryAfter = 1
@@ -558,7 +564,11 @@ func storeRejection(err error) *rejection {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return reject(499, "client_gone", "the client went away before the segment was stored")
 	}
-	return reject(500, "store_error", "storing the segment failed: %v", err)
+	// The cause (file paths, SQL errors) is for the operator's log, not
+	// for whoever posted the segment.
+	rj := reject(500, "store_error", "storing the segment failed; the server's log says why: retry later")
+	rj.detail = err.Error()
+	return rj
 }
 
 // Summarizer returns the function Reindex uses to rebuild session

@@ -31,6 +31,14 @@ func TestMain(m *testing.M) {
 		serveForCrash(dir)
 		return
 	}
+	if dir := os.Getenv(diskFullEnv); dir != "" {
+		if err := diskFullChild(dir); err != nil {
+			fmt.Println("DISKFULL FAILED:", err)
+			os.Exit(1)
+		}
+		fmt.Println("DISKFULL OK")
+		return
+	}
 	os.Exit(m.Run())
 }
 

@@ -36,6 +36,9 @@ type rejection struct {
 	reason     string
 	message    string
 	retryAfter int // seconds; 0 for none
+	// detail is what the log adds to the message for a 5xx: the cause,
+	// which the client is not shown.
+	detail string
 }
 
 func (r *rejection) Error() string { return r.reason + ": " + r.message }

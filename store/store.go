@@ -35,6 +35,10 @@ var (
 	// ErrBusy: the store is held exclusively by another process (a reindex
 	// is running), or an operation that needs exclusivity found it in use.
 	ErrBusy = errors.New("store: in use by another process")
+	// ErrFull: the write found no room (the disk is full, a quota is
+	// spent); nothing of it was stored, and a retry once space returns
+	// can succeed.
+	ErrFull = errors.New("store: out of space")
 )
 
 // Store is everything the rest of Caddy Replay needs from a backend.

@@ -56,7 +56,7 @@ func (s *Store) PutSegment(ctx context.Context, seg *store.NewSegment) (bool, er
 		if errors.Is(err, errRetryInBatch) {
 			continue
 		}
-		return j.dup, err
+		return j.dup, asFull(err)
 	}
 }
 
