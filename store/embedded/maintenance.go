@@ -86,6 +86,32 @@ func (s *Store) tombstonePath(id string) string {
 	return filepath.Join(s.dir, "tombstones", fileName(id))
 }
 
+// expireSessions deletes the sessions of ids that still ended before cut.
+// The ids were chosen outside the writer, so a segment may have arrived
+// since and moved a session's end past cut: deleting it then would take
+// an acknowledged segment with it.
+func expireSessions(ctx context.Context, tx querier, ids []string, cut int64) (spans []span, n int, err error) {
+	for _, id := range ids {
+		var end int64
+		switch err := tx.QueryRowContext(ctx, `SELECT end_ms FROM sessions WHERE id = ?`, id).Scan(&end); {
+		case errors.Is(err, sql.ErrNoRows):
+			continue
+		case err != nil:
+			return nil, n, err
+		}
+		if end >= cut {
+			continue
+		}
+		sp, err := deleteSessionRows(ctx, tx, id)
+		if err != nil {
+			return nil, n, err
+		}
+		spans = append(spans, sp...)
+		n++
+	}
+	return spans, n, nil
+}
+
 // deleteSessionRows deletes a session from the index and returns where
 // its segments lie, to be erased once the transaction commits.
 func deleteSessionRows(ctx context.Context, tx querier, id string) ([]span, error) {
@@ -249,15 +275,10 @@ func (s *Store) Expire(ctx context.Context, before time.Time) (int, error) {
 			return total, err
 		}
 		var spans []span
+		var n int
 		err = s.exec(ctx, func(ctx context.Context, tx querier) error {
-			for _, id := range ids {
-				sp, err := deleteSessionRows(ctx, tx, id)
-				if err != nil {
-					return err
-				}
-				spans = append(spans, sp...)
-			}
-			return nil
+			spans, n, err = expireSessions(ctx, tx, ids, cut)
+			return err
 		})
 		if err != nil {
 			return total, err
@@ -265,7 +286,7 @@ func (s *Store) Expire(ctx context.Context, before time.Time) (int, error) {
 		if err := s.erase(ctx, spans); err != nil {
 			return total, err
 		}
-		total += len(ids)
+		total += n
 	}
 
 	tombCut := min(cut, s.now().Add(-tombstoneKeep).UnixMilli())
