@@ -1,0 +1,72 @@
+package caddymodule
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddy-replay/caddy-replay/collector/synth"
+	"github.com/caddy-replay/caddy-replay/internal/caddyrun"
+)
+
+// postSegment uploads one synthesized segment through Caddy and returns
+// the status and body of the answer.
+func postSegment(t *testing.T, base string, seg *synth.Segment) (int, string) {
+	t.Helper()
+	raw := seg.Body()
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(raw)
+	zw.Close()
+	req, _ := http.NewRequest("POST", base+"/__replay/v1/segments?"+seg.Query(len(raw)), &gz)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Encoding", "gzip")
+	resp, err := caddyrun.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestSlowUploadsDoNotStarveIngest: through a real Caddy with two write
+// slots, eight connections that announce a body and send only its first
+// bytes do not keep a whole upload from being stored at once (before, they
+// held both slots and it got 503 after waiting a second).
+func TestSlowUploadsDoNotStarveIngest(t *testing.T) {
+	base := startProxy(t, "ingest {\n\t\t\tmax_concurrent_writes 2\n\t\t\tclient_rate -1\n\t\t}")
+	addr := strings.TrimPrefix(base, "http://")
+	v := synth.NewVisit(synth.Options{Seed: 7, Start: time.Now().Add(-time.Minute).UnixMilli(), Views: 1, Seconds: 10})
+	seg := v.Segments[0]
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := range 8 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		q := synth.NewVisit(synth.Options{Seed: uint64(100 + i), Start: time.Now().Add(-time.Minute).UnixMilli(), Views: 1, Seconds: 10}).Segments[0]
+		fmt.Fprintf(c, "POST /__replay/v1/segments?%s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: 50000\r\n\r\n\x1f\x8b\x08\x00", q.Query(40000), addr)
+	}
+	time.Sleep(100 * time.Millisecond) // let Caddy start reading them
+	start := time.Now()
+	status, body := postSegment(t, base, seg)
+	if status != 200 {
+		t.Fatalf("a whole upload while eight others stall: %d %s", status, body)
+	}
+	if d := time.Since(start); d > 900*time.Millisecond {
+		t.Errorf("the whole upload waited %s for a slot", d)
+	}
+}
