@@ -367,3 +367,47 @@ func TestStoreFailureDetailOnlyInTheLog(t *testing.T) {
 		t.Errorf("the log does not carry the cause: %+v", entries)
 	}
 }
+
+// TestIPv6ClientsLimitedByPrefix: one IPv6 client holds a whole /64 (and
+// privacy addresses rotate within it), so the per-client rate limit
+// counts a /64 as one client; before, every address of it got a fresh
+// burst. IPv4 addresses, and IPv4 written as IPv6, stay one each.
+func TestIPv6ClientsLimitedByPrefix(t *testing.T) {
+	h := newHarness(t, Config{ClientRate: Rate{PerSecond: 1, Burst: 2}})
+	n := 0
+	up := func(remote string) *response {
+		n++
+		u := uploadOf(firstSeg(id("v6rate"+itoa(n)), id("view"), visitStart))
+		u.remote = remote
+		return h.do(u)
+	}
+	for _, addr := range []string{"[2001:db8:1:2::1]:1000", "[2001:db8:1:2:ffff::9]:1000"} {
+		if r := up(addr); r.status != 200 {
+			t.Fatalf("%s: %d %s", addr, r.status, r.raw)
+		}
+	}
+	if r := up("[2001:db8:1:2:abcd:1234:5678:9abc]:1000"); r.status != 429 || r.reason() != "client_rate_limited" {
+		t.Errorf("a third address of the same /64: %d %s, want 429", r.status, r.raw)
+	}
+	if r := up("[2001:db8:1:3::1]:1000"); r.status != 200 {
+		t.Errorf("another /64: %d %s", r.status, r.raw)
+	}
+	for _, addr := range []string{"192.0.2.1:1", "192.0.2.2:1", "[::ffff:192.0.2.3]:1"} {
+		if r := up(addr); r.status != 200 {
+			t.Errorf("%s: %d %s", addr, r.status, r.raw)
+		}
+	}
+	for _, ip := range []string{"2001:db8:1:2::1", "2001:db8:1:2:ffff::9"} {
+		if got := rateKey(ip); got != "2001:db8:1:2::/64" {
+			t.Errorf("rateKey(%s) = %q", ip, got)
+		}
+	}
+	for _, ip := range []string{"192.0.2.1", "not an address", ""} {
+		if got := rateKey(ip); got != ip {
+			t.Errorf("rateKey(%q) = %q, want it unchanged", ip, got)
+		}
+	}
+	if got := rateKey("::ffff:192.0.2.3"); got != "192.0.2.3" {
+		t.Errorf("rateKey(::ffff:192.0.2.3) = %q", got)
+	}
+}

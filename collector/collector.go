@@ -19,6 +19,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -72,8 +73,8 @@ type Config struct {
 	AllowedOrigins []string
 	// ClientToken, when set, must be given as the ct parameter.
 	ClientToken string
-	// ClientRate limits uploads per client address; SessionRate per
-	// session. Over the limit: 429 with Retry-After.
+	// ClientRate limits uploads per client address (per /64 for IPv6);
+	// SessionRate per session. Over the limit: 429 with Retry-After.
 	ClientRate, SessionRate Rate
 	// MaxConcurrentWrites bounds the uploads decoded and stored at once
 	// (and so the memory they use). An upload that finds no slot within
@@ -216,6 +217,25 @@ func New(cfg Config) (*Collector, error) {
 	return c, nil
 }
 
+// rateKey is the client a rate limit counts an address as: an IPv4
+// address alone, but a whole IPv6 /64, which is what one subscriber or
+// host is given (and where privacy addresses rotate), so that walking
+// through it buys no fresh bursts.
+func rateKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	if a.Is4In6() {
+		return a.Unmap().String()
+	}
+	if a.Is6() {
+		p, _ := a.WithZone("").Prefix(64)
+		return p.String()
+	}
+	return ip
+}
+
 func remoteHost(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -318,7 +338,7 @@ func (c *Collector) handle(w http.ResponseWriter, r *http.Request) (dup bool, p 
 	}
 	now := c.now()
 	ip := c.clientIP(r)
-	if ok, wait := c.clients.allow(ip, now); !ok {
+	if ok, wait := c.clients.allow(rateKey(ip), now); !ok {
 		return false, nil, tooMany("client_rate_limited", "too many uploads from this address", wait)
 	}
 	p, rj = parseParams(r.URL.RawQuery)
