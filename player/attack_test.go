@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -292,5 +293,41 @@ func TestForgedTabNameStaysInTheFileName(t *testing.T) {
 	}
 	if ct, nosniff := res.Header.Get("Content-Type"), res.Header.Get("X-Content-Type-Options"); ct != "application/json; charset=utf-8" || nosniff != "nosniff" {
 		t.Errorf("export served as %q, X-Content-Type-Options %q", ct, nosniff)
+	}
+}
+
+// TestImportWithOddTimestampsPlays imports an rrweb file (which no
+// collector checked) whose timestamps are negative, fractional and far
+// beyond any clock: the player shows the page and lists the events
+// without throwing or hanging.
+func TestImportWithOddTimestampsPlays(t *testing.T) {
+	ts := newTestServer(t)
+	var n nodes
+	body := n.el("body", nil, n.el("h1", nil, n.text("Odd times")))
+	doc := n.doc(n.doctype(), n.el("html", nil, n.el("head", nil), body))
+	events := []ev{
+		{"type": 4, "timestamp": -5e15, "data": ev{"href": "https://x.example/", "width": 800, "height": 600}},
+		{"type": 2, "timestamp": -5e15 + 1, "data": ev{"node": doc, "initialOffset": ev{"left": 0, "top": 0}}},
+		{"type": 3, "timestamp": 1.5, "data": ev{"source": 2, "type": 2, "id": body["id"], "x": 1, "y": 1}},
+		{"type": 3, "timestamp": 8e15, "data": ev{"source": 2, "type": 2, "id": body["id"], "x": 2, "y": 2}},
+		{"type": 5, "timestamp": 1e300, "data": ev{"tag": "replay/error", "payload": ev{"message": "late"}}},
+	}
+	b, _ := json.Marshal(events)
+	file := t.TempDir() + "/odd.json"
+	os.WriteFile(file, b, 0o644)
+	ctx, _ := browser(t, 60*time.Second)
+	run(t, ctx, chromedp.Navigate(ts.url("")))
+	waitJS(t, ctx, `document.querySelector('.empty')`, 5*time.Second)
+	run(t, ctx, chromedp.SetUploadFiles(`input[type=file]`, []string{file}, chromedp.ByQuery))
+	waitJS(t, ctx, `['playing', 'paused', 'ended'].includes(document.querySelector('.replay-screen')?.dataset.state)`, 10*time.Second)
+	var text string
+	eval(t, ctx, frameText, &text)
+	if !strings.Contains(text, "Odd times") {
+		t.Errorf("the imported page reads %q", text)
+	}
+	var list string
+	eval(t, ctx, `document.querySelector('.events').innerText`, &list)
+	if !strings.Contains(list, "late") {
+		t.Errorf("the event list lacks the far-future error: %q", list)
 	}
 }
