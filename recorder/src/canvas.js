@@ -66,7 +66,7 @@ export function tickCanvas() {
 
 /** Hooks one window's canvas drawing calls. */
 export function hookCanvas(win) {
-  const mark = (ctx) => recording && ctx.canvas && ctx.canvas.nodeType === 1 && dirty.add(ctx.canvas);
+  const mark = (ctx) => recording && ctx.canvas?.nodeType === 1 && dirty.add(ctx.canvas);
   for (const C of [win.CanvasRenderingContext2D, win.WebGLRenderingContext, win.WebGL2RenderingContext]) {
     for (const m of DRAW) if (C) after(C.prototype, m, mark);
   }

@@ -14,7 +14,7 @@ export function sheetText(sheet, depth = 0) {
     rules = sheet.cssRules;
   } catch (e) { /* cross-origin */ }
   if (!rules) return null;
-  const base = sheet.href || (sheet.ownerNode && sheet.ownerNode.baseURI) || location.href;
+  const base = sheet.href || sheet.ownerNode?.baseURI || location.href;
   let out = '';
   for (const r of rules) out += ruleText(r, base, depth);
   return out;
@@ -26,5 +26,5 @@ export function sheetText(sheet, depth = 0) {
  */
 export function ruleText(rule, base, depth = 0) {
   const inner = rule.type === 3 && rule.styleSheet && depth < 8 ? sheetText(rule.styleSheet, depth + 1) : null;
-  return inner !== null ? '@media ' + ((rule.media && rule.media.mediaText) || 'all') + '{' + inner + '}' : absoluteCss(rule.cssText, base);
+  return inner !== null ? '@media ' + (rule.media?.mediaText || 'all') + '{' + inner + '}' : absoluteCss(rule.cssText, base);
 }

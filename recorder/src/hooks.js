@@ -31,7 +31,7 @@ export function after(obj, name, fn) {
 /** After the setter proto[prop] = v, calls fn(this). */
 export function afterSet(proto, prop, fn) {
   const d = proto && Object.getOwnPropertyDescriptor(proto, prop);
-  if (d && d.set) {
+  if (d?.set) {
     Object.defineProperty(proto, prop, {
       ...d,
       set(v) {

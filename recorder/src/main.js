@@ -11,7 +11,7 @@ import { serveCompression } from './compressor.js';
 
 function boot() {
   const script = document.currentScript;
-  const scriptURL = (script && script.src) || location.href;
+  const scriptURL = script?.src || location.href;
 
   // Every method is guarded (it never throws into the page) and does nothing before init.
   const safe = (fn) => (...args) => (cfg ? guard(fn, ...args) : undefined);
@@ -38,13 +38,13 @@ function boot() {
   };
 
   // Calls queued before the script loaded: window.SessionReplay = {q: [[method, ...args]]}.
-  const queued = (window.SessionReplay || {}).q;
+  const queued = window.SessionReplay?.q;
   window.SessionReplay = api;
   // A same-origin frame of a recorded page is recorded by the page (as part
   // of its document), not on its own.
   let framed = false;
   try {
-    framed = window.parent !== window && !!(window.parent.SessionReplay || {}).version;
+    framed = window.parent !== window && !!window.parent.SessionReplay?.version;
   } catch (e) { /* cross-origin parent: this frame records itself */ }
   const fromTag = framed ? null : fromScript(script);
   if (fromTag) api.init(fromTag);

@@ -34,7 +34,7 @@ function emitRule(sheet, data, source) {
 /** Watches target (document or shadow root) and sends its adopted sheets if any. */
 export function trackStyles(target) {
   targets.set(target, []);
-  if ((target.adoptedStyleSheets || []).length) emitAdopted(target);
+  if (target.adoptedStyleSheets?.length) emitAdopted(target);
 }
 
 function emitAdopted(target) {
@@ -67,7 +67,7 @@ export function checkStyles() {
 function pathOf(rule) {
   const path = [];
   for (let r = rule; r; r = r.parentRule) {
-    const list = (r.parentRule || r.parentStyleSheet || {}).cssRules;
+    const list = (r.parentRule || r.parentStyleSheet)?.cssRules;
     if (!list) return null;
     path.unshift(Array.prototype.indexOf.call(list, r));
   }
