@@ -96,7 +96,7 @@ function interaction(e, type, doc) {
   }
 }
 
-const ACTIONABLE = 'button,a,[role=button],[role=link],[role=menuitem],[role=tab],input[type=submit],input[type=button],summary,label,select';
+const ACTIONABLE = 'button,a,[role=button],[role=link],[role=menuitem],[role=tab],[type=submit],[type=button],summary,label,select';
 
 /** A short name for a click: the label of the control clicked, masked like its text. */
 function actionName(target, def) {
@@ -104,6 +104,8 @@ function actionName(target, def) {
   if (!el) return null;
   const level = levelOf(el, def);
   if (level === HIDDEN) return '';
-  const s = (el.getAttribute('aria-label') || (el.localName === 'input' ? el.value : el.textContent) || '').replace(/\s+/g, ' ').trim().slice(0, 100);
+  // A field's value is never a name (a button's is its label); a textarea's text is its value.
+  const tag = el.localName;
+  const s = (el.getAttribute('aria-label') || (tag === 'input' || tag === 'textarea' ? (/^(?:submit|button|reset)$/.test(el.type) ? el.value : '') : el.textContent) || '').replace(/\s+/g, ' ').trim().slice(0, 100);
   return level >= MASK ? maskText(s) : s;
 }

@@ -46,7 +46,7 @@ function process(records) {
   const attrs = new Map(); // element -> Set of names
   const texts = new Set();
   const areas = new Set(); // textareas whose content changed
-  const privacy = []; // elements whose privacy attribute changed
+  const privacy = []; // elements whose privacy level may have changed (privacy attribute, contenteditable)
   let lastEl = null;
   let names = null;
   for (const r of records) {
@@ -56,7 +56,7 @@ function process(records) {
     let name = r.attributeName;
     if (name !== null) {
       if (name === 'href' && r.attributeNamespace === XLINK_NS) name = 'xlink:href';
-      else if (name === ATTR) {
+      else if (name === ATTR || name === 'contenteditable') {
         privacy.push(t);
         notePrivacy(t);
       }
@@ -111,7 +111,7 @@ function process(records) {
 
   const out = { texts: [], attributes: [], removes: [], adds: [] };
 
-  // An element whose privacy attribute changed is removed and added again.
+  // An element whose level may have changed is removed and added again.
   for (const el of privacy) {
     if (el.isConnected && idOf(el) && el.parentNode) {
       if (!removed.has(el)) removed.set(el, el.parentNode);
@@ -205,7 +205,7 @@ function process(records) {
     if (id) out.attributes.push({ id, attributes: { value: controlValue(el, 'textarea', level(el)) } });
   }
 
-  if (out.removes.length || out.adds.length || out.texts.length || out.attributes.length) mutation(out);
+  if (Object.values(out).some((a) => a.length)) mutation(out);
   // Shadow roots and frames found in the new nodes, once the nodes exist in the replay.
   if (roots.length) finish();
 }

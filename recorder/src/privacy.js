@@ -21,9 +21,13 @@ export const LEVELS = ['allow', 'mask-user-input', 'mask', 'hidden'];
  */
 export let privacyUsed = false;
 
-/** Notes whether root (any node) or a descendant has a privacy attribute. */
+// What makes levelOf walk up: a privacy attribute, or an editing host
+// (typing into one is user input).
+const NOTED = SELECTOR + ',[contenteditable]';
+
+/** Notes whether root (any node) or a descendant has a privacy attribute or is editable. */
 export function notePrivacy(root) {
-  privacyUsed = privacyUsed || (root.nodeType === 1 && root.hasAttribute(ATTR)) || !!(root.querySelector && root.querySelector(SELECTOR));
+  privacyUsed = privacyUsed || !!(root.matches?.(NOTED) || root.querySelector?.(NOTED));
 }
 
 /** The level named v (any case, trimmed), or -1. */
@@ -52,21 +56,32 @@ function up(el) {
  */
 export function levelOf(node, def) {
   if (!privacyUsed) return def;
-  let el = node.nodeType === 9 ? up(node) : node.nodeType === 1 ? node : node.parentElement || (node.parentNode && node.parentNode.host) || null;
-  while (el) {
+  let el = node.nodeType === 9 ? up(node) : node.nodeType === 1 ? node : node.parentElement || node.parentNode?.host || null;
+  const start = el;
+  let l = -1;
+  while (el && l < 0) {
     const c = el.closest(SELECTOR);
-    const l = c ? ownLevel(c) : -1;
-    if (l >= 0) return l;
+    l = c ? ownLevel(c) : -1;
     el = c ? c.parentElement || up(c) : up(el);
   }
-  return def;
+  return editable(start, l < 0 ? def : l);
 }
+
+/** Level lvl of el, raised to mask inside an editing host when only user input is masked. */
+export const editable = (el, lvl) => (lvl === MASK_INPUT && el?.isContentEditable ? MASK : lvl);
 
 const AUTOCOMPLETE = /(?:^|\s)(?:cc-[a-z-]+|current-password|new-password|one-time-code)(?:\s|$)/i;
 const SECRET_TYPES = /^(?:password|email|tel|hidden)$/i;
 
+// Fields seen as secret once stay masked: a "show password" button turns
+// a password field into a text field while the visitor types.
+const secrets = new WeakSet();
+
 /** Whether an input/textarea/select is masked at every level. */
-export const alwaysMasked = (el) => SECRET_TYPES.test(el.getAttribute('type')) || AUTOCOMPLETE.test(el.getAttribute('autocomplete'));
+export const alwaysMasked = (el) => secrets.has(el) || ((SECRET_TYPES.test(el.getAttribute('type')) || AUTOCOMPLETE.test(el.getAttribute('autocomplete'))) && !!secrets.add(el));
+
+/** Whether the checked or selected state of el (an input or option) is masked at level. */
+export const stateMasked = (el, level) => level >= MASK_INPUT || alwaysMasked(el.closest('select') || el);
 
 /** Masked text keeps its shape: whitespace stays, every other character becomes x. */
 export const maskText = (s) => s.replace(/\S/g, 'x');
@@ -74,8 +89,8 @@ export const maskText = (s) => s.replace(/\S/g, 'x');
 /** Masked input values keep their length. */
 export const maskValue = (s) => '*'.repeat(s.length);
 
-/** Attributes that carry visible text, masked at level mask. */
-export const TEXT_ATTRS = /^(?:placeholder|title|alt|label|aria-(?:label|description|placeholder|roledescription|valuetext))$/;
+/** Attributes that carry visible text, and data- attributes (the spec's), masked at level mask. */
+export const TEXT_ATTRS = /^(?:placeholder|title|alt|label|data-(?!replay-privacy$).*|aria-(?:label|description|placeholder|roledescription|valuetext))$/;
 
 // Input types whose value is a button's label or nothing the visitor typed.
 const BUTTONS = /^(?:submit|button|reset|image|file)$/;

@@ -18,9 +18,9 @@ import { installPopovers } from './popover.js';
 import { startCompressor } from './compressor.js';
 import { addEvent, startView, closeSegment, discardSegment, takeUncompressed, unqueued, viewId } from './segments.js';
 import { queued, unload, haltUploads } from './uploader.js';
-import { begin, inDocument, found, serialize, linkSheet } from './serialize.js';
+import { begin, inDocument, found, serialize, linkSheet, text } from './serialize.js';
 import { oncePerWindow, after, on } from './hooks.js';
-import { MASK, maskText, levelOf } from './privacy.js';
+import { levelOf } from './privacy.js';
 
 /** The configuration (config.js), once init() ran. */
 export let cfg = null;
@@ -180,17 +180,17 @@ function newView() {
 function snapshot(isNewView) {
   resetIds();
   resetStyles();
+  begin(false);
+  inDocument(document, 0, document); // privacy attributes noted before the title is read
   emit(4, { href: location.href, width: innerWidth, height: innerHeight });
   if (isNewView) {
     custom('replay/view', {
       url: location.href, referrer: document.referrer,
-      title: cfg.privacy >= MASK ? maskText(document.title) : document.title,
+      title: text(document.title, levelOf(document.querySelector('title') || document, cfg.privacy)),
       tab, ...cfg.meta, userAgent: navigator.userAgent, sdk: 'caddy-replay/1',
     });
     if (user) custom('replay/user', user);
   }
-  begin(false);
-  inDocument(document, 0, document);
   const node = serialize(document, cfg.privacy);
   const se = document.scrollingElement || document.documentElement;
   emit(2, { node, initialOffset: { left: se ? se.scrollLeft : 0, top: se ? se.scrollTop : 0 } });
@@ -217,7 +217,7 @@ export function guard(fn, ...args) {
   try {
     return fn(...args);
   } catch (e) {
-    if (++errors === 1) console.warn('[replay]', e && e.message);
+    if (++errors === 1) console.warn('[replay]', e?.message);
     if (errors > 50) {
       halted = true;
       stop();

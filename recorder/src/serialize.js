@@ -3,7 +3,7 @@
 // nest children in childNodes; mutations get one flat add per node, parent
 // first and siblings in document order.
 
-import { HIDDEN, MASK, MASK_INPUT, ATTR, ownLevel, maskText, maskValue, TEXT_ATTRS, controlValue, alwaysMasked, notePrivacy, privacyUsed, typeOf } from './privacy.js';
+import { HIDDEN, MASK, ATTR, ownLevel, maskText, TEXT_ATTRS, controlValue, stateMasked, notePrivacy, privacyUsed, typeOf, editable } from './privacy.js';
 import { URL_ATTRS, absolute, absoluteSrcset, absoluteCss } from './url.js';
 import { sheetText, isStylesheet } from './css.js';
 import { ensureId } from './mirror.js';
@@ -113,7 +113,7 @@ export const text = (t, lvl) => (lvl >= MASK ? maskText(t.slice(0, MAX_TEXT)) : 
  */
 export function styleText(style, t, baseURL) {
   let css = null;
-  if (style && style.sheet) {
+  if (style?.sheet) {
     let first = style.firstChild;
     while (first && first.nodeType !== 3) first = first.nextSibling;
     if (first !== t) return '';
@@ -129,6 +129,9 @@ export function styleText(style, t, baseURL) {
  */
 export function attrValue(el, tag, name, v, lvl, baseURL) {
   if (name.startsWith('on') || name === 'nonce') return undefined; // event handlers
+  // Which box is checked or which option chosen is user input, whoever chose it.
+  if ((name === 'checked' || name === 'selected') && stateMasked(el, lvl)) return undefined;
+  if (lvl >= MASK && MASKED.test(tag + ' ' + name)) return '';
   if (URL_ATTRS.test(name)) {
     v = absolute(v, baseURL || el.baseURI);
     return v.length > MAX_DATA_URL && v.startsWith('data:') ? '' : v;
@@ -137,8 +140,20 @@ export function attrValue(el, tag, name, v, lvl, baseURL) {
     v = (name === 'style' ? absoluteCss : absoluteSrcset)(v, baseURL || el.baseURI);
     return v.length > MAX_DATA_URL ? '' : v;
   }
-  if (name === 'value' && tag === 'input' && (lvl >= MASK_INPUT || alwaysMasked(el)) && !/^(?:checkbox|radio|submit|button|reset)$/.test(typeOf(el))) return maskValue(v);
+  // An input's value attribute: its value as recorded (the replay shows it).
+  if (name === 'value' && tag === 'input') return controlValue(el, tag, lvl) ?? '';
   return lvl >= MASK && TEXT_ATTRS.test(name) ? maskText(v) : v;
+}
+
+// Emptied at level mask ("tag attribute"): the spec's wireframe has no
+// images and no links, and an option's value may be what a datalist shows.
+const MASKED = /^(?:(?:img|source|image|a|area) (?:src|srcset|href|xlink:href)|option value)$/;
+
+// Records el's box (a hidden element, a masked image): the replay keeps its size.
+function box(el, attrs) {
+  const r = el.getBoundingClientRect();
+  attrs.rr_width = r.width + 'px';
+  attrs.rr_height = r.height + 'px';
 }
 
 function element(el, lvl) {
@@ -147,20 +162,18 @@ function element(el, lvl) {
   const sn = { type: 2, tagName: tag, attributes: attrs, id: ensureId(el) };
   if (privacyUsed) {
     const l = ownLevel(el);
-    if (l >= 0) lvl = l;
+    lvl = editable(el, l >= 0 ? l : lvl);
   }
   if (el.namespaceURI === 'http://www.w3.org/2000/svg') sn.isSVG = true;
   if (rootId) sn.rootId = rootId;
   if (lvl === HIDDEN) {
     // A box of the same size; nothing of the content.
-    const r = el.getBoundingClientRect();
     for (const k of ['class', 'id']) {
       const v = getAttributeF.call(el, k);
       if (v) attrs[k] = v;
     }
     attrs[ATTR] = 'hidden';
-    attrs.rr_width = r.width + 'px';
-    attrs.rr_height = r.height + 'px';
+    box(el, attrs);
     return sn;
   }
   if (tag === 'script') return sn; // never anything of a script
@@ -193,13 +206,13 @@ function element(el, lvl) {
       break;
     }
     case 'option':
-      if (lvl < MASK_INPUT) {
-        const select = el.closest('select');
-        if (!(select && alwaysMasked(select))) {
-          delete attrs.selected;
-          if (el.selected) attrs.selected = true;
-        }
+      if (!stateMasked(el, lvl)) {
+        delete attrs.selected;
+        if (el.selected) attrs.selected = true;
       }
+      break;
+    case 'img':
+      if (lvl >= MASK) box(el, attrs);
       break;
     case 'style':
       // A style element without text (rules from insertRule) carries them as rrweb's _cssText.

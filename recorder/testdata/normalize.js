@@ -124,6 +124,8 @@
           // A button's value is its label, what the page shows (never masked).
           if (SKIP_ATTRS.test(a.name) && !(a.name === 'value' && tag === 'input' && /^(?:submit|button|reset)$/.test(el.type))) continue;
           if (tag === 'iframe' && a.name === 'src') continue;
+          // At level mask images and links are not recorded, and a masked image is a box of its size.
+          if (lvl >= 2 && (/^(?:src|srcset|href|xlink:href)$/.test(a.name) && /^(?:img|source|image|a|area)$/.test(tag) || a.name === 'style' && tag === 'img')) continue;
           let v = a.value;
           if (URL_ATTRS.includes(a.name)) v = abs(v, base);
           else if (a.name === 'srcset') v = srcset(v, base);
@@ -132,7 +134,7 @@
             v = v.split(/\s+/).filter((c) => c && c !== 'replay-hover' && c !== 'replay-focus').join(' ');
             if (!v) continue;
           }
-          if (lvl >= 2 && !opts.replay && /^(placeholder|title|alt|aria-label|aria-description|aria-placeholder|aria-roledescription|aria-valuetext|label)$/.test(a.name)) v = v.replace(/\S/g, 'x');
+          if (lvl >= 2 && !opts.replay && /^(placeholder|title|alt|aria-label|aria-description|aria-placeholder|aria-roledescription|aria-valuetext|label|data-.*)$/.test(a.name)) v = v.replace(/\S/g, 'x');
           attrs.push(a.name + '=' + JSON.stringify(v));
         }
       }
@@ -177,6 +179,8 @@
           const own = n.getAttribute('data-replay-privacy');
           let l = lvl;
           if (own !== null && LEVELS[own] !== undefined) l = LEVELS[own];
+          // Text typed into an editing host is user input: masked where inputs are.
+          if (l === 1 && n.isContentEditable) l = 2;
           const [line, descend] = elementLine(n, depth, l);
           lines.push(pad + line);
           const tag = n.localName;
