@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/caddy-replay/caddy-replay/store"
+	"github.com/caddy-replay/caddy-replay/store/embedded"
 )
 
 // TestDuplicateKeysRefused: an event that gives a key the validator reads
@@ -410,4 +411,29 @@ func TestIPv6ClientsLimitedByPrefix(t *testing.T) {
 	if got := rateKey("::ffff:192.0.2.3"); got != "192.0.2.3" {
 		t.Errorf("rateKey(::ffff:192.0.2.3) = %q", got)
 	}
+}
+
+// TestSessionFullAnswers410: a session that holds as many views as the
+// store allows refuses a segment of one more with 410 session_full (the
+// recorder then starts a new session), while its own views go on.
+func TestSessionFullAnswers410(t *testing.T) {
+	h := newHarness(t, Config{})
+	st, err := embedded.Open(t.TempDir(), embedded.Options{MaxViews: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c, err := New(Config{Store: st, Now: h.clock.Now, ClientRate: Rate{PerSecond: -1}, SessionRate: Rate{PerSecond: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.c = c
+	sid := id("fullofviews")
+	h.mustAccept(uploadOf(firstSeg(sid, id("view1"), visitStart)))
+	h.mustAccept(uploadOf(firstSeg(sid, id("view2"), visitStart+1000)))
+	r := h.do(uploadOf(firstSeg(sid, id("view3"), visitStart+2000)))
+	if r.status != 410 || r.reason() != "session_full" {
+		t.Errorf("a third view: %d %s, want 410 session_full", r.status, r.raw)
+	}
+	h.mustAccept(uploadOf(handSegment(sid, id("view2"), 1, moveEv(visitStart+3000))))
 }

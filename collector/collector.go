@@ -567,6 +567,9 @@ func storeRejection(err error) *rejection {
 	switch {
 	case errors.Is(err, store.ErrSessionDeleted):
 		return reject(410, "session_deleted", "this session was deleted; start a new session")
+	case errors.Is(err, store.ErrSessionFull):
+		// 410 makes the recorder go on in a new session.
+		return reject(410, "session_full", "this session holds as many views as a session may; start a new session")
 	case errors.Is(err, store.ErrConflict):
 		return reject(409, "duplicate_sequence", "a different segment with this sid, vid and seq is already stored; number segments uniquely")
 	case errors.Is(err, store.ErrInvalid):

@@ -35,6 +35,11 @@ var (
 	// ErrBusy: the store is held exclusively by another process (a reindex
 	// is running), or an operation that needs exclusivity found it in use.
 	ErrBusy = errors.New("store: in use by another process")
+	// ErrSessionFull: the segment would add a view to a session that
+	// holds as many as the backend allows (each segment's bookkeeping
+	// grows with a session's views, so a hostile client could otherwise
+	// slow every write down). The recorder goes on in a new session.
+	ErrSessionFull = errors.New("store: the session holds as many views as it may")
 	// ErrFull: the write found no room (the disk is full, a quota is
 	// spent); nothing of it was stored, and a retry once space returns
 	// can succeed.
@@ -132,7 +137,9 @@ type Segments interface {
 	// returns nil, the segment survives a crash. If a segment with the same
 	// key and the same info exists it stores nothing and reports duplicate
 	// (a client retry); if the existing one differs it returns ErrConflict.
-	// A segment of a deleted session gets ErrSessionDeleted.
+	// A segment of a deleted session gets ErrSessionDeleted; one that
+	// would add a view to a session holding as many as the backend allows
+	// gets ErrSessionFull.
 	PutSegment(ctx context.Context, seg *NewSegment) (duplicate bool, err error)
 	// SegmentList lists a session's segments ordered by (Start, View, Seq),
 	// or returns ErrNotFound for an unknown session.

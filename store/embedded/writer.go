@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -505,6 +506,10 @@ func (s *Store) commitSegments(jobs []*job) {
 			}
 			sessions[k.Session] = ps
 		}
+		if s.sessionFull(ps.s, k.View) {
+			j.err = store.ErrSessionFull
+			continue
+		}
 		next, err := s.applySegment(ps.s, seg)
 		if err != nil {
 			j.err = err
@@ -633,6 +638,13 @@ var errRetryInBatch = errors.New("store: retry in the same batch")
 func sameSegment(a, b *store.SegmentInfo) bool {
 	return a.Start == b.Start && a.End == b.End && a.FullSnapshot == b.FullSnapshot &&
 		a.Records == b.Records && a.RawSize == b.RawSize
+}
+
+// sessionFull reports whether a new segment of view would take sess past
+// MaxViews. Only uploads are held to it: recovery and reindex index what
+// was acknowledged, whatever the bound is now.
+func (s *Store) sessionFull(sess *store.Session, view string) bool {
+	return len(sess.Views) >= s.opts.MaxViews && !slices.ContainsFunc(sess.Views, func(v store.View) bool { return v.ID == view })
 }
 
 // applySegment returns the session after seg: the backend's own
