@@ -437,3 +437,33 @@ func TestSessionFullAnswers410(t *testing.T) {
 	}
 	h.mustAccept(uploadOf(handSegment(sid, id("view2"), 1, moveEv(visitStart+3000))))
 }
+
+// TestInvalidUTF8Refused: JSON text is UTF-8 (RFC 8259); a body with a
+// byte that is not is refused, saying where, instead of being stored for
+// strict readers to choke on (browsers and encoding/json would read
+// U+FFFD, Python's json would fail). Escapes of lone surrogates are
+// ASCII, valid JSON, and kept.
+func TestInvalidUTF8Refused(t *testing.T) {
+	h := newHarness(t, Config{})
+	n := 0
+	withTitle := func(title string) *upload {
+		n++
+		seg := firstSeg(id("utf8"+itoa(n)), id("view"), visitStart)
+		raw := bytes.Replace(seg.Body(), []byte(`"title":"T"`), []byte(`"title":"`+title+`"`), 1)
+		u := uploadOf(seg)
+		u.body = gz(raw)
+		return u.set("raw", itoa(len(raw)))
+	}
+	for _, bad := range []string{"\xff", "caf\xc3", "\xed\xa0\x80", "\xc0\xaf", "ok \xf0\x9f\x98"} {
+		r := h.do(withTitle(bad))
+		if r.status != 400 || r.reason() != "invalid_json" || !strings.Contains(r.raw, "UTF-8") {
+			t.Errorf("title %q: %d %s, want 400 invalid_json about UTF-8", bad, r.status, r.raw)
+		}
+	}
+	if total := h.total(); total != 0 {
+		t.Fatalf("%d sessions stored from refused uploads", total)
+	}
+	for _, good := range []string{"caf\u00e9 \u65e5\u672c \U0001F600", `\ud800`, `\udc00\ud800`} {
+		h.mustAccept(withTitle(good))
+	}
+}

@@ -8,15 +8,16 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/caddy-replay/caddy-replay/store"
 )
 
 // FuzzScanJSON checks the streaming scanner against encoding/json: for any
-// input it must agree on validity (its only extra limit is nesting depth),
-// never panic, and never read past the limit.
+// input it must agree on validity (its only extra limits are nesting depth
+// and UTF-8), never panic, and never read past the limit.
 func FuzzScanJSON(f *testing.F) {
-	for _, s := range []string{`[]`, `{}`, `[1,-0.5e+3,"a\u00e9\ud83d\ude00",true,false,null,{"a":[{}]}]`, `"\x"`, `[1,]`, `01`, `1.`, "\"\x1f\"", `[`, `{"a" 1}`, ` [ ] `, `"\ud800"`} {
+	for _, s := range []string{`[]`, `{}`, `[1,-0.5e+3,"a\u00e9\ud83d\ude00",true,false,null,{"a":[{}]}]`, `"\x"`, `[1,]`, `01`, `1.`, "\"\x1f\"", `[`, `{"a" 1}`, ` [ ] `, `"\ud800"`, "\"caf\xc3\xa9 \xe6\x97\xa5\xf0\x9f\x98\x80\"", "\"\xff\"", "\"\xc3\"", "[\"\xed\xa0\x80\"]", "\"\xf0\x9f\x98\""} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -41,8 +42,10 @@ func FuzzScanJSON(f *testing.F) {
 			if err != nil && strings.Contains(err.Error(), "nested deeper") {
 				return
 			}
-			if valid := json.Valid(data); valid != (err == nil) {
-				t.Fatalf("window %d: scanner says %v, encoding/json says valid=%v for %q", window, err, valid, data)
+			// encoding/json reads invalid UTF-8 as U+FFFD; the scanner
+			// refuses it (RFC 8259: JSON text is UTF-8).
+			if valid := json.Valid(data) && utf8.Valid(data); valid != (err == nil) {
+				t.Fatalf("window %d: scanner says %v, encoding/json says valid=%v (UTF-8 %v) for %q", window, err, json.Valid(data), utf8.Valid(data), data)
 			}
 			if sc.offset() > int64(len(data)) {
 				t.Fatalf("read past the end")

@@ -75,11 +75,15 @@ type scanner struct {
 	stack []byte   // the skipper's open containers
 	key   [32]byte // current object key, when short enough to matter
 	tmp   []byte   // number and string capture scratch
+	// pend holds the start of a UTF-8 sequence that the last window cut
+	// off (npend bytes), to be checked with the next window's bytes.
+	pend  [utf8.UTFMax]byte
+	npend int
 }
 
 func (s *scanner) reset(src io.Reader, tee io.Writer, limit int64) {
 	s.src, s.tee, s.limit = src, tee, limit
-	s.pos, s.end, s.base, s.err, s.depth = 0, 0, 0, nil, 0
+	s.pos, s.end, s.base, s.err, s.depth, s.npend = 0, 0, 0, nil, 0, 0
 	if s.buf == nil {
 		s.buf = make([]byte, 32<<10)
 	}
@@ -118,10 +122,18 @@ func (s *scanner) fill() bool {
 				}
 			}
 			s.end = n
+			if bad := s.checkUTF8(s.buf[:n]); bad >= 0 {
+				s.err = &syntaxError{s.base + int64(bad), "invalid UTF-8 (JSON text is UTF-8)"}
+				return false
+			}
 		}
 		if err != nil {
 			if err == io.EOF {
 				s.err = io.EOF
+				if s.npend > 0 {
+					s.err = &syntaxError{s.base + int64(s.end), "invalid UTF-8: the data ends inside a character"}
+					return false
+				}
 			} else {
 				s.err = &readError{err}
 			}
@@ -129,6 +141,58 @@ func (s *scanner) fill() bool {
 		}
 	}
 	return true
+}
+
+// checkUTF8 checks that b, the next bytes of the stream, continue valid
+// UTF-8, and returns the index in b of the first byte that does not (-1
+// if none). A sequence cut off at the end of b is kept in s.pend and
+// checked with the next bytes. Browsers and encoding/json would read an
+// invalid byte as U+FFFD, stricter readers not at all: RFC 8259 wants
+// JSON exchanged as UTF-8, and the collector stores only that.
+func (s *scanner) checkUTF8(b []byte) int {
+	done := 0 // bytes of b checked (as the end of a pending sequence)
+	if s.npend > 0 {
+		var tmp [2 * utf8.UTFMax]byte
+		n := copy(tmp[:], s.pend[:s.npend])
+		m := copy(tmp[n:], b[:min(len(b), utf8.UTFMax)])
+		if !utf8.FullRune(tmp[:n+m]) {
+			// Still cut off (b is a byte or two): keep waiting.
+			s.npend = copy(s.pend[:], tmp[:n+m])
+			return -1
+		}
+		r, size := utf8.DecodeRune(tmp[:n+m])
+		if r == utf8.RuneError && size <= 1 {
+			return 0
+		}
+		s.npend = 0
+		done = size - n
+	}
+	rest := b[done:]
+	if utf8.Valid(rest) {
+		return -1
+	}
+	// Either an invalid byte, or a sequence the window cut off: find
+	// the last sequence start and check what precedes it.
+	start := len(rest)
+	for i := len(rest) - 1; i >= 0 && i >= len(rest)-utf8.UTFMax; i-- {
+		if !utf8.RuneStart(rest[i]) {
+			continue
+		}
+		start = i
+		break
+	}
+	if start < len(rest) && !utf8.FullRune(rest[start:]) && utf8.Valid(rest[:start]) {
+		s.npend = copy(s.pend[:], rest[start:])
+		return -1
+	}
+	for i := 0; i < len(rest); {
+		r, size := utf8.DecodeRune(rest[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return done + i
+		}
+		i += size
+	}
+	return done + len(rest) // not reached: rest was invalid
 }
 
 // failure turns the scanner's state into the error to report: the read
