@@ -94,16 +94,24 @@ func TestPageHeadersAndRelativeURLs(t *testing.T) {
 		t.Fatalf("status %d", res.StatusCode)
 	}
 	h := res.Header
-	if got := h.Get("Content-Security-Policy"); got != pagePolicy {
-		t.Errorf("page CSP = %q", got)
+	nonce := regexp.MustCompile(`<script type="module" nonce="([A-Za-z0-9+/]{22}==)" src=`).FindSubmatch(body)
+	if nonce == nil {
+		t.Fatalf("the page's script carries no nonce: %s", body)
 	}
-	for _, want := range []string{"script-src 'self';", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'"} {
-		if !strings.Contains(pagePolicy, want) {
+	policy := h.Get("Content-Security-Policy")
+	if policy != pagePolicy(string(nonce[1])) {
+		t.Errorf("page CSP = %q", policy)
+	}
+	for _, want := range []string{"script-src 'nonce-" + string(nonce[1]) + "';", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'"} {
+		if !strings.Contains(policy, want) {
 			t.Errorf("page policy lacks %q", want)
 		}
 	}
-	if strings.Contains(pagePolicy, "unsafe-eval") || strings.Contains(strings.SplitN(strings.SplitN(pagePolicy, "script-src", 2)[1], ";", 2)[0], "unsafe-inline") {
-		t.Errorf("script-src allows inline or eval: %s", pagePolicy)
+	if scripts := strings.SplitN(strings.SplitN(policy, "script-src", 2)[1], ";", 2)[0]; strings.Contains(scripts, "unsafe") || strings.Contains(scripts, "'self'") {
+		t.Errorf("script-src allows more than the page's own script: %s", scripts)
+	}
+	if res2, body2 := do(t, p, "GET", "/", nil); res2.Header.Get("Content-Security-Policy") == policy || bytes.Contains(body2, nonce[1]) {
+		t.Errorf("two pages got the same nonce")
 	}
 	for k, v := range map[string]string{
 		"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY",

@@ -331,3 +331,43 @@ func TestImportWithOddTimestampsPlays(t *testing.T) {
 		t.Errorf("the event list lacks the far-future error: %q", list)
 	}
 }
+
+// TestPlayerPageRunsOnlyItsOwnScript: the player is often mounted on the
+// recorded application's own site, whose other scripts (and anything its
+// users can upload there) must not run in the player's page, were markup
+// ever injected into it. A same-origin script without the page's nonce is
+// refused before it is even requested.
+func TestPlayerPageRunsOnlyItsOwnScript(t *testing.T) {
+	ts := newTestServer(t)
+	views, _, _ := shopSession()
+	putSession(t, ts.store, "shop-session-0000001", views, nil)
+	ctx, _ := browser(t, 30*time.Second)
+	run(t, ctx, chromedp.Navigate(ts.url("session=shop-session-0000001&t=28")))
+	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.state === 'paused'`, 15*time.Second)
+	var blocked bool
+	run(t, ctx, evalPromise(`new Promise((resolve) => {
+		document.addEventListener('securitypolicyviolation', (e) => { if (e.effectiveDirective.startsWith('script-src')) resolve(true); });
+		const s = document.createElement('script');
+		s.src = '/canary/same-origin-script.js';
+		document.head.append(s);
+		// The frame is sandboxed without scripts: the element is inert
+		// there before the policy is even asked.
+		const d = document.querySelector('.replay-frame').contentDocument;
+		const m = d.createElement('script');
+		m.src = '/canary/frame-script.js';
+		d.head.append(m);
+		setTimeout(() => resolve(false), 2000);
+	})`, &blocked))
+	if !blocked {
+		t.Errorf("the page's policy did not refuse a same-origin script without its nonce")
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := ts.canary.Load(); n != 0 {
+		t.Errorf("a same-origin script without the nonce was requested (%d canary hits)", n)
+	}
+	var text string
+	eval(t, ctx, frameText, &text)
+	if !strings.Contains(text, "Checkout") {
+		t.Errorf("the player did not play the session: %q", text)
+	}
+}

@@ -121,8 +121,10 @@ func (u *ui) serveAsset(w http.ResponseWriter, r *http.Request, name string) {
 
 // pageData is what index.html is executed with.
 type pageData struct {
-	Title    string
-	Script   string
+	Title  string
+	Script string
+	// Nonce allows the page's script under its policy (pagePolicy).
+	Nonce    string
 	Style    string
 	CSRF     string
 	PageSize string
@@ -144,7 +146,9 @@ func (p *Player) serveIndex(w http.ResponseWriter, r *http.Request) {
 		boot, preload = p.bootData(r, id)
 	}
 	var buf bytes.Buffer
+	nonce := newNonce()
 	err := p.ui.page.Execute(&buf, pageData{
+		Nonce:    nonce,
 		Boot:     boot,
 		Preload:  preload,
 		Title:    p.title,
@@ -158,7 +162,7 @@ func (p *Player) serveIndex(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Security-Policy", pagePolicy)
+	h.Set("Content-Security-Policy", pagePolicy(nonce))
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	// The page carries a CSRF token bound to this browser's cookie.
 	h.Set("Cache-Control", "no-store")
