@@ -17,6 +17,13 @@ func TestBundleBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The test hooks are built into the tests' bundle only (timing.js).
+	if bytes.Contains(b.Script.Body, []byte("__replayTestHooks")) {
+		t.Error("the shipped bundle reads window.__replayTestHooks")
+	}
+	if tb, err := testBuild(); err != nil || !bytes.Contains(tb.Script.Body, []byte("__replayTestHooks")) {
+		t.Errorf("the tests' bundle has no test hooks (err %v)", err)
+	}
 	if n := gzipSize(b.Script.Body); n > budget {
 		t.Errorf("recorder bundle is %d bytes minified + gzip -9, over the %d-byte budget", n, budget)
 	} else {

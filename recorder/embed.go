@@ -34,7 +34,7 @@ var (
 // Load builds the bundle once per process (esbuild, from embedded sources)
 // and caches it.
 func Load() (*Bundle, error) {
-	once.Do(func() { bundle, errB = build(false) })
+	once.Do(func() { bundle, errB = build(false, false) })
 	return bundle, errB
 }
 
@@ -45,13 +45,17 @@ func Load() (*Bundle, error) {
 const internalProps = `^(created|expires|sampled|meta|manual|parts|chars|enc)$`
 
 // build bundles the script; the same file is the worker (main.js starts
-// the compression side when it runs without a document).
-func build(debug bool) (*Bundle, error) {
+// the compression side when it runs without a document). testHooks builds
+// in window.__replayTestHooks (timers, clock, internals; see timing.js),
+// which only the recorder's own browser tests use: the bundle Load returns,
+// the one every other package and the proxy serve, has none.
+func build(debug, testHooks bool) (*Bundle, error) {
 	src, err := fs.Sub(sources, "src")
 	if err != nil {
 		return nil, err
 	}
-	script, err := jsbundle.Build(jsbundle.Options{FS: src, Entry: "main.js", Name: "recorder", NoMinify: debug, MangleProps: internalProps})
+	script, err := jsbundle.Build(jsbundle.Options{FS: src, Entry: "main.js", Name: "recorder", NoMinify: debug, MangleProps: internalProps,
+		Define: map[string]string{"TEST_HOOKS": fmt.Sprint(testHooks)}})
 	if err != nil {
 		return nil, fmt.Errorf("recorder: script: %w", err)
 	}

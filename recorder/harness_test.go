@@ -300,9 +300,14 @@ type harness struct {
 
 const defaultTiming = `{flush: 300, retryBase: 100, retryMax: 1000, tick: 100, mouseBatch: 100, canvasFrame: 100}`
 
+// testBuild is the recorder built with its test hooks
+// (window.__replayTestHooks: timers, clock, internals), which only these
+// tests use; Load's bundle, the one the proxy serves, has none.
+var testBuild = sync.OnceValues(func() (*Bundle, error) { return build(false, true) })
+
 func newHarness(t testing.TB) *harness {
 	t.Helper()
-	b, err := Load()
+	b, err := testBuild()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@
 // the observers, and decides when to snapshot, pause and resume. The
 // observers read its state (recording, cfg) and emit through it.
 
+/* global TEST_HOOKS */
 import { T, now, hooks } from './timing.js';
 import { newId } from './ids.js';
 import { currentSession, readCookie, alive, newSession } from './session.js';
@@ -59,7 +60,7 @@ export function init(c, workerURL) {
   }
   // Tests: what the harness's flush, view and state hooks need
   // (recorder/harness_test.go; the logic lives there, not in the bundle).
-  if (hooks.timing) hooks.i = [() => recording && tick(), leaving, closeSegment, () => unqueued().concat(queued()), viewId, () => [paused, recording, queued().length, halted]];
+  if (TEST_HOOKS && hooks.timing) hooks.i = [() => recording && tick(), leaving, closeSegment, () => unqueued().concat(queued()), viewId, () => [paused, recording, queued().length, halted]];
 }
 
 /** Starts recording (if this session is sampled). */
@@ -192,8 +193,7 @@ function snapshot(isNewView) {
     if (user) custom('replay/user', user);
   }
   const node = serialize(document, cfg.privacy);
-  const se = document.scrollingElement || document.documentElement;
-  emit(2, { node, initialOffset: { left: se ? se.scrollLeft : 0, top: se ? se.scrollTop : 0 } });
+  emit(2, { node, initialOffset: { left: scrollX, top: scrollY } }); // the viewport's, whichever element scrolls it
   trackStyles(document);
   finish();
 }

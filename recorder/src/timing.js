@@ -1,12 +1,18 @@
 // Timings and the clock. Tests shorten the timers and move the clock through
 // window.__replayTestHooks (set before the recorder loads); nothing else in
 // the recorder reads Date.now or hard-codes a delay.
+//
+// TEST_HOOKS is a build-time constant (recorder/embed.go): true only in the
+// recorder's own test build. The shipped bundle has no hooks at all, so a
+// page cannot reach into the recorder through a global, and pays no bytes
+// for what only tests use.
 
-/** Test hooks (window.__replayTestHooks), or {}. */
-export const hooks = self.__replayTestHooks || {};
+/* global TEST_HOOKS */
 
-/** Recorder timings in ms, and byte limits. */
-export const T = {
+/** Test hooks (window.__replayTestHooks), or {}; always {} when shipped. */
+export const hooks = TEST_HOOKS ? self.__replayTestHooks || {} : {};
+
+const defaults = {
   flush: 5000, // a segment is closed at most this long after its first event
   retryBase: 1000, // first retry delay; doubles up to retryMax
   retryMax: 60000,
@@ -16,8 +22,10 @@ export const T = {
   canvasFrame: 1000, // at most one canvas frame per second per canvas
   stormBudget: 100000, // mutation work units per second before the recorder pauses
   stormPause: 1000, // pause before the re-snapshot, doubled on repeated storms
-  ...hooks.timing,
 };
+
+/** Recorder timings in ms, and byte limits. */
+export const T = TEST_HOOKS ? { ...defaults, ...hooks.timing } : defaults;
 
 // Limits tests do not change (the session's expiry is tested with the clock).
 /** A segment is closed when it reaches about this many compressed bytes. */
@@ -38,4 +46,4 @@ export const SCROLL_SAMPLE = 100;
 const offset = () => (typeof hooks.offset === 'function' ? +hooks.offset() || 0 : 0);
 
 /** Current time in ms since the epoch (test clock aware). */
-export const now = () => Date.now() + offset();
+export const now = TEST_HOOKS ? () => Date.now() + offset() : () => Date.now();
