@@ -11,9 +11,10 @@ const ENDPOINT = '/__replay/v1/segments';
 
 const str = (v) => (v == null ? '' : String(v));
 
+// A percentage: 0 to 100, 100 when missing or not a number.
 function rate(v) {
   const n = parseFloat(v);
-  return n >= 0 ? Math.min(100, n) : n < 0 ? 0 : 100;
+  return n < 0 ? 0 : n < 100 ? n : 100;
 }
 
 /** Normalizes options (init's names) into the recorder's configuration. */

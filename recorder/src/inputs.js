@@ -1,7 +1,7 @@
 // Form input: typed (input/change events) and programmatic (the value,
 // checked, selectedIndex and selected setters), masked per privacy level.
 
-import { HIDDEN, levelOf, controlValue, typeOf } from './privacy.js';
+import { HIDDEN, levelOf, controlValue } from './privacy.js';
 import { afterSet, on } from './hooks.js';
 import { tagOf } from './serialize.js';
 import { idOf } from './mirror.js';
@@ -24,7 +24,7 @@ function record(el, user) {
   if (!id || level === HIDDEN) return;
   const text = controlValue(el, tag, level);
   if (text === null) return; // checkbox, radio and select state is masked
-  const type = tag === 'input' ? typeOf(el) : '';
+  const type = tag === 'input' ? el.type : '';
   const isChecked = (type === 'checkbox' || type === 'radio') && el.checked;
   const key = text + (isChecked ? '\u0001' : '\u0000');
   if (last.get(el) === key) return;

@@ -95,15 +95,13 @@ export const TEXT_ATTRS = /^(?:placeholder|title|alt|label|data-(?!replay-privac
 // Input types whose value is a button's label or nothing the visitor typed.
 const BUTTONS = /^(?:submit|button|reset|image|file)$/;
 
-/** The lower-case type of an input. */
-export const typeOf = (el) => String(el.type).toLowerCase();
 
 /**
  * The recordable value of a form control at level, or null when its value
  * must not be recorded at all (checkbox, radio and select state when masked).
  */
 export function controlValue(el, tag, level) {
-  const type = tag === 'input' ? typeOf(el) : tag;
+  const type = tag === 'input' ? el.type : tag; // type is the canonical lower-case keyword
   const masked = level >= MASK_INPUT || alwaysMasked(el);
   if (type === 'checkbox' || type === 'radio' || tag === 'select') return masked ? null : el.value;
   if (BUTTONS.test(type)) return type === 'file' ? '' : el.value;

@@ -3,7 +3,7 @@
 // nest children in childNodes; mutations get one flat add per node, parent
 // first and siblings in document order.
 
-import { HIDDEN, MASK, ATTR, ownLevel, maskText, TEXT_ATTRS, controlValue, stateMasked, notePrivacy, privacyUsed, typeOf, editable } from './privacy.js';
+import { HIDDEN, MASK, ATTR, ownLevel, maskText, TEXT_ATTRS, controlValue, stateMasked, notePrivacy, privacyUsed, editable } from './privacy.js';
 import { URL_ATTRS, absolute, absoluteSrcset, absoluteCss } from './url.js';
 import { sheetText, isStylesheet } from './css.js';
 import { ensureId } from './mirror.js';
@@ -186,7 +186,7 @@ function element(el, lvl) {
   let deep = true; // the children are recorded
   switch (tag) {
     case 'input': {
-      const type = typeOf(el);
+      const type = el.type;
       const v = controlValue(el, tag, lvl);
       if (type === 'checkbox' || type === 'radio') {
         if (v !== null) {

@@ -127,8 +127,8 @@ export function unload(uncompressed) {
 
 /** Milliseconds a Retry-After header asks to wait (seconds or an HTTP date). */
 export function retryDelay(v) {
-  if (!v) return 0;
-  if (/^\s*\d+\s*$/.test(v)) return v * 1000;
-  const t = Date.parse(v);
-  return Number.isFinite(t) ? Math.max(0, t - now()) : 0;
+  // A number of seconds (null and '' read as 0), else a date; NaN, from
+  // neither, ends as 0.
+  const s = +v;
+  return (s >= 0 ? s * 1000 : Math.max(0, Date.parse(v) - now())) || 0;
 }
