@@ -72,8 +72,8 @@ type Handler struct {
 
 	// Privacy is the default privacy level: "allow" (record text and
 	// input values), "mask-user-input" (default: record text, mask what
-	// visitors type), "mask" (mask all text and values) or "hidden" (keep
-	// only the layout). Elements override it with data-replay-privacy;
+	// visitors type), "mask" (mask all text and values, empty images and
+	// links) or "hidden" (keep only the layout). Elements override it with data-replay-privacy;
 	// passwords, emails, phone numbers, payment-card and hidden fields are
 	// always masked.
 	Privacy string `json:"privacy,omitempty"`
