@@ -371,3 +371,69 @@ func TestPlayerPageRunsOnlyItsOwnScript(t *testing.T) {
 		t.Errorf("the player did not play the session: %q", text)
 	}
 }
+
+// TestForgedUploadClobberingNamesBreakNothing posts a recording whose
+// form and document carry elements named after the DOM members the
+// player reads (a form's named inputs shadow form.getAttribute,
+// form.localName, form.attributes; an <img name> shadows
+// document.defaultView). Clicking the form, changing its attributes and
+// seeking across the change must label the click, restore the attributes
+// and throw nothing.
+func TestForgedUploadClobberingNamesBreakNothing(t *testing.T) {
+	a := newAttackStack(t)
+	ts := nowish()
+	var n nodes
+	var inputs []ev
+	for _, name := range []string{"getAttribute", "closest", "textContent", "localName", "attributes", "nodeType", "parentElement", "classList", "id", "ownerDocument", "getBoundingClientRect", "hasAttribute", "removeAttribute", "setAttribute", "childNodes", "firstChild", "nextSibling", "data"} {
+		inputs = append(inputs, n.el("input", ev{"name": name, "value": "v"}))
+	}
+	form := n.el("form", ev{"id": "f", "class": "before", "title": "before"}, inputs...)
+	var imgs []ev
+	for _, name := range []string{"defaultView", "body", "contains", "documentElement"} {
+		imgs = append(imgs, n.el("img", ev{"name": name}))
+	}
+	scroller := n.el("div", ev{"id": "scroller", "style": "height:100px;overflow:auto"}, n.el("p", ev{"style": "height:400px"}, n.text("tall")))
+	imgs = append(imgs, n.el("h1", nil, n.text("Clobber")), scroller, form)
+	body := n.el("body", nil, imgs...)
+	doc := n.doc(n.doctype(), n.el("html", nil, n.el("head", nil), body))
+	fid := form["id"].(int)
+	events := []ev{
+		meta(ts, "https://hostile.example/", 1000, 700),
+		full(ts+1, doc),
+		move(ts+500, fid, [2]int{20, 20}),
+		click(ts+1000, fid, 20, 20),
+		scroll(ts+1500, scroller["id"].(int), 0, 50),
+		mutation(ts+2000, ev{"attributes": []ev{{"id": fid, "attributes": ev{"class": "after", "title": nil, "data-x": "1"}}}}),
+		mutation(ts+2200, ev{"removes": []ev{{"parentId": body["id"], "id": scroller["id"]}}}),
+		move(ts+3000, fid, [2]int{30, 30}),
+		click(ts+3500, fid, 30, 30),
+	}
+	sid := "forged-clobber-00000001"
+	a.upload(t, sid, "forged-clobber-view-001", 0, events)
+	ctx, _ := browser(t, 60*time.Second)
+	run(t, ctx, chromedp.Navigate(a.playerURL("session="+sid)))
+	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.state === 'ended'`, 20*time.Second)
+	form1 := `(() => { const f = document.querySelector('.replay-frame').contentDocument.getElementById('f'); const A = Element.prototype.getAttribute;
+		return [A.call(f, 'class'), A.call(f, 'title'), A.call(f, 'data-x')].join('|') })()`
+	for _, c := range []struct {
+		sec  float64
+		want string
+	}{{3.4, "after||1"}, {0.7, "before|before|"}, {2.5, "after||1"}, {1.2, "before|before|"}} {
+		seekTo(t, ctx, sid, c.sec)
+		time.Sleep(300 * time.Millisecond)
+		var got, how string
+		eval(t, ctx, form1, &got)
+		eval(t, ctx, `document.querySelector('.replay-screen').dataset.seekRestore`, &how)
+		t.Logf("seek to %g s: %s", c.sec, how)
+		// The pointer classes the player adds are not the recording's.
+		got = strings.NewReplacer(" replay-hover", "", "replay-hover ", "", "replay-hover", "").Replace(got)
+		if got != c.want {
+			t.Errorf("at %g s the form's class|title|data-x are %q, want %q", c.sec, got, c.want)
+		}
+	}
+	var list string
+	eval(t, ctx, `document.querySelector('.events').innerText`, &list)
+	if strings.Count(list, "form") < 2 {
+		t.Errorf("the clicks on the form are not labelled: %q", list)
+	}
+}

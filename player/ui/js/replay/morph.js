@@ -15,6 +15,16 @@
 // morphTo decline, and the caller restores in full.
 
 import { EventType, Source, Mouse } from './model.js';
+import {
+  attributesOf, classListOf, compatModeOf, firstChild, getAttr, localName, nextSibling, nodeType, parentOf,
+} from 'replaycore/dom.js';
+
+// The live nodes are the recording's: a <form> with an <input
+// name="getAttribute"> shadows form.getAttribute, form.attributes,
+// form.firstChild, and an <img name="nodeType"> shadows
+// document.nodeType. The live tree is read through replaycore's
+// prototype accessors, never through the nodes' own properties.
+const byClassName = Document.prototype.getElementsByClassName;
 
 class Decline extends Error {}
 
@@ -118,7 +128,7 @@ export function morphTo(rb, cp, scroll, { hoverClass, focusClass, touched, pendi
   if (!cp || cp.v !== 1 || !cp.tree) return false;
   if ((cp.sheets && cp.sheets.length) || (cp.adopted && cp.adopted.length) || (cp.media && cp.media.length)) return false;
   const doc = rb.node(cp.tree.id);
-  if (!doc || doc.nodeType !== 9 || (cp.tree.compatMode && doc.compatMode !== cp.tree.compatMode)) return false;
+  if (!doc || nodeType(doc) !== 9 || (cp.tree.compatMode && compatModeOf(doc) !== cp.tree.compatMode)) return false;
   const m = { source: Source.Mutation, texts: [], attributes: [], removes: [], adds: [] };
   const inputs = [];
   const ctx = { rb, m, inputs, pointerClasses: new Set([hoverClass, focusClass]), dirty: touched ? dirtySet(cp.tree, touched) : null };
@@ -161,12 +171,12 @@ export function morphTo(rb, cp, scroll, { hoverClass, focusClass, touched, pendi
 
 // Whether exactly node id (and, for hover, its ancestors) carry cls now.
 function marked(rb, doc, id, cls, chain) {
-  const have = doc.getElementsByClassName(cls);
+  const have = byClassName.call(doc, cls);
   const el = id >= 0 ? rb.node(id) : null;
-  if (!el || el.nodeType !== 1) return have.length === 0;
+  if (!el || nodeType(el) !== 1) return have.length === 0;
   let n = 0;
-  for (let e = el; e; e = e.parentElement) {
-    if (!e.classList.contains(cls)) return false;
+  for (let e = el; e && nodeType(e) === 1; e = parentOf(e)) {
+    if (!classListOf(e).contains(cls)) return false;
     n++;
     if (!chain) break;
   }
@@ -180,15 +190,15 @@ function diffChildren(ctx, parent, sn) {
   // Most children are where they were: walk both lists together and
   // compare node by node, falling back to matching by id at the first
   // difference.
-  let c = parent.firstChild;
+  let c = firstChild(parent);
   let i = 0;
-  for (; i < want.length && c; i++, c = c.nextSibling) {
+  for (; i < want.length && c; i++, c = nextSibling(c)) {
     const w = want[i];
     if (!w || rb.idOf(c) !== w.id || !compatible(c, w)) break;
   }
   if (i === want.length && !c) {
-    c = parent.firstChild;
-    for (let k = 0; k < want.length; k++, c = c.nextSibling) {
+    c = firstChild(parent);
+    for (let k = 0; k < want.length; k++, c = nextSibling(c)) {
       if (!dirty || dirty.has(want[k].id)) diffNode(ctx, c, want[k]);
     }
     return;
@@ -201,7 +211,7 @@ function diffChildren(ctx, parent, sn) {
 function reorder(ctx, parent, want) {
   const { rb, m, dirty } = ctx;
   const live = [];
-  for (let c = parent.firstChild; c; c = c.nextSibling) {
+  for (let c = firstChild(parent); c; c = nextSibling(c)) {
     // A node the Rebuilder does not know is not ours to reason about.
     if (rb.idOf(c) < 0) decline();
     live.push(c);
@@ -234,11 +244,11 @@ function reorder(ctx, parent, want) {
 // Whether live node n can stand for serialized node sn (same kind).
 function compatible(n, sn) {
   switch (sn.type) {
-    case 1: return n.nodeType === 10 && n.name === sn.name;
-    case 2: return n.nodeType === 1 && (sn.tagName === 'script' || n.localName === sn.tagName || n.localName === String(sn.tagName).toLowerCase());
-    case 3: return n.nodeType === 3;
-    case 4: return n.nodeType === 4;
-    case 5: return n.nodeType === 8;
+    case 1: return nodeType(n) === 10 && n.name === sn.name;
+    case 2: return nodeType(n) === 1 && (sn.tagName === 'script' || localName(n) === sn.tagName || localName(n) === String(sn.tagName).toLowerCase());
+    case 3: return nodeType(n) === 3;
+    case 4: return nodeType(n) === 4;
+    case 5: return nodeType(n) === 8;
     default: return false;
   }
 }
@@ -272,7 +282,7 @@ function diffNode(ctx, n, sn) {
     return;
   }
   if (sn.type !== 2) return;
-  const tag = n.localName;
+  const tag = localName(n);
   checkElement(sn, tag);
   // A script stands as an inert placeholder: nothing to compare.
   if (sn.tagName === 'script') return;
@@ -286,11 +296,11 @@ function diffNode(ctx, n, sn) {
     if (tag === 'option' && k === 'selected') continue;
     let v = want[k];
     v = v === true ? '' : String(v);
-    let cur = n.getAttribute(k);
+    let cur = getAttr(n, k);
     if (k === 'class') cur = withoutPointerClasses(cur, pointerClasses);
     if (cur !== v) { changed[k] = v; any = true; }
   }
-  const attrs = n.attributes;
+  const attrs = attributesOf(n);
   for (let ai = 0; ai < attrs.length; ai++) {
     const a = attrs[ai];
     const k = a.name;
@@ -304,7 +314,7 @@ function diffNode(ctx, n, sn) {
   if (any) m.attributes.push({ id, attributes: changed });
   if (tag === 'style') {
     let css = '';
-    for (let c = n.firstChild; c; c = c.nextSibling) if (c.nodeType === 3) css += c.data;
+    for (let c = firstChild(n); c; c = nextSibling(c)) if (nodeType(c) === 3) css += c.data;
     // Same source text, or decline (the Rebuilder adapts CSS: only a
     // match of what it wrote counts).
     if (want._cssText !== undefined && want._cssText !== css) decline();

@@ -48,6 +48,10 @@ export function supersededIn(events, from, to) {
  * Whether a mutation's removes take away a node (or an ancestor of a
  * node) that a held-back scroll is for: that scroll must happen first.
  */
+// Node.prototype's, not the node's own: a recorded <form> with an
+// <input name="contains"> shadows form.contains.
+const containsNode = Node.prototype.contains;
+
 function removesScrolled(rb, removes, pending) {
   if (!removes || !removes.length) return false;
   for (const r of removes) {
@@ -55,7 +59,7 @@ function removesScrolled(rb, removes, pending) {
     if (!gone) continue;
     for (const id of pending.keys()) {
       const n = rb.node(id);
-      if (n && (n === gone || gone.contains(n))) return true;
+      if (n && (n === gone || containsNode.call(gone, n))) return true;
     }
   }
   return false;
