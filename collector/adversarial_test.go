@@ -467,3 +467,46 @@ func TestInvalidUTF8Refused(t *testing.T) {
 		h.mustAccept(withTitle(good))
 	}
 }
+
+// TestClientRawBytesLimited: a body of a few KB can inflate to 16 MiB
+// (about 35 ms of CPU to inflate and scan), so within the upload rate one
+// client could keep the machine busy; the decompressed bytes its uploads
+// announce are limited per client too.
+func TestClientRawBytesLimited(t *testing.T) {
+	h := newHarness(t, Config{ClientRawRate: Rate{PerSecond: 400, Burst: 1000}})
+	n := 0
+	up := func(remote string) *response {
+		n++
+		u := uploadOf(firstSeg(id("rawrate"+itoa(n)), id("view"), visitStart))
+		u.remote = remote
+		return h.do(u)
+	}
+	raw := len(firstSeg(id("x"), id("view"), visitStart).Body())
+	if raw < 340 || raw > 499 {
+		t.Fatalf("the test assumes a segment of 340-499 raw bytes, got %d", raw)
+	}
+	for range 2 {
+		if r := up("192.0.2.50:1"); r.status != 200 {
+			t.Fatalf("within the budget: %d %s", r.status, r.raw)
+		}
+	}
+	r := up("192.0.2.50:1")
+	if r.status != 429 || r.reason() != "client_rate_limited" || !strings.Contains(r.raw, "decompressed") || r.header.Get("Retry-After") == "" {
+		t.Errorf("past the budget: %d %s (Retry-After %q)", r.status, r.raw, r.header.Get("Retry-After"))
+	}
+	if r := up("192.0.2.51:1"); r.status != 200 {
+		t.Errorf("another client: %d %s", r.status, r.raw)
+	}
+	h.clock.Add(2 * time.Second)
+	if r := up("192.0.2.50:1"); r.status != 200 {
+		t.Errorf("after the bucket refilled: %d %s", r.status, r.raw)
+	}
+	// Disabling the per-client rate disables this one too, unless set.
+	c, err := New(Config{Store: h.store, ClientRate: Rate{PerSecond: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.clientBytes != nil {
+		t.Error("client_rate -1 left the byte limit on")
+	}
+}

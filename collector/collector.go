@@ -49,6 +49,11 @@ const (
 var (
 	DefaultClientRate  = Rate{PerSecond: 50, Burst: 200}
 	DefaultSessionRate = Rate{PerSecond: 10, Burst: 60}
+	// DefaultClientRawRate is in decompressed bytes. A recorder tab sends
+	// a few KB a second; 16 MiB/s is thousands of tabs behind one
+	// address, and costs the collector about 4% of a core to inflate and
+	// scan.
+	DefaultClientRawRate = Rate{PerSecond: 16 << 20, Burst: 64 << 20}
 )
 
 // Config configures a Collector. Only Store is required.
@@ -76,6 +81,12 @@ type Config struct {
 	// ClientRate limits uploads per client address (per /64 for IPv6);
 	// SessionRate per session. Over the limit: 429 with Retry-After.
 	ClientRate, SessionRate Rate
+	// ClientRawRate limits, per client address, the decompressed bytes
+	// uploads announce (the raw parameter, which decompression never
+	// goes past): the work a client can ask for, since a body of 16 KB
+	// can inflate to 16 MiB. Over the limit: 429 with Retry-After. Zero
+	// means DefaultClientRawRate, or no limit when ClientRate is disabled.
+	ClientRawRate Rate
 	// MaxConcurrentWrites bounds the uploads decoded and stored at once
 	// (and so the memory they use). An upload that finds no slot within
 	// QueueTimeout gets 503 with Retry-After.
@@ -104,20 +115,22 @@ type Config struct {
 
 // Collector is the ingest http.Handler.
 type Collector struct {
-	cfg        Config
-	store      store.Store
-	clients    *limiter
-	sessions   *limiter
-	slots      chan struct{}
-	anyOrigin  bool
-	origins    map[string]bool
-	metrics    *metrics
-	log        *zap.Logger
-	now        func() time.Time
-	clientIP   func(*http.Request) string
-	maxSkewMs  int64
-	maxAgeMs   int64
-	tokenBytes []byte
+	cfg     Config
+	store   store.Store
+	clients *limiter
+	// clientBytes limits the decompressed bytes per client.
+	clientBytes *limiter
+	sessions    *limiter
+	slots       chan struct{}
+	anyOrigin   bool
+	origins     map[string]bool
+	metrics     *metrics
+	log         *zap.Logger
+	now         func() time.Time
+	clientIP    func(*http.Request) string
+	maxSkewMs   int64
+	maxAgeMs    int64
+	tokenBytes  []byte
 	// buffered counts the body bytes held by uploads (readBody), at most
 	// about maxBuffered.
 	buffered    atomic.Int64
@@ -178,10 +191,16 @@ func New(cfg Config) (*Collector, error) {
 	}
 	cfg.ClientRate = cfg.ClientRate.withDefault(DefaultClientRate)
 	cfg.SessionRate = cfg.SessionRate.withDefault(DefaultSessionRate)
+	if cfg.ClientRawRate.PerSecond == 0 && cfg.ClientRate.PerSecond < 0 {
+		// Per-client limits are off (a trusted ingest tier, a benchmark).
+		cfg.ClientRawRate.PerSecond = -1
+	}
+	cfg.ClientRawRate = cfg.ClientRawRate.withDefault(DefaultClientRawRate)
 	c := &Collector{
 		cfg:         cfg,
 		store:       cfg.Store,
 		clients:     newLimiter(cfg.ClientRate),
+		clientBytes: newLimiter(cfg.ClientRawRate),
 		sessions:    newLimiter(cfg.SessionRate),
 		slots:       make(chan struct{}, cfg.MaxConcurrentWrites),
 		origins:     map[string]bool{},
@@ -338,7 +357,8 @@ func (c *Collector) handle(w http.ResponseWriter, r *http.Request) (dup bool, p 
 	}
 	now := c.now()
 	ip := c.clientIP(r)
-	if ok, wait := c.clients.allow(rateKey(ip), now); !ok {
+	client := rateKey(ip)
+	if ok, wait := c.clients.allow(client, now); !ok {
 		return false, nil, tooMany("client_rate_limited", "too many uploads from this address", wait)
 	}
 	p, rj = parseParams(r.URL.RawQuery)
@@ -361,6 +381,9 @@ func (c *Collector) handle(w http.ResponseWriter, r *http.Request) (dup bool, p 
 	}
 	if p.raw > c.cfg.MaxRawBytes {
 		return false, p, reject(413, "raw_too_large", "raw=%d is more than the %d bytes a segment may decompress to", p.raw, c.cfg.MaxRawBytes)
+	}
+	if ok, wait := c.clientBytes.allowN(client, now, float64(p.raw)); !ok {
+		return false, p, tooMany("client_rate_limited", "too many decompressed bytes from this address", wait)
 	}
 	enc, rj := c.encoding(r, p)
 	if rj != nil {

@@ -67,9 +67,17 @@ func newLimiter(r Rate) *limiter {
 // allow takes a token for key at now. When there is none it returns false
 // and how long until there is one.
 func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
+	return l.allowN(key, now, 1)
+}
+
+// allowN takes n tokens for key at now (at most Burst: a cost larger than
+// the bucket would never be allowed). When there are not enough it takes
+// none and returns false and how long until there are.
+func (l *limiter) allowN(key string, now time.Time, n float64) (bool, time.Duration) {
 	if l == nil {
 		return true, 0
 	}
+	n = min(n, float64(l.rate.Burst))
 	sh := &l.shards[maphash.String(l.seed, key)%uint64(len(l.shards))]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -85,11 +93,11 @@ func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
 		b.tokens = math.Min(float64(l.rate.Burst), b.tokens+el*l.rate.PerSecond)
 		b.last = now
 	}
-	if b.tokens >= 1 {
-		b.tokens--
+	if b.tokens >= n {
+		b.tokens -= n
 		return true, 0
 	}
-	wait := time.Duration((1 - b.tokens) / l.rate.PerSecond * float64(time.Second))
+	wait := time.Duration((n - b.tokens) / l.rate.PerSecond * float64(time.Second))
 	return false, wait
 }
 
