@@ -267,6 +267,19 @@ export class Rebuilder {
     return d;
   }
 
+  /** Whether node is ancestor or under it (through shadow hosts and frames). */
+  _isInside(node, ancestor) {
+    let d = 0;
+    for (let n = node; n && d <= MAX_DEPTH + 1; d++) {
+      if (n === ancestor) return true;
+      const t = nodeType(n);
+      if (t === 9) n = this._frameOf.get(n) || null;
+      else if (t === 11) n = hostOf(n);
+      else n = parentOf(n);
+    }
+    return false;
+  }
+
   _register(id, node) {
     const old = this._nodes.get(id);
     if (old && old !== node) this._ids.delete(old);
@@ -443,8 +456,14 @@ export class Rebuilder {
     if (pt === 1 && this._placeholders.has(target)) return; // nothing goes into a script placeholder
     // A node that is still somewhere else under the same id (a broken or
     // hostile recording) is removed first, so no ghost copy stays behind.
+    // A document's id keeps naming its document, and a node cannot move
+    // into itself: it would land in the detached copy, out of the page.
     const old = this._nodes.get(a.node.id);
-    if (old && nodeType(old) !== 9) {
+    if (old) {
+      if (nodeType(old) === 9 || this._isInside(target, old)) {
+        this._warn('add that would move a node into itself, or replace a document, dropped', a);
+        return;
+      }
       try {
         detach(old);
       } catch (e) { /* ignore */ }

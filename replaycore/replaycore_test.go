@@ -395,11 +395,56 @@ func TestReplayCore(t *testing.T) {
 		}
 	})
 
+	t.Run("ids that cycle or are reused", func(t *testing.T) {
+		load(t)
+		var res []string
+		if err := eval(ctx, cycleJS, &res); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res {
+			t.Error(r)
+		}
+	})
+
 	_, exc := con.Snapshot()
 	for _, e := range exc {
 		t.Errorf("uncaught exception in the host page: %s", e)
 	}
 }
+
+// cycleJS applies adds that make a node its own parent, put a node under
+// its own descendant, reuse an element's id for a text node and the
+// document's id for an element, and remove the document; then checks that
+// nothing threw, the page still holds one <html> with its body, every
+// registered id names a node in the page, and a checkpoint restores.
+const cycleJS = `(() => {
+	const errs = [];
+	const doc = document.getElementById('sandboxed').contentDocument;
+	const rb = new ReplayCore.Rebuilder(doc, {onWarning: () => {}});
+	const el = (id, tag, kids) => ({type: 2, id, tagName: tag, attributes: {id: 'n' + id}, childNodes: kids || []});
+	const mut = (d) => ({type: 3, timestamp: 2, data: Object.assign({source: 0, texts: [], attributes: [], removes: [], adds: []}, d)});
+	const apply = (what, e) => { try { rb.apply(e); } catch (err) { errs.push(what + ': apply threw ' + err); } };
+	apply('snapshot', {type: 2, timestamp: 1, data: {node: {type: 0, id: 1, childNodes: [el(2, 'html', [el(3, 'head'), el(4, 'body', [el(5, 'div', [el(6, 'p', [el(7, 'span')])]), el(8, 'b')])])]}, initialOffset: {left: 0, top: 0}}});
+	apply('own parent', mut({adds: [{parentId: 5, nextId: null, node: el(5, 'div')}]}));
+	apply('under its descendant', mut({adds: [{parentId: 7, nextId: null, node: el(6, 'p', [el(7, 'span')])}]}));
+	apply('next is itself', mut({adds: [{parentId: 4, nextId: 8, node: el(8, 'i')}]}));
+	apply('element id reused by text', mut({adds: [{parentId: 4, nextId: null, node: {type: 3, id: 8, textContent: 'text now'}}]}));
+	apply('document id reused', mut({adds: [{parentId: 4, nextId: null, node: el(1, 'em')}]}));
+	apply('waits on each other', mut({adds: [{parentId: 100, nextId: null, node: el(101, 'u')}, {parentId: 101, nextId: null, node: el(100, 'u')}]}));
+	apply('remove the document', mut({removes: [{parentId: 0, id: 1}]}));
+	apply('remove html', mut({removes: [{parentId: 1, id: 2}]}));
+	apply('add back', mut({adds: [{parentId: 1, nextId: null, node: el(2, 'html', [el(4, 'body', [el(9, 'h1')])])}]}));
+	if (doc.documentElement?.localName !== 'html' || !doc.body || !doc.getElementById('n9')) errs.push('the page lost its structure: ' + doc.documentElement?.outerHTML);
+	for (const [id, node] of rb._nodes) {
+		if (node !== doc && !doc.contains(node)) errs.push('id ' + id + ' names a node outside the page');
+	}
+	try {
+		const cp = rb.checkpoint();
+		rb.restore(structuredClone(cp));
+		if (!doc.getElementById('n9')) errs.push('the restored page lost its content');
+	} catch (e) { errs.push('checkpoint: ' + e); }
+	return errs;
+})()`
 
 // deepJS builds hostile nesting in every way a recording can and returns
 // what went wrong: a throw, a rebuilt page deeper than the bound (frames
