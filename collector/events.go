@@ -236,66 +236,67 @@ func (s *scanner) capture(dst *[]byte, max int) (bool, error) {
 func (s *scanner) readData(e *event) error {
 	seen := &e.seen[1]
 	return s.object(func(key []byte) error {
-		if f, ok := dataKeys[string(key)]; ok {
-			if err := seen.add(keySet(f), key); err != nil {
-				return err
-			}
+		bit := dataKey(key)
+		if bit == 0 {
+			return s.value()
 		}
-		var bit uint32
+		if err := seen.add(keySet(bit), key); err != nil {
+			return err
+		}
 		var dst *float64
-		switch string(key) {
-		case "source":
+		switch bit {
+		case fSource:
 			v, ok, err := s.num()
 			if ok && v == math.Trunc(v) && v >= 0 && v <= 1<<20 {
 				e.source, e.has = int(v), e.has|fSource
 			}
 			return err
-		case "type":
+		case fDataType:
 			v, ok, err := s.num()
 			if ok && v == math.Trunc(v) && v >= 0 && v <= 1<<20 {
 				e.dataType, e.has = int(v), e.has|fDataType
 			}
 			return err
-		case "id":
-			bit, dst = fID, &e.id
-		case "x":
-			bit, dst = fX, &e.x
-		case "y":
-			bit, dst = fY, &e.y
-		case "width":
-			bit, dst = fWidth, &e.w
-		case "height":
-			bit, dst = fHeight, &e.h
-		case "href":
+		case fID:
+			dst = &e.id
+		case fX:
+			dst = &e.x
+		case fY:
+			dst = &e.y
+		case fWidth:
+			dst = &e.w
+		case fHeight:
+			dst = &e.h
+		case fHref:
 			ok, err := s.capture(&e.href, maxURLLen)
 			if ok {
 				e.has |= fHref
 			}
 			return err
-		case "tag":
+		case fTag:
 			ok, err := s.capture(&e.tag, maxShortLen)
 			if ok {
 				e.has |= fTag
 			}
 			return err
-		case "plugin":
+		case fPlugin:
 			var tmp []byte
 			ok, err := s.capture(&tmp, maxShortLen)
 			if ok {
 				e.has |= fPlugin
 			}
 			return err
-		case "node":
+		case fNode:
 			if c, ok := s.ws(); ok && c == '{' {
 				e.has |= fNode
 			}
 			return s.value()
-		case "initialOffset":
+		case fOffset:
 			if c, ok := s.ws(); ok && c == '{' {
 				e.has |= fOffset
 			}
 			return s.value()
-		case "payload":
+		case fPayload:
 			c, ok := s.ws()
 			if !ok {
 				return s.failure("expected a value")
@@ -305,8 +306,6 @@ func (s *scanner) readData(e *event) error {
 				return s.value()
 			}
 			return s.readPayload(&e.payload)
-		default:
-			return s.value()
 		}
 		v, ok, err := s.num()
 		if ok {
@@ -316,20 +315,38 @@ func (s *scanner) readData(e *event) error {
 	})
 }
 
-// dataKeys are the keys of an event's data that readData looks at, each
-// with its own bit (for duplicate detection).
-var dataKeys = map[string]uint32{
-	"source": fSource, "type": fDataType, "id": fID, "x": fX, "y": fY,
-	"width": fWidth, "height": fHeight, "href": fHref, "tag": fTag,
-	"plugin": fPlugin, "node": fNode, "initialOffset": fOffset, "payload": fPayload,
-}
-
-// payloadKeys are the keys of a custom event's payload that readPayload
-// captures, each with its own bit (for duplicate detection).
-var payloadKeys = map[string]keySet{
-	"url": 1 << 0, "referrer": 1 << 1, "title": 1 << 2, "tab": 1 << 3,
-	"service": 1 << 4, "env": 1 << 5, "version": 1 << 6, "applicationId": 1 << 7,
-	"userAgent": 1 << 8, "id": 1 << 9, "name": 1 << 10, "email": 1 << 11, "state": 1 << 12,
+// dataKey returns the field bit of a key of an event's data that readData
+// reads (each its own bit, also for duplicate detection), or 0.
+func dataKey(key []byte) uint32 {
+	switch string(key) {
+	case "source":
+		return fSource
+	case "type":
+		return fDataType
+	case "id":
+		return fID
+	case "x":
+		return fX
+	case "y":
+		return fY
+	case "width":
+		return fWidth
+	case "height":
+		return fHeight
+	case "href":
+		return fHref
+	case "tag":
+		return fTag
+	case "plugin":
+		return fPlugin
+	case "node":
+		return fNode
+	case "initialOffset":
+		return fOffset
+	case "payload":
+		return fPayload
+	}
+	return 0
 }
 
 // readPayload scans a custom event's payload, keeping the string fields
@@ -337,42 +354,41 @@ var payloadKeys = map[string]keySet{
 func (s *scanner) readPayload(p *payload) error {
 	seen := &p.seen
 	return s.object(func(key []byte) error {
-		if bit, ok := payloadKeys[string(key)]; ok {
-			if err := seen.add(bit, key); err != nil {
-				return err
-			}
-		}
 		var dst *[]byte
+		var bit keySet
 		max := maxShortLen
 		switch string(key) {
 		case "url":
-			dst, max = &p.url, maxURLLen
+			dst, max, bit = &p.url, maxURLLen, 1<<0
 		case "referrer":
-			dst, max = &p.referrer, maxURLLen
+			dst, max, bit = &p.referrer, maxURLLen, 1<<1
 		case "title":
-			dst = &p.title
+			dst, bit = &p.title, 1<<2
 		case "tab":
-			dst = &p.tab
+			dst, bit = &p.tab, 1<<3
 		case "service":
-			dst = &p.service
+			dst, bit = &p.service, 1<<4
 		case "env":
-			dst = &p.env
+			dst, bit = &p.env, 1<<5
 		case "version":
-			dst = &p.version
+			dst, bit = &p.version, 1<<6
 		case "applicationId":
-			dst = &p.applicationID
+			dst, bit = &p.applicationID, 1<<7
 		case "userAgent":
-			dst, max = &p.userAgent, 512
+			dst, max, bit = &p.userAgent, 512, 1<<8
 		case "id":
-			dst = &p.userID
+			dst, bit = &p.userID, 1<<9
 		case "name":
-			dst = &p.userName
+			dst, bit = &p.userName, 1<<10
 		case "email":
-			dst = &p.userMail
+			dst, bit = &p.userMail, 1<<11
 		case "state":
-			dst = &p.state
+			dst, bit = &p.state, 1<<12
 		default:
 			return s.value()
+		}
+		if err := seen.add(bit, key); err != nil {
+			return err
 		}
 		_, err := s.capture(dst, max)
 		return err
