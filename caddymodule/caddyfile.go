@@ -53,7 +53,9 @@ func parseReplay(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 //			allowed_origins       <origins...>
 //			client_rate           <per second> [<burst>]
 //			session_rate          <per second> [<burst>]
+//			client_raw_rate       <size per second>|-1 [<burst size>]
 //			max_concurrent_writes <n>
+//			max_buffered_size     <size>
 //			store_client_ip
 //		}
 //	}
@@ -146,20 +148,48 @@ func (h *Handler) unmarshalIngest(d *caddyfile.Dispenser) error {
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		opt := d.Val()
 		switch opt {
-		case "max_body_size", "max_raw_size":
+		case "max_body_size", "max_raw_size", "max_buffered_size":
 			val, err := oneArg(d)
 			if err != nil {
 				return err
 			}
-			n, err := humanize.ParseBytes(val)
-			if err != nil || n == 0 || n > 1<<40 {
-				return d.Errf("%s: not a size: %q (e.g. 1MiB)", opt, val)
+			n, err := parseSize(d, opt, val)
+			if err != nil {
+				return err
 			}
-			if opt == "max_body_size" {
-				ing.MaxBodySize = int64(n)
-			} else {
-				ing.MaxRawSize = int64(n)
+			switch opt {
+			case "max_body_size":
+				ing.MaxBodySize = n
+			case "max_raw_size":
+				ing.MaxRawSize = n
+			default:
+				ing.MaxBufferedSize = n
 			}
+		case "client_raw_rate":
+			args := d.RemainingArgs()
+			if len(args) < 1 || len(args) > 2 {
+				return d.ArgErr()
+			}
+			if args[0] == "-1" {
+				if len(args) == 2 {
+					return d.Errf("%s -1 (no limit) takes no burst", opt)
+				}
+				ing.ClientRawRate = collector.Rate{PerSecond: -1}
+				continue
+			}
+			n, err := parseSize(d, opt, args[0])
+			if err != nil {
+				return err
+			}
+			r := collector.Rate{PerSecond: float64(n)}
+			if len(args) == 2 {
+				b, err := parseSize(d, opt, args[1])
+				if err != nil {
+					return err
+				}
+				r.Burst = int(b)
+			}
+			ing.ClientRawRate = r
 		case "max_records", "max_concurrent_writes":
 			val, err := oneArg(d)
 			if err != nil {
@@ -283,3 +313,12 @@ var (
 	_ caddyfile.Unmarshaler = (*Handler)(nil)
 	_ caddyfile.Unmarshaler = (*PlayerHandler)(nil)
 )
+
+// parseSize reads a positive size such as 1MiB or 500KB for option opt.
+func parseSize(d *caddyfile.Dispenser, opt, val string) (int64, error) {
+	n, err := humanize.ParseBytes(val)
+	if err != nil || n == 0 || n > 1<<40 {
+		return 0, d.Errf("%s: not a size: %q (e.g. 1MiB)", opt, val)
+	}
+	return int64(n), nil
+}

@@ -48,7 +48,9 @@ func TestUnmarshalReplay(t *testing.T) {
 			allowed_origins https://other.example.com
 			client_rate 10 40
 			session_rate 2
+			client_raw_rate 4MiB 32MiB
 			max_concurrent_writes 64
+			max_buffered_size 64MiB
 			store_client_ip
 		}
 	}`)
@@ -66,7 +68,8 @@ func TestUnmarshalReplay(t *testing.T) {
 			MaxBodySize: 512 << 10, MaxRawSize: 8 << 20, MaxRecords: 1000,
 			AllowedOrigins: []string{"https://other.example.com"},
 			ClientRate:     collector.Rate{PerSecond: 10, Burst: 40}, SessionRate: collector.Rate{PerSecond: 2},
-			MaxConcurrentWrites: 64, StoreClientIP: true,
+			ClientRawRate:       collector.Rate{PerSecond: 4 << 20, Burst: 32 << 20},
+			MaxConcurrentWrites: 64, MaxBufferedSize: 64 << 20, StoreClientIP: true,
 		},
 	}
 	if !reflect.DeepEqual(h, want) {
@@ -87,6 +90,10 @@ func TestUnmarshalReplayErrors(t *testing.T) {
 		"replay {\n ingest {\n max_body_size huge\n }\n}",
 		"replay {\n ingest {\n client_rate 0\n }\n}",
 		"replay {\n ingest {\n max_records -1\n }\n}",
+		"replay {\n ingest {\n client_raw_rate lots\n }\n}",
+		"replay {\n ingest {\n client_raw_rate -1 1MiB\n }\n}",
+		"replay {\n ingest {\n client_raw_rate 1MiB 2MiB 3MiB\n }\n}",
+		"replay {\n ingest {\n max_buffered_size 0\n }\n}",
 		"replay {\n ingest on\n}",
 	} {
 		var h Handler
@@ -387,5 +394,15 @@ func TestDocsEveryJSONFieldDocumented(t *testing.T) {
 	}
 	if n < 25 {
 		t.Errorf("only %d JSON fields found: the reflection is broken", n)
+	}
+}
+
+func TestUnmarshalClientRawRateOff(t *testing.T) {
+	var h Handler
+	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("replay {\n ingest {\n client_raw_rate -1\n }\n}")); err != nil {
+		t.Fatal(err)
+	}
+	if h.Ingest == nil || h.Ingest.ClientRawRate != (collector.Rate{PerSecond: -1}) {
+		t.Errorf("client_raw_rate -1: got %+v", h.Ingest)
 	}
 }

@@ -135,11 +135,25 @@ type Ingest struct {
 	// SessionRate limits the uploads of one recording session (all its
 	// tabs). Default: 10 per second, burst 60.
 	SessionRate collector.Rate `json:"session_rate,omitempty"`
+	// ClientRawRate limits, per client, the decompressed bytes its
+	// uploads announce: a small body can inflate a thousandfold, so this
+	// bounds the work one client can ask for. per_second and burst are in
+	// bytes. Past it: 429 with Retry-After. Default: 16 MiB per second,
+	// burst 64 MiB; off when client_rate is disabled, unless set. A
+	// negative per_second disables it.
+	ClientRawRate collector.Rate `json:"client_raw_rate,omitempty"`
 	// MaxConcurrentWrites bounds uploads being decoded and stored at once;
 	// an upload that finds no slot within a second gets 503 with
 	// Retry-After, so overload never grows memory without bound.
 	// Default: 128.
 	MaxConcurrentWrites int `json:"max_concurrent_writes,omitempty"`
+	// MaxBufferedSize bounds the upload bodies held in memory at once, in
+	// bytes (being received, waiting for a write slot or being decoded).
+	// Bodies are read before they take a write slot, so a slow sender
+	// holds only what it sent; an upload that would go past the bound
+	// gets 503 with Retry-After. Default: max_concurrent_writes ×
+	// max_body_size (128 MiB).
+	MaxBufferedSize int64 `json:"max_buffered_size,omitempty"`
 	// StoreClientIP stores the visitor's IP address with the session. Off
 	// by default: no IP address is stored.
 	StoreClientIP bool `json:"store_client_ip,omitempty"`
@@ -208,7 +222,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			ClientToken:         h.ClientToken,
 			ClientRate:          ing.ClientRate,
 			SessionRate:         ing.SessionRate,
+			ClientRawRate:       ing.ClientRawRate,
 			MaxConcurrentWrites: ing.MaxConcurrentWrites,
+			MaxBufferedBytes:    ing.MaxBufferedSize,
 			StoreClientIP:       ing.StoreClientIP,
 			ClientIP:            clientIP,
 			Logger:              h.logger.Named("collector"),
