@@ -60,6 +60,12 @@
       el('link', { rel: 'preload', as: 'script', href: '/canary?preload' }),
       el('link', { rel: 'modulepreload', href: '/canary?modulepreload' }),
       el('link', { rel: 'import', href: '/canary?import' }),
+      el('link', { rel: 'serviceworker', href: '/canary?serviceworker' }),
+      el('link', { rel: 'stylesheet preload', as: 'script', href: 'javascript:' + C('link-js') }),
+      el('a', { href: '/fine', ping: '/canary?ping' }, [text('ping')]),
+      el('script', { type: 'text/x-template' }, [text('<img src=x onerror="' + C('template-script') + '">')]),
+      el('table', { background: 'javascript:' + C('table-background') }),
+      el('img', { src: '/nope.png', srcset: 'vbscript:x 1x, javascript:' + C('srcset2') + ' 2x', lowsrc: 'javascript:' + C('lowsrc') }),
       el('div', { style: 'background:url(javascript:' + C('style') + ')', onclick: C('onclick'), onmouseover: C('mouseover') }, [text('div')]),
       el('math', {}, [el('maction', { actiontype: 'statusline', 'xlink:href': 'javascript:' + C('maction') }, [text('m')])]),
       el('noscript', {}, [el('img', { src: 'x', onerror: C('noscript-img') })]),
@@ -87,6 +93,7 @@
               el('head', {}, [
                 el('meta', { 'http-equiv': 'refresh', content: '0;url=/canary?refresh' }),
                 el('meta', { 'http-equiv': 'Content-Security-Policy', content: "default-src 'none'" }),
+                el('meta', { 'http-equiv': 'Set-Cookie', content: 'replay=pwned; path=/' }),
                 el('base', { href: 'http://canary.invalid/', target: '_top' }),
                 el('meta', { name: 'referrer', content: 'unsafe-url' }),
                 el('style', {}, [text('body{color:black}')]),
@@ -154,7 +161,7 @@
   /** Everything dangerous still present in doc (and its frames). */
   function audit(doc) {
     const bad = [];
-    const urlAttr = /^(?:href|src|action|formaction|xlink:href|poster|background|data|codebase|srcset|to|values|from)$/i;
+    const urlAttr = /^(?:href|src|action|formaction|xlink:href|poster|background|data|codebase|srcset|lowsrc|to|values|from)$/i;
     const walk = (root, where) => {
       for (const e of root.querySelectorAll('*')) {
         const tag = e.localName.toLowerCase();
@@ -163,6 +170,8 @@
         if (tag === 'meta' && e.hasAttribute('http-equiv')) bad.push(where + ': meta http-equiv');
         if (tag === 'meta' && /^\s*referrer\s*$/i.test(e.getAttribute('name') || '')) bad.push(where + ': meta name=referrer');
         if (e.hasAttribute('referrerpolicy')) bad.push(where + ': ' + tag + ' referrerpolicy');
+        if (e.hasAttribute('ping')) bad.push(where + ': ' + tag + ' ping');
+        if (tag === 'link' && e.hasAttribute('href') && !/\bstylesheet\b|icon/i.test(e.getAttribute('rel') || '')) bad.push(where + ': link rel=' + e.getAttribute('rel') + ' href');
         if ((tag === 'iframe' || tag === 'frame') && e.getAttribute('sandbox') !== 'allow-same-origin') bad.push(where + ': ' + tag + ' sandbox=' + e.getAttribute('sandbox'));
         if (e.namespaceURI === 'http://www.w3.org/2000/svg' && e.localName === 'a' && e.href && /script:/i.test(e.href.animVal)) bad.push(where + ': animated svg href ' + e.href.animVal);
         if ((tag === 'iframe' || tag === 'frame' || tag === 'portal') && (e.hasAttribute('src') || e.hasAttribute('srcdoc'))) bad.push(where + ': ' + tag + ' src/srcdoc');
