@@ -20,6 +20,9 @@ import { withReplaySheet } from './noscript.js';
 import { modeMarkup, setMode } from './mode.js';
 
 export { EventType, IncrementalSource, MouseInteractions, MediaInteractions, NodeType };
+
+// Nodes at least this deep have their depth remembered (see _depthOf).
+const DEPTH_MEMO = 64;
 export { collectStylesheets, stylesheetKey } from './sheets.js';
 export { isReplaySheet } from './noscript.js';
 
@@ -79,6 +82,9 @@ export class Rebuilder {
     this._focusEl = null;
     this._focusId = -1;
     this._waiting = new Map(); // id -> adds waiting for that node (out-of-order adds)
+    this._depths = new WeakMap(); // Node -> its depth in the page, for deep nodes (see _depthOf)
+    this._depthNode = null; // the node _depthOf answered last, and its depth
+    this._depthValue = 0;
     this._queue = null; // adds of the mutation being applied
   }
 
@@ -252,8 +258,21 @@ export class Rebuilder {
    * steps, so a hostile tree costs no more than that per call.
    */
   _depthOf(node) {
+    // A rebuilt node never moves (an add under an id that exists builds a
+    // new node), so a depth once known stays true. The last answer is
+    // kept (the adds of a mutation come in runs under one parent), and
+    // deep nodes' depths are kept in a map, so that a walk up a hostile
+    // chain stops after a few steps; ordinary pages never need the map.
+    if (node === this._depthNode) return this._depthValue;
     let d = 0;
     for (let n = node; n && d <= MAX_DEPTH; d++) {
+      if (d >= DEPTH_MEMO) {
+        const up = this._depths.get(n);
+        if (up !== undefined) {
+          d += up;
+          break;
+        }
+      }
       const t = nodeType(n);
       if (t === 9) {
         if (n === this.doc) break;
@@ -264,6 +283,9 @@ export class Rebuilder {
         n = parentOf(n);
       }
     }
+    if (d >= DEPTH_MEMO) this._depths.set(node, d);
+    this._depthNode = node;
+    this._depthValue = d;
     return d;
   }
 
