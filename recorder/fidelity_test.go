@@ -292,11 +292,12 @@ func fidelityPage(t *testing.T, h *harness, bctx context.Context, name string) f
 // the rebuilt document on purpose (sanitize.js: nothing that runs,
 // navigates, or fetches what rendering does not need), by element.
 var sanitizerDrops = map[string][]string{
-	"*":      {"ping", "autofocus", "srcdoc", "attributionsrc", "nonce"},
+	"*":      {"ping", "autofocus", "srcdoc", "attributionsrc", "nonce", "referrerpolicy"},
 	"meta":   {"http-equiv"},
 	"object": {"data", "codebase", "classid", "archive", "codetype", "type", "typemustmatch"},
 	"embed":  {"src", "code", "codebase"},
-	"iframe": {"allow"},
+	"iframe": {"allow", "sandbox"},
+	"frame":  {"sandbox"},
 	"base":   {"href", "target"},
 }
 
@@ -338,6 +339,10 @@ func onlySanitized(w, g string) bool {
 			// Kept only for links that rendering needs (stylesheets, icons, preloads).
 			rel := strings.ToLower(wa["rel"])
 			return !strings.Contains(rel, "stylesheet") && !strings.Contains(rel, "icon") && !strings.Contains(rel, "preload")
+		case t == "meta" && k == "name":
+			// <meta name=referrer> would set the player's referrer policy.
+			u, _ := strconv.Unquote(v)
+			return strings.EqualFold(strings.TrimSpace(u), "referrer")
 		case (t == "a" || t == "area") && k == "href":
 			// Navigations only to http(s), mailto, tel, sms, ftp or relative URLs.
 			u, _ := strconv.Unquote(v)
