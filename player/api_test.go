@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
-	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -94,7 +93,7 @@ func TestPageHeadersAndRelativeURLs(t *testing.T) {
 		t.Fatalf("status %d", res.StatusCode)
 	}
 	h := res.Header
-	nonce := regexp.MustCompile(`<script type="module" nonce="([A-Za-z0-9+/]{22}==)" src=`).FindSubmatch(body)
+	nonce := regexp.MustCompile(`<script type="module" nonce="([A-Za-z0-9_-]{22})" src=`).FindSubmatch(body)
 	if nonce == nil {
 		t.Fatalf("the page's script carries no nonce: %s", body)
 	}
@@ -594,18 +593,22 @@ func TestPageCarriesTheSessionItOpens(t *testing.T) {
 	views, _, _ := shopSession()
 	putSession(t, st, "shop-session-0000001", views, nil)
 	_, body := do(t, p, "GET", "/?session=shop-session-0000001&t=3", nil)
-	m := regexp.MustCompile(`data-boot="([^"]*)"`).FindSubmatch(body)
+	m := regexp.MustCompile(`<script type="application/json" id="boot">([^<]*)</script>`).FindSubmatch(body)
 	if m == nil {
 		t.Fatalf("no boot data in the page")
 	}
 	var boot struct {
 		Session  struct{ ID string }
-		Segments []struct{ URL string }
+		Segments []struct {
+			View string
+			Seq  int
+			URL  string
+		}
 	}
-	if err := json.Unmarshal([]byte(html.UnescapeString(string(m[1]))), &boot); err != nil {
+	if err := json.Unmarshal(m[1], &boot); err != nil {
 		t.Fatal(err)
 	}
-	if boot.Session.ID != "shop-session-0000001" || len(boot.Segments) != 3 {
+	if boot.Session.ID != "shop-session-0000001" || len(boot.Segments) != 3 || boot.Segments[0].View != "view-one-00000000001" || boot.Segments[0].URL != "" {
 		t.Errorf("boot data: %+v", boot)
 	}
 	if !bytes.Contains(body, []byte(`<link rel="preload" as="fetch" crossorigin href="api/sessions/shop-session-0000001/segments/view-one-00000000001/0">`)) {
@@ -613,7 +616,7 @@ func TestPageCarriesTheSessionItOpens(t *testing.T) {
 	}
 	for _, q := range []string{"", "session=unknown-session-0001", "session=..%2f..%2fetc", "import=i1"} {
 		_, body := do(t, p, "GET", "/?"+q, nil)
-		if bytes.Contains(body, []byte("data-boot")) || bytes.Contains(body, []byte(`rel="preload"`)) {
+		if bytes.Contains(body, []byte(`id="boot"`)) || bytes.Contains(body, []byte(`rel="preload"`)) {
 			t.Errorf("?%s: boot data or preload in the page", q)
 		}
 	}

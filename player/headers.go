@@ -52,7 +52,9 @@ func pagePolicy(nonce string) string {
 func newNonce() string {
 	b := make([]byte, 16)
 	rand.Read(b)
-	return base64.StdEncoding.EncodeToString(b)
+	// URL-safe: html/template writes a + in an attribute as &#43;, which
+	// browsers decode, but the page's bytes then differ from the header's.
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // dataPolicy is the policy of every non-HTML response (API JSON, segment
