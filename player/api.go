@@ -296,8 +296,9 @@ type segmentJSON struct {
 	Records      int    `json:"records"`
 	RawSize      int64  `json:"rawSize"`
 	Size         int64  `json:"size"`
-	// URL is the body's address relative to the player's root.
-	URL string `json:"url"`
+	// URL is the body's address relative to the player's root (left out
+	// of the page's boot data, which the page completes).
+	URL string `json:"url,omitempty"`
 }
 
 // listSegments answers GET api/sessions/{id}/segments.

@@ -129,9 +129,15 @@ type pageData struct {
 	CSRF     string
 	PageSize string
 	// Boot is the JSON of the session the URL names, with its segment
-	// list, so the replay starts without two API round trips; Preload is
-	// its first segment's URL, fetched while the script loads.
-	Boot, Preload string
+	// list, so the replay starts without two API round trips. It is a
+	// data block (<script type="application/json">), not an attribute:
+	// an hour's segment list is 150 KB or more, and an attribute's
+	// thousands of escaped quotes cost the HTML parser tens of
+	// milliseconds before the first frame. json.Marshal escapes <, > and
+	// &, so the JSON cannot end the element.
+	Boot template.JS
+	// Preload is the first segment's URL, fetched while the script loads.
+	Preload string
 }
 
 // serveIndex serves the player page.
@@ -149,7 +155,7 @@ func (p *Player) serveIndex(w http.ResponseWriter, r *http.Request) {
 	nonce := newNonce()
 	err := p.ui.page.Execute(&buf, pageData{
 		Nonce:    nonce,
-		Boot:     boot,
+		Boot:     template.JS(boot),
 		Preload:  preload,
 		Title:    p.title,
 		Script:   "assets/" + p.ui.js.Name,
@@ -189,6 +195,12 @@ func (p *Player) bootData(r *http.Request, id string) (boot, preload string) {
 		return "", ""
 	}
 	list := segmentsJSON(id, segs)
+	preload = list[0].URL
+	// Each URL is api/sessions/{id}/segments/{view}/{seq}: the page
+	// rebuilds them (source.js) instead of carrying a third of its bytes.
+	for i := range list {
+		list[i].URL = ""
+	}
 	b, err := json.Marshal(struct {
 		Session  sessionJSON   `json:"session"`
 		Segments []segmentJSON `json:"segments"`
@@ -196,5 +208,5 @@ func (p *Player) bootData(r *http.Request, id string) (boot, preload string) {
 	if err != nil {
 		return "", ""
 	}
-	return string(b), list[0].URL
+	return string(b), preload
 }

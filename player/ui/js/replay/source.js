@@ -6,16 +6,18 @@ import { EventType } from './model.js';
 
 const PARALLEL = 6;
 
-// The page carries the session it was opened on (data-boot): used once,
-// for that session, instead of two API round trips.
+// The page carries the session it was opened on (<script id="boot">):
+// used once, for that session, instead of two API round trips. Its
+// segments come without their URLs, which follow from their keys.
 function takeBoot(id) {
-  const root = document.documentElement;
-  const raw = root.dataset.boot;
-  if (!raw) return null;
-  delete root.dataset.boot;
+  const el = document.getElementById('boot');
+  if (!el) return null;
+  el.remove();
   try {
-    const b = JSON.parse(raw);
-    return b && b.session && b.session.id === id && Array.isArray(b.segments) && b.segments.length ? b : null;
+    const b = JSON.parse(el.textContent);
+    if (!b || !b.session || b.session.id !== id || !Array.isArray(b.segments) || !b.segments.length) return null;
+    for (const s of b.segments) s.url = `api/sessions/${encodeURIComponent(id)}/segments/${encodeURIComponent(s.view)}/${s.seq}`;
+    return b;
   } catch {
     return null;
   }
