@@ -4,7 +4,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"mime"
@@ -94,14 +93,7 @@ func (a *attackStack) hitsSnapshot() []outsideHit {
 // recorder would, and fails the test unless the collector stores it.
 func (a *attackStack) upload(t *testing.T, sid, vid string, seq int, events []ev) {
 	t.Helper()
-	b, err := json.Marshal(events)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	zw.Write(b)
-	zw.Close()
+	body, raw := gz(t, events)
 	full := 0
 	for _, e := range events {
 		if e["type"] == 2 {
@@ -117,8 +109,8 @@ func (a *attackStack) upload(t *testing.T, sid, vid string, seq int, events []ev
 	q.Set("end", fmt.Sprint(events[len(events)-1]["timestamp"]))
 	q.Set("full", fmt.Sprint(full))
 	q.Set("n", fmt.Sprint(len(events)))
-	q.Set("raw", fmt.Sprint(len(b)))
-	req, err := http.NewRequest(http.MethodPost, a.site.URL+"/__replay/v1/segments?"+q.Encode(), &buf)
+	q.Set("raw", fmt.Sprint(raw))
+	req, err := http.NewRequest(http.MethodPost, a.site.URL+"/__replay/v1/segments?"+q.Encode(), bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

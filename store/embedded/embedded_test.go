@@ -395,6 +395,15 @@ func TestFailedPackWriteAcknowledgesNothing(t *testing.T) {
 	if list, err := s.SegmentList(ctx, sid); err != nil || len(list) != 1 {
 		t.Fatalf("after the failed write the index lists %d segments (%v), want 1", len(list), err)
 	}
+	goesOnAfterFailedWrite(t, s, dir, sid, vid)
+}
+
+// goesOnAfterFailedWrite checks a store whose write of segment 1 of
+// sid/vid failed (segment 0 stored): the retry and the next segment are
+// stored, and all three survive a reopen, readable. It closes s.
+func goesOnAfterFailedWrite(t *testing.T, s *Store, dir, sid, vid string) {
+	t.Helper()
+	ctx := context.Background()
 	mustPut(t, s, newSeg(sid, vid, 1, 100, 150))
 	mustPut(t, s, newSeg(sid, vid, 2, 200, 250))
 	s = reopen(t, s, dir)

@@ -42,19 +42,5 @@ func TestDiskFullAcknowledgesNothing(t *testing.T) {
 	if sess, err := s.Session(ctx, sid); err != nil || sess.Segments != 1 {
 		t.Fatalf("after the failed write the session counts %+v (%v)", sess, err)
 	}
-	mustPut(t, s, newSeg(sid, vid, 1, 100, 150))
-	mustPut(t, s, newSeg(sid, vid, 2, 200, 250))
-	s = reopen(t, s, dir)
-	defer s.Close()
-	list, err := s.SegmentList(ctx, sid)
-	if err != nil || len(list) != 3 {
-		t.Fatalf("after reopen: %d segments (%v), want 3", len(list), err)
-	}
-	for _, in := range list {
-		rc, err := s.OpenSegment(ctx, in.SegmentKey)
-		if err != nil {
-			t.Fatalf("segment %d: %v", in.Seq, err)
-		}
-		rc.Close()
-	}
+	goesOnAfterFailedWrite(t, s, dir, sid, vid)
 }
