@@ -35,6 +35,15 @@ async function fetchWithRetry(url, signal) {
   }
 }
 
+// Both results; when both fail, the first one's error (the session's says
+// more than its segment list's), whichever answer came first.
+async function both(a, b) {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'rejected') throw ra.reason;
+  if (rb.status === 'rejected') throw rb.reason;
+  return [ra.value, rb.value];
+}
+
 /**
  * Loads session id into rec. Calls onSession(session) once the metadata
  * is known and onProgress({done, total, bytes, totalBytes, failed}) as
@@ -44,7 +53,7 @@ async function fetchWithRetry(url, signal) {
 export async function loadSession(id, rec, { signal, onSession, onProgress }) {
   // Both at once: the first segment can only be asked for after both.
   const boot = takeBoot(id);
-  const [session, segs] = boot ? [boot.session, boot.segments] : await Promise.all([getSession(id, signal), listSegments(id, signal)]);
+  const [session, segs] = boot ? [boot.session, boot.segments] : await both(getSession(id, signal), listSegments(id, signal));
   rec.setBounds(session.start, session.end);
   const infos = new Map();
   for (const v of session.views || []) {
