@@ -375,13 +375,7 @@ func TestStoreFailureDetailOnlyInTheLog(t *testing.T) {
 // burst. IPv4 addresses, and IPv4 written as IPv6, stay one each.
 func TestIPv6ClientsLimitedByPrefix(t *testing.T) {
 	h := newHarness(t, Config{ClientRate: Rate{PerSecond: 1, Burst: 2}})
-	n := 0
-	up := func(remote string) *response {
-		n++
-		u := uploadOf(firstSeg(id("v6rate"+itoa(n)), id("view"), visitStart))
-		u.remote = remote
-		return h.do(u)
-	}
+	up := fromClients(h, "v6rate")
 	for _, addr := range []string{"[2001:db8:1:2::1]:1000", "[2001:db8:1:2:ffff::9]:1000"} {
 		if r := up(addr); r.status != 200 {
 			t.Fatalf("%s: %d %s", addr, r.status, r.raw)
@@ -474,13 +468,7 @@ func TestInvalidUTF8Refused(t *testing.T) {
 // announce are limited per client too.
 func TestClientRawBytesLimited(t *testing.T) {
 	h := newHarness(t, Config{ClientRawRate: Rate{PerSecond: 400, Burst: 1000}})
-	n := 0
-	up := func(remote string) *response {
-		n++
-		u := uploadOf(firstSeg(id("rawrate"+itoa(n)), id("view"), visitStart))
-		u.remote = remote
-		return h.do(u)
-	}
+	up := fromClients(h, "rawrate")
 	raw := len(firstSeg(id("x"), id("view"), visitStart).Body())
 	if raw < 340 || raw > 499 {
 		t.Fatalf("the test assumes a segment of 340-499 raw bytes, got %d", raw)
@@ -508,5 +496,17 @@ func TestClientRawBytesLimited(t *testing.T) {
 	}
 	if c.clientBytes != nil {
 		t.Error("client_rate -1 left the byte limit on")
+	}
+}
+
+// fromClients returns a function that uploads the first segment of a new
+// session (ids from prefix) from a client at remote (host:port).
+func fromClients(h *harness, prefix string) func(remote string) *response {
+	n := 0
+	return func(remote string) *response {
+		n++
+		u := uploadOf(firstSeg(id(prefix+itoa(n)), id("view"), visitStart))
+		u.remote = remote
+		return h.do(u)
 	}
 }
