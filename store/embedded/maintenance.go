@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -556,15 +557,13 @@ func scanPack(path string) (records []found, end int64, skipped int, err error) 
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	records, end, skipped, err = scanPackFrom(f, 0, st.Size())
-	for i := range records {
-		records[i].path = path
-	}
+	records, end, skipped, err = scanPackFrom(f, path, 0, st.Size())
 	return records, end, skipped, err
 }
 
-// scanPackFrom reads the records of f from off to size.
-func scanPackFrom(f *os.File, off, size int64) (records []found, end int64, skipped int, err error) {
+// scanPackFrom reads the records of the pack at path, open as f, from off
+// to size.
+func scanPackFrom(f io.ReaderAt, path string, off, size int64) (records []found, end int64, skipped int, err error) {
 	end = off
 	seen := map[store.SegmentKey]bool{}
 	for off < size {
@@ -572,18 +571,23 @@ func scanPackFrom(f *os.File, off, size int64) (records []found, end int64, skip
 		if rerr == nil {
 			if !seen[h.key()] { // a key twice: keep the first, as the index did
 				seen[h.key()] = true
-				records = append(records, found{h: h, path: f.Name(), off: off, len: n})
+				records = append(records, found{h: h, path: path, off: off, len: n})
 			}
 			off += n
 			end = off
 			continue
 		}
-		if n > 0 {
-			skipped++ // a damaged record whose framing is intact
+		// A damaged record's length is not to be trusted, even when it
+		// fits the file: a write cut short leaves a header whose length
+		// runs over the records written after it. Step over it by its
+		// length only when no record starts inside it (a record whose body
+		// alone is damaged: bodies are gzip, they hold no magic).
+		next := nextMagic(f, off+1, size)
+		if n > 0 && (next < 0 || next >= off+n) {
+			skipped++ // one damaged record
 			off += n
 			continue
 		}
-		next := nextMagic(f, off+1, size)
 		if next < 0 {
 			next = size
 		}
@@ -596,7 +600,7 @@ func scanPackFrom(f *os.File, off, size int64) (records []found, end int64, skip
 }
 
 // allZero reports whether [from, to) of f is zeros (a deleted record).
-func allZero(f *os.File, from, to int64) bool {
+func allZero(f io.ReaderAt, from, to int64) bool {
 	buf := make([]byte, 32<<10)
 	for from < to {
 		n, err := f.ReadAt(buf[:min(int64(len(buf)), to-from)], from)

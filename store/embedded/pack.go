@@ -184,7 +184,7 @@ func (s *Store) recoverPack(ctx context.Context, id int64, name string, committe
 	if st.Size() == committed {
 		return nil
 	}
-	records, end, skipped, err := scanPackFrom(f, committed, st.Size())
+	records, end, skipped, err := scanPackFrom(f, path, committed, st.Size())
 	if err != nil {
 		return err
 	}

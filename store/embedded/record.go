@@ -164,8 +164,9 @@ func plainJSON(s string) bool {
 }
 
 // readRecordHeader reads the header of the record at off without checking
-// the body. It returns the header and the offset of the body.
-func readRecordHeader(r io.ReaderAt, off int64) (*recordHeader, int64, error) {
+// the body. It returns the header and the offset of the body. size is the
+// file's size, or -1 when the caller does not know it (the index gave off).
+func readRecordHeader(r io.ReaderAt, off, size int64) (*recordHeader, int64, error) {
 	var pre [len(segMagic) + 4]byte
 	if _, err := r.ReadAt(pre[:], off); err != nil {
 		return nil, 0, fmt.Errorf("%w: %v", errDamaged, err)
@@ -176,6 +177,11 @@ func readRecordHeader(r io.ReaderAt, off int64) (*recordHeader, int64, error) {
 	n := binary.BigEndian.Uint32(pre[len(segMagic):])
 	if n == 0 || n > maxHeader {
 		return nil, 0, fmt.Errorf("%w: header length %d", errDamaged, n)
+	}
+	// A scan meets a magic every few bytes in a damaged stretch: a length
+	// that runs past the file is refused before it is allocated.
+	if size >= 0 && off+int64(len(pre))+int64(n) > size {
+		return nil, 0, fmt.Errorf("%w: header at %d runs past the end of the pack", errDamaged, off)
 	}
 	hj := make([]byte, n)
 	if _, err := r.ReadAt(hj, off+int64(len(pre))); err != nil {
@@ -195,7 +201,7 @@ func readRecordHeader(r io.ReaderAt, off int64) (*recordHeader, int64, error) {
 // size. It returns the header, the body and the record's length; a record
 // whose checksum fails still returns its length, with an error.
 func readRecord(r io.ReaderAt, off, size int64) (*recordHeader, []byte, int64, error) {
-	h, bodyOff, err := readRecordHeader(r, off)
+	h, bodyOff, err := readRecordHeader(r, off, size)
 	if err != nil {
 		return nil, nil, 0, err
 	}
@@ -214,7 +220,9 @@ func readRecord(r io.ReaderAt, off, size int64) (*recordHeader, []byte, int64, e
 	body := rest[:h.BodyLen]
 	crc := crc32.Update(crc32.Checksum(hj, castagnoli), castagnoli, body)
 	if crc != binary.BigEndian.Uint32(rest[h.BodyLen:]) {
-		// The framing holds: report the extent so a scan can step over it.
+		// The framing holds, so report its extent; a scan still does not
+		// step over it by this length, which a torn write can have left
+		// running over the records after it.
 		return nil, nil, end - off, fmt.Errorf("%w: checksum mismatch at %d", errDamaged, off)
 	}
 	return h, body, end - off, nil

@@ -172,7 +172,7 @@ func (s *Store) OpenSegment(ctx context.Context, k store.SegmentKey) (io.ReadClo
 	if err != nil {
 		return nil, fmt.Errorf("store: segment %s/%s/%d: %w", k.Session, k.View, k.Seq, err)
 	}
-	h, bodyOff, err := readRecordHeader(f, off)
+	h, bodyOff, err := readRecordHeader(f, off, -1)
 	if err == nil && h.key() != k {
 		err = fmt.Errorf("%w: the record holds another key", errDamaged)
 	}
