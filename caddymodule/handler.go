@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -339,6 +340,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.serveOwn(w, r, rest)
 		return nil
 	}
+	if r.Context().Value(outerReplayKey{}) != nil {
+		// A replay handler before this one (a second directive in the
+		// site, a snippet imported twice, a nested route) already wraps
+		// the response: a second wrapper would inject a second recorder
+		// with another configuration and add CORS headers twice.
+		return next.ServeHTTP(w, r)
+	}
+	r = r.WithContext(context.WithValue(r.Context(), outerReplayKey{}, h))
 	record := !h.DisableInjection && h.sampling > 0 && !unsampledVisitor(r, time.Now())
 	if record {
 		h.injector.PrepareRequest(r)
@@ -356,6 +365,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	caddyhttp.SetVar(r.Context(), "replay_outcome", outcome)
 	return err
 }
+
+// outerReplayKey marks a request's context once a replay handler wraps its
+// response, so that only the first replay handler on a route records it.
+type outerReplayKey struct{}
 
 // serveOwn serves the recorder's files and the ingest endpoint.
 func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest string) {

@@ -474,3 +474,53 @@ func TestMetricsCountOutcomes(t *testing.T) {
 		t.Errorf("outcome counts = %v, want 2 injected and 1 not_html", counts)
 	}
 }
+
+// TestSecondReplayDirectiveInjectsNothing: two replay directives on one
+// route (a snippet imported twice, a copy-paste) give one recorder tag,
+// the first one's, and one set of CORS headers.
+func TestSecondReplayDirectiveInjectsNothing(t *testing.T) {
+	up := upstream(t)
+	port := caddyrun.FreePort(t)
+	cf := fmt.Sprintf(`{
+	admin off
+	replay {
+		data_dir %s
+	}
+}
+(recording) {
+	replay {
+		service first
+		cors_origins http://player.test
+	}
+}
+http://127.0.0.1:%d {
+	bind 127.0.0.1
+	import recording
+	import recording
+	route {
+		replay {
+			service second
+			cors_origins http://player.test
+		}
+		reverse_proxy %s
+	}
+}
+`, t.TempDir(), port, strings.TrimPrefix(up.URL, "http://"))
+	caddyrun.Start(t, caddyrun.Adapt(t, []byte(cf)), caddyrun.Addr(port))
+	base := "http://" + caddyrun.Addr(port)
+	_, body := get(t, base+"/page")
+	tags := tagRE.FindAllString(body, -1)
+	if len(tags) != 1 || !strings.Contains(tags[0], `data-service="first"`) {
+		t.Fatalf("want the first directive's tag only, got %d:\n%s", len(tags), strings.Join(tags, "\n"))
+	}
+	if got := removeInjected(body); got != page {
+		t.Errorf("the rest of the page changed:\n got %q\nwant %q", got, page)
+	}
+	resp, _ := get(t, base+"/style.css", "Origin", "http://player.test")
+	if acao := resp.Header.Values("Access-Control-Allow-Origin"); len(acao) != 1 || acao[0] != "http://player.test" {
+		t.Errorf("Access-Control-Allow-Origin = %q, want it once", acao)
+	}
+	if n := strings.Count(strings.Join(resp.Header.Values("Vary"), ","), "Origin"); n != 1 {
+		t.Errorf("Vary names Origin %d times: %q", n, resp.Header.Values("Vary"))
+	}
+}
