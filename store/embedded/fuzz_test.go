@@ -339,3 +339,42 @@ func TestReindexRecoversAroundGarbage(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFileName checks the id ↔ file name mapping Reindex reads tombstone
+// names back with: a name maps back to an id only if it is the one name
+// that id is stored under, and every valid id survives the round trip.
+func FuzzFileName(f *testing.F) {
+	for _, s := range []string{"abcdefghijklmnop", "=a=b=c=d=e=f=g=h=i=j=k=l=m=n=o=p", "=A", "==", "=", "../../../etc/passwd", "AbCdEfGhIjKlMnOp", "a=", "tmp-1234567890123.partial"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if id, ok := idFromFileName(s); ok && (!store.ValidID(id) || fileName(id) != s) {
+			t.Fatalf("name %q read back as id %q, which is stored as %q", s, id, fileName(id))
+		}
+		if store.ValidID(s) {
+			if id, ok := idFromFileName(fileName(s)); !ok || id != s {
+				t.Fatalf("id %q stored as %q reads back as %q, %v", s, fileName(s), id, ok)
+			}
+		}
+	})
+}
+
+// TestNextMagicAcrossReads places a magic across each boundary of
+// nextMagic's growing reads (4 KB, doubling to 64 KB): it is found
+// wherever it lies, and not past the end given.
+func TestNextMagicAcrossReads(t *testing.T) {
+	for _, at := range []int{0, 1, 4<<10 - 4, 4<<10 - 8, 12<<10 - 11, 28<<10 - 3, 64<<10 - 5, 124<<10 - 2, 188<<10 + 1, 300<<10 - 8} {
+		data := make([]byte, 300<<10)
+		copy(data[at:], segMagic)
+		r := bytes.NewReader(data)
+		if got := nextMagic(r, 0, int64(len(data))); got != int64(at) {
+			t.Errorf("magic at %d found at %d", at, got)
+		}
+		if got := nextMagic(r, int64(at)+1, int64(len(data))); got != -1 {
+			t.Errorf("magic at %d: searching past it found %d", at, got)
+		}
+		if got := nextMagic(r, 0, int64(at+len(segMagic)-1)); got != -1 {
+			t.Errorf("magic at %d found in a file that ends inside it (%d)", at, got)
+		}
+	}
+}

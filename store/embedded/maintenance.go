@@ -601,7 +601,10 @@ func scanPackFrom(f io.ReaderAt, path string, off, size int64) (records []found,
 
 // allZero reports whether [from, to) of f is zeros (a deleted record).
 func allZero(f io.ReaderAt, from, to int64) bool {
-	buf := make([]byte, 32<<10)
+	if from >= to {
+		return true
+	}
+	buf := make([]byte, min(int64(32<<10), to-from))
 	for from < to {
 		n, err := f.ReadAt(buf[:min(int64(len(buf)), to-from)], from)
 		for _, b := range buf[:n] {

@@ -232,7 +232,12 @@ func readRecord(r io.ReaderAt, off, size int64) (*recordHeader, []byte, int64, e
 // or -1. Reindex uses it to step over damaged or deleted records.
 func nextMagic(r io.ReaderAt, off, size int64) int64 {
 	const chunk = 64 << 10
-	buf := make([]byte, chunk+len(segMagic))
+	if off >= size {
+		return -1
+	}
+	// A damaged stretch full of magics calls this once per magic: start
+	// small, and never bigger than what is left of the file.
+	buf := make([]byte, min(int64(4<<10), size-off))
 	for off < size {
 		n, _ := r.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
 		if n < len(segMagic) {
@@ -242,6 +247,9 @@ func nextMagic(r io.ReaderAt, off, size int64) int64 {
 			return off + int64(i)
 		}
 		off += int64(n - len(segMagic) + 1)
+		if len(buf) < chunk && int64(len(buf)) < size-off {
+			buf = make([]byte, min(int64(2*len(buf)), chunk, size-off))
+		}
 	}
 	return -1
 }
