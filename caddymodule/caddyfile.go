@@ -79,13 +79,18 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				"base_path": &h.BasePath, "application_id": &h.ApplicationID, "client_token": &h.ClientToken,
 				"service": &h.Service, "env": &h.Env, "version": &h.Version, "start": &h.Start, "privacy": &h.Privacy,
 			}[opt] = val
+			// Checked here too, not only at provision time, so that the
+			// error names the Caddyfile line.
+			if err := checkOption(opt, val); err != nil {
+				return d.Err(err.Error())
+			}
 		case "sample_rate", "replay_sample_rate":
 			val, err := oneArg(d)
 			if err != nil {
 				return err
 			}
 			f, err := strconv.ParseFloat(val, 64)
-			if err != nil || f < 0 || f > 100 {
+			if err != nil || !(f >= 0 && f <= 100) { // NaN too: JSON cannot carry it
 				return d.Errf("%s must be a percentage between 0 and 100, got %q", opt, val)
 			}
 			if opt == "sample_rate" {
@@ -109,6 +114,11 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			args := d.RemainingArgs()
 			if len(args) == 0 {
 				return d.ArgErr()
+			}
+			for _, o := range args {
+				if err := checkOrigin(o); err != nil {
+					return d.Errf("%s: %v", opt, err)
+				}
 			}
 			if opt == "cors_origins" {
 				h.CORSOrigins = append(h.CORSOrigins, args...)
@@ -208,6 +218,14 @@ func (h *Handler) unmarshalIngest(d *caddyfile.Dispenser) error {
 			args := d.RemainingArgs()
 			if len(args) == 0 {
 				return d.ArgErr()
+			}
+			for _, o := range args {
+				if o == "*" {
+					continue
+				}
+				if err := checkOrigin(o); err != nil {
+					return d.Errf("%s: %v", opt, err)
+				}
 			}
 			ing.AllowedOrigins = append(ing.AllowedOrigins, args...)
 		case "client_rate", "session_rate":

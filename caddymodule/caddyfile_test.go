@@ -95,6 +95,14 @@ func TestUnmarshalReplayErrors(t *testing.T) {
 		"replay {\n ingest {\n client_raw_rate 1MiB 2MiB 3MiB\n }\n}",
 		"replay {\n ingest {\n max_buffered_size 0\n }\n}",
 		"replay {\n ingest on\n}",
+		"replay {\n sample_rate NaN\n}",
+		"replay {\n replay_sample_rate -0.5\n}",
+		"replay {\n start later\n}",
+		"replay {\n privacy secret\n}",
+		"replay {\n base_path /no-trailing-slash\n}",
+		"replay {\n cors_origins https://player.example.com/path\n}",
+		"replay {\n crossorigin cdn.example.com\n}",
+		"replay {\n ingest {\n allowed_origins ftp://x.example\n }\n}",
 	} {
 		var h Handler
 		if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(src)); err == nil {
@@ -404,5 +412,38 @@ func TestUnmarshalClientRawRateOff(t *testing.T) {
 	}
 	if h.Ingest == nil || h.Ingest.ClientRawRate != (collector.Rate{PerSecond: -1}) {
 		t.Errorf("client_raw_rate -1: got %+v", h.Ingest)
+	}
+}
+
+// TestUnmarshalErrorsNameTheLine: a bad value is refused while the
+// Caddyfile is read, with the line of the option, not later at provision
+// time (where the line is lost) nor as a config JSON cannot carry (NaN
+// made `caddy adapt` print a handler "null" and a warning at line 0).
+func TestUnmarshalErrorsNameTheLine(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{"replay {\n service s\n sample_rate NaN\n}", "sample_rate"},
+		{"replay {\n service s\n\n start later\n}", "start must be auto or manual"},
+		{"replay {\n privacy secret\n}", "privacy must be"},
+		{"replay {\n env e\n base_path __replay/\n}", "base_path must"},
+		{"replay {\n cors_origins http://ok.example\n cors_origins not-an-origin\n}", "not an origin"},
+		{"replay {\n crossorigin https://cdn.example/x.css\n}", "not an origin"},
+		{"replay {\n ingest {\n  max_records 5\n  allowed_origins * example.com\n }\n}", "not an origin"},
+	} {
+		lines := strings.Split(c.src, "\n")
+		line := 0
+		for i, l := range lines {
+			if strings.Contains(l, "NaN") || strings.Contains(l, "later") || strings.Contains(l, "secret") || strings.Contains(l, "__replay/") || strings.Contains(l, "not-an-origin") || strings.Contains(l, "x.css") || strings.Contains(l, "example.com") {
+				line = i + 1
+			}
+		}
+		var h Handler
+		err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(c.src))
+		if err == nil {
+			t.Errorf("accepted %q", c.src)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.want) || !strings.HasSuffix(err.Error(), fmt.Sprintf("Testfile:%d", line)) {
+			t.Errorf("%q: error %q, want %q at Testfile:%d", c.src, err, c.want, line)
+		}
 	}
 }

@@ -242,23 +242,15 @@ func (h *Handler) validate() error {
 	if h.BasePath == "" {
 		h.BasePath = "/__replay/"
 	}
-	if !strings.HasPrefix(h.BasePath, "/") || !strings.HasSuffix(h.BasePath, "/") || strings.ContainsAny(h.BasePath, "?#\"'<> ") {
-		return fmt.Errorf("replay: base_path must start and end with '/' and contain no quotes, spaces, '?' or '#': %q", h.BasePath)
+	for _, opt := range [][2]string{{"base_path", h.BasePath}, {"start", h.Start}, {"privacy", h.Privacy}} {
+		if err := checkOption(opt[0], opt[1]); err != nil {
+			return err
+		}
 	}
 	for name, r := range map[string]*float64{"sample_rate": h.SampleRate, "replay_sample_rate": h.ReplaySampleRate} {
 		if r != nil && (*r < 0 || *r > 100) {
 			return fmt.Errorf("replay: %s must be between 0 and 100, got %v", name, *r)
 		}
-	}
-	switch h.Start {
-	case "", "auto", "manual":
-	default:
-		return fmt.Errorf("replay: start must be auto or manual, got %q", h.Start)
-	}
-	switch h.Privacy {
-	case "", "allow", "mask", "mask-user-input", "hidden":
-	default:
-		return fmt.Errorf("replay: privacy must be allow, mask, mask-user-input or hidden, got %q", h.Privacy)
 	}
 	for _, list := range [][]string{h.CORSOrigins, h.CrossOriginOrigins} {
 		for _, o := range list {
@@ -275,6 +267,31 @@ func (h *Handler) validate() error {
 			if err := checkOrigin(o); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// checkOption checks the value of a string option that takes one of a
+// few forms (the Caddyfile parser calls it too, so that its errors name
+// the line).
+func checkOption(opt, val string) error {
+	switch opt {
+	case "base_path":
+		if !strings.HasPrefix(val, "/") || !strings.HasSuffix(val, "/") || strings.ContainsAny(val, "?#\"'<> ") {
+			return fmt.Errorf("replay: base_path must start and end with '/' and contain no quotes, spaces, '?' or '#': %q", val)
+		}
+	case "start":
+		switch val {
+		case "", "auto", "manual":
+		default:
+			return fmt.Errorf("replay: start must be auto or manual, got %q", val)
+		}
+	case "privacy":
+		switch val {
+		case "", "allow", "mask", "mask-user-input", "hidden":
+		default:
+			return fmt.Errorf("replay: privacy must be allow, mask, mask-user-input or hidden, got %q", val)
 		}
 	}
 	return nil
