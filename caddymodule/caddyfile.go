@@ -297,6 +297,9 @@ func (p *PlayerHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		default:
 			return d.Errf("unknown replay_player option %q", d.Val())
 		}
+		if p.InsecureNoAuth && p.RequireAuth {
+			return d.Errf("require_auth and insecure_no_auth contradict each other: choose one")
+		}
 	}
 	return nil
 }

@@ -428,16 +428,21 @@ func TestUnmarshalErrorsNameTheLine(t *testing.T) {
 		{"replay {\n cors_origins http://ok.example\n cors_origins not-an-origin\n}", "not an origin"},
 		{"replay {\n crossorigin https://cdn.example/x.css\n}", "not an origin"},
 		{"replay {\n ingest {\n  max_records 5\n  allowed_origins * example.com\n }\n}", "not an origin"},
+		{"replay_player {\n insecure_no_auth\n require_auth\n}", "contradict"},
 	} {
 		lines := strings.Split(c.src, "\n")
 		line := 0
 		for i, l := range lines {
-			if strings.Contains(l, "NaN") || strings.Contains(l, "later") || strings.Contains(l, "secret") || strings.Contains(l, "__replay/") || strings.Contains(l, "not-an-origin") || strings.Contains(l, "x.css") || strings.Contains(l, "example.com") {
+			if strings.Contains(l, "NaN") || strings.Contains(l, "later") || strings.Contains(l, "secret") || strings.Contains(l, "__replay/") || strings.Contains(l, "not-an-origin") || strings.Contains(l, "x.css") || strings.Contains(l, "example.com") || strings.Contains(l, "require_auth") {
 				line = i + 1
 			}
 		}
-		var h Handler
-		err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(c.src))
+		var err error
+		if strings.HasPrefix(c.src, "replay_player") {
+			err = new(PlayerHandler).UnmarshalCaddyfile(caddyfile.NewTestDispenser(c.src))
+		} else {
+			err = new(Handler).UnmarshalCaddyfile(caddyfile.NewTestDispenser(c.src))
+		}
 		if err == nil {
 			t.Errorf("accepted %q", c.src)
 			continue
