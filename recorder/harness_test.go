@@ -549,7 +549,12 @@ type browser struct {
 	contexts sync.Map // tab context -> browser context id
 }
 
-func newBrowser(t *testing.T) *browser { return newBrowserFor(t, 3*time.Minute) }
+// newBrowser starts the Chromium TestRecorder's subtests share. The
+// deadline only stops a hung browser: alone the subtests take about two
+// minutes, but on a loaded machine (the suite's packages run side by
+// side on two cores) they took over three, and a tighter deadline failed
+// every subtest after it instead of letting them finish.
+func newBrowser(t *testing.T) *browser { return newBrowserFor(t, 10*time.Minute) }
 
 // newBrowserFor starts Chromium for at most d.
 func newBrowserFor(t *testing.T, d time.Duration) *browser {
