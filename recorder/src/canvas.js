@@ -1,13 +1,16 @@
 // Canvas frames: a canvas drawn on is marked dirty (2D and WebGL draw calls
 // are hooked), and at most once per second its pixels are sent as one
 // image (rrweb's CanvasMutation with a clearRect and a drawImage of an
-// encoded ImageBitmap), unless they are the ones the replay has.
+// encoded ImageBitmap), unless they are the ones the replay has. A canvas
+// the replay shows blank (a chart drawn just after the snapshot) gets its
+// first frame a tenth of that later: waiting for the next second lost the
+// charts of pages left within it.
 
 import { T, now } from './timing.js';
 import { after } from './hooks.js';
 import { MASK, levelOf } from './privacy.js';
 import { idOf } from './mirror.js';
-import { recording, cfg, inc } from './recorder.js';
+import { recording, cfg, inc, guarded } from './recorder.js';
 
 const DRAW = ['fill', 'fillRect', 'fillText', 'stroke', 'strokeRect', 'strokeText', 'drawImage', 'putImageData', 'clearRect', 'drawFocusIfNeeded', 'reset', 'drawArrays', 'drawElements', 'clear', 'drawArraysInstanced', 'drawElementsInstanced'];
 
@@ -41,13 +44,13 @@ export function snapshotCanvas(el) {
   return url;
 }
 
-/** Sends a frame of every dirty canvas whose last frame is old enough. */
+/** Sends a frame of every dirty canvas whose last frame is old enough (or blank). */
 export function tickCanvas() {
   const t = now();
   for (const c of dirty) {
     const id = idOf(c);
     const last = sent.get(c);
-    if (id && c.isConnected && last && t - last[0] < T.canvasFrame) continue;
+    if (id && c.isConnected && last?.[1] && t - last[0] < T.canvasFrame) continue;
     dirty.delete(c);
     if (!id || !c.isConnected || levelOf(c, cfg.privacy) >= MASK) continue;
     const url = pixels(c);
@@ -66,7 +69,12 @@ export function tickCanvas() {
 
 /** Hooks one window's canvas drawing calls. */
 export function hookCanvas(win) {
-  const mark = (ctx) => recording && ctx.canvas?.nodeType === 1 && dirty.add(ctx.canvas);
+  const mark = ({ canvas: c }) => {
+    if (recording && c?.nodeType === 1 && !dirty.has(c)) {
+      dirty.add(c);
+      setTimeout(guarded(tickCanvas), T.canvasFrame / 10); // for a canvas the replay shows blank
+    }
+  };
   for (const C of [win.CanvasRenderingContext2D, win.WebGLRenderingContext, win.WebGL2RenderingContext]) {
     for (const m of DRAW) if (C) after(C.prototype, m, mark);
   }

@@ -25,15 +25,13 @@ export function configure(o, scriptURL) {
   } catch (e) {
     endpoint = new URL(ENDPOINT, location.href).href;
   }
-  const track = o.trackInteractions ?? o.trackUserInteractions;
   const level = levelNamed(o.defaultPrivacyLevel || o.privacy);
   const c = {
     endpoint,
     clientToken: str(o.clientToken),
     meta: {},
-    sampleRate: rate(o.sampleRate),
-    replaySampleRate: rate(o.replaySampleRate ?? o.sessionReplaySampleRate),
-    trackInteractions: track !== false && track !== 'false',
+    rate: rate(o.sampleRate) * rate(o.replaySampleRate ?? o.sessionReplaySampleRate), // 0–10000: sampled sessions per 10,000
+    track: str(o.trackInteractions ?? o.trackUserInteractions) !== 'false', // false or "false" (a data- attribute)
     manual: o.startSessionReplayRecordingManually === true || str(o.start).toLowerCase() === 'manual',
     privacy: level < 0 ? 1 : level, // mask-user-input by default
   };

@@ -90,7 +90,7 @@ function interaction(e, type, doc) {
   const pt = focus ? null : e.changedTouches ? e.changedTouches[0] : e;
   if (pt) [data.x, data.y] = point(pt, doc);
   inc(data);
-  if (type === 'click' && cfg.trackInteractions) {
+  if (type === 'click' && cfg.track) {
     const name = actionName(target, cfg.privacy);
     if (name !== null) custom('replay/action', { name, context: { type: 'click' }, auto: true });
   }

@@ -16,9 +16,9 @@ let memo = null;
 
 /**
  * Deterministic sampling: FNV-1a (32 bit) of the session id modulo 10000,
- * compared with sampleRate × replaySampleRate (both 0–100).
+ * compared with rate, sampleRate × replaySampleRate (both 0–100).
  */
-export const isSampled = (sid, sampleRate, replaySampleRate) => fnv(sid) % 10000 < Math.round(sampleRate * replaySampleRate);
+export const isSampled = (sid, rate) => fnv(sid) % 10000 < Math.round(rate);
 
 /** FNV-1a (32 bit) of the UTF-16 code units of s (its bytes, for an ASCII id). */
 export function fnv(s) {
@@ -56,7 +56,7 @@ function writeCookie(s) {
 export function newSession(cfg) {
   const t = now();
   const id = newId();
-  const s = { id, created: t, expires: t + INACTIVITY, sampled: isSampled(id, cfg.sampleRate, cfg.replaySampleRate) };
+  const s = { id, created: t, expires: t + INACTIVITY, sampled: isSampled(id, cfg.rate) };
   writeCookie(s);
   return s;
 }
