@@ -550,10 +550,9 @@ type browser struct {
 }
 
 // newBrowser starts the Chromium TestRecorder's subtests share. The
-// deadline only stops a hung browser: alone the subtests take about two
-// minutes, but on a loaded machine (the suite's packages run side by
-// side on two cores) they took over three, and a tighter deadline failed
-// every subtest after it instead of letting them finish.
+// deadline only stops a hung browser: on a loaded two-core machine the
+// subtests took just over three minutes together, and a deadline of
+// three failed every subtest after it instead of letting them finish.
 func newBrowser(t *testing.T) *browser { return newBrowserFor(t, 10*time.Minute) }
 
 // newBrowserFor starts Chromium for at most d.
