@@ -4,6 +4,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -25,6 +26,8 @@ type Stack struct {
 	Site, Player, Assets, Upstream string
 	// DataDir is the replay app's data directory (a temp dir).
 	DataDir string
+
+	config []byte // the adapted Caddyfile, for Reload
 }
 
 // StackOptions changes the stack a test starts.
@@ -71,6 +74,7 @@ func StartStack(t *testing.T, opts StackOptions) *Stack {
 		addrs = append(addrs, caddyrun.Addr(p))
 	}
 	caddyrun.Start(t, cfg, addrs...)
+	s.config = cfg
 	url := func(name string) string { return "http://localhost:" + itoa(ports[name]) }
 	s.Site, s.Player, s.Assets = url("DEMO_PORT"), url("PLAYER_PORT"), url("DEMO_ASSETS_PORT")
 	s.Upstream = "http://127.0.0.1:" + itoa(ports["DEMO_UPSTREAM_PORT"])
@@ -107,3 +111,23 @@ func Get(t *testing.T, url string, header ...string) *http.Response {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// Reload loads the stack's configuration again, as `caddy reload` does
+// (forced: the config is unchanged): Caddy provisions a new instance of
+// every module, moves the listeners to it and stops the old one.
+func (s *Stack) Reload(t *testing.T) error {
+	var cfg map[string]any
+	if err := json.Unmarshal(s.config, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	// What caddyrun.Start sets: no admin endpoint, quiet logs, storage in
+	// a temp dir.
+	cfg["admin"] = map[string]any{"disabled": true, "config": map[string]any{"persist": false}}
+	cfg["logging"] = map[string]any{"logs": map[string]any{"default": map[string]any{"level": "ERROR"}}}
+	cfg["storage"] = map[string]any{"module": "file_system", "root": t.TempDir()}
+	out, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return caddy.Load(out, true)
+}
