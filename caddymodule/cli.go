@@ -118,7 +118,7 @@ func cliSessionsCmd() *cobra.Command {
 		Short: "Lists recorded sessions, newest first",
 		Long: `
 Lists recorded sessions as a table, or with --json as the store's page of
-sessions ({"Sessions": [...], "Next": cursor, "Total": n}).
+sessions ({"sessions": [...], "next": cursor, "total": n}).
 
 Times (--from, --to) are RFC 3339 ("2026-11-27T08:00:00Z"), a date
 ("2026-11-27"), or a duration ago ("24h", "7d"). Durations (--min-duration,
