@@ -183,12 +183,20 @@ func readRecordHeader(r io.ReaderAt, off, size int64) (*recordHeader, int64, err
 	if size >= 0 && off+int64(len(pre))+int64(n) > size {
 		return nil, 0, fmt.Errorf("%w: header at %d runs past the end of the pack", errDamaged, off)
 	}
-	hj := make([]byte, n)
-	if _, err := r.ReadAt(hj, off+int64(len(pre))); err != nil {
-		return nil, 0, fmt.Errorf("%w: %v", errDamaged, err)
-	}
+	// Decoded as it is read, not read whole first: in a damaged stretch
+	// the JSON fails within a few bytes, at the latest at the next magic
+	// (its '\n' and the zeros of its length are invalid in and out of
+	// JSON strings), so a scan past magic after magic reads each stretch
+	// about once instead of a header's worth at every magic.
 	var h recordHeader
-	if err := json.Unmarshal(hj, &h); err != nil {
+	dec := json.NewDecoder(io.NewSectionReader(r, off+int64(len(pre)), int64(n)))
+	err := dec.Decode(&h)
+	if err == nil {
+		if _, end := dec.Token(); end != io.EOF {
+			err = errors.New("bytes after the header")
+		}
+	}
+	if err != nil {
 		return nil, 0, fmt.Errorf("%w: header: %v", errDamaged, err)
 	}
 	if h.BodyLen < 0 || h.BodyLen > maxBody || !h.key().Valid() {
@@ -237,7 +245,7 @@ func nextMagic(r io.ReaderAt, off, size int64) int64 {
 	}
 	// A damaged stretch full of magics calls this once per magic: start
 	// small, and never bigger than what is left of the file.
-	buf := make([]byte, min(int64(4<<10), size-off))
+	buf := make([]byte, min(int64(512), size-off))
 	for off < size {
 		n, _ := r.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
 		if n < len(segMagic) {
