@@ -40,6 +40,7 @@ type upload struct {
 	Full                 bool
 	N, Raw               int
 	Enc, ContentEncoding string
+	ClientToken          string // the ct parameter
 	Events               []json.RawMessage
 	Body                 []byte // decompressed
 	Wire                 int    // bytes on the wire (the body as sent)
@@ -91,6 +92,7 @@ func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	u := &upload{Sid: q.Get("sid"), Vid: q.Get("vid"), Enc: q.Get("enc"), ContentEncoding: r.Header.Get("Content-Encoding"), At: time.Now()}
+	u.ClientToken = q.Get("ct")
 	u.Seq, _ = strconv.Atoi(q.Get("seq"))
 	u.Start, _ = strconv.ParseInt(q.Get("start"), 10, 64)
 	u.End, _ = strconv.ParseInt(q.Get("end"), 10, 64)
