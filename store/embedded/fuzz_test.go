@@ -121,6 +121,13 @@ func FuzzScanPack(f *testing.F) {
 	f.Add(zeroed) // a deleted record
 	f.Add(bytes.Repeat([]byte(segMagic+"\x00\x00\xff\xff"), 50))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The header is read two ways (whole when the index gave the
+		// offset, decoded as it is read in a scan): they must agree.
+		h1, o1, err1 := readRecordHeader(bytes.NewReader(data), 0, int64(len(data)))
+		h2, o2, err2 := readRecordHeader(bytes.NewReader(data), 0, -1)
+		if (err1 == nil) != (err2 == nil) || err1 == nil && (o1 != o2 || !sameHeader(h1, h2)) {
+			t.Fatalf("the header is %+v at %d (%v) in a scan, %+v at %d (%v) read whole", h1, o1, err1, h2, o2, err2)
+		}
 		checkScan(t, data, 0)
 		if len(data) > 2 {
 			checkScan(t, data, int64(data[0])%int64(len(data)))

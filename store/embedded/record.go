@@ -183,17 +183,29 @@ func readRecordHeader(r io.ReaderAt, off, size int64) (*recordHeader, int64, err
 	if size >= 0 && off+int64(len(pre))+int64(n) > size {
 		return nil, 0, fmt.Errorf("%w: header at %d runs past the end of the pack", errDamaged, off)
 	}
-	// Decoded as it is read, not read whole first: in a damaged stretch
-	// the JSON fails within a few bytes, at the latest at the next magic
-	// (its '\n' and the zeros of its length are invalid in and out of
-	// JSON strings), so a scan past magic after magic reads each stretch
-	// about once instead of a header's worth at every magic.
 	var h recordHeader
-	dec := json.NewDecoder(io.NewSectionReader(r, off+int64(len(pre)), int64(n)))
-	err := dec.Decode(&h)
-	if err == nil {
-		if _, end := dec.Token(); end != io.EOF {
-			err = errors.New("bytes after the header")
+	var err error
+	if size < 0 {
+		// The index gave off: a record is there, read it whole (the
+		// faster way, on the path that serves segments).
+		hj := make([]byte, n)
+		if _, err := r.ReadAt(hj, off+int64(len(pre))); err != nil {
+			return nil, 0, fmt.Errorf("%w: %v", errDamaged, err)
+		}
+		err = json.Unmarshal(hj, &h)
+	} else {
+		// A scan: decoded as it is read, not read whole first. In a
+		// damaged stretch the JSON fails within a few bytes, at the latest
+		// at the next magic (its '\n' and the zeros of its length are
+		// invalid in and out of JSON strings), so a scan past magic after
+		// magic reads each stretch about once instead of a header's worth
+		// at every magic.
+		dec := json.NewDecoder(io.NewSectionReader(r, off+int64(len(pre)), int64(n)))
+		err = dec.Decode(&h)
+		if err == nil {
+			if _, end := dec.Token(); end != io.EOF {
+				err = errors.New("bytes after the header")
+			}
 		}
 	}
 	if err != nil {
