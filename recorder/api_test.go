@@ -2,6 +2,7 @@ package recorder
 
 import (
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -121,4 +122,51 @@ func testAPIByHand(t *testing.T, h *harness, b *browser) {
 		}
 	}
 	h.coll.checkProblems(t)
+}
+
+// testSnapshotURLsAndScripts checks two promises of the full snapshot that
+// the round trip cannot see (the replay page resolves relative URLs the
+// same way, and the normalizer drops script bodies on both sides): every
+// relative URL (src, srcset, href, url() in style attributes, <style> and
+// stylesheet rules) is recorded absolute, and no script body is recorded.
+func testSnapshotURLsAndScripts(t *testing.T, h *harness, b *browser) {
+	h.coll.reset()
+	live := b.tab(t)
+	h.open(t, live, "/basic.html?privacy=allow")
+	sid, _ := ids(t, live)
+	flush(t, live)
+	var full string
+	for _, e := range h.coll.recorded(sid) {
+		if e.Type == 2 {
+			full += string(e.Data)
+		}
+	}
+	if full == "" {
+		t.Fatal("no full snapshot recorded")
+	}
+	dot := regexp.QuoteMeta(h.url("/img/dot.svg"))
+	abs := `url\((?:\\"|')?` + dot + `(?:\\"|')?\)`
+	for what, want := range map[string]string{
+		"img src":                      `"src":"` + dot + `"`,
+		"img srcset":                   `"srcset":"` + dot + ` 1x, ` + dot + ` 2x"`,
+		"link href":                    `"href":"` + regexp.QuoteMeta(h.url("/page2.html?x=1#frag")) + `"`,
+		"url() in a style attribute":   `"style":"background-image: ` + abs,
+		"url() in a <style>":           `\.bg \{ background: ` + abs,
+		"url() in a stylesheet's rule": `h1 \{[^}]*background: ` + abs,
+	} {
+		if !regexp.MustCompile(want).MatchString(full) {
+			t.Errorf("%s: the snapshot has nothing like %s", what, want)
+		}
+	}
+	for _, rel := range []string{`url(img/`, `url('img/`, `url(\"img/`, `url(../img/`, `url(\"../img/`, `"src":"img/`} {
+		if strings.Contains(full, rel) {
+			t.Errorf("a relative URL was recorded: %s", rel)
+		}
+	}
+	if strings.Contains(full, "script-body-never-recorded") || strings.Contains(full, "pageScriptRan") {
+		t.Error("a script body was recorded")
+	}
+	if !strings.Contains(full, `"tagName":"script"`) {
+		t.Error("the script element itself is missing from the snapshot")
+	}
 }

@@ -16,6 +16,7 @@ func TestRecorder(t *testing.T) {
 	t.Run("interactions", func(t *testing.T) { testInteractions(t, h, b) })
 	t.Run("guardrails", func(t *testing.T) { testGuardrails(t, h, b) })
 	t.Run("api by hand", func(t *testing.T) { testAPIByHand(t, h, b) })
+	t.Run("snapshot urls and scripts", func(t *testing.T) { testSnapshotURLsAndScripts(t, h, b) })
 	t.Run("demo", func(t *testing.T) { testDemo(t, h, b) })
 	t.Run("rrweb plays ours", func(t *testing.T) { testRRWebPlaysOurs(t, h, b) })
 }
