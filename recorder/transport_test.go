@@ -59,17 +59,17 @@ func (c *collector) snapshot() []*upload {
 // testTransport checks delivery when the collector fails, refuses, is
 // slow to accept, is unreachable, or when the page goes away.
 func testTransport(t *testing.T, h *harness, b *browser) {
-	t.Run("500 then 200: no loss, no duplicate", func(t *testing.T) {
+	t.Run("5xx and 408 then 200: no loss, no duplicate", func(t *testing.T) {
 		h.coll.reset()
-		h.coll.set(func(c *collector) { c.script = []int{500, 500, 503} })
+		h.coll.set(func(c *collector) { c.script = []int{500, 408, 503} })
 		live, replay := b.tab(t), b.ctx
 		h.open(t, live, "/basic.html?privacy=allow")
 		act(t, live, "reorder")
 		act(t, live, "appendMany")
 		h.roundTrip(t, live, replay, "allow", "after 500s")
 		ups := h.coll.snapshot()
-		if ups[0].Status != 500 || ups[1].Status != 500 || ups[2].Status != 503 || ups[3].Status != 200 {
-			t.Errorf("statuses %d %d %d %d, want 500 500 503 200", ups[0].Status, ups[1].Status, ups[2].Status, ups[3].Status)
+		if ups[0].Status != 500 || ups[1].Status != 408 || ups[2].Status != 503 || ups[3].Status != 200 {
+			t.Errorf("statuses %d %d %d %d, want 500 408 503 200", ups[0].Status, ups[1].Status, ups[2].Status, ups[3].Status)
 		}
 		for i := 1; i <= 3; i++ {
 			if ups[i].Seq != 0 || ups[i].Vid != ups[0].Vid {
@@ -87,6 +87,32 @@ func testTransport(t *testing.T, h *harness, b *browser) {
 				t.Errorf("segment %s accepted %d times", k, n)
 			}
 		}
+	})
+
+	t.Run("a segment closes at about 60 KB compressed", func(t *testing.T) {
+		h.coll.reset()
+		live := b.tab(t)
+		// No timed flush: only size closes segments here.
+		h.open(t, live, "/basic.html?privacy=allow&timing="+urlq(`{flush: 600000, tick: 100}`))
+		sid, _ := ids(t, live)
+		// Markup like a product list (ids, prices and names vary), about 5:1
+		// compressed, as DOM events usually are: about 20 KB compressed a task.
+		for i := 0; i < 14; i++ {
+			act(t, live, `(() => { const w = () => Math.random().toString(36).slice(2, 2 + 3 + Math.floor(Math.random() * 6)); const ul = document.createElement('ul'); for (let j = 0; j < 400; j++) { const li = document.createElement('li'); li.className = 'item item-' + (j % 7); li.dataset.sku = Math.random().toString(16).slice(2, 10); li.innerHTML = '<a href="/p/' + w() + '">' + w() + ' ' + w() + '</a> <span class="price">' + (Math.random() * 100).toFixed(2) + '</span>'; ul.append(li); } document.body.append(ul); return new Promise((r) => setTimeout(r, 20)); })()`)
+		}
+		waitFor(t, 10*time.Second, "segments closed by size", func() bool { return h.coll.count() >= 3 })
+		var sizes []int
+		for _, u := range h.coll.snapshot() {
+			if u.Sid == sid && u.Status == 200 {
+				sizes = append(sizes, u.Wire)
+				// A segment closes after the event that takes it past 60 KB
+				// (a 400-item mutation here, about 20 KB compressed).
+				if u.Wire > 100000 || u.Wire < 40000 {
+					t.Errorf("segment %d: %d bytes compressed, want 60 KB and its last event", u.Seq, u.Wire)
+				}
+			}
+		}
+		t.Logf("compressed segment sizes: %v", sizes)
 	})
 
 	t.Run("offline then online", func(t *testing.T) {
