@@ -524,3 +524,42 @@ http://127.0.0.1:%d {
 		t.Errorf("Vary names Origin %d times: %q", n, resp.Header.Values("Vary"))
 	}
 }
+
+// TestCustomBasePath: with base_path set, the tag, its endpoint, the
+// recorder's file, the ingest endpoint and the CSP all use it, and the
+// default path is the application's again.
+func TestCustomBasePath(t *testing.T) {
+	base := startProxy(t, "base_path /_rec/")
+	resp, body := get(t, base+"/page")
+	tag := regexp.MustCompile(`<script async="" src="(/_rec/recorder\.[0-9a-f]{16}\.js)"[^>]*></script>`).FindStringSubmatch(body)
+	if tag == nil {
+		t.Fatalf("no tag under /_rec/:\n%s", body)
+	}
+	if !strings.Contains(tag[0], `data-endpoint="/_rec/v1/segments"`) {
+		t.Errorf("the tag's endpoint is not under /_rec/: %s", tag[0])
+	}
+	if strings.Contains(body, "/__replay/") {
+		t.Errorf("the page still names /__replay/:\n%s", body)
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src "+base+"/_rec/") {
+		t.Errorf("connect-src not opened for /_rec/: %q", csp)
+	}
+	if resp, js := get(t, base+tag[1]); resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), "javascript") || len(js) < 1000 {
+		t.Errorf("GET %s: %d %q, %d bytes", tag[1], resp.StatusCode, resp.Header.Get("Content-Type"), len(js))
+	}
+	// The collector answers under /_rec/ (it refuses a GET)...
+	if resp, _ := get(t, base+"/_rec/v1/segments"); resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET /_rec/v1/segments: %d, want the collector's 405", resp.StatusCode)
+	}
+	// ...and /__replay/ belongs to the application.
+	req, _ := http.NewRequest("POST", base+"/__replay/v1/segments", strings.NewReader("x"))
+	up, err := caddyrun.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(up.Body)
+	up.Body.Close()
+	if up.StatusCode != http.StatusAccepted || string(b) != "upstream collector" {
+		t.Errorf("POST /__replay/v1/segments with base_path /_rec/: %d %q, want the upstream's answer", up.StatusCode, b)
+	}
+}
