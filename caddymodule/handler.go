@@ -364,12 +364,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		// with another configuration and add CORS headers twice.
 		return next.ServeHTTP(w, r)
 	}
-	r = r.WithContext(context.WithValue(r.Context(), outerReplayKey{}, h))
+	state := new(replayRequest)
+	r = r.WithContext(context.WithValue(r.Context(), outerReplayKey{}, state))
 	record := !h.DisableInjection && h.sampling > 0 && !unsampledVisitor(r, time.Now())
 	if record {
 		h.injector.PrepareRequest(r)
 	}
 	rw := h.injector.Wrap(w, r, record)
+	state.rw = rw
 	err := next.ServeHTTP(rw, r)
 	if cerr := rw.Close(); cerr != nil && err == nil {
 		// The response is already on its way; all we can do is say why it
@@ -385,7 +387,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 
 // outerReplayKey marks a request's context once a replay handler wraps its
 // response, so that only the first replay handler on a route records it.
+// Its value is a *replayRequest.
 type outerReplayKey struct{}
+
+// replayRequest is what handlers after replay may need of the wrapper of
+// their response: the player excludes its own responses from recording.
+type replayRequest struct {
+	rw *inject.ResponseWriter
+}
+
+// excludeFromRecording makes the response to r pass through a replay
+// handler that wraps it untouched (no recorder, no header edits). The
+// player calls it: mounted on a recorded site (handle_path /replay/*),
+// its own page would be recorded, with the sessions it shows.
+func excludeFromRecording(r *http.Request) {
+	if st, ok := r.Context().Value(outerReplayKey{}).(*replayRequest); ok && st.rw != nil {
+		st.rw.Exclude()
+	}
+}
 
 // serveOwn serves the recorder's files and the ingest endpoint.
 func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest string) {

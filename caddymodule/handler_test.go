@@ -563,3 +563,49 @@ func TestCustomBasePath(t *testing.T) {
 		t.Errorf("POST /__replay/v1/segments with base_path /_rec/: %d %q, want the upstream's answer", up.StatusCode, b)
 	}
 }
+
+// TestPlayerOnARecordedSiteIsNotRecorded mounts the player under a site
+// that has replay (handle_path /replay/*): the player's page gets no
+// recorder and keeps its own headers, the site's pages still get one.
+func TestPlayerOnARecordedSiteIsNotRecorded(t *testing.T) {
+	up := upstream(t)
+	port := caddyrun.FreePort(t)
+	cf := fmt.Sprintf(`{
+	admin off
+	replay {
+		data_dir %s
+	}
+}
+http://127.0.0.1:%d {
+	bind 127.0.0.1
+	encode
+	replay {
+		cors_origins http://player.test
+	}
+	handle_path /replay/* {
+		replay_player
+	}
+	handle {
+		reverse_proxy %s
+	}
+}
+`, t.TempDir(), port, strings.TrimPrefix(up.URL, "http://"))
+	caddyrun.Start(t, caddyrun.Adapt(t, []byte(cf)), caddyrun.Addr(port))
+	base := "http://" + caddyrun.Addr(port)
+	if _, body := get(t, base+"/page"); len(tagRE.FindAllString(body, -1)) != 1 {
+		t.Fatalf("the site's page lost its recorder:\n%s", body)
+	}
+	resp, body := get(t, base+"/replay/", "Sec-Fetch-Dest", "document", "Accept", "text/html")
+	if resp.StatusCode != 200 || !strings.Contains(body, "<html") {
+		t.Fatalf("the player's page: %d\n%.300s", resp.StatusCode, body)
+	}
+	if strings.Contains(body, "/__replay/recorder.") {
+		t.Errorf("the player's page got the recorder:\n%.600s", body)
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); strings.Contains(csp, "/__replay/") {
+		t.Errorf("the player's CSP was amended for the recorder: %q", csp)
+	}
+	if resp, _ := get(t, base+"/replay/api/sessions"); resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("the player's API: %d, ACAO %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+}

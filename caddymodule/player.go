@@ -84,6 +84,7 @@ func (p *PlayerHandler) Provision(ctx caddy.Context) error {
 
 // ServeHTTP serves the player to authorized requests only.
 func (p *PlayerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	excludeFromRecording(r)
 	if !p.authorized(r) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")

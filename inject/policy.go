@@ -44,6 +44,10 @@ const (
 	SkipNoPoint = "no_point"
 	// SkipError: writing or decoding the body failed.
 	SkipError = "error"
+	// SkipExcluded: the handler that produced the response excluded it
+	// (ResponseWriter.Exclude), e.g. the replay player mounted on a
+	// recorded site.
+	SkipExcluded = "excluded"
 )
 
 // mediaType returns the lower-case media type of a Content-Type value,

@@ -125,6 +125,7 @@ type ResponseWriter struct {
 	req    *http.Request
 	inject bool
 
+	excluded    bool
 	wroteHeader bool
 	closed      bool
 	outcome     string
@@ -163,8 +164,23 @@ func (w *ResponseWriter) WriteHeader(code int) {
 	w.w.WriteHeader(code)
 }
 
+// Exclude makes the response pass through untouched, headers and body:
+// no recorder, no CSP or ETag edit, no CORS header, no tap. A handler
+// calls it, before writing, for responses that must never be recorded or
+// edited (the replay player when it is mounted on a recorded site). It
+// does nothing once the header is written.
+func (w *ResponseWriter) Exclude() {
+	if !w.wroteHeader {
+		w.excluded = true
+	}
+}
+
 // setup applies the rules: asset CORS and tap, or document rewriting.
 func (w *ResponseWriter) setup(code int) {
+	if w.excluded {
+		w.outcome = SkipExcluded
+		return
+	}
 	r, h := w.req, w.w.Header()
 	ct := h.Get("Content-Type")
 	mt := mediaType(ct)

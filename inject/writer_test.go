@@ -894,3 +894,41 @@ func TestWritesAreBatched(t *testing.T) {
 	}
 	w.Close()
 }
+
+// TestExclude: a response its handler excluded passes through untouched,
+// a page as well as an asset, whatever the rules would have done.
+func TestExclude(t *testing.T) {
+	const csp = "script-src 'nonce-n1'; connect-src 'self'"
+	for _, c := range []struct {
+		name, path, ctype, body string
+		req                     map[string]string
+	}{
+		{"page", "/", "text/html; charset=utf-8", page, map[string]string{"Sec-Fetch-Dest": "document"}},
+		{"stylesheet", "/s.css", "text/css", "p{color:red}", map[string]string{"Origin": "https://player.example"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			in := newInjector(t, nil)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				in.PrepareRequest(r)
+				rw := in.Wrap(w, r, true)
+				rw.Exclude()
+				rw.Header().Set("Content-Type", c.ctype)
+				rw.Header().Set("Content-Security-Policy", csp)
+				rw.Header().Set("ETag", `"v1"`)
+				io.WriteString(rw, c.body)
+				rw.Close()
+				if rw.Outcome() != SkipExcluded {
+					t.Errorf("outcome %q", rw.Outcome())
+				}
+			}))
+			defer srv.Close()
+			resp, body := get(t, srv, "GET", c.path, c.req)
+			if body != c.body {
+				t.Errorf("body changed: %q", body)
+			}
+			if resp.Header.Get("Content-Security-Policy") != csp || resp.Header.Get("ETag") != `"v1"` || resp.Header.Get("Access-Control-Allow-Origin") != "" {
+				t.Errorf("headers changed: %v", resp.Header)
+			}
+		})
+	}
+}
