@@ -47,10 +47,22 @@ Caddy's data directory; recordings are in its "replay" folder).
 Session ids may start with "-": put them after "--", e.g.
 caddy replay export -- -o1OWc5BqraCrXbT0x0-h
 `,
-		CobraFunc: func(cmd *cobra.Command) {
-			cmd.AddCommand(cliSessionsCmd(), cliExportCmd(), cliDeleteCmd(), cliReindexCmd())
-		},
+		CobraFunc: cliReplayCmd,
 	})
+}
+
+// cliReplayCmd sets up `caddy replay`: its subcommands, and an error for
+// a name that is none of them (cobra would print the help and exit 0, so
+// a mistyped `caddy replay sesions` in a script would seem to work).
+func cliReplayCmd(cmd *cobra.Command) {
+	cmd.AddCommand(cliSessionsCmd(), cliExportCmd(), cliDeleteCmd(), cliReindexCmd())
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return fmt.Errorf("unknown command %q for %q: use sessions, export, delete or reindex", args[0], c.CommandPath())
+		}
+		return c.Help()
+	}
 }
 
 // cliContext is the command's context (cobra leaves it nil unless the
@@ -271,9 +283,11 @@ func cliExport(c *cobra.Command, args []string) (err error) {
 	defer st.Close()
 	out := c.OutOrStdout()
 	if path, _ := c.Flags().GetString("output"); path != "" && path != "-" {
-		f, err := os.Create(path)
-		if err != nil {
-			return err
+		// Not f, err := ...: that err would shadow the result the deferred
+		// func reads, and a failed export would leave an empty file.
+		f, cerr := os.Create(path)
+		if cerr != nil {
+			return cerr
 		}
 		defer func() {
 			if cerr := f.Close(); err == nil {

@@ -1,0 +1,70 @@
+package caddymodule
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/caddy-replay/caddy-replay/store/embedded"
+)
+
+// emptyStore is a data directory with an empty store in it.
+func emptyStore(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := embedded.Open(dir, embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// runCLI runs `caddy replay <args>` in-process, under a root command as
+// in the caddy binary (cobra checks a root's arguments itself, not a
+// subcommand's).
+func runCLI(args ...string) (string, error) {
+	root := &cobra.Command{Use: "caddy", SilenceUsage: true, SilenceErrors: true}
+	cmd := &cobra.Command{Use: "replay"}
+	cliReplayCmd(cmd)
+	root.AddCommand(cmd)
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(append([]string{"replay"}, args...))
+	err := root.Execute()
+	return out.String(), err
+}
+
+// TestCLIUnknownCommandFails: a mistyped subcommand is an error, not the
+// help and exit status 0; no subcommand at all shows the help.
+func TestCLIUnknownCommandFails(t *testing.T) {
+	if _, err := runCLI("sesions"); err == nil || !strings.Contains(err.Error(), `unknown command "sesions"`) {
+		t.Errorf("caddy replay sesions: %v", err)
+	}
+	if out, err := runCLI(); err != nil || !strings.Contains(out, "reindex") {
+		t.Errorf("caddy replay: %v\n%s", err, out)
+	}
+	if out, err := runCLI("sessions", "--data-dir", emptyStore(t)); err != nil || !strings.Contains(out, "0 of 0 sessions") {
+		t.Errorf("caddy replay sessions: %v\n%s", err, out)
+	}
+}
+
+// TestCLIFailedExportLeavesNoFile: exporting a session that is not there
+// fails and leaves no (empty) output file behind.
+func TestCLIFailedExportLeavesNoFile(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "export.json")
+	_, err := runCLI("export", "--data-dir", emptyStore(t), "-o", out, "no-such-session-00001")
+	if err == nil || !strings.Contains(err.Error(), "no session") {
+		t.Errorf("export of a missing session: %v", err)
+	}
+	if _, serr := os.Stat(out); !os.IsNotExist(serr) {
+		t.Errorf("a failed export left %s behind (%v)", out, serr)
+	}
+}
