@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"net/http"
 	"path"
@@ -17,8 +18,10 @@ import (
 	"time"
 
 	"github.com/evanw/esbuild/pkg/api"
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/caddy-replay/caddy-replay/jsbundle"
+	"github.com/caddy-replay/caddy-replay/store"
 )
 
 // uiFiles holds the UI sources: index.html, the stylesheets under css/
@@ -175,7 +178,18 @@ func (p *Player) serveIndex(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		w.Write(buf.Bytes())
+		b := buf.Bytes()
+		// The head goes out on its own: a browser scans what it has
+		// received for the stylesheet and script to fetch before it
+		// parses it, and the boot data (with the first segment, hundreds
+		// of KB) would otherwise delay those requests until it was all
+		// scanned.
+		if i := bytes.Index(b, []byte("</head>")); i > 0 && len(b) > 64<<10 {
+			w.Write(b[:i])
+			http.NewResponseController(w).Flush()
+			b = b[i:]
+		}
+		w.Write(b)
 	}
 }
 
@@ -195,18 +209,56 @@ func (p *Player) bootData(r *http.Request, id string) (boot, preload string) {
 		return "", ""
 	}
 	list := segmentsJSON(id, segs)
-	preload = list[0].URL
+	first := firstEvents(ctx, p.store, segs[0].SegmentKey)
+	if first == nil {
+		preload = list[0].URL
+	}
 	// Each URL is api/sessions/{id}/segments/{view}/{seq}: the page
 	// rebuilds them (source.js) instead of carrying a third of its bytes.
 	for i := range list {
 		list[i].URL = ""
 	}
 	b, err := json.Marshal(struct {
-		Session  sessionJSON   `json:"session"`
-		Segments []segmentJSON `json:"segments"`
-	}{toSessionJSON(sess), list})
+		Session  sessionJSON     `json:"session"`
+		Segments []segmentJSON   `json:"segments"`
+		First    json.RawMessage `json:"first,omitempty"`
+	}{toSessionJSON(sess), list, first})
 	if err != nil {
 		return "", ""
 	}
 	return string(b), preload
+}
+
+// maxInlineSegment bounds the decompressed size of a first segment carried
+// in the page; a bigger one is preloaded instead.
+const maxInlineSegment = 4 << 20
+
+// firstEvents returns the events of the session's first segment (its full
+// snapshot) as JSON, to carry in the page, or nil when it cannot be read,
+// is too big or is not a JSON array. In the page, the first frame is built
+// in the same task as the script's first run: fetched, it waited for the
+// fetch, for the page's first rendering and for a task of its own (about a
+// quarter of the time to first frame of an hour-long session).
+// json.Marshal checks the JSON again and escapes <, > and &, so recorded
+// text cannot end the data block.
+func firstEvents(ctx context.Context, st store.Store, key store.SegmentKey) json.RawMessage {
+	rc, err := st.OpenSegment(ctx, key)
+	if err != nil {
+		return nil
+	}
+	defer rc.Close()
+	zr, err := gzip.NewReader(rc)
+	if err != nil {
+		return nil
+	}
+	defer zr.Close()
+	b, err := io.ReadAll(io.LimitReader(zr, maxInlineSegment+1))
+	if err != nil || len(b) > maxInlineSegment {
+		return nil
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) < 2 || b[0] != '[' || !json.Valid(b) {
+		return nil
+	}
+	return b
 }

@@ -8,7 +8,9 @@ const PARALLEL = 6;
 
 // The page carries the session it was opened on (<script id="boot">):
 // used once, for that session, instead of two API round trips. Its
-// segments come without their URLs, which follow from their keys.
+// segments come without their URLs, which follow from their keys; the
+// first one's events (the full snapshot) usually come along (first), so
+// the first frame is built in the script's first task, without a fetch.
 function takeBoot(id) {
   const el = document.getElementById('boot');
   if (!el) return null;
@@ -60,7 +62,10 @@ export async function loadSession(id, rec, { signal, onSession, onProgress }) {
     infos.set(v.id, v);
     rec.view(v);
   }
-  onSession(session);
+  const first = boot && Array.isArray(boot.first) ? boot.first : null;
+  // With the first segment at hand, the session's details (formatted
+  // dates, the side panel) wait until the first frame is built.
+  if (!first) onSession(session);
   if (!segs.length) throw new ApiError(404, 'no_segments', 'This session has no stored segments: its recording may still be arriving, or it was cut short. Try again in a few seconds.');
   const totalBytes = segs.reduce((a, s) => a + s.size, 0);
   const pending = new Array(segs.length);
@@ -68,13 +73,15 @@ export async function loadSession(id, rec, { signal, onSession, onProgress }) {
   const startNext = () => {
     if (started < segs.length) {
       const i = started++;
-      pending[i] = fetchWithRetry(segs[i].url, signal).then((ev) => ({ ev }), (err) => ({ err }));
+      pending[i] = i === 0 && first ? { ev: first } : fetchWithRetry(segs[i].url, signal).then((ev) => ({ ev }), (err) => ({ err }));
     }
   };
   for (let k = 0; k < PARALLEL; k++) startNext();
   let bytes = 0, failed = 0;
   for (let i = 0; i < segs.length; i++) {
-    const res = await pending[i];
+    // The first segment, when the page carried it, is used at once (no
+    // await: the first frame is built before the page's first rendering).
+    const res = i === 0 && first ? pending[0] : await pending[i];
     pending[i] = null;
     startNext();
     if (signal.aborted) throw new DOMException('aborted', 'AbortError');
@@ -86,6 +93,7 @@ export async function loadSession(id, rec, { signal, onSession, onProgress }) {
       rec.addEvents(infos.get(seg.view) || { id: seg.view }, res.ev);
     }
     bytes += seg.size;
+    if (i === 0 && first) onSession(session);
     if (i + 1 < segs.length) rec.setLoadedUntil(segs[i + 1].start);
     onProgress({ done: i + 1, total: segs.length, bytes, totalBytes, failed });
   }
