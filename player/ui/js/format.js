@@ -23,36 +23,41 @@ export function duration(ms) {
   return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
 }
 
-const rtf = typeof Intl !== 'undefined' && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' }) : null;
+// Intl formatters are made on first use: each costs milliseconds to
+// create (locale data), and the replay screen's first frame needs none.
+const once = (make) => { let v; return () => (v === undefined ? (v = make()) : v); };
+
+const rtf = once(() => (typeof Intl !== 'undefined' && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' }) : null));
 
 /** "5 minutes ago", "yesterday", or a date for older times. */
 export function relative(ts, now = Date.now()) {
   const d = (ts - now) / 1000;
   const a = Math.abs(d);
-  if (!rtf || a > 7 * 86400) return date(ts);
+  const f = rtf();
+  if (!f || a > 7 * 86400) return date(ts);
   if (a < 45) return 'just now';
-  if (a < 3600) return rtf.format(Math.round(d / 60), 'minute');
-  if (a < 86400) return rtf.format(Math.round(d / 3600), 'hour');
-  return rtf.format(Math.round(d / 86400), 'day');
+  if (a < 3600) return f.format(Math.round(d / 60), 'minute');
+  if (a < 86400) return f.format(Math.round(d / 3600), 'hour');
+  return f.format(Math.round(d / 86400), 'day');
 }
 
 // Times are shown in the viewer's time zone (the browser's), with the
 // hour as the locale writes it ("3:52 PM", "15:52"), and the zone named
 // wherever a time stands alone (details, tooltips), so that an operator
 // comparing with a server log in UTC knows which clock a time is on.
-const dateFmt = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
-const dateTimeFmt = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', second: '2-digit', timeZoneName: 'short' });
-const timeFmt = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
-const shortFmt = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
+const dateFmt = once(() => new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric' }));
+const dateTimeFmt = once(() => new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', second: '2-digit', timeZoneName: 'short' }));
+const timeFmt = once(() => new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' }));
+const shortFmt = once(() => new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' }));
 
 /** Calendar date. */
-export function date(ts) { return dateFmt.format(new Date(ts)); }
+export function date(ts) { return dateFmt().format(new Date(ts)); }
 /** Date and time to the second, with the time zone ("Nov 27, 2026, 3:52:15 PM UTC"). */
-export function dateTime(ts) { return dateTimeFmt.format(new Date(ts)); }
+export function dateTime(ts) { return dateTimeFmt().format(new Date(ts)); }
 /** Short date and time ("Nov 27, 3:52 PM"). */
-export function shortDateTime(ts) { return shortFmt.format(new Date(ts)); }
+export function shortDateTime(ts) { return shortFmt().format(new Date(ts)); }
 /** Time of day. */
-export function timeOfDay(ts) { return timeFmt.format(new Date(ts)); }
+export function timeOfDay(ts) { return timeFmt().format(new Date(ts)); }
 
 /** Byte size: "812 B", "14.2 KB", "3.1 MB". */
 export function bytes(n) {
