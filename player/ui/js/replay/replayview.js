@@ -126,10 +126,26 @@ export function replayView(shell, params) {
     const v = pb.view;
     if (v && !imported) crumb.textContent = v.title || fmt.splitURL(v.url).path || 'Session';
   });
-  rec.addEventListener('change', () => {
-    firstFrame();
+  // The timeline's markers and the side panel are drawn once the first
+  // frame is on screen, not before it is painted; until then, changes
+  // leave them to that first drawing.
+  let panesReady = false;
+  function drawPanes() {
     timeline.draw();
     side.refresh();
+  }
+  rec.addEventListener('change', () => {
+    const before = started;
+    firstFrame();
+    if (!before && started) {
+      requestAnimationFrame(() => setTimeout(() => {
+        if (abort.signal.aborted) return;
+        panesReady = true;
+        drawPanes();
+      }, 0));
+    } else if (panesReady || !started) {
+      drawPanes();
+    }
     // New data may complete the frame a paused or buffering player shows.
     if (started && !pb.playing) pb.renderTo(pb.t, true);
     if (pb.buffering && pb.wantPlay && !pb.playing) pb.play();
@@ -156,6 +172,7 @@ export function replayView(shell, params) {
     root.dataset.loaded = rec.complete ? '1' : '0';
   }
   const statusTimer = setInterval(() => { if (!indexer.idle) status(); }, 500);
+
 
   stage.showMessage('loading', imported ? 'Preparing the recording…' : 'Loading the session…');
   if (imported) {
