@@ -169,4 +169,44 @@ func testSnapshotURLsAndScripts(t *testing.T, h *harness, b *browser) {
 	if !strings.Contains(full, `"tagName":"script"`) {
 		t.Error("the script element itself is missing from the snapshot")
 	}
+
+	// A stylesheet on another origin that sends no CORS headers cannot be
+	// read: it is recorded as its link (absolute URL), while a readable one
+	// is recorded with its rules. localhost is another origin than
+	// 127.0.0.1, on the same test server.
+	other := strings.Replace(h.url("/css/site.css"), "127.0.0.1", "localhost", 1) + "?unreadable"
+	act(t, live, `Promise.all(['`+other+`', '/css/site.css?readable'].map((href) => new Promise((r) => {
+		const l = document.createElement('link');
+		l.rel = 'stylesheet';
+		l.href = href;
+		l.onload = l.onerror = r;
+		document.head.append(l);
+	})))`)
+	flush(t, live)
+	// The links are added first; a readable sheet's rules follow, once
+	// it has loaded, as an attribute edit of its link (its text, or a
+	// reference to the same text sent before).
+	var all strings.Builder
+	for _, e := range h.coll.recorded(sid) {
+		if e.Type == 3 {
+			all.Write(e.Data)
+			all.WriteByte('\n')
+		}
+	}
+	linkID := func(href string) string {
+		m := regexp.MustCompile(`"href":"` + regexp.QuoteMeta(href) + `"\},"id":(\d+)`).FindStringSubmatch(all.String())
+		if m == nil {
+			t.Fatalf("no link to %s was recorded", href)
+		}
+		return m[1]
+	}
+	rules := func(id string) bool {
+		return regexp.MustCompile(`\{"id":` + id + `,"attributes":\{[^}]*"(?:_cssText|rr_css)"`).MatchString(all.String())
+	}
+	if id := linkID(other); rules(id) {
+		t.Errorf("the unreadable stylesheet (node %s) was recorded with rules", id)
+	}
+	if id := linkID(h.url("/css/site.css?readable")); !rules(id) {
+		t.Errorf("the readable stylesheet (node %s) was not recorded with its rules", id)
+	}
 }
