@@ -133,24 +133,37 @@ export class Indexer extends EventTarget {
 
   /**
    * The ids of the nodes v's events [a, b) can have changed, as
-   * touchedBetween (morph.js) computes them, or null. Each checkpoint
+   * touchedBetween (morph.js) computes them, in a list of sets (an id
+   * can be in several), or null. Each checkpoint
    * keeps the ids of the events since the one before, so a seek across a
    * long session does not walk every event in between.
    */
   touchedBetween(v, a, b) {
     const s = this.states.get(v);
     const cps = s ? s.cps : [];
-    const out = new Set();
+    // A list of the sets, not their union: across a long session they
+    // hold tens of thousands of ids (mostly of nodes long removed), and
+    // merging them cost a seek several milliseconds.
+    const out = [];
     let pos = a;
     for (let k = lastCheckpoint(cps, a) + 1; k < cps.length && cps[k].index <= b; k++) {
       const cp = cps[k];
       if ((k > 0 ? cps[k - 1].index : 0) >= pos) {
         if (!cp.touched) return null;
-        for (const id of cp.touched) out.add(id);
-      } else if (!touchedBetween(v.events, pos, cp.index, out)) return null;
+        out.push(cp.touched);
+      } else {
+        const part = touchedBetween(v.events, pos, cp.index);
+        if (!part) return null;
+        out.push(part);
+      }
       pos = cp.index;
     }
-    return pos < b ? touchedBetween(v.events, pos, b, out) : out;
+    if (pos < b) {
+      const part = touchedBetween(v.events, pos, b);
+      if (!part) return null;
+      out.push(part);
+    }
+    return out;
   }
 
   /** Estimated ms to apply v's events from index a to index b (here). */

@@ -100,14 +100,17 @@ function parentMap(tree) {
 }
 
 // The ids to visit: touched nodes present in the tree and their ancestors.
+// touched is a list of id sets.
 function dirtySet(tree, touched) {
   const up = parentMap(tree);
   const dirty = new Set([tree.id]);
-  for (let id of touched) {
-    if (id !== tree.id && !up.has(id)) continue;
-    while (id !== undefined && !dirty.has(id)) {
-      dirty.add(id);
-      id = up.get(id);
+  for (const ids of touched) {
+    for (let id of ids) {
+      if (!up.has(id)) continue;
+      while (id !== undefined && !dirty.has(id)) {
+        dirty.add(id);
+        id = up.get(id);
+      }
     }
   }
   return dirty;
@@ -116,8 +119,9 @@ function dirtySet(tree, touched) {
 /**
  * Brings rb's document to checkpoint cp by applying the differences.
  * scroll is the live scroll state (id → [x, y]) the caller keeps; it is
- * updated. touched, when known (touchedBetween the document's state and
- * the checkpoint's), limits the comparison to the nodes that can differ.
+ * updated. touched, when known (a list of id sets: touchedBetween the
+ * document's state and the checkpoint's), limits the comparison to the
+ * nodes that can differ.
  * Scroll changes are not applied but left in pending (id → Scroll event)
  * for the caller to apply once everything else has changed: each one
  * makes the browser lay out the page at once (see Playback.renderTo).
