@@ -132,14 +132,16 @@ type pageData struct {
 	CSRF     string
 	PageSize string
 	// Boot is the JSON of the session the URL names, with its segment
-	// list, so the replay starts without two API round trips. It is a
+	// list and usually its first segment's events (firstEvents), so the
+	// replay starts without API round trips. It is a
 	// data block (<script type="application/json">), not an attribute:
 	// an hour's segment list is 150 KB or more, and an attribute's
 	// thousands of escaped quotes cost the HTML parser tens of
 	// milliseconds before the first frame. json.Marshal escapes <, > and
 	// &, so the JSON cannot end the element.
 	Boot template.JS
-	// Preload is the first segment's URL, fetched while the script loads.
+	// Preload is the first segment's URL, fetched while the script
+	// loads, when Boot does not carry its events.
 	Preload string
 }
 
