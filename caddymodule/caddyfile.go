@@ -157,6 +157,9 @@ func (h *Handler) unmarshalIngest(d *caddyfile.Dispenser) error {
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		opt := d.Val()
+		if ing.Disabled {
+			return d.Errf("ingest off takes no options: %s would have no effect", opt)
+		}
 		switch opt {
 		case "max_body_size", "max_raw_size", "max_buffered_size":
 			val, err := oneArg(d)

@@ -429,11 +429,12 @@ func TestUnmarshalErrorsNameTheLine(t *testing.T) {
 		{"replay {\n crossorigin https://cdn.example/x.css\n}", "not an origin"},
 		{"replay {\n ingest {\n  max_records 5\n  allowed_origins * example.com\n }\n}", "not an origin"},
 		{"replay_player {\n insecure_no_auth\n require_auth\n}", "contradict"},
+		{"replay {\n ingest off {\n  max_records 5\n }\n}", "no effect"},
 	} {
 		lines := strings.Split(c.src, "\n")
 		line := 0
 		for i, l := range lines {
-			if strings.Contains(l, "NaN") || strings.Contains(l, "later") || strings.Contains(l, "secret") || strings.Contains(l, "__replay/") || strings.Contains(l, "not-an-origin") || strings.Contains(l, "x.css") || strings.Contains(l, "example.com") || strings.Contains(l, "require_auth") {
+			if strings.Contains(l, "NaN") || strings.Contains(l, "later") || strings.Contains(l, "secret") || strings.Contains(l, "__replay/") || strings.Contains(l, "not-an-origin") || strings.Contains(l, "x.css") || strings.Contains(l, "example.com") || strings.Contains(l, "require_auth") || strings.Contains(l, "max_records 5") && strings.Contains(c.src, "off") {
 				line = i + 1
 			}
 		}
