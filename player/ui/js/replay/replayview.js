@@ -173,7 +173,6 @@ export function replayView(shell, params) {
   }
   const statusTimer = setInterval(() => { if (!indexer.idle) status(); }, 500);
 
-
   stage.showMessage('loading', imported ? 'Preparing the recording…' : 'Loading the session…');
   if (imported) {
     side.setSession(null);
