@@ -2,8 +2,12 @@ package player
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"io"
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/caddy-replay/caddy-replay/store"
@@ -77,5 +81,58 @@ func TestPageFirstSegmentUnreadableIsPreloaded(t *testing.T) {
 	}
 	if !bytes.Contains(body, []byte(`<link rel="preload" as="fetch" crossorigin href="api/sessions/shop-session-0000001/segments/view-one-00000000001/0">`)) {
 		t.Errorf("no preload of the first segment in %s", body)
+	}
+}
+
+// TestPageIsCompressedWhenAccepted: a session's page carries its first
+// segment, so it goes gzip-compressed to a browser that accepts it (the
+// player often runs without `encode` in front), whole and with the same
+// head for HEAD; a client that does not accept gzip gets it as it is.
+func TestPageIsCompressedWhenAccepted(t *testing.T) {
+	p, st := newPlayer(t)
+	var n nodes
+	var rows []ev
+	for i := 0; i < 300; i++ {
+		rows = append(rows, n.el("li", ev{"class": "row"}, n.text("Order #"+strconv.Itoa(1000+i)+": two bags of Ethiopia Guji, delivered")))
+	}
+	doc := n.doc(n.doctype(), n.el("html", nil, n.el("body", nil, n.el("ul", nil, rows...))))
+	putSession(t, st, "orders-session-00001", []fixtureView{{
+		id: "view-one-00000000001", url: "https://shop.example/orders", tab: "tab-one-0000000001",
+		segments: [][]ev{{meta(t0, "https://shop.example/orders", 800, 600), full(t0+1, doc)}},
+	}}, nil)
+	const page = "/?session=orders-session-00001"
+	plainRes, plain := do(t, p, "GET", page, nil)
+	if plainRes.Header.Get("Content-Encoding") != "" || plainRes.Header.Get("Content-Length") != strconv.Itoa(len(plain)) {
+		t.Fatalf("without Accept-Encoding: Content-Encoding %q, Content-Length %q for %d bytes", plainRes.Header.Get("Content-Encoding"), plainRes.Header.Get("Content-Length"), len(plain))
+	}
+	if len(plain) <= minCompressedPage {
+		t.Fatalf("the page is %d bytes: too small to test compression", len(plain))
+	}
+	res, body := do(t, p, "GET", page, map[string]string{"Accept-Encoding": "br;q=1, gzip;q=0.8"})
+	if res.Header.Get("Content-Encoding") != "gzip" || res.Header.Get("Content-Length") != "" || !strings.Contains(res.Header.Get("Vary"), "Accept-Encoding") {
+		t.Fatalf("headers %v", res.Header)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unzipped, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The CSRF token and the nonce differ between two renderings.
+	norm := regexp.MustCompile(`(nonce="|data-csrf=")[^"]+`)
+	if a, b := norm.ReplaceAll(unzipped, nil), norm.ReplaceAll(plain, nil); !bytes.Equal(a, b) {
+		t.Fatalf("the compressed page differs from the plain one (%d and %d bytes)", len(a), len(b))
+	}
+	if len(body) > len(plain)/3 {
+		t.Errorf("compressed to %d of %d bytes", len(body), len(plain))
+	}
+	head, headBody := do(t, p, "HEAD", page, map[string]string{"Accept-Encoding": "gzip"})
+	if head.Header.Get("Content-Encoding") != "gzip" || len(headBody) != 0 {
+		t.Errorf("HEAD: Content-Encoding %q, %d body bytes", head.Header.Get("Content-Encoding"), len(headBody))
+	}
+	if res, _ := do(t, p, "GET", page, map[string]string{"Accept-Encoding": "gzip;q=0"}); res.Header.Get("Content-Encoding") != "" {
+		t.Errorf("gzip;q=0 got Content-Encoding %q", res.Header.Get("Content-Encoding"))
 	}
 }

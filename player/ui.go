@@ -177,23 +177,43 @@ func (p *Player) serveIndex(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	// The page carries a CSRF token bound to this browser's cookie.
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		b := buf.Bytes()
-		// The head goes out on its own: a browser scans what it has
-		// received for the stylesheet and script to fetch before it
-		// parses it, and the boot data (with the first segment, hundreds
-		// of KB) would otherwise delay those requests until it was all
-		// scanned.
-		if i := bytes.Index(b, []byte("</head>")); i > 0 && len(b) > 64<<10 {
-			w.Write(b[:i])
-			http.NewResponseController(w).Flush()
-			b = b[i:]
-		}
-		w.Write(b)
+	h.Add("Vary", "Accept-Encoding")
+	// A session's page carries its first segment (hundreds of KB of
+	// JSON that compress tenfold): compressed here, since the player is
+	// often served without `encode` in front of it.
+	compress := buf.Len() > minCompressedPage && jsbundle.AcceptsEncoding(r.Header.Get("Accept-Encoding"), "gzip")
+	if compress {
+		h.Set("Content-Encoding", "gzip")
+	} else {
+		h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	}
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	out, flush := io.Writer(w), func() {}
+	if compress {
+		zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed) // the level is valid
+		defer zw.Close()
+		out, flush = zw, func() { zw.Flush() }
+	}
+	b := buf.Bytes()
+	// The head goes out on its own: a browser scans what it has received
+	// for the stylesheet and script to fetch before it parses it, and the
+	// boot data would otherwise delay those requests until it was all
+	// scanned.
+	if i := bytes.Index(b, []byte("</head>")); i > 0 && len(b) > 64<<10 {
+		out.Write(b[:i])
+		flush()
+		http.NewResponseController(w).Flush()
+		b = b[i:]
+	}
+	out.Write(b)
 }
+
+// minCompressedPage is the size from which the player's page is sent
+// compressed: below it, compressing saves less than a packet.
+const minCompressedPage = 8 << 10
 
 // bootData returns the session and segment list the replay of id starts
 // with, as the API would answer them, and its first segment's URL; empty
