@@ -103,7 +103,8 @@ func testTransport(t *testing.T, h *harness, b *browser) {
 		waitFor(t, 10*time.Second, "segments closed by size", func() bool { return h.coll.count() >= 3 })
 		var sizes []int
 		for _, u := range h.coll.snapshot() {
-			if u.Sid == sid && u.Status == 200 {
+			// The full snapshot's segment leaves at once, whatever its size.
+			if u.Sid == sid && u.Status == 200 && !u.Full {
 				sizes = append(sizes, u.Wire)
 				// A segment closes after the event that takes it past 60 KB
 				// (a 400-item mutation here, about 20 KB compressed).
@@ -188,6 +189,25 @@ func testTransport(t *testing.T, h *harness, b *browser) {
 		if _, err := h.coll.events(sid, vid); err != nil {
 			t.Errorf("view not complete after pagehide: %v", err)
 		}
+		h.coll.checkProblems(t)
+	})
+
+	t.Run("a visitor who leaves at once leaves the snapshot", func(t *testing.T) {
+		h.coll.reset()
+		live := b.tab(t)
+		// The shipped flush delay: a segment stays open for 5 s, and at
+		// pagehide the snapshot's ~150 KB of JSON would be more than a
+		// beacon can carry (the whole view was lost).
+		h.open(t, live, "/long.html?privacy=allow&timing="+urlq(`{flush: 5000, tick: 1000}`))
+		sid, vid := ids(t, live)
+		time.Sleep(300 * time.Millisecond)
+		if err := chromedp.Run(live, chromedp.Navigate(h.url("/basic.html?privacy=allow"))); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, "the first view's snapshot", func() bool {
+			evs, err := h.coll.events(sid, vid)
+			return err == nil && len(evs) > 1
+		})
 		h.coll.checkProblems(t)
 	})
 

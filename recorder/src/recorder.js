@@ -194,6 +194,9 @@ function snapshot(isNewView) {
   }
   const node = serialize(document, cfg.privacy);
   emit(2, { node, initialOffset: { left: scrollX, top: scrollY } }); // the viewport's, whichever element scrolls it
+  // Sent at once: left open for 5 s, it went away uncompressed with a
+  // visitor who left sooner, too big for a pagehide beacon.
+  closeSegment();
   trackStyles(document);
   finish();
 }
