@@ -7,6 +7,7 @@ import {
 } from './dom.js';
 import { sanitizeAttribute, safeURL } from './sanitize.js';
 import { adaptCss } from './css.js';
+import { showBlankCanvas } from './canvas.js';
 
 // rrweb lower-cases SVG tag names when recording; SVG needs them camel-cased.
 const SVG_TAGS = {};
@@ -129,6 +130,7 @@ function buildElement(rb, sn, doc, post, depth) {
     if (sn.iframeDoc) post.push(() => rb._attachDocument(el, sn.iframeDoc));
   }
   if (special) applySpecial(rb, el, lower, id, special, post);
+  if (lower === 'canvas' && typeof special?.rr_dataURL !== 'string') post.push(() => showBlankCanvas(el));
   // Children. Scripts keep no content; a textarea's content is its value.
   const kids = Array.isArray(sn.childNodes) ? sn.childNodes : null;
   if (kids && kids.length && !script) {

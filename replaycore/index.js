@@ -17,6 +17,7 @@ import { sanitizeAttribute, safeURL } from './sanitize.js';
 import { adaptCss } from './css.js';
 import { checkpointOf } from './checkpoint.js';
 import { withReplaySheet } from './noscript.js';
+import { showCanvas } from './canvas.js';
 import { modeMarkup, setMode } from './mode.js';
 
 export { EventType, IncrementalSource, MouseInteractions, MediaInteractions, NodeType };
@@ -811,6 +812,7 @@ export class Rebuilder {
     if (!el) return;
     const seq = (this._canvasSeq.get(id) || 0) + 1;
     this._canvasSeq.set(id, seq);
+    showCanvas(el, url);
     const img = new Image();
     img.onload = () => {
       if (this._canvasSeq.get(id) !== seq || this._nodes.get(id) !== el) return; // a later frame won
@@ -854,6 +856,9 @@ export class Rebuilder {
       } catch (e) { /* ignore */ }
     }
     this._canvasDirty.add(d.id);
+    try {
+      showCanvas(el, el.toDataURL());
+    } catch (e) { /* ignore */ }
   }
 
   // ---- CSSOM ----
@@ -1122,3 +1127,4 @@ function safeResolver(fn) {
 function cssIdent(s) {
   return typeof s === 'string' && /^-?[_a-zA-Z][_a-zA-Z0-9-]*$/.test(s) ? s : '';
 }
+

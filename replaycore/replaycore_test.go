@@ -796,6 +796,7 @@ const checkpointJS = `(async () => {
 			E('div', {id: 'host'}, [E('p', {}, [T('light')]), E('b', {}, [T('in shadow')], {isShadow: true})], {isShadowHost: true}),
 			E('iframe', {id: 'fr'}),
 			E('canvas', {id: 'cv', width: 4, height: 4}),
+			E('canvas', {id: 'cv2', width: 30, height: 20}),
 			E('dialog', {id: 'dl'}, [T('dialog')]),
 			E('div', {id: 'pop', popover: ''}, [T('pop')]),
 			E('script', {}, []),
@@ -846,6 +847,16 @@ const checkpointJS = `(async () => {
 	if (getComputedStyle(q('#i')).color !== 'rgb(9, 9, 9)') checks.push('inserted rule not applied');
 	const px = q('#cv').getContext('2d').getImageData(1, 1, 1, 1).data;
 	if (px[0] !== 255 || px[3] !== 255) checks.push('canvas frame not drawn: ' + Array.from(px));
+	// The frames run no script, so a <canvas> would render its fallback
+	// content (nothing, no height): its pixels are shown as its content,
+	// at the size the live canvas had; a canvas never drawn keeps its size.
+	for (const [where, dd] of [['built', d], ['restored', d2]]) {
+		for (const [sel, w, h, img] of [['#cv', 4, 4, true], ['#cv2', 30, 20, false]]) {
+			const el = dd.querySelector(sel), r = el.getBoundingClientRect(), content = getComputedStyle(el).content;
+			if (r.width !== w || r.height !== h) checks.push(where + ' ' + sel + ' is ' + r.width + 'x' + r.height + ', want ' + w + 'x' + h);
+			if (img !== content.startsWith('url("data:image/png')) checks.push(where + ' ' + sel + ' shows ' + content.slice(0, 40));
+		}
+	}
 	if (!rb2._placeholders.has(d2.querySelector('noscript'))) checks.push('script placeholder');
 	return {same: a === b, a: a === b ? '' : a, b: a === b ? '' : b, checks, cpBytes: a.length};
 })()`
