@@ -1,18 +1,22 @@
 // CSS adaptation for replay: :hover and :focus rules also match the
 // classes the player puts on the element under the recorded cursor and on
-// the recorded focus, and url()s go through the caller's resolveURL.
+// the recorded focus, :defined matches every element (the replay frame
+// defines no custom element: the common `:not(:defined) { visibility:
+// hidden }` hid every web component), and url()s go through the caller's
+// resolveURL.
 
 import { rewriteCssUrls } from './sanitize.js';
 
 /**
  * Rewrites selector preludes of css so that :hover also matches
- * .<hoverClass> and :focus also matches .<focusClass>. Idempotent: running
+ * .<hoverClass>, :focus also matches .<focusClass> and :defined every
+ * element. Idempotent: running
  * it on its own output changes nothing, so checkpoints can store adapted
  * text. Only selector preludes are touched, never at-rule preludes such as
  * @media (hover: hover).
  */
 export function adaptSelectors(css, hoverClass, focusClass) {
-  if (css.indexOf(':hover') < 0 && css.indexOf(':focus') < 0) return css;
+  if (css.indexOf(':hover') < 0 && css.indexOf(':focus') < 0 && css.indexOf(':defined') < 0) return css;
   let out = '';
   let start = 0; // start of the current prelude
   let last = 0; // end of what was copied to out
@@ -27,7 +31,7 @@ export function adaptSelectors(css, hoverClass, focusClass) {
       i = end < 0 ? n : end + 1;
     } else if (c === 123) { // '{': the prelude is css[start, i)
       const prelude = css.slice(start, i);
-      if (prelude.trimStart().charAt(0) !== '@' && (prelude.indexOf(':hover') >= 0 || prelude.indexOf(':focus') >= 0)) {
+      if (prelude.trimStart().charAt(0) !== '@' && (prelude.indexOf(':hover') >= 0 || prelude.indexOf(':focus') >= 0 || prelude.indexOf(':defined') >= 0)) {
         out += css.slice(last, start) + rewritePrelude(prelude, hoverClass, focusClass);
         last = i;
       }
@@ -40,8 +44,11 @@ export function adaptSelectors(css, hoverClass, focusClass) {
 }
 
 function rewritePrelude(sel, hoverClass, focusClass) {
-  return sel.replace(/("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|(?<!:is\():(hover|focus)(?![\w-])/g, (m, quoted, which, at) =>
-    quoted || afterPseudoElement(sel, at) ? m : ':is(:' + which + ', .' + (which === 'hover' ? hoverClass : focusClass) + ')');
+  return sel.replace(/("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|(?<!:is\():(hover|focus|defined)(?![\w-])/g, (m, quoted, which, at) => {
+    if (quoted) return m;
+    if (which === 'defined') return ':is(*)';
+    return afterPseudoElement(sel, at) ? m : ':is(:' + which + ', .' + (which === 'hover' ? hoverClass : focusClass) + ')';
+  });
 }
 
 // Whether position at of a selector follows a pseudo-element in its

@@ -871,9 +871,9 @@ const hoverJS = `(() => {
 	const E = (tagName, attributes, childNodes) => ({type: 2, tagName, attributes: attributes || {}, childNodes: childNodes || [], id: ++id});
 	const T = (t) => ({type: 3, textContent: t, id: ++id});
 	rb.apply({type: 2, timestamp: 1, data: {node: {type: 0, id: ++id, childNodes: [E('html', {}, [
-		E('head', {}, [E('style', {}, [T('a:hover { color: rgb(255, 0, 0); } input:focus { color: rgb(0, 0, 255); } @media (hover: hover) { b { color: rgb(0, 128, 0); } } .bg { background: url(/orig/a.png); } @font-face { font-family: X; src: url(/orig/f.woff2); } .s ::-webkit-scrollbar-thumb:hover, .s:focus::-webkit-scrollbar { color: red; } .t:hover::before { content: "t"; }')]),
+		E('head', {}, [E('style', {}, [T('a:hover { color: rgb(255, 0, 0); } input:focus { color: rgb(0, 0, 255); } @media (hover: hover) { b { color: rgb(0, 128, 0); } } .bg { background: url(/orig/a.png); } @font-face { font-family: X; src: url(/orig/f.woff2); } .s ::-webkit-scrollbar-thumb:hover, .s:focus::-webkit-scrollbar { color: red; } .t:hover::before { content: "t"; } x-card:not(:defined) { display: none; } x-card:defined { color: rgb(0, 0, 200); }')]),
 			E('link', {rel: 'stylesheet', href: '/orig/s.css'})]),
-		E('body', {}, [E('a', {id: 'a', href: '/x'}, [E('span', {id: 'sp'}, [T('link')])]), E('input', {id: 'in'}), E('b', {}, [T('b')]), E('img', {src: '/orig/i.png', srcset: '/orig/i2.png 2x'}), E('video', {poster: '/orig/p.png', src: '/orig/v.mp4'})]),
+		E('body', {}, [E('x-card', {id: 'card'}, [T('component')]), E('a', {id: 'a', href: '/x'}, [E('span', {id: 'sp'}, [T('link')])]), E('input', {id: 'in'}), E('b', {}, [T('b')]), E('img', {src: '/orig/i.png', srcset: '/orig/i2.png 2x'}), E('video', {poster: '/orig/p.png', src: '/orig/v.mp4'})]),
 	])]}}});
 	const d = f.contentDocument;
 	const a = d.getElementById('a');
@@ -887,6 +887,9 @@ const hoverJS = `(() => {
 	rb.apply({type: 3, timestamp: 5, data: {source: 2, type: 6, id: rb.idOf(d.getElementById('in'))}});
 	if (getComputedStyle(d.getElementById('in')).color === 'rgb(0, 0, 255)') errs.push(':focus not removed');
 	if (d.querySelector('style').textContent.indexOf('(hover: hover)') < 0) errs.push('media query rewritten: ' + d.querySelector('style').textContent);
+	// Custom elements were defined live; the frame defines none.
+	const card = getComputedStyle(d.getElementById('card'));
+	if (card.display === 'none' || card.color !== 'rgb(0, 0, 200)') errs.push('a custom element styled as undefined: display ' + card.display + ', color ' + card.color);
 	// A pseudo-element's :hover is left alone (no class can match there);
 	// a :hover before one is emulated as anywhere else.
 	const sels = Array.from(d.querySelector('style').sheet.cssRules, (r) => r.selectorText || '');
