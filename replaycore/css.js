@@ -2,8 +2,8 @@
 // classes the player puts on the element under the recorded cursor and on
 // the recorded focus, :defined matches every element (the replay frame
 // defines no custom element: the common `:not(:defined) { visibility:
-// hidden }` hid every web component), and url()s go through the caller's
-// resolveURL.
+// hidden }` hid every web component), @media (scripting) tests answer as
+// they did live, and url()s go through the caller's resolveURL.
 
 import { rewriteCssUrls } from './sanitize.js';
 
@@ -60,9 +60,24 @@ function afterPseudoElement(sel, at) {
   return sel.slice(i, at).indexOf('::') >= 0;
 }
 
+/**
+ * Rewrites the scripting media feature of @media preludes to what it was
+ * live: the page ran with scripts, the replay frame runs none, so
+ * `(scripting: none)` rules would apply and `(scripting)` ones would not.
+ * The results are constants the rewrite leaves alone, so it is idempotent.
+ */
+export function adaptScripting(css) {
+  if (css.indexOf('scripting') < 0) return css;
+  return css.replace(/@media[^{;]*/gi, (prelude) => prelude.replace(/\(\s*scripting\s*(?::\s*([a-z-]+)\s*)?\)/gi, (m, value) => {
+    const v = (value || 'enabled').toLowerCase();
+    if (v === 'enabled') return '(min-width: 0px)'; // true, as it was live
+    return v === 'none' ? '(scripting: initial-only)' : m; // false, as it was live
+  }));
+}
+
 /** Full adaptation of stylesheet text for the rebuilt document. */
 export function adaptCss(css, opts) {
-  let out = adaptSelectors(css, opts.hoverClass, opts.focusClass);
+  let out = adaptScripting(adaptSelectors(css, opts.hoverClass, opts.focusClass));
   if (opts.resolveURL) out = rewriteCssUrls(out, opts.resolveURL);
   return out;
 }

@@ -871,7 +871,7 @@ const hoverJS = `(() => {
 	const E = (tagName, attributes, childNodes) => ({type: 2, tagName, attributes: attributes || {}, childNodes: childNodes || [], id: ++id});
 	const T = (t) => ({type: 3, textContent: t, id: ++id});
 	rb.apply({type: 2, timestamp: 1, data: {node: {type: 0, id: ++id, childNodes: [E('html', {}, [
-		E('head', {}, [E('style', {}, [T('a:hover { color: rgb(255, 0, 0); } input:focus { color: rgb(0, 0, 255); } @media (hover: hover) { b { color: rgb(0, 128, 0); } } .bg { background: url(/orig/a.png); } @font-face { font-family: X; src: url(/orig/f.woff2); } .s ::-webkit-scrollbar-thumb:hover, .s:focus::-webkit-scrollbar { color: red; } .t:hover::before { content: "t"; } x-card:not(:defined) { display: none; } x-card:defined { color: rgb(0, 0, 200); }')]),
+		E('head', {}, [E('style', {}, [T('a:hover { color: rgb(255, 0, 0); } input:focus { color: rgb(0, 0, 255); } @media (hover: hover) { b { color: rgb(0, 128, 0); } } .bg { background: url(/orig/a.png); } @font-face { font-family: X; src: url(/orig/f.woff2); } .s ::-webkit-scrollbar-thumb:hover, .s:focus::-webkit-scrollbar { color: red; } .t:hover::before { content: "t"; } x-card:not(:defined) { display: none; } x-card:defined { color: rgb(0, 0, 200); } @media (scripting: none) { #card { display: none; } } @media (scripting) { #card { border-left: 3px solid; } } @media screen and (SCRIPTING:enabled) { #card { padding-left: 4px; } }')]),
 			E('link', {rel: 'stylesheet', href: '/orig/s.css'})]),
 		E('body', {}, [E('x-card', {id: 'card'}, [T('component')]), E('a', {id: 'a', href: '/x'}, [E('span', {id: 'sp'}, [T('link')])]), E('input', {id: 'in'}), E('b', {}, [T('b')]), E('img', {src: '/orig/i.png', srcset: '/orig/i2.png 2x'}), E('video', {poster: '/orig/p.png', src: '/orig/v.mp4'})]),
 	])]}}});
@@ -890,6 +890,8 @@ const hoverJS = `(() => {
 	// Custom elements were defined live; the frame defines none.
 	const card = getComputedStyle(d.getElementById('card'));
 	if (card.display === 'none' || card.color !== 'rgb(0, 0, 200)') errs.push('a custom element styled as undefined: display ' + card.display + ', color ' + card.color);
+	// The page ran with scripts; the frame runs none.
+	if (card.borderLeftWidth !== '3px' || card.paddingLeft !== '4px') errs.push('@media (scripting) answered as in the frame: border ' + card.borderLeftWidth + ', padding ' + card.paddingLeft);
 	// A pseudo-element's :hover is left alone (no class can match there);
 	// a :hover before one is emulated as anywhere else.
 	const sels = Array.from(d.querySelector('style').sheet.cssRules, (r) => r.selectorText || '');
