@@ -16,7 +16,9 @@ export function showCanvas(el, url) {
   const prev = shown.get(el);
   if (prev) prev.cancel();
   if (typeof el.animate !== 'function') return;
-  const content = 'url("' + url + '")';
+  // A CSS string: quotes, backslashes and line breaks escaped, so that no
+  // recorded URL can end it and add a second image from elsewhere.
+  const content = 'url("' + url.replace(/["\\\n\r\f]/g, (c) => '\\' + c.charCodeAt(0).toString(16) + ' ') + '")';
   shown.set(el, el.animate([{ content }, { content }], { duration: 1, fill: 'forwards' }));
 }
 

@@ -47,6 +47,11 @@
       el('frame', { src: '/canary?frame' }),
       el('object', { data: '/canary?object' }),
       el('embed', { src: '/canary?embed' }),
+      // A canvas's pixels become its CSS content: the URL must not end the string.
+      el('canvas', { width: '10', height: '10', rr_dataURL: 'data:image/png,x"), url("/canary?canvas-content'}),
+      el('canvas', { width: '10', height: '10', rr_dataURL: "data:image/png,x'), url('/canary?canvas-content2" }),
+      el('canvas', { width: '10', height: '10', rr_dataURL: 'data:image/png,x") image-set("/canary?canvas-content3" 1x) url("data:image/png,x' }),
+      el('canvas', { width: '10', height: '10', rr_dataURL: 'data:image/png,x") url("/canary?canvas-content4' }),
       el('applet', { code: 'x', codebase: '/canary?applet' }),
       el('form', { action: 'javascript:' + C('form-action') }, [
         el('input', { name: 'appendChild' }),
