@@ -100,7 +100,7 @@ func testTransport(t *testing.T, h *harness, b *browser) {
 		for i := 0; i < 14; i++ {
 			act(t, live, `(() => { const w = () => Math.random().toString(36).slice(2, 2 + 3 + Math.floor(Math.random() * 6)); const ul = document.createElement('ul'); for (let j = 0; j < 400; j++) { const li = document.createElement('li'); li.className = 'item item-' + (j % 7); li.dataset.sku = Math.random().toString(16).slice(2, 10); li.innerHTML = '<a href="/p/' + w() + '">' + w() + ' ' + w() + '</a> <span class="price">' + (Math.random() * 100).toFixed(2) + '</span>'; ul.append(li); } document.body.append(ul); return new Promise((r) => setTimeout(r, 20)); })()`)
 		}
-		waitFor(t, 10*time.Second, "segments closed by size", func() bool { return h.coll.count() >= 3 })
+		waitFor(t, 10*time.Second, "segments closed by size", func() bool { return h.coll.count() >= 4 }) // the snapshot's, then three by size
 		var sizes []int
 		for _, u := range h.coll.snapshot() {
 			// The full snapshot's segment leaves at once, whatever its size.
@@ -140,12 +140,16 @@ func testTransport(t *testing.T, h *harness, b *browser) {
 	t.Run("navigation and pagehide deliver the last events", func(t *testing.T) {
 		h.coll.reset()
 		live := b.tab(t)
-		// No timer flush: only leaving the page can deliver what was recorded.
+		// No timer flush: only leaving the page can deliver what was
+		// recorded after the snapshot (whose segment leaves at once).
 		h.open(t, live, "/basic.html?privacy=allow&timing="+urlq(`{flush: 600000, tick: 100}`))
 		sid, vid := ids(t, live)
 		act(t, live, `document.body.append('NAVIGATION-MARKER')`)
-		if n := h.coll.count(); n != 0 {
-			t.Fatalf("%d uploads before leaving the page", n)
+		time.Sleep(300 * time.Millisecond)
+		for _, u := range h.coll.snapshot() {
+			if strings.Contains(string(u.Body), "NAVIGATION-MARKER") {
+				t.Fatalf("segment %d uploaded with the marker before leaving the page", u.Seq)
+			}
 		}
 		if err := chromedp.Run(live, chromedp.Navigate(h.url("/frame-inner2.html"))); err != nil {
 			t.Fatal(err)
