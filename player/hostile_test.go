@@ -1,6 +1,7 @@
 package player
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -89,31 +90,8 @@ func TestHostileRecordingRunsNothing(t *testing.T) {
 	if !strings.Contains(listText, `<img src=x onerror=`) {
 		t.Errorf("the list did not show the user name as text: %q", listText)
 	}
-	// Play it through, seek back and forth (restores rebuild everything
-	// again), and let it sit.
 	run(t, ctx, chromedp.Navigate(ts.url("session=hostile-session-0001")))
-	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.state === 'ended'`, 15*time.Second)
-	for _, sec := range []float64{0.6, 1.2, 2.2, 4, 0.1, 3.9} {
-		seekTo(t, ctx, "hostile-session-0001", sec)
-		time.Sleep(150 * time.Millisecond)
-	}
-	// Poke the rebuilt page the way an attacker hopes someone will: click
-	// every element, submit every form, fire events at every handler.
-	eval(t, ctx, `(() => {
-		const d = document.querySelector('.replay-frame').contentDocument;
-		for (const el of d.querySelectorAll('*')) {
-			try { el.click(); } catch (e) {}
-			for (const type of ['error', 'load', 'mouseover', 'focus', 'toggle']) {
-				try { el.dispatchEvent(new Event(type)); } catch (e) {}
-			}
-		}
-		for (const f of d.querySelectorAll('form')) { try { f.requestSubmit(); } catch (e) {} try { f.submit(); } catch (e) {} }
-		for (const fr of d.querySelectorAll('iframe')) {
-			const fd = fr.contentDocument;
-			if (fd) for (const el of fd.querySelectorAll('*')) { try { el.click(); el.dispatchEvent(new Event('error')); } catch (e) {} }
-		}
-		return true;
-	})()`, nil)
+	playAndPoke(t, ctx, "hostile-session-0001")
 	// The player's own policy refuses inline script: the second wall if
 	// the sandbox were ever missing.
 	eval(t, ctx, `(() => { const s = document.createElement('script'); s.textContent = "fetch('/canary/player-inline')"; document.head.append(s); return true; })()`, nil)
@@ -161,4 +139,32 @@ func TestHostileRecordingRunsNothing(t *testing.T) {
 	if !strings.Contains(evText, `<img src=x onerror=`) {
 		t.Errorf("the error marker's message is not shown as text: %q", evText)
 	}
+}
+
+// playAndPoke plays session id, open in the player, to its end, seeks back
+// and forth (restores rebuild everything again), then pokes the rebuilt
+// page the way an attacker hopes someone will: clicks every element,
+// submits every form, fires events at every handler, in nested frames too.
+func playAndPoke(t *testing.T, ctx context.Context, id string) {
+	t.Helper()
+	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.state === 'ended'`, 20*time.Second)
+	for _, sec := range []float64{0.6, 1.2, 2.2, 4, 0.1, 3.9} {
+		seekTo(t, ctx, id, sec)
+		time.Sleep(150 * time.Millisecond)
+	}
+	eval(t, ctx, `(() => {
+		const d = document.querySelector('.replay-frame').contentDocument;
+		for (const el of d.querySelectorAll('*')) {
+			try { el.click(); } catch (e) {}
+			for (const type of ['error', 'load', 'mouseover', 'focus', 'toggle']) {
+				try { el.dispatchEvent(new Event(type)); } catch (e) {}
+			}
+		}
+		for (const f of d.querySelectorAll('form')) { try { f.requestSubmit(); } catch (e) {} try { f.submit(); } catch (e) {} }
+		for (const fr of d.querySelectorAll('iframe')) {
+			const fd = fr.contentDocument;
+			if (fd) for (const el of fd.querySelectorAll('*')) { try { el.click(); el.dispatchEvent(new Event('error')); } catch (e) {} }
+		}
+		return true;
+	})()`, nil)
 }
