@@ -84,24 +84,21 @@ func upstream(t *testing.T) *httptest.Server {
 // startProxy runs `replay` + `reverse_proxy` in front of the upstream.
 func startProxy(t *testing.T, directives string) string {
 	t.Helper()
+	return startSite(t, "", func(up string) string {
+		return "encode\nreplay {\n\tcors_origins http://player.test\n\t" + directives + "\n}\nreverse_proxy " + up
+	})
+}
+
+// startSite runs Caddy with the replay app (on a temporary data directory)
+// and one loopback site whose directives are site(upstream), upstream
+// being the test upstream's host:port; before goes between the global
+// options and the site (snippets). It returns the site's base URL.
+func startSite(t *testing.T, before string, site func(upstream string) string) string {
+	t.Helper()
 	up := upstream(t)
 	port := caddyrun.FreePort(t)
-	cf := fmt.Sprintf(`{
-	admin off
-	replay {
-		data_dir %s
-	}
-}
-http://127.0.0.1:%d {
-	bind 127.0.0.1
-	encode
-	replay {
-		cors_origins http://player.test
-		%s
-	}
-	reverse_proxy %s
-}
-`, t.TempDir(), port, directives, strings.TrimPrefix(up.URL, "http://"))
+	cf := fmt.Sprintf("{\n\tadmin off\n\treplay {\n\t\tdata_dir %s\n\t}\n}\n%s\nhttp://127.0.0.1:%d {\n\tbind 127.0.0.1\n%s\n}\n",
+		t.TempDir(), before, port, site(strings.TrimPrefix(up.URL, "http://")))
 	caddyrun.Start(t, caddyrun.Adapt(t, []byte(cf)), caddyrun.Addr(port))
 	return "http://" + caddyrun.Addr(port)
 }
@@ -479,35 +476,22 @@ func TestMetricsCountOutcomes(t *testing.T) {
 // route (a snippet imported twice, a copy-paste) give one recorder tag,
 // the first one's, and one set of CORS headers.
 func TestSecondReplayDirectiveInjectsNothing(t *testing.T) {
-	up := upstream(t)
-	port := caddyrun.FreePort(t)
-	cf := fmt.Sprintf(`{
-	admin off
-	replay {
-		data_dir %s
-	}
-}
-(recording) {
+	base := startSite(t, `(recording) {
 	replay {
 		service first
 		cors_origins http://player.test
 	}
-}
-http://127.0.0.1:%d {
-	bind 127.0.0.1
-	import recording
-	import recording
-	route {
-		replay {
-			service second
-			cors_origins http://player.test
-		}
-		reverse_proxy %s
+}`, func(up string) string {
+		return `import recording
+import recording
+route {
+	replay {
+		service second
+		cors_origins http://player.test
 	}
-}
-`, t.TempDir(), port, strings.TrimPrefix(up.URL, "http://"))
-	caddyrun.Start(t, caddyrun.Adapt(t, []byte(cf)), caddyrun.Addr(port))
-	base := "http://" + caddyrun.Addr(port)
+	reverse_proxy ` + up + `
+}`
+	})
 	_, body := get(t, base+"/page")
 	tags := tagRE.FindAllString(body, -1)
 	if len(tags) != 1 || !strings.Contains(tags[0], `data-service="first"`) {
@@ -568,30 +552,18 @@ func TestCustomBasePath(t *testing.T) {
 // that has replay (handle_path /replay/*): the player's page gets no
 // recorder and keeps its own headers, the site's pages still get one.
 func TestPlayerOnARecordedSiteIsNotRecorded(t *testing.T) {
-	up := upstream(t)
-	port := caddyrun.FreePort(t)
-	cf := fmt.Sprintf(`{
-	admin off
-	replay {
-		data_dir %s
-	}
+	base := startSite(t, "", func(up string) string {
+		return `encode
+replay {
+	cors_origins http://player.test
 }
-http://127.0.0.1:%d {
-	bind 127.0.0.1
-	encode
-	replay {
-		cors_origins http://player.test
-	}
-	handle_path /replay/* {
-		replay_player
-	}
-	handle {
-		reverse_proxy %s
-	}
+handle_path /replay/* {
+	replay_player
 }
-`, t.TempDir(), port, strings.TrimPrefix(up.URL, "http://"))
-	caddyrun.Start(t, caddyrun.Adapt(t, []byte(cf)), caddyrun.Addr(port))
-	base := "http://" + caddyrun.Addr(port)
+handle {
+	reverse_proxy ` + up + `
+}`
+	})
 	if _, body := get(t, base+"/page"); len(tagRE.FindAllString(body, -1)) != 1 {
 		t.Fatalf("the site's page lost its recorder:\n%s", body)
 	}
