@@ -98,10 +98,7 @@ func TestScriptedVisitBecomesOneSession(t *testing.T) {
 	ctx := browsertest.New(t, 90*time.Second)
 	started := time.Now()
 	clicks := 0
-	click := func(sel string) chromedp.Action {
-		clicks++
-		return chromedp.Click(sel, chromedp.NodeVisible)
-	}
+	click := countedClick(&clicks)
 	err := chromedp.Run(ctx,
 		chromedp.Navigate(s.Site+"/"),
 		chromedp.WaitVisible("#shop-now"),
@@ -242,5 +239,14 @@ func signUp(click func(sel string) chromedp.Action) chromedp.Tasks {
 		chromedp.SendKeys("#password", "correct horse battery"),
 		click("#submit"),
 		chromedp.WaitVisible("#form-success"),
+	}
+}
+
+// countedClick returns a click on a visible element that counts itself in
+// *n, for checking the clicks the index reports.
+func countedClick(n *int) func(sel string) chromedp.Action {
+	return func(sel string) chromedp.Action {
+		*n++
+		return chromedp.Click(sel, chromedp.NodeVisible)
 	}
 }

@@ -45,10 +45,7 @@ func TestReloadWhileRecording(t *testing.T) {
 		}
 	}()
 	clicks := 0
-	click := func(sel string) chromedp.Action {
-		clicks++
-		return chromedp.Click(sel, chromedp.NodeVisible)
-	}
+	click := countedClick(&clicks)
 	err := chromedp.Run(ctx,
 		chromedp.Navigate(s.Site+"/"),
 		chromedp.WaitVisible("#shop-now"),
