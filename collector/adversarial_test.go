@@ -510,3 +510,27 @@ func fromClients(h *harness, prefix string) func(remote string) *response {
 		return h.do(u)
 	}
 }
+
+// TestBodyHoldingStoreMarkerRefused: a gzip header's extra field can hold
+// any bytes, such as the embedded store's record marker (and a record
+// framed for another session behind it, which a scan after disk damage
+// would index). The upload gets a 400 that names the problem and nothing
+// is stored; a well-formed upload of the same session goes through.
+func TestBodyHoldingStoreMarkerRefused(t *testing.T) {
+	h := newHarness(t, Config{})
+	seg := firstSeg(id("marker"), id("view"), visitStart)
+	u := uploadOf(seg)
+	var b bytes.Buffer
+	zw := kgzip.NewWriter(&b)
+	zw.Header.Extra = []byte("RPLSEG1\n\x00\x00\x00\x02{}")
+	zw.Write(seg.Body())
+	zw.Close()
+	u.body = b.Bytes()
+	if r := h.do(u); r.status != 400 || r.reason() != "invalid_segment" || !strings.Contains(r.raw, "record marker") {
+		t.Errorf("a body holding the store's record marker: %d %s, want 400 invalid_segment", r.status, r.raw)
+	}
+	if total := h.total(); total != 0 {
+		t.Fatalf("%d sessions stored from a refused upload", total)
+	}
+	h.mustAccept(uploadOf(seg))
+}

@@ -30,6 +30,8 @@ import (
 // zeroes it) and is never indexed.
 const segMagic = "RPLSEG1\n"
 
+var magicBytes = []byte(segMagic)
+
 // recordOverhead is the framing around header and body.
 const recordOverhead = len(segMagic) + 4 + 4
 
@@ -88,6 +90,14 @@ func appendRecord(dst []byte, seg *store.NewSegment) ([]byte, error) {
 	}
 	if len(seg.Body) > maxBody {
 		return nil, fmt.Errorf("%w: segment body too large (%d bytes)", store.ErrInvalid, len(seg.Body))
+	}
+	// A body that holds the magic could pass for a record of its own once
+	// damage in front of it sends the scan looking for the next magic: a
+	// segment planted in a gzip header's extra field, for any session,
+	// would be indexed. No compressor's output holds these 8 bytes by
+	// chance (2^-64 at each offset); a body made to is refused.
+	if bytes.Contains(seg.Body, magicBytes) {
+		return nil, fmt.Errorf("%w: segment body holds the store's record marker %q, which no real gzip stream does; compress the events with a standard gzip writer", store.ErrInvalid, segMagic)
 	}
 	buf := slices.Grow(dst, recordOverhead+len(seg.Body)+recordHeaderSize(&h))
 	start := len(buf)

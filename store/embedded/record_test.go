@@ -2,11 +2,17 @@ package embedded
 
 import (
 	"bytes"
+	"compress/gzip"
+	"context"
 	"encoding/json"
+	"errors"
 	"hash/crc32"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/caddy-replay/caddy-replay/store"
+	"github.com/caddy-replay/caddy-replay/store/storetest"
 )
 
 // TestRecordHeaderLikeJSON checks that the record header written by hand
@@ -57,5 +63,67 @@ func TestRecordHeaderLikeJSON(t *testing.T) {
 		if err != nil || h.info() != info || !bytes.Equal(rb, seg.Body) || !bytes.Equal(h.Extra, seg.Extra) {
 			t.Errorf("segment %d: read back %+v, %q, %v", i, h, rb, err)
 		}
+	}
+}
+
+// TestBodyWithRecordMarkerRefused: a gzip body can carry any bytes in its
+// header's extra field, including a whole record framed for another
+// session. Stored, it would stay hidden inside its own record until damage
+// in front of it (a torn write, a bad sector) made a scan look for the
+// next magic and index the planted record: a segment forged into the
+// victim's session. The store refuses such a body (ErrInvalid), stores
+// nothing of it, and a damaged pack's reindex finds no victim.
+func TestBodyWithRecordMarkerRefused(t *testing.T) {
+	s := openTest(t)
+	defer s.Close()
+	ctx := context.Background()
+	attacker, victim, vid := storetest.ID("attacker"), storetest.ID("victim"), storetest.ID("view")
+	forged, err := encodeRecord(newSeg(victim, vid, 0, 5, 6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Header.Extra = forged
+	zw.Write([]byte(`[{"type":4,"timestamp":1,"data":{}}]`))
+	zw.Close()
+	planted := newSeg(attacker, vid, 1, 1, 2)
+	planted.Body = b.Bytes()
+
+	mustPut(t, s, newSeg(attacker, vid, 0, 0, 1))
+	if _, err := s.PutSegment(ctx, planted); !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), "record marker") {
+		t.Errorf("a body holding a framed record: %v, want ErrInvalid naming the marker", err)
+	}
+	mustPut(t, s, newSeg(attacker, vid, 2, 2, 3))
+	if list, _ := s.SegmentList(ctx, attacker); len(list) != 2 || list[0].Seq != 0 || list[1].Seq != 2 {
+		t.Errorf("the attacker's session lists %+v, want seq 0 and 2", list)
+	}
+
+	// Damage every indexed record's magic (never a byte inside a body): a
+	// reindex then searches the packs byte by byte for magics, and must
+	// find none inside a stored body.
+	rows, err := s.rdb.Query(`SELECT s.off, p.name FROM segments s JOIN packs p ON p.id = s.pack`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var off int64
+		var name string
+		if err := rows.Scan(&off, &name); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.OpenFile(s.packPath(name), os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteAt([]byte("XX"), off)
+		f.Close()
+	}
+	rows.Close()
+	if _, err := s.Reindex(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Session(ctx, victim); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("after damage and reindex the victim's session is there (%v): a planted record was indexed", err)
 	}
 }
