@@ -183,6 +183,12 @@ func cliSessions(c *cobra.Command, _ []string) error {
 		}
 		*dst = d.Milliseconds()
 	}
+	if q.From > 0 && q.To > 0 && q.From > q.To {
+		return fmt.Errorf("--from %s is after --to %s: no session can match", from, to)
+	}
+	if q.MinDuration > 0 && q.MaxDuration > 0 && q.MinDuration > q.MaxDuration {
+		return fmt.Errorf("--min-duration is over --max-duration: no session can match")
+	}
 	q.HasErrors, _ = f.GetBool("errors")
 	q.HasRageClicks, _ = f.GetBool("rage")
 	q.HasDeadClicks, _ = f.GetBool("dead")

@@ -56,6 +56,27 @@ func TestCLIUnknownCommandFails(t *testing.T) {
 	}
 }
 
+// TestCLIEmptyRangesFail: a time range that ends before it starts, or a
+// minimum duration over the maximum, is a mistake the command names, not
+// a listing of nothing.
+func TestCLIEmptyRangesFail(t *testing.T) {
+	dir := emptyStore(t)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--from", "2026-03-01T00:00:00Z", "--to", "2026-02-01T00:00:00Z"}, "is after --to"},
+		{[]string{"--min-duration", "5m", "--max-duration", "10s"}, "is over --max-duration"},
+	} {
+		if out, err := runCLI(append([]string{"sessions", "--data-dir", dir}, c.args...)...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("caddy replay sessions %v: %v\n%s", c.args, err, out)
+		}
+	}
+	if out, err := runCLI("sessions", "--data-dir", dir, "--from", "2026-02-01T00:00:00Z", "--to", "2026-03-01T00:00:00Z"); err != nil || !strings.Contains(out, "0 of 0 sessions") {
+		t.Errorf("caddy replay sessions over a month: %v\n%s", err, out)
+	}
+}
+
 // TestCLIFailedExportLeavesNoFile: exporting a session that is not there
 // fails and leaves no (empty) output file behind.
 func TestCLIFailedExportLeavesNoFile(t *testing.T) {

@@ -213,6 +213,14 @@ func (p *Player) parseQuery(v map[string][]string) (store.Query, error) {
 		}
 		*f.dst = n
 	}
+	// An empty range is a mistake, not a question with no answer: say so
+	// rather than list nothing.
+	if q.From > 0 && q.To > 0 && q.From > q.To {
+		return q, fmt.Errorf("from (%s) is after to (%s): the time range is empty; give a start before the end", get("from"), get("to"))
+	}
+	if q.MinDuration > 0 && q.MaxDuration > 0 && q.MinDuration > q.MaxDuration {
+		return q, fmt.Errorf("min_duration (%d ms) is over max_duration (%d ms): no session can match; give a minimum below the maximum", q.MinDuration, q.MaxDuration)
+	}
 	for _, f := range []struct {
 		name string
 		dst  *bool

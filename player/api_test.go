@@ -267,7 +267,7 @@ func testListFiltersSortAndCursor(t *testing.T, st store.Store, p *Player) {
 	if len(seen) != 12 {
 		t.Errorf("pagination saw %d sessions", len(seen))
 	}
-	for _, q := range []string{"from=yesterday", "min_duration=-1", "errors=maybe", "sort=random", "order=up", "limit=0", "limit=501", "cursor=garbage"} {
+	for _, q := range []string{"from=yesterday", "min_duration=-1", "errors=maybe", "sort=random", "order=up", "limit=0", "limit=501", "cursor=garbage", "from=2000&to=1000", "from=2024-03-01T00:00:00Z&to=2024-02-01T00:00:00Z", "min_duration=5000&max_duration=100"} {
 		res, body := do(t, p, "GET", "/api/sessions?"+q, nil)
 		var e struct{ Error, Message string }
 		json.Unmarshal(body, &e)

@@ -35,9 +35,9 @@ function chip(label, iconName, on, onchange, title) {
 export function filterBar(f, { set, clear }) {
   const customDates = f.range === 'custom'
     ? h('span', { class: 'dates' },
-      h('input', { class: 'input date', type: 'date', value: f.from || '', 'aria-label': 'From date', onchange: (e) => set('from', e.target.value) }),
+      h('input', { class: 'input date', type: 'date', value: f.from || '', max: f.to || null, 'aria-label': 'From date', onchange: (e) => set('from', e.target.value) }),
       h('span', { class: 'muted' }, '–'),
-      h('input', { class: 'input date', type: 'date', value: f.to || '', 'aria-label': 'To date', onchange: (e) => set('to', e.target.value) }))
+      h('input', { class: 'input date', type: 'date', value: f.to || '', min: f.from || null, 'aria-label': 'To date', onchange: (e) => set('to', e.target.value) }))
     : null;
   const any = Object.keys(f).some((k) => k !== 'sort');
   return h('div', { class: 'filters', role: 'search' },
