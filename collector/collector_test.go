@@ -48,8 +48,8 @@ func TestAcceptsAVisit(t *testing.T) {
 	if s.UserID != "u-42" || s.UserEmail != "u-42@example.com" {
 		t.Errorf("user %q %q", s.UserID, s.UserEmail)
 	}
-	if s.UserAgent != "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0" {
-		t.Errorf("UserAgent %q: the recorder's replay/view userAgent wins over the header", s.UserAgent)
+	if s.UserAgent != "TestBrowser/1.0" {
+		t.Errorf("UserAgent %q: the recorder sends none, the request's header is the browser", s.UserAgent)
 	}
 	if s.Service != "shop" || s.Env != "prod" || s.Version != "1.4.2" || s.ApplicationID != "app-1" {
 		t.Errorf("service/env/version/app = %q/%q/%q/%q", s.Service, s.Env, s.Version, s.ApplicationID)

@@ -1,8 +1,10 @@
 package player
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image/png"
 	"io"
 	"math"
 	"strconv"
@@ -764,6 +766,56 @@ func TestInPlaceSeeksMatchFullRebuilds(t *testing.T) {
 		got.DOM, s.DOM = "", ""
 		if s != got {
 			t.Errorf("at %gs a seek in place differs from a fresh rebuild:\n in place %+v\n rebuilt  %+v", sec, got, s)
+		}
+	}
+}
+
+// A visitor who preferred a dark color scheme is replayed in dark, and the
+// next page, recorded while they preferred light, in light, whatever the
+// operator's browser prefers: the page's prefers-color-scheme rules and
+// its color-scheme canvas answer as they did live. The check is on
+// pixels, since a transparent page shows what the player paints behind it.
+func TestVisitorColorScheme(t *testing.T) {
+	ts := newTestServer(t)
+	page := func(n *nodes, title string) ev {
+		css := n.text(":root{color-scheme:light dark}h1{margin:0;color:rgb(10,20,30)}@media (prefers-color-scheme: dark){h1{color:rgb(200,210,220)}}")
+		css["isStyle"] = true
+		return n.doc(n.doctype(), n.el("html", nil, n.el("head", nil, n.el("style", nil, css)), n.el("body", nil, n.el("h1", nil, n.text(title)))))
+	}
+	var a, b nodes
+	b.next = 100
+	dark := meta(t0, "https://dark.example/", 800, 600)
+	dark["data"].(ev)["dark"] = true
+	views := []fixtureView{
+		{id: "view-dark-000000001", url: "https://dark.example/", tab: "tab-scheme-0000001", segments: [][]ev{{dark, full(t0+1, page(&a, "Night")), move(t0+4000, 1, [2]int{5, 5})}}},
+		{id: "view-light-00000002", url: "https://dark.example/day", tab: "tab-scheme-0000001", segments: [][]ev{{meta(t0+5000, "https://dark.example/day", 800, 600), full(t0+5001, page(&b, "Day")), move(t0+9000, 101, [2]int{5, 5})}}},
+	}
+	putSession(t, ts.store, "scheme-session-0001", views, nil)
+	ctx, _ := browser(t, 30*time.Second)
+	run(t, ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(ts.url("session=scheme-session-0001&t=1")))
+	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.indexed === '1'`, 10*time.Second)
+	for _, c := range []struct {
+		sec       float64
+		h1        string
+		lightness func(uint32) bool
+	}{
+		{1, "rgb(200, 210, 220)", func(l uint32) bool { return l < 0x4000 }},
+		{6, "rgb(10, 20, 30)", func(l uint32) bool { return l > 0xf000 }},
+		{2, "rgb(200, 210, 220)", func(l uint32) bool { return l < 0x4000 }},
+	} {
+		seekTo(t, ctx, "scheme-session-0001", c.sec)
+		waitJS(t, ctx, fmt.Sprintf(`document.querySelector('.replay-screen').dataset.time === '%d'`, int(c.sec*1000)), 3*time.Second)
+		frameCheck(t, ctx, fmt.Sprintf("heading color at %gs", c.sec), `getComputedStyle(d.querySelector('h1')).color === '`+c.h1+`'`)
+		var shot []byte
+		run(t, ctx, chromedp.Screenshot(".replay-frame", &shot, chromedp.ByQuery))
+		img, err := png.Decode(bytes.NewReader(shot))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Below the heading: the page's background, or what shows through it.
+		r, g, bl, _ := img.At(img.Bounds().Dx()/2, img.Bounds().Dy()*3/4).RGBA()
+		if l := (r + g + bl) / 3; !c.lightness(l) {
+			t.Errorf("at %gs the page's background is rgb(%d, %d, %d): the visitor's color scheme was not replayed", c.sec, r>>8, g>>8, bl>>8)
 		}
 	}
 }

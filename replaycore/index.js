@@ -56,7 +56,7 @@ export class Rebuilder {
       stylesheets: options.stylesheets && typeof options.stylesheets.get === 'function' ? options.stylesheets : null,
     };
     this._onWarning = typeof options.onWarning === 'function' ? options.onWarning : null;
-    this._meta = { href: '', width: 0, height: 0 };
+    this._meta = { href: '', width: 0, height: 0, dark: false };
     this._lastTs = 0;
     this._listening = new WeakSet();
     this._frameOf = new WeakMap(); // rebuilt frame Document -> its <iframe> element
@@ -89,9 +89,27 @@ export class Rebuilder {
     this._queue = null; // adds of the mutation being applied
   }
 
-  /** {href, width, height} from the last Meta or ViewportResize event. */
+  /**
+   * {href, width, height, dark} from the last Meta or ViewportResize event;
+   * dark tells whether the visitor preferred a dark color scheme.
+   */
   get meta() {
     return { ...this._meta };
+  }
+
+  // Takes a Meta event's data (or a checkpoint's meta). The visitor's
+  // color scheme preference goes on the frame element that holds the
+  // rebuilt document: in a frame, prefers-color-scheme answers with the
+  // used color-scheme of the frame element, so the page's dark-mode rules
+  // (@media, <picture> sources, link media) apply as they did live,
+  // whatever the operator's own preference.
+  _setMeta(d) {
+    this._meta = { href: String(d.href || ''), width: +d.width || 0, height: +d.height || 0, dark: d.dark === true };
+    let frame = null;
+    try {
+      frame = this.doc.defaultView && this.doc.defaultView.frameElement;
+    } catch (e) { /* a cross-origin embedder: it sets the scheme itself */ }
+    if (frame && frame.style) frame.style.colorScheme = this._meta.dark ? 'dark' : 'light';
   }
 
   /** The rebuilt Node for a serialized id, or null. */
@@ -116,7 +134,7 @@ export class Rebuilder {
       const d = event.data && typeof event.data === 'object' ? event.data : {};
       switch (event.type) {
         case EventType.Meta:
-          this._meta = { href: String(d.href || ''), width: +d.width || 0, height: +d.height || 0 };
+          this._setMeta(d);
           break;
         case EventType.FullSnapshot:
           this._fullSnapshot(d);
@@ -163,7 +181,7 @@ export class Rebuilder {
     }
     this._reset();
     if (cp) {
-      this._meta = { href: String(cp.meta && cp.meta.href || ''), width: +(cp.meta && cp.meta.width) || 0, height: +(cp.meta && cp.meta.height) || 0 };
+      this._setMeta(cp.meta || {});
       this._lastTs = +cp.ts || this._lastTs;
     }
     const post = [];

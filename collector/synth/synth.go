@@ -142,11 +142,10 @@ func NewVisit(o Options) *Visit {
 			b, _ := json.Marshal(e)
 			evs = append(evs, timed{t, e["type"].(int), b})
 		}
-		emit(ev(4, t, map[string]any{"href": u, "width": 1280, "height": 800}))
+		emit(ev(4, t, map[string]any{"href": u, "width": 1280, "height": 800, "dark": false}))
 		emit(ev(5, t, map[string]any{"tag": "replay/view", "payload": map[string]any{
 			"url": u, "referrer": "", "title": "Shop — " + pages[view%len(pages)], "tab": tab,
 			"service": "shop", "env": "prod", "version": "1.4.2", "applicationId": "app-1",
-			"userAgent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0", "sdk": "caddy-replay/1",
 		}}))
 		if o.User != "" && view == 0 {
 			emit(ev(5, t, map[string]any{"tag": "replay/user", "payload": map[string]any{

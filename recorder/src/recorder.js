@@ -183,12 +183,12 @@ function snapshot(isNewView) {
   resetStyles();
   begin(false);
   inDocument(document, 0, document); // privacy attributes noted before the title is read
-  emit(4, { href: location.href, width: innerWidth, height: innerHeight });
+  emit(4, { href: location.href, width: innerWidth, height: innerHeight, dark: matchMedia('(prefers-color-scheme:dark)').matches });
   if (isNewView) {
     custom('replay/view', {
       url: location.href, referrer: document.referrer,
       title: text(document.title, levelOf(document.querySelector('title') || document, cfg.privacy)),
-      tab, ...cfg.meta, userAgent: navigator.userAgent, sdk: 'caddy-replay/1',
+      tab, ...cfg.meta,
     });
     if (user) custom('replay/user', user);
   }
