@@ -143,6 +143,18 @@ func TestReplayOpensAtSharedTime(t *testing.T) {
 		for _, c := range m.checks {
 			frameCheck(t, ctx, fmt.Sprintf("opened at %gs", m.sec), c)
 		}
+		// The breadcrumb names the page on screen (the session's metadata,
+		// arriving after the first view, used to replace it with the
+		// entry page's path).
+		want := "Shop"
+		if m.sec >= 25 {
+			want = "Checkout"
+		}
+		var crumb string
+		eval(t, ctx, `document.querySelector('.crumbs .current').textContent`, &crumb)
+		if crumb != want {
+			t.Errorf("opened at %gs: the breadcrumb says %q, want the page's title %q", m.sec, crumb, want)
+		}
 	}
 }
 

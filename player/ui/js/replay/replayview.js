@@ -122,10 +122,13 @@ export function replayView(shell, params) {
     if (pb.buffering) stage.showMessage('buffering', 'Loading this part of the session…');
     else if (started && stage.el.dataset.message === 'buffering') stage.showMessage(null);
   });
-  pb.addEventListener('view', () => {
+  // The breadcrumb names the page on screen; before one is, the entry page.
+  const nameCrumb = (s) => {
     const v = pb.view;
-    if (v && !imported) crumb.textContent = v.title || fmt.splitURL(v.url).path || 'Session';
-  });
+    if (imported) return;
+    crumb.textContent = (v ? v.title || fmt.splitURL(v.url).path : s && fmt.splitURL(s.entryUrl).path) || 'Session';
+  };
+  pb.addEventListener('view', () => nameCrumb(null));
   // The timeline's markers and the side panel are drawn once the first
   // frame is on screen, not before it is painted; until then, changes
   // leave them to that first drawing.
@@ -183,7 +186,8 @@ export function replayView(shell, params) {
       signal: abort.signal,
       onSession: (s) => {
         side.setSession(s);
-        crumb.textContent = fmt.splitURL(s.entryUrl).path || 'Session';
+        // The first view may be on screen already (its events come with the page).
+        nameCrumb(s);
         shell.setTitle(`${fmt.userLabel(s) || 'Anonymous'} · ${fmt.splitURL(s.entryUrl).path}`);
       },
       onProgress: (p) => { progress = p; status(); },
