@@ -23,6 +23,15 @@ export function modal({ title, body, actions = [], className = '' }) {
   });
 }
 
+/**
+ * Closes every open modal as if dismissed (its promise resolves to ''):
+ * a screen's dialog must not outlive the screen, or a confirmation asked
+ * about one session would act on it from the next one's page.
+ */
+export function closeDialogs() {
+  for (const d of document.querySelectorAll('dialog[open]')) d.close('');
+}
+
 /** Asks to confirm a destructive action; resolves true when confirmed. */
 export async function confirmDanger(title, message, confirmLabel) {
   const v = await modal({

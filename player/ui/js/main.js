@@ -7,6 +7,7 @@ import { listView } from './list/listview.js';
 import { replayView } from './replay/replayview.js';
 import { importFile, ImportError } from './importer.js';
 import { toast } from './toast.js';
+import { closeDialogs } from './dialog.js';
 
 applyTheme();
 
@@ -27,6 +28,7 @@ let kind = '';
 function render(params) {
   const next = params.session || params.import ? 'replay' : 'list';
   if (screen && next === kind && screen.update(params)) return;
+  closeDialogs();
   if (screen) screen.destroy();
   kind = next;
   screen = next === 'replay' ? replayView(shell, params) : listView(shell, params);

@@ -247,13 +247,14 @@ export function replayView(shell, params) {
     try {
       await api.deleteSession(sessionId);
       toast('Session deleted');
-      go({});
+      // Left meanwhile for another screen: stay on it.
+      if (!abort.signal.aborted) go({});
     } catch (e) {
       // Deleted meanwhile (another tab, the retention sweep): what the
       // user asked for is done, so say that instead of "not found".
       if (e.status === 404) {
         toast('This session had already been deleted');
-        go({});
+        if (!abort.signal.aborted) go({});
         return;
       }
       toast(e.message, 'error');
