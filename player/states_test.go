@@ -51,3 +51,29 @@ func TestDialogsCloseWithTheirScreen(t *testing.T) {
 		t.Errorf("the help sheet of the previous screen is still open")
 	}
 }
+
+// The timeline is painted on a canvas in the theme's colors: toggling the
+// theme repaints it (it kept the light track in the dark theme).
+func TestTimelineFollowsTheTheme(t *testing.T) {
+	_, ctx := openShop(t, "1")
+	// The track's right end (no marker there), as painted.
+	track := `(() => { const c = document.querySelector('.tl-canvas'); const d = c.getContext('2d').getImageData(c.width - Math.round(20 * devicePixelRatio), c.height - Math.round(9 * devicePixelRatio), 1, 1).data; return (d[0] + d[1] + d[2]) / 3; })()`
+	var light, dark float64
+	eval(t, ctx, `document.documentElement.dataset.theme = 'light'`, nil)
+	waitJS(t, ctx, track+` > 160`, 2*time.Second)
+	eval(t, ctx, track, &light)
+	// The toggle cycles system → light → dark.
+	eval(t, ctx, `localStorage.setItem('caddy-replay-theme', 'light')`, nil)
+	run(t, ctx, chromedp.Click(`.topbar .icon-btn:last-of-type`, chromedp.ByQuery))
+	eval(t, ctx, `document.documentElement.dataset.theme`, new(string))
+	time.Sleep(200 * time.Millisecond)
+	eval(t, ctx, track, &dark)
+	var theme string
+	eval(t, ctx, `document.documentElement.dataset.theme || ''`, &theme)
+	if theme != "dark" {
+		t.Fatalf("the toggle chose %q", theme)
+	}
+	if dark > 100 {
+		t.Errorf("timeline track brightness %v in the dark theme (was %v in the light one)", dark, light)
+	}
+}

@@ -34,6 +34,14 @@ export class Timeline {
     this.el.addEventListener('pointerleave', () => { if (!this.dragging) this.tip.hidden = true; });
     this.ro = new ResizeObserver(() => this.draw());
     this.ro.observe(this.el);
+    // The canvas holds the theme's colors as they were when drawn: a theme
+    // picked with the toggle (or the system's switching) repaints it, or
+    // a loaded session kept the other theme's track and markers.
+    this.redraw = () => this.draw();
+    this.themeObserver = new MutationObserver(this.redraw);
+    this.themeObserver.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
+    this.scheme = matchMedia('(prefers-color-scheme: dark)');
+    this.scheme.addEventListener('change', this.redraw);
   }
 
   get span() {
@@ -171,6 +179,8 @@ export class Timeline {
 
   destroy() {
     this.ro.disconnect();
+    this.themeObserver.disconnect();
+    this.scheme.removeEventListener('change', this.redraw);
   }
 }
 
