@@ -1,10 +1,14 @@
 package player
 
 import (
+	"context"
+	"io"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/caddy-replay/caddy-replay/store"
 )
 
 // Tests of the player's state between screens and over time: what one
@@ -75,5 +79,43 @@ func TestTimelineFollowsTheTheme(t *testing.T) {
 	}
 	if dark > 100 {
 		t.Errorf("timeline track brightness %v in the dark theme (was %v in the light one)", dark, light)
+	}
+}
+
+// allGated holds back every segment until gate closes.
+type allGated struct {
+	*memStore
+	gate chan struct{}
+}
+
+func (g *allGated) OpenSegment(ctx context.Context, key store.SegmentKey) (io.ReadCloser, error) {
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return g.memStore.OpenSegment(ctx, key)
+}
+
+// A link to a moment of the session being opened, followed before its
+// first frame, opens there (it was dropped: the session started playing
+// from its start under a ?t= address).
+func TestLinkFollowedWhileLoadingOpensThere(t *testing.T) {
+	gate := make(chan struct{})
+	ts := newTestServerWith(t, Config{}, func(m *memStore) store.Store { return &allGated{memStore: m, gate: gate} })
+	views, _, _ := shopSession()
+	putSession(t, ts.store, shopID, views, nil)
+	ctx, _ := browser(t, 30*time.Second)
+	// From the list, so that the page carries no session.
+	run(t, ctx, chromedp.Navigate(ts.url("")))
+	waitJS(t, ctx, `document.querySelector('.list-screen')`, 5*time.Second)
+	eval(t, ctx, `history.pushState(null, '', '?session=`+shopID+`'); dispatchEvent(new PopStateEvent('popstate'))`, nil)
+	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.state === 'loading'`, 5*time.Second)
+	seekTo(t, ctx, shopID, 22.5)
+	close(gate)
+	waitJS(t, ctx, `document.querySelector('.replay-screen').dataset.loaded === '1'`, 10*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	if s := readState(t, ctx); s.State != "paused" || s.Time != "22500" {
+		t.Errorf("opened %s at %s ms, want paused at 22500", s.State, s.Time)
 	}
 }

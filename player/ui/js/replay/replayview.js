@@ -24,7 +24,9 @@ import { loadSession, loadEvents } from './source.js';
 export function replayView(shell, params) {
   const sessionId = params.session || '';
   const imported = params.import ? getImport(params.import) : null;
-  const startAt = parseFloat(params.t);
+  // Where the first frame opens; a link to another moment of this
+  // session that arrives before that frame (update) moves it.
+  let startAt = parseFloat(params.t);
   const abort = new AbortController();
 
   const stage = new Stage();
@@ -281,6 +283,9 @@ export function replayView(shell, params) {
         if (t >= 0 && started) {
           pb.pause();
           pb.seek(pb.start + t * 1000);
+        } else if (t >= 0) {
+          // Nothing on screen yet: open there instead of at the start.
+          startAt = t;
         }
         return true;
       }
