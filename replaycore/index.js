@@ -18,6 +18,7 @@ import { adaptCss } from './css.js';
 import { checkpointOf } from './checkpoint.js';
 import { withReplaySheet } from './noscript.js';
 import { showCanvas } from './canvas.js';
+import { reachable } from './reach.js';
 import { modeMarkup, setMode } from './mode.js';
 
 export { EventType, IncrementalSource, MouseInteractions, MediaInteractions, NodeType };
@@ -37,6 +38,8 @@ export class Rebuilder {
    * @param {object} [options]
    * @param {(url: string, kind: string) => string} [options.resolveURL] maps every
    *   resource URL ('stylesheet', 'image', 'font', 'media', 'other') before use.
+   *   URLs at private addresses or names are dropped before it sees them,
+   *   unless the recorded page was at one too (see reach.js).
    * @param {string} [options.hoverClass] class that :hover rules also match
    *   (default 'replay-hover'); put on the element under the recorded cursor.
    * @param {string} [options.focusClass] class that :focus rules also match
@@ -49,8 +52,12 @@ export class Rebuilder {
    */
   constructor(doc, options = {}) {
     this.doc = doc;
+    const resolve = typeof options.resolveURL === 'function' ? safeResolver(options.resolveURL) : null;
+    // Every resource URL passes reach first: a recording must not make the
+    // operator's browser fetch from the operator's own network (reach.js).
+    const reach = reachable(() => this._meta.href, () => this.doc.baseURI);
     this.opts = {
-      resolveURL: typeof options.resolveURL === 'function' ? safeResolver(options.resolveURL) : null,
+      resolveURL: (url, kind) => (reach(url) ? (resolve ? resolve(url, kind) : url) : ''),
       hoverClass: cssIdent(options.hoverClass) || 'replay-hover',
       focusClass: cssIdent(options.focusClass) || 'replay-focus',
       stylesheets: options.stylesheets && typeof options.stylesheets.get === 'function' ? options.stylesheets : null,

@@ -189,8 +189,9 @@ export function sanitizeAttribute(tag, name, value, attrs, resolve) {
     const parts = [];
     for (const [url, desc] of parseSrcset(value)) {
       const ok = safeURL(url, 'image');
-      if (ok === null) continue;
-      parts.push((resolve ? resolve(ok, 'image') : ok) + (desc ? ' ' + desc : ''));
+      const out = ok === null ? '' : resolve ? resolve(ok, 'image') : ok;
+      if (!out) continue;
+      parts.push(out + (desc ? ' ' + desc : ''));
     }
     return parts.join(', ');
   }
@@ -199,7 +200,8 @@ export function sanitizeAttribute(tag, name, value, attrs, resolve) {
   if (kind === 'fragment') {
     // <use href> may point inside the document or at an http(s) sprite, never at data:.
     const s = schemeOf(value);
-    return s === '' || s === 'http' || s === 'https' ? value : null;
+    if (s === '') return value;
+    return (s === 'http' || s === 'https') && (!resolve || resolve(value, 'image')) ? value : null;
   }
   const ok = safeURL(value, kind);
   // A link to javascript: (or another scheme a replay must not follow)
@@ -223,6 +225,8 @@ export function rewriteCssUrls(css, resolve) {
     const kind = isImport ? 'stylesheet' : /\.(?:woff2?|ttf|otf|eot)(?:[?#]|$)/i.test(raw) ? 'font' : 'image';
     const ok = safeURL(raw, kind);
     const out = ok === null ? '' : resolve ? resolve(ok, kind) : ok;
+    // Unchanged and free of escapes: the author's text stays as it is.
+    if (out === raw && raw.indexOf('\\') < 0) return m;
     const q = JSON.stringify(out);
     return isImport ? '@import ' + q : 'url(' + q + ')';
   });

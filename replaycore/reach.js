@@ -1,0 +1,110 @@
+// Which recorded resource URLs the operator's browser may fetch.
+//
+// Rebuilding a page loads its images, stylesheets, fonts and media from
+// the URLs in the recording, from the browser of whoever watches it. A
+// recording is whatever a visitor's browser (or anyone who can reach the
+// collector) sent, so one that points at http://192.168.1.1/… or
+// http://localhost:8080/admin would make the player send requests into
+// the operator's own network. Such URLs are dropped, unless the recorded
+// page was itself served from a private address or name (a site on
+// localhost or on the intranet), whose own resources they are.
+//
+// Private means: loopback, private, shared (CGNAT), link-local and
+// benchmark IPv4 ranges and their IPv6 counterparts (in any spelling the
+// URL parser accepts, e.g. http://0x7f.1/), `localhost`, names without a
+// dot, and names under the suffixes used for internal networks. A public
+// name that resolves to a private address cannot be told apart here.
+
+const INTERNAL_SUFFIX = /(?:^|\.)(?:localhost|local|internal|intranet|lan|corp|private|home\.arpa)$/;
+// An http(s) URL whose host is a plain DNS name (its last label starts
+// with a letter, so the URL parser cannot read it as an IPv4 address).
+const PLAIN = /^\s*https?:\/\/([a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z][a-z0-9-]*)(?::\d*)?(?=[/?#]|$)/i;
+
+const cache = new Map(); // host -> private?
+
+/** Whether hostname (as URL.hostname gives it, lower case) is private. */
+export function isPrivateHost(hostname) {
+  let v = cache.get(hostname);
+  if (v === undefined) {
+    v = privateHost(hostname);
+    if (cache.size > 4096) cache.clear();
+    cache.set(hostname, v);
+  }
+  return v;
+}
+
+function privateHost(h) {
+  if (h.charAt(0) === '[') return privateV6(h.slice(1, -1));
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(h);
+  if (m) return privateV4(+m[1], +m[2]);
+  return h.indexOf('.') < 0 || INTERNAL_SUFFIX.test(h.replace(/\.$/, ''));
+}
+
+function privateV4(a, b) {
+  return a === 0 || a === 10 || a === 127 || (a === 100 && b >= 64 && b < 128) || (a === 169 && b === 254) ||
+    (a === 172 && b >= 16 && b < 32) || (a === 192 && b === 168) || (a === 198 && (b === 18 || b === 19)) || a >= 224;
+}
+
+function privateV6(h) {
+  if (h === '::' || h === '::1') return true;
+  // IPv4-mapped, as the URL parser writes it: ::ffff:7f00:1
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(h);
+  if (mapped) {
+    const hi = parseInt(mapped[1], 16);
+    return privateV4(hi >> 8, hi & 255);
+  }
+  const first = parseInt(h.split(':')[0] || '0', 16);
+  return (first & 0xfe00) === 0xfc00 || (first & 0xffc0) === 0xfe80 || (first & 0xff00) === 0xff00;
+}
+
+/** The host of an absolute URL as the browser reads it, lower case; '' if none. */
+export function hostOf(url) {
+  const m = PLAIN.exec(url);
+  if (m) return m[1].toLowerCase();
+  try {
+    return new URL(url).hostname;
+  } catch (e) {
+    return '';
+  }
+}
+
+/**
+ * Returns a function telling whether a resource URL may be fetched while
+ * the recorded page's URL is pageURL() (read at each call: it changes with
+ * the views of a session). URLs are resolved against base, the replay
+ * document's base URL, as the browser would resolve them.
+ */
+export function reachable(pageURL, base) {
+  let lastPage = null;
+  let pagePrivate = false;
+  return (url) => {
+    const page = pageURL();
+    if (page !== lastPage) {
+      lastPage = page;
+      const h = page ? hostOf(page) : '';
+      pagePrivate = h !== '' && isPrivateHost(h);
+    }
+    if (pagePrivate) return true;
+    const m = PLAIN.exec(url);
+    if (m) return !isPrivateHost(m[1].toLowerCase());
+    // Anything else (an IP address, a relative or scheme-relative URL,
+    // backslashes, userinfo, escapes) is read by the URL parser, as the
+    // browser will read it; what it cannot read is not fetched either.
+    let u;
+    try {
+      u = new URL(url, base());
+    } catch (e) {
+      return false;
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return true; // data:, blob: (checked by the sanitizer)
+    // A backslash in CSS text may be an escape the CSS parser reads before
+    // the URL parser does (127\2e 0\2e 0\2e 1): fail closed.
+    if (url.indexOf('\\') >= 0) return false;
+    let b = null;
+    try {
+      b = new URL(base());
+    } catch (e) { /* no base: nothing counts as the player's own */ }
+    if (b && u.host === b.host) return true; // the player's own origin: 'self' in its policy
+    return !isPrivateHost(u.hostname);
+  };
+}
