@@ -102,10 +102,12 @@ func TestScriptedVisitBecomesOneSession(t *testing.T) {
 	err := chromedp.Run(ctx,
 		chromedp.Navigate(s.Site+"/"),
 		chromedp.WaitVisible("#shop-now"),
+		recorderStarted(),
 		chromedp.Sleep(300*time.Millisecond),
 		click("#subscribe-toggle"),
 		click("#shop-now"),
 		chromedp.WaitVisible(`[data-filter="dark"]`),
+		recorderStarted(),
 		chromedp.Sleep(300*time.Millisecond),
 		click(`[data-filter="dark"]`),
 		click(`[data-filter="all"]`),
@@ -114,10 +116,12 @@ func TestScriptedVisitBecomesOneSession(t *testing.T) {
 		click(`#cart-button`),
 		click(`a[href="/account.html"]`),
 		chromedp.WaitVisible("#name"),
+		recorderStarted(),
 		chromedp.Sleep(300*time.Millisecond),
 		signUp(click),
 		click(`a[href="/app/"]`),
 		chromedp.WaitVisible(`a[href="/app/orders"]`),
+		recorderStarted(),
 		chromedp.Sleep(300*time.Millisecond),
 		click(`a[href="/app/orders"]`),
 		chromedp.WaitVisible("#orders-box"),
@@ -240,6 +244,14 @@ func signUp(click func(sel string) chromedp.Action) chromedp.Tasks {
 		click("#submit"),
 		chromedp.WaitVisible("#form-success"),
 	}
+}
+
+// recorderStarted waits until the page's recorder records (it knows its
+// session): a click before that is one no recorder can see, and on a
+// loaded machine the async script may run after a test's first click
+// (the reload test lost its first page that way, not a segment).
+func recorderStarted() chromedp.Action {
+	return chromedp.Poll(`!!(window.SessionReplay && SessionReplay.getSessionId && SessionReplay.getSessionId())`, nil, chromedp.WithPollingTimeout(15*time.Second))
 }
 
 // countedClick returns a click on a visible element that counts itself in
