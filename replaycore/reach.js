@@ -20,6 +20,12 @@ const INTERNAL_SUFFIX = /(?:^|\.)(?:localhost|local|internal|intranet|lan|corp|p
 // with a letter, so the URL parser cannot read it as an IPv4 address).
 const PLAIN = /^\s*https?:\/\/([a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z][a-z0-9-]*)(?::\d*)?(?=[/?#]|$)/i;
 
+// A URL that names a scheme other than http(s) (data:, blob:): nothing to
+// fetch from a network. http and https go to the URL parser, which also
+// reads http:/host and http:host forms.
+const SCHEME = /^([a-z][a-z0-9+.-]*):/i;
+const HTTP = /^https?$/i;
+
 const cache = new Map(); // host -> private?
 
 /** Whether hostname (as URL.hostname gives it, lower case) is private. */
@@ -77,6 +83,8 @@ export function hostOf(url) {
 export function reachable(pageURL, base) {
   let lastPage = null;
   let pagePrivate = false;
+  let lastBase = null;
+  let baseURL = null;
   return (url) => {
     const page = pageURL();
     if (page !== lastPage) {
@@ -87,12 +95,23 @@ export function reachable(pageURL, base) {
     if (pagePrivate) return true;
     const m = PLAIN.exec(url);
     if (m) return !isPrivateHost(m[1].toLowerCase());
+    const s = SCHEME.exec(url);
+    if (s && !HTTP.test(s[1])) return true; // data:, blob: (the sanitizer checks them)
     // Anything else (an IP address, a relative or scheme-relative URL,
     // backslashes, userinfo, escapes) is read by the URL parser, as the
     // browser will read it; what it cannot read is not fetched either.
+    const b = base();
+    if (b !== lastBase) {
+      lastBase = b;
+      try {
+        baseURL = new URL(b);
+      } catch (e) {
+        baseURL = null; // no base: nothing counts as the player's own
+      }
+    }
     let u;
     try {
-      u = new URL(url, base());
+      u = new URL(url, baseURL || undefined);
     } catch (e) {
       return false;
     }
@@ -100,11 +119,7 @@ export function reachable(pageURL, base) {
     // A backslash in CSS text may be an escape the CSS parser reads before
     // the URL parser does (127\2e 0\2e 0\2e 1): fail closed.
     if (url.indexOf('\\') >= 0) return false;
-    let b = null;
-    try {
-      b = new URL(base());
-    } catch (e) { /* no base: nothing counts as the player's own */ }
-    if (b && u.host === b.host) return true; // the player's own origin: 'self' in its policy
+    if (baseURL && u.host === baseURL.host) return true; // the player's own origin: 'self' in its policy
     return !isPrivateHost(u.hostname);
   };
 }
