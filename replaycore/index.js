@@ -38,8 +38,9 @@ export class Rebuilder {
    * @param {object} [options]
    * @param {(url: string, kind: string) => string} [options.resolveURL] maps every
    *   resource URL ('stylesheet', 'image', 'font', 'media', 'other') before use.
-   *   URLs at private addresses or names are dropped before it sees them,
-   *   unless the recorded page was at one too (see reach.js).
+   *   What it returns is dropped if it is at a private address or name,
+   *   unless the recorded page was at one too (see reach.js): a mapping to
+   *   the player's own origin (an archived copy) is always kept.
    * @param {string} [options.hoverClass] class that :hover rules also match
    *   (default 'replay-hover'); put on the element under the recorded cursor.
    * @param {string} [options.focusClass] class that :focus rules also match
@@ -53,11 +54,15 @@ export class Rebuilder {
   constructor(doc, options = {}) {
     this.doc = doc;
     const resolve = typeof options.resolveURL === 'function' ? safeResolver(options.resolveURL) : null;
-    // Every resource URL passes reach first: a recording must not make the
+    // What a resource URL becomes (the caller's resolveURL may map it, e.g.
+    // to an archived copy) passes reach: a recording must not make the
     // operator's browser fetch from the operator's own network (reach.js).
     const reach = reachable(() => this._meta.href, () => this.doc.baseURI);
     this.opts = {
-      resolveURL: (url, kind) => (reach(url) ? (resolve ? resolve(url, kind) : url) : ''),
+      resolveURL: (url, kind) => {
+        const out = resolve ? resolve(url, kind) : url;
+        return reach(out) ? out : '';
+      },
       hoverClass: cssIdent(options.hoverClass) || 'replay-hover',
       focusClass: cssIdent(options.focusClass) || 'replay-focus',
       stylesheets: options.stylesheets && typeof options.stylesheets.get === 'function' ? options.stylesheets : null,
