@@ -374,9 +374,15 @@ func (h *harness) serveFixture(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch filepath.Ext(name) {
-	case ".html":
+	case ".html", ".xhtml":
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if filepath.Ext(name) == ".xhtml" {
+			w.Header().Set("Content-Type", "application/xhtml+xml")
+		}
 		data = bytes.Replace(data, []byte("<!--RECORDER-->"), []byte(h.tag(r)), 1)
+		if v := r.URL.Query().Get("csp"); v != "" {
+			w.Header().Set("Content-Security-Policy", v) // a page's own policy (hostile_page_test.go)
+		}
 	case ".css":
 		w.Header().Set("Content-Type", "text/css")
 	case ".js":
@@ -401,7 +407,8 @@ func (h *harness) tag(r *http.Request) string {
 	if r.URL.Query().Has("notag") {
 		return b.String()
 	}
-	fmt.Fprintf(&b, `<script async src="/__replay/%s"`, h.bundle.Script.Name)
+	// async="": an XHTML page is XML, where an attribute has a value.
+	fmt.Fprintf(&b, `<script async="" src="/__replay/%s"`, h.bundle.Script.Name)
 	keys := []string{}
 	for k := range r.URL.Query() {
 		keys = append(keys, k)
@@ -454,6 +461,7 @@ func testHooks(timing string) string {
 // are compressed in the recorder's worker and not on the main thread.
 const workerSpy = `window.__workers = []; (() => {
 	const W = window.Worker;
+	if (!W) return; // a page without workers (recorder/testdata/js/hostile.js)
 	window.Worker = function (url, opts) {
 		const w = new W(url, opts);
 		const rec = {url: String(url), replies: 0, errors: 0};

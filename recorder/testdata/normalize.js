@@ -249,5 +249,15 @@
     return { dom: lines.join('\n'), forms: forms.join('\n'), scroll: scroll.join('\n'), media: media.join('\n') };
   }
 
-  window.__normalize = normalize;
+  // A page may define Array.prototype.toJSON (Prototype.js, in
+  // hostile_page_test.go): the normalizer's JSON is its own, set aside.
+  window.__normalize = (...args) => {
+    const own = Array.prototype.toJSON;
+    delete Array.prototype.toJSON;
+    try {
+      return normalize(...args);
+    } finally {
+      if (own) Array.prototype.toJSON = own;
+    }
+  };
 })();
