@@ -323,6 +323,9 @@ function tick() {
   if (!alive(s, now())) pause('idle'); // no activity for 15 min (or 4 h passed): capture stops until the visitor is back
   else if (s.id !== session.id) switchSession(s); // another tab started a new session
   if (recording) {
+    // A router's pushState wrapper may call the original it captured before
+    // we hooked History.prototype: the URL changed all the same.
+    navigated();
     checkStyles();
     tickCanvas();
   }
