@@ -818,6 +818,12 @@ func TestVisitorColorScheme(t *testing.T) {
 		seekTo(t, ctx, "scheme-session-0001", c.sec)
 		waitJS(t, ctx, fmt.Sprintf(`document.querySelector('.replay-screen').dataset.time === '%d'`, int(c.sec*1000)), 3*time.Second)
 		frameCheck(t, ctx, fmt.Sprintf("heading color at %gs", c.sec), `getComputedStyle(d.querySelector('h1')).color === '`+c.h1+`'`)
+		// The bar says the visitor's page was dark, or says nothing.
+		var size string
+		eval(t, ctx, `document.querySelector('.vp-size').textContent`, &size)
+		if dark := c.h1 == "rgb(200, 210, 220)"; strings.HasSuffix(size, " · dark mode") != dark {
+			t.Errorf("at %gs the viewport label is %q (the visitor preferred dark: %v)", c.sec, size, dark)
+		}
 		var shot []byte
 		run(t, ctx, chromedp.Screenshot(".replay-frame", &shot, chromedp.ByQuery))
 		img, err := png.Decode(bytes.NewReader(shot))

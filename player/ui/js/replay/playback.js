@@ -296,6 +296,7 @@ export class Playback extends EventTarget {
     const meta = live.meta || {};
     const vp = v.viewportAt(t);
     this.stage.setViewport(meta.width || vp.width, meta.height || vp.height);
+    this.stage.setScheme(meta.dark === true);
     this.stage.setURL(meta.href || v.url);
     this.pointer.update(v, t, live);
     if (!this.rendered) {

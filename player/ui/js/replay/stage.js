@@ -10,6 +10,7 @@ export class Stage {
   constructor() {
     this.width = 1280;
     this.height = 800;
+    this.dark = false;
     this.scale = 1;
     // allow-same-origin only: the player can reach into the document to
     // rebuild it, but nothing in it can run, submit, navigate the player
@@ -29,7 +30,7 @@ export class Stage {
     this.message = h('div', { class: 'stage-message', hidden: true });
     this.badge = h('div', { class: 'stage-badge', hidden: true });
     this.urlText = h('span', { class: 'url-text ellipsis' }, '');
-    this.size = h('span', { class: 'vp-size num', title: 'Recorded viewport (CSS pixels) and zoom' });
+    this.size = h('span', { class: 'vp-size num', title: "Recorded viewport (CSS pixels), zoom, and 'dark mode' when the visitor preferred a dark color scheme" });
     this.chrome = h('div', { class: 'browser-bar' },
       h('span', { class: 'dots', 'aria-hidden': 'true' }, h('i'), h('i'), h('i')),
       h('div', { class: 'url' }, icon('link'), this.urlText),
@@ -42,6 +43,17 @@ export class Stage {
   /** The document the page is rebuilt in. */
   get doc() {
     return this.iframe.contentDocument;
+  }
+
+  /**
+   * Notes whether the visitor preferred a dark color scheme (the replay
+   * core already rebuilds the page so): the bar says so, since a dark page
+   * in the player might otherwise pass for the player's own theme.
+   */
+  setScheme(dark) {
+    if (dark === this.dark) return;
+    this.dark = dark;
+    this.fit();
   }
 
   /** Sets the recorded viewport size (CSS px) and refits. */
@@ -69,7 +81,7 @@ export class Stage {
     this.canvas.height = Math.max(1, Math.round(hgt * this.scale * dpr));
     this.canvas.style.width = w + 'px';
     this.canvas.style.height = hgt + 'px';
-    this.size.textContent = `${w} × ${hgt} · ${Math.round(this.scale * 100)}%`;
+    this.size.textContent = `${w} × ${hgt} · ${Math.round(this.scale * 100)}%` + (this.dark ? ' · dark mode' : '');
     this.dispatchResize();
   }
 
