@@ -165,11 +165,9 @@ func TestForgedUploadWidensNothing(t *testing.T) {
 	doc := n.doc(n.doctype(), n.el("html", nil, head, body))
 	id := func(e ev) int { return e["id"].(int) }
 	events := []ev{
-		// The outside host is on loopback: a page recorded on a public
-		// address would load nothing from it (private addresses are not
-		// fetched for such pages, replaycore/reach.js), so this one was
-		// recorded on a loopback name too.
-		meta(ts, "http://hostile.localhost/", 1000, 700),
+		// The outside host is on loopback, like the player here: resources
+		// on the player's own host load (replaycore/reach.js).
+		meta(ts, "https://hostile.example/", 1000, 700),
 		full(ts+1, doc),
 		mutation(ts+500, ev{"attributes": []ev{
 			{"id": id(frame), "attributes": ev{"sandbox": "allow-scripts allow-same-origin allow-top-navigation allow-popups"}},

@@ -38,9 +38,9 @@ export class Rebuilder {
    * @param {object} [options]
    * @param {(url: string, kind: string) => string} [options.resolveURL] maps every
    *   resource URL ('stylesheet', 'image', 'font', 'media', 'other') before use.
-   *   What it returns is dropped if it is at a private address or name,
-   *   unless the recorded page was at one too (see reach.js): a mapping to
-   *   the player's own origin (an archived copy) is always kept.
+   *   What it returns is dropped if it is at a private address or name
+   *   other than the host of the document doc belongs to (see reach.js): a
+   *   mapping to the player's own origin (an archived copy) is kept.
    * @param {string} [options.hoverClass] class that :hover rules also match
    *   (default 'replay-hover'); put on the element under the recorded cursor.
    * @param {string} [options.focusClass] class that :focus rules also match
@@ -57,7 +57,7 @@ export class Rebuilder {
     // What a resource URL becomes (the caller's resolveURL may map it, e.g.
     // to an archived copy) passes reach: a recording must not make the
     // operator's browser fetch from the operator's own network (reach.js).
-    const reach = reachable(() => this._meta.href, () => this.doc.baseURI);
+    const reach = reachable(() => this.doc.baseURI);
     this.opts = {
       resolveURL: (url, kind) => {
         const out = resolve ? resolve(url, kind) : url;

@@ -5,9 +5,11 @@
 // recording is whatever a visitor's browser (or anyone who can reach the
 // collector) sent, so one that points at http://192.168.1.1/… or
 // http://localhost:8080/admin would make the player send requests into
-// the operator's own network. Such URLs are dropped, unless the recorded
-// page was itself served from a private address or name (a site on
-// localhost or on the intranet), whose own resources they are.
+// the operator's own network. Such URLs are dropped, except on the
+// player's own host (any port; all loopback names count as one host): a
+// site developed on localhost and watched in a player on localhost keeps
+// its images. What the recording says about its own page (its URL) is
+// not trusted for this: it is as forgeable as the rest.
 //
 // Private means: loopback, private, shared (CGNAT), link-local and
 // benchmark IPv4 ranges and their IPv6 counterparts (in any spelling the
@@ -59,24 +61,17 @@ function privateV6(h) {
   return (first & 0xfe00) === 0xfc00 || (first & 0xffc0) === 0xfe80 || (first & 0xff00) === 0xff00;
 }
 
-/** The host of an absolute URL as the browser reads it, lower case; '' if none. */
-export function hostOf(url) {
-  try {
-    return new URL(url).hostname;
-  } catch (e) {
-    return '';
-  }
+// The host a URL names, with every loopback name and address as one.
+function hostKey(hostname) {
+  return hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname) ? 'loopback' : hostname;
 }
 
 /**
- * Returns a function telling whether a resource URL may be fetched while
- * the recorded page's URL is pageURL() (read at each call: it changes with
- * the views of a session). URLs are resolved against base, the replay
- * document's base URL, as the browser would resolve them.
+ * Returns a function telling whether a resource URL may be fetched from a
+ * document whose base URL is base() (the player's page, for the replay
+ * frame): URLs are resolved against it as the browser would.
  */
-export function reachable(pageURL, base) {
-  let lastPage = null;
-  let pagePrivate = false;
+export function reachable(base) {
   let lastBase = null;
   let baseURL = null;
   // Decisions by the URL's beginning up to the first '/' after its
@@ -95,19 +90,13 @@ export function reachable(pageURL, base) {
     // A backslash in CSS text may be an escape the CSS parser reads before
     // the URL parser does (127\\2e 0\\2e 0\\2e 1): fail closed.
     if (url.indexOf('\\') >= 0) return false;
-    if (baseURL && u.host === baseURL.host) return true; // the player's own origin: 'self' in its policy
+    // The player's own host (any port): the operator's machine or name.
+    if (baseURL && hostKey(u.hostname) === hostKey(baseURL.hostname)) return true;
     return !isPrivateHost(u.hostname);
   };
   let lastKey = ''; // the last beginning decided, and its decision
   let lastValue = false;
   return (url) => {
-    const page = pageURL();
-    if (page !== lastPage) {
-      lastPage = page;
-      const h = page ? hostOf(page) : '';
-      pagePrivate = h !== '' && isPrivateHost(h);
-    }
-    if (pagePrivate) return true;
     // Runs for every resource URL a seek restores: the common cases
     // (http(s) URLs in a row from the same host, data: URLs) without a
     // regular expression or a new string.
