@@ -137,31 +137,7 @@ func TestScriptedVisitBecomesOneSession(t *testing.T) {
 	visit := time.Since(started)
 
 	st := s.Store(t)
-	var sess store.Session
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		page, err := st.ListSessions(context.Background(), store.Query{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(page.Sessions) > 1 {
-			t.Fatalf("one visit became %d sessions", len(page.Sessions))
-		}
-		if len(page.Sessions) == 1 {
-			full, err := st.Session(context.Background(), page.Sessions[0].ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sess = *full
-			if sess.Clicks >= clicks && len(sess.Views) >= 6 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the index never showed the whole visit: %d clicks of %d, views %+v", sess.Clicks, clicks, sess.Views)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	sess := wholeVisit(t, st, clicks, 6, "")
 
 	var paths []string
 	for _, v := range sess.Views {
@@ -243,6 +219,36 @@ func signUp(click func(sel string) chromedp.Action) chromedp.Tasks {
 		chromedp.SendKeys("#password", "correct horse battery"),
 		click("#submit"),
 		chromedp.WaitVisible("#form-success"),
+	}
+}
+
+// wholeVisit waits until the store holds exactly one session with at
+// least clicks clicks and views views (the visit, once its last segments
+// arrived), and returns it. where is added to a failure's message.
+func wholeVisit(t *testing.T, st store.Store, clicks, views int, where string) *store.Session {
+	t.Helper()
+	var sess *store.Session
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		page, err := st.ListSessions(context.Background(), store.Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Sessions) > 1 {
+			t.Fatalf("one visit became %d sessions%s", len(page.Sessions), where)
+		}
+		if len(page.Sessions) == 1 {
+			if sess, err = st.Session(context.Background(), page.Sessions[0].ID); err != nil {
+				t.Fatal(err)
+			}
+			if sess.Clicks >= clicks && len(sess.Views) >= views {
+				return sess
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the index never showed the whole visit%s: %+v", where, sess)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -82,29 +83,7 @@ func TestReloadWhileRecording(t *testing.T) {
 	}
 
 	st := s.Store(t)
-	var sess *store.Session
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		page, err := st.ListSessions(context.Background(), store.Query{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(page.Sessions) > 1 {
-			t.Fatalf("one visit became %d sessions across %d reloads", len(page.Sessions), reloads.Load())
-		}
-		if len(page.Sessions) == 1 {
-			if sess, err = st.Session(context.Background(), page.Sessions[0].ID); err != nil {
-				t.Fatal(err)
-			}
-			if sess.Clicks >= clicks && len(sess.Views) >= 6 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the index never showed the whole visit after %d reloads: %+v", reloads.Load(), sess)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	sess := wholeVisit(t, st, clicks, 6, fmt.Sprintf(" across %d reloads", reloads.Load()))
 	if sess.Clicks != clicks {
 		t.Errorf("clicks = %d, want %d (a segment stored twice?)", sess.Clicks, clicks)
 	}
