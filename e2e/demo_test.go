@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -261,10 +262,18 @@ func recorderStarted() chromedp.Action {
 }
 
 // countedClick returns a click on a visible element that counts itself in
-// *n, for checking the clicks the index reports.
+// *n, for checking the clicks the index reports. The element is scrolled
+// to the middle of the viewport first: chromedp scrolls a target only
+// until it is inside the viewport and clicks at its centre, so a target
+// just above the fold ends under the demo's sticky header and the click
+// lands on the header's home link.
 func countedClick(n *int) func(sel string) chromedp.Action {
 	return func(sel string) chromedp.Action {
 		*n++
-		return chromedp.Click(sel, chromedp.NodeVisible)
+		return chromedp.Tasks{
+			chromedp.WaitVisible(sel),
+			chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).scrollIntoView({block: "center"})`, sel), nil),
+			chromedp.Click(sel, chromedp.NodeVisible),
+		}
 	}
 }
