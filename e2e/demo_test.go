@@ -261,19 +261,24 @@ func recorderStarted() chromedp.Action {
 	return chromedp.Poll(`!!(window.SessionReplay && SessionReplay.getSessionId && SessionReplay.getSessionId())`, nil, chromedp.WithPollingTimeout(15*time.Second))
 }
 
-// countedClick returns a click on a visible element that counts itself in
-// *n, for checking the clicks the index reports. The element is scrolled
-// to the middle of the viewport first: chromedp scrolls a target only
-// until it is inside the viewport and clicks at its centre, so a target
-// just above the fold ends under the demo's sticky header and the click
-// lands on the header's home link.
+// countedClick returns a click (clickCentered) that counts itself in *n,
+// for checking the clicks the index reports.
 func countedClick(n *int) func(sel string) chromedp.Action {
 	return func(sel string) chromedp.Action {
 		*n++
-		return chromedp.Tasks{
-			chromedp.WaitVisible(sel),
-			chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).scrollIntoView({block: "center"})`, sel), nil),
-			chromedp.Click(sel, chromedp.NodeVisible),
-		}
+		return clickCentered(sel)
+	}
+}
+
+// clickCentered clicks a visible element after scrolling it to the middle
+// of the viewport: chromedp scrolls a target only until it is inside the
+// viewport and clicks at its centre, so a target just above the fold ends
+// under the demo's sticky header and the click lands on the header's home
+// link (the reload test then waited 90 s for a shop page that never came).
+func clickCentered(sel string) chromedp.Action {
+	return chromedp.Tasks{
+		chromedp.WaitVisible(sel),
+		chromedp.Evaluate(fmt.Sprintf(`document.querySelector(%q).scrollIntoView({block: "center"})`, sel), nil),
+		chromedp.Click(sel, chromedp.NodeVisible),
 	}
 }

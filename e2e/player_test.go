@@ -79,7 +79,7 @@ func visit(t *testing.T, ctx context.Context, s *Stack) []moment {
 			return nil
 		})
 	}
-	click := func(sel string) chromedp.Action { return chromedp.Click(sel, chromedp.NodeVisible) }
+	click := clickCentered
 	err := chromedp.Run(ctx,
 		chromedp.EmulateViewport(1280, 800),
 		chromedp.Navigate(s.Site+"/"),
