@@ -434,7 +434,9 @@ func TestProgressiveLoading(t *testing.T) {
 	ts := newTestServerWith(t, Config{}, func(m *memStore) store.Store { return &gatedStore{memStore: m, gate: gate} })
 	views, _, _ := shopSession()
 	putSession(t, ts.store, shopID, views, nil)
-	ctx, _ := browser(t, 30*time.Second)
+	// The budget covers the waits below (26 s) and a browser start (6 s on a
+	// loaded machine), so that a slow step fails with its own message.
+	ctx, _ := browser(t, 60*time.Second)
 	run(t, ctx, chromedp.Navigate(ts.url("session="+shopID)))
 	// The first segment alone starts playback; the rest is held back.
 	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.state === 'playing'`, 10*time.Second)
@@ -514,7 +516,10 @@ func TestSeekUsesCheckpoints(t *testing.T) {
 	ts := newTestServer(t)
 	const n = 20000
 	putSession(t, ts.store, "big-session-00000001", bigSession(n), nil)
-	ctx, _ := browser(t, 60*time.Second)
+	// The budget covers the waits below (30 s and 7 × 3 s) and a browser
+	// start (6 s on a loaded machine), so that a slow step fails with its
+	// own message.
+	ctx, _ := browser(t, 90*time.Second)
 	run(t, ctx, chromedp.Navigate(ts.url("session=big-session-00000001&t=0")))
 	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.indexed === '1'`, 30*time.Second)
 	worst := 0
@@ -628,7 +633,10 @@ func TestNestedFrameSurvivesSeeks(t *testing.T) {
 	}
 	events = append(events, move(t0+9000, id(frame), [2]int{10, 10}))
 	putSession(t, ts.store, "frames-session-00001", []fixtureView{{id: "view-frames-00000001", url: "https://frames.example/", tab: "tab-frames-00000001", segments: [][]ev{events}}}, nil)
-	ctx, _ := browser(t, 30*time.Second)
+	// The budget covers the waits below (10 s and 5 × 3 s) and a browser
+	// start (6 s on a loaded machine), so that a slow step fails with its
+	// own message.
+	ctx, _ := browser(t, 60*time.Second)
 	run(t, ctx, chromedp.Navigate(ts.url("session=frames-session-00001&t=0")))
 	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.indexed === '1'`, 10*time.Second)
 	inner := `d.getElementById('inner').contentDocument?.getElementById('p')?.textContent`
