@@ -485,6 +485,22 @@ async function settle(doc) {
     if (imgs.every((i) => i.complete)) break;
     await new Promise((r) => setTimeout(r, 20));
   }
+  // ReplayCore draws a canvas frame when an Image of it has loaded, and
+  // that image is not among the page's: on a loaded machine the two frames
+  // below passed before it did and the canvas read blank. The frame shown
+  // meanwhile (the canvas's content animation) names the image: load it
+  // here too, then let the rebuilder's own load handler run.
+  const urls = new Set();
+  for (const c of doc.querySelectorAll('canvas')) {
+    for (const a of c.getAnimations()) {
+      for (const k of a.effect.getKeyframes()) {
+        const m = /^url\("(.*)"\)$/.exec(k.content || '');
+        if (m) urls.add(m[1]);
+      }
+    }
+  }
+  await Promise.all([...urls].map((u) => { const i = new Image(); i.src = u; return i.decode().catch(() => {}); }));
+  await new Promise((r) => setTimeout(r, 0));
   try { await doc.fonts.ready; } catch (e) {}
   await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
 }
