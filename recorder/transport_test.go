@@ -236,10 +236,9 @@ func testTransport(t *testing.T, h *harness, b *browser) {
 		con := watch(live)
 		h.open(t, live, "/basic.html?privacy=allow&timing="+urlq(`{flush: 200, retryBase: 50, retryMax: 300, tick: 100, queueLength: 4}`))
 		flush(t, live)
-		h.coll.set(func(c *collector) { c.down = true })
 		// The page keeps working hard while the collector is down: DOM
 		// changes every 20 ms and a frame-rate probe.
-		var res struct {
+		type probe struct {
 			Ticks   int      `json:"ticks"`
 			MaxGap  float64  `json:"maxGap"`
 			Paused  []string `json:"paused"`
@@ -261,17 +260,40 @@ func testTransport(t *testing.T, h *harness, b *browser) {
 			}, 20);
 			setTimeout(() => { clearInterval(iv); out.end = true; done(out); }, 2000);
 		})`
+		// The same work with the collector up first: what the machine
+		// allows the page. A loaded machine ran it 24 to 27 times in 2 s
+		// with the collector down and up alike, so the page's work while
+		// down is held to what it was while up, not to a fixed figure.
+		var base, res probe
+		if err := eval(live, js, &base); err != nil {
+			t.Fatal(err)
+		}
+		h.coll.set(func(c *collector) { c.down = true })
 		if err := eval(live, js, &res); err != nil {
 			t.Fatal(err)
 		}
-		if res.Ticks < 40 {
-			t.Errorf("page work ran %d times in 2 s while the collector was down", res.Ticks)
+		t.Logf("page work in 2 s: %d times (longest frame %.0f ms) with the collector up, %d (%.0f ms) down", base.Ticks, base.MaxGap, res.Ticks, res.MaxGap)
+		if res.Ticks < min(40, base.Ticks*2/3) {
+			t.Errorf("page work ran %d times in 2 s while the collector was down, %d while it was up", res.Ticks, base.Ticks)
 		}
-		if res.MaxGap > 500 {
-			t.Errorf("a frame took %.0f ms while the collector was down", res.MaxGap)
+		if res.MaxGap > max(500, 2*base.MaxGap) {
+			t.Errorf("a frame took %.0f ms while the collector was down (%.0f ms at most while it was up)", res.MaxGap, base.MaxGap)
 		}
 		if res.MaxQ > 4 {
 			t.Errorf("upload queue grew to %d (bound 4)", res.MaxQ)
+		}
+		// The queue fills as fast as segments close and retries fail, which
+		// on a loaded machine can take longer than the 2 s above.
+		if len(res.Paused) == 0 {
+			waitFor(t, 15*time.Second, "a pause for the full queue", func() bool {
+				var s map[string]any
+				eval(live, `window.__replayTestHooks.state()`, &s)
+				if p, _ := s["paused"].(string); p != "" {
+					res.Paused = append(res.Paused, p)
+					return true
+				}
+				return false
+			})
 		}
 		if len(res.Paused) == 0 || res.Paused[0] != "queue" {
 			t.Errorf("recorder states while down: %v, want a pause for the full queue", res.Paused)
