@@ -9,6 +9,7 @@ import (
 
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/caddy-replay/caddy-replay/internal/browsertest"
@@ -126,8 +127,10 @@ func TestScriptedVisitBecomesOneSession(t *testing.T) {
 		chromedp.Sleep(300*time.Millisecond),
 		click(`a[href="/app/orders"]`),
 		chromedp.WaitVisible("#orders-box"),
+		routeRecorded(),
 		click(`a[href="/app/settings"]`),
 		chromedp.WaitVisible("#pause"),
+		routeRecorded(),
 		click("#pause"),
 		// Leaving the page flushes the last segment (pagehide).
 		chromedp.Navigate("about:blank"),
@@ -268,6 +271,18 @@ func countedClick(n *int) func(sel string) chromedp.Action {
 		*n++
 		return clickCentered(sel)
 	}
+}
+
+// routeRecorded waits until the recorder has started the view of a route
+// change (pushState): it does so in a task after the change (a
+// framework's pushState then replaceState is one view), and Chromium runs
+// the input of the test's next click before that task when the machine is
+// loaded, so two routes became one view. A zero-delay timer set now runs
+// after the recorder's.
+func routeRecorded() chromedp.Action {
+	return chromedp.Evaluate(`new Promise((r) => setTimeout(() => r(true)))`, nil, func(p *runtime.EvaluateParams) *runtime.EvaluateParams {
+		return p.WithAwaitPromise(true)
+	})
 }
 
 // clickCentered clicks a visible element after scrolling it to the middle

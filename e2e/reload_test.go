@@ -134,8 +134,10 @@ func TestReloadWhileRecording(t *testing.T) {
 		leave(click(`a[href="/app/"]`), `a[href="/app/orders"]`),
 		click(`a[href="/app/orders"]`),
 		chromedp.WaitVisible("#orders-box"),
+		routeRecorded(),
 		click(`a[href="/app/settings"]`),
 		chromedp.WaitVisible("#pause"),
+		routeRecorded(),
 		leave(chromedp.Navigate("about:blank"), ""),
 	)
 	close(stop)
