@@ -298,25 +298,98 @@ func testTransport(t *testing.T, h *harness, b *browser) {
 		if len(res.Paused) == 0 || res.Paused[0] != "queue" {
 			t.Errorf("recorder states while down: %v, want a pause for the full queue", res.Paused)
 		}
+		up := time.Now()
 		h.coll.set(func(c *collector) { c.down = false })
-		waitFor(t, 15*time.Second, "recording to resume", func() bool {
-			var s map[string]any
-			eval(live, `window.__replayTestHooks.state()`, &s)
-			return s["paused"] == "" && s["recording"] == true
-		})
+		waitForRecording(t, live)
 		act(t, live, "reorder")
 		h.roundTrip(t, live, replay, "allow", "after the collector came back")
 		resumed := false
 		for _, u := range h.coll.snapshot() {
-			if u.Status == 200 && u.Full && u.Seq > 0 {
+			if u.Status == 200 && u.Full && u.At.After(up) {
 				resumed = true
 			}
 		}
 		if !resumed {
 			t.Errorf("no full snapshot after the pause")
 		}
+		sid, _ := ids(t, live)
+		replayable(t, h, sid)
 		if _, exc := con.Snapshot(); len(exc) > 0 {
 			t.Errorf("exceptions in the page: %v", exc)
+		}
+	})
+
+	t.Run("after a segment the full queue dropped, only a full snapshot follows", func(t *testing.T) {
+		h.coll.reset()
+		live, replay := b.tab(t), b.ctx
+		h.open(t, live, "/basic.html?privacy=allow&timing="+urlq(`{flush: 200, retryBase: 50, retryMax: 300, tick: 100}`))
+		flush(t, live)
+		sid, first := ids(t, live)
+		h.coll.set(func(c *collector) { c.down = true })
+		// A small segment waits in the queue, retried while the collector is down...
+		act(t, live, `document.body.append(Object.assign(document.createElement('p'), {textContent: 'waiting'}))`)
+		waitFor(t, 15*time.Second, "a segment in the queue", func() bool { return state(t, live).Queue >= 1 })
+		// ...then one over the queue's 4 MB: 30 text nodes of 200,000
+		// random characters (the cap on one text node), about 4.5 MB
+		// compressed. It is dropped and capture pauses. The pause's own
+		// segment (replay/paused) would fit, but what follows the dropped
+		// segment cannot be replayed without it: it must be dropped too.
+		act(t, live, bigText)
+		waitFor(t, 15*time.Second, "a pause for the full queue", func() bool { return state(t, live).Paused == "queue" })
+		// The page drops the big nodes while capture is paused (the next
+		// snapshot stays small) and the collector comes back.
+		act(t, live, `document.querySelectorAll('.big').forEach((n) => n.remove())`)
+		time.Sleep(300 * time.Millisecond) // time for the pause's segment to be compressed and queued (or dropped)
+		h.coll.set(func(c *collector) { c.down = false })
+		waitForRecording(t, live)
+		_, resumed := ids(t, live)
+		if resumed == first {
+			t.Errorf("capture resumed in view %s, the view whose segments were dropped; want a new view", first)
+		}
+		act(t, live, "reorder")
+		h.roundTrip(t, live, replay, "allow", "after the dropped segment")
+		replayable(t, h, sid)
+		for _, u := range h.coll.views(sid)[first] {
+			for _, e := range u.Events {
+				if strings.Contains(string(e), `"replay/paused"`) {
+					t.Errorf("segment %d, after the dropped one, was delivered: %.200s", u.Seq, e)
+				}
+			}
+		}
+
+		// With the queue empty, a segment is queued whatever its size (the
+		// collector is the judge): capture neither pauses nor stalls.
+		n0 := h.coll.count()
+		act(t, live, bigText)
+		flush(t, live)
+		if s := state(t, live); s.Paused != "" || !s.Recording {
+			t.Errorf("after a lone 4.5 MB segment: %+v, want recording", s)
+		}
+		big := false
+		for _, u := range h.coll.snapshot()[n0:] {
+			big = big || u.Status == 200 && u.Wire > 4e6
+		}
+		if !big {
+			t.Errorf("the lone 4.5 MB segment was not delivered")
+		}
+		replayable(t, h, sid)
+	})
+
+	t.Run("a refused full snapshot stops recording instead of taking another", func(t *testing.T) {
+		h.coll.reset()
+		// The collector refuses the first segment (the full snapshot) as
+		// too large: a new snapshot of the same page would be refused too,
+		// so the recorder stops for this page rather than upload snapshot
+		// after snapshot.
+		h.coll.set(func(c *collector) { c.script = []int{413} })
+		live := b.tab(t)
+		h.open(t, live, "/basic.html?privacy=allow")
+		waitFor(t, 15*time.Second, "the refused upload", func() bool { return h.coll.count() >= 1 })
+		waitFor(t, 5*time.Second, "the recorder to stop", func() bool { return state(t, live).Halted })
+		act(t, live, "appendMany")
+		time.Sleep(700 * time.Millisecond)
+		if n := h.coll.count(); n != 1 {
+			t.Errorf("%d uploads after the refused full snapshot, want none", n-1)
 		}
 	})
 
@@ -368,6 +441,55 @@ func testTransport(t *testing.T, h *harness, b *browser) {
 		act(t, live, "reorder")
 		h.roundTrip(t, live, replay, "allow", "new session")
 	})
+}
+
+// bigText adds 30 elements (class big) of 200,000 random characters each:
+// about 4.5 MB once compressed.
+const bigText = `(() => {
+	const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+	for (let i = 0; i < 30; i++) {
+		const d = document.createElement('div');
+		d.className = 'big';
+		d.textContent = Array.from({length: 200000}, () => abc[(Math.random() * 64) | 0]).join('');
+		document.body.append(d);
+	}
+})()`
+
+// recorderState is window.__replayTestHooks.state().
+type recorderState struct {
+	Paused    string `json:"paused"`
+	Recording bool   `json:"recording"`
+	Queue     int    `json:"queue"`
+	Halted    bool   `json:"halted"`
+}
+
+func state(t *testing.T, ctx context.Context) recorderState {
+	t.Helper()
+	var s recorderState
+	if err := eval(ctx, `window.__replayTestHooks.state()`, &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// waitForRecording waits for capture to resume after a pause.
+func waitForRecording(t *testing.T, ctx context.Context) {
+	t.Helper()
+	waitFor(t, 15*time.Second, "recording to resume", func() bool {
+		s := state(t, ctx)
+		return s.Paused == "" && s.Recording
+	})
+}
+
+// replayable checks that every view of the session can be replayed: a
+// segment missing from a view is followed by a full snapshot or by nothing.
+func replayable(t *testing.T, h *harness, sid string) {
+	t.Helper()
+	for vid := range h.coll.views(sid) {
+		if _, err := h.coll.events(sid, vid); err != nil {
+			t.Error(err)
+		}
+	}
 }
 
 func urlq(s string) string {

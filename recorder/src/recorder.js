@@ -271,12 +271,17 @@ export function resume(why) {
   paused = '';
   recording = true;
   observeAll();
-  if (samePage() && !viewPending) snapshot(false);
+  if (samePage() && !viewPending && why != 'queue') snapshot(false);
   else newView();
 }
 
-/** The collector rejected a segment: what follows must start from a full snapshot. */
-export function rejected() {
+/**
+ * The collector rejected a segment: what follows must start from a full
+ * snapshot. If the refused one was a full snapshot, another would be
+ * refused too (a page too large, say): this page is not recorded.
+ */
+export function rejected(full) {
+  if (full) return halt();
   if (!recording) return;
   flushPending();
   discardSegment();

@@ -34,8 +34,8 @@ export function addEvent(ev) {
   const json = JSON.stringify(ev);
   let s = cur;
   if (!s) {
-    // q holds the upload's query parameters, in order.
-    s = cur = { q: { v: 1, sid, vid, seq: seq++, start: ev.timestamp, end: 0, full: 0, n: 0, raw: 0 }, parts: [], chars: 2 };
+    // q holds the upload's query parameters (end is set below, raw once compressed).
+    s = cur = { q: { v: 1, sid, vid, seq: seq++, start: ev.timestamp, full: 0, n: 0 }, parts: [], chars: 2 };
     timer = setTimeout(guarded(closeSegment), T.flush);
   }
   s.parts.push(json);
@@ -73,7 +73,9 @@ function queue(s) {
   const r = s.r;
   s.parts = null;
   s.body = r.body;
-  s.enc = r.enc;
+  // A parameter too (a beacon cannot set Content-Encoding); quoted, so that
+  // the bundle's property mangling (embed.go: enc) keeps its name.
+  s.q['enc'] = r.enc;
   s.q.raw = r.raw;
   if (r.enc === 'gzip') ratio = Math.max(2, Math.min(30, r.raw / r.body.length));
   push(s);

@@ -12,7 +12,8 @@
 /** Test hooks (window.__replayTestHooks), or {}; always {} when shipped. */
 export const hooks = TEST_HOOKS ? self.__replayTestHooks || {} : {};
 
-const defaults = {
+/** Recorder timings in ms (tests override the defaults). */
+export const T = {
   flush: 5000, // a segment is closed at most this long after its first event
   retryBase: 1000, // first retry delay; doubles up to retryMax
   retryMax: 60000,
@@ -22,10 +23,8 @@ const defaults = {
   canvasFrame: 1000, // at most one canvas frame per second per canvas
   stormBudget: 100000, // mutation work units per second before the recorder pauses
   stormPause: 1000, // pause before the re-snapshot, doubled on repeated storms
+  ...(TEST_HOOKS && hooks.timing),
 };
-
-/** Recorder timings in ms, and byte limits. */
-export const T = TEST_HOOKS ? { ...defaults, ...hooks.timing } : defaults;
 
 // Limits tests do not change (the session's expiry is tested with the clock).
 /** A segment is closed when it reaches about this many compressed bytes. */
@@ -35,9 +34,9 @@ export const BEACON_BYTES = 64000;
 /** The upload queue's bound in compressed bytes (and T.queueLength segments). */
 export const QUEUE_BYTES = 4e6;
 /** A session ends after 15 min without activity... */
-export const INACTIVITY = 15 * 60e3;
+export const INACTIVITY = 900e3; // 15 min
 /** ...or 4 h after it began. */
-export const MAX_AGE = 4 * 3600e3;
+export const MAX_AGE = 144e5; // 4 h
 /** At most one mouse position per 50 ms. */
 export const MOUSE_SAMPLE = 50;
 /** At most one scroll position per target per 100 ms. */

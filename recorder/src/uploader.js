@@ -10,18 +10,19 @@ import { cfg, guard, pause, resume, rejected, halt, sessionGone } from './record
 
 let q = [];
 let bytes = 0;
-let busy = false; // a request is in flight
+let busy; // a request is in flight
 let timer = 0;
 let attempt = 0;
-let halted = false;
+let halted;
+let gap; // a segment was dropped: nothing but a full snapshot may follow it
 
 /** The segments waiting for upload (the one in flight first). */
 export const queued = () => q;
 
 function request(s, body, beacon) {
   const e = cfg.endpoint;
-  const gz = s.enc === 'gzip';
-  const url = e + (e.includes('?') ? '&' : '?') + new URLSearchParams(s.q) + (beacon || !gz ? '&enc=' + s.enc : '') + (cfg.clientToken ? '&ct=' + encodeURIComponent(cfg.clientToken) : '');
+  const gz = s.q['enc'] === 'gzip';
+  const url = e + (e.includes('?') ? '&' : '?') + new URLSearchParams(s.q) + (cfg.clientToken ? '&ct=' + encodeURIComponent(cfg.clientToken) : '');
   if (beacon) {
     try {
       if (navigator.sendBeacon(url, new Blob([body], { type: 'text/plain' }))) return;
@@ -35,8 +36,14 @@ function request(s, body, beacon) {
 /** Queues a compressed segment; when the queue is full the recorder pauses instead. */
 export function push(s) {
   const size = s.body.length;
-  if (halted) return;
-  if (q.length >= T.queueLength || bytes + size > QUEUE_BYTES) return pause('queue');
+  // After a dropped segment the events that follow cannot be replayed
+  // (their nodes were in it): they are dropped too, up to the full snapshot
+  // that resume() takes.
+  if (halted || gap && !s.q.full) return;
+  // A lone segment is queued whatever its size (it is in memory anyway; the
+  // collector refuses it if too large): an empty queue is never full, and
+  // the pause always ends when the queue empties.
+  if (gap = q.length >= T.queueLength || q.length && bytes + size > QUEUE_BYTES) return pause('queue');
   q.push(s);
   bytes += size;
   pump();
@@ -47,11 +54,6 @@ function pump() {
   const s = q[0];
   busy = true;
   new Promise((resolve) => resolve(request(s, s.body))).then((res) => answer(s, res.status, res.headers.get('Retry-After')), () => answer(s, 0));
-}
-
-function shift() {
-  const s = q.shift();
-  if (s) bytes -= s.body.length;
 }
 
 function answer(s, status, retryAfter) {
@@ -66,13 +68,14 @@ function answer(s, status, retryAfter) {
       }, Math.max(delay, Math.min(retryDelay(retryAfter), 10 * T.retryMax)));
       return;
     }
-    shift();
+    q.shift(); // s
+    bytes -= s.body.length;
     attempt = 0;
-    if (status < 300) {
-      if (!q.length) resume('queue');
-    } else if (status === 410) sessionGone();
-    else if (/^(?:400|409|411|413|415)$/.test(status)) rejected();
-    else halt(); // 403 and anything unexpected: stop for this page
+    if (status === 410) sessionGone();
+    else if (/^(?:400|409|411|413|415)$/.test(status)) rejected(s.q.full);
+    else if (status > 299) halt(); // 403 and anything unexpected: stop for this page
+    // A pause for the full queue ends when it empties, whatever the last answer.
+    if (!q.length) resume('queue');
     pump();
   });
 }
@@ -119,7 +122,7 @@ export function unload(uncompressed) {
   bytes = q.reduce((a, s) => a + s.body.length, 0);
   for (const s of uncompressed) {
     const body = text(s);
-    s.enc = 'identity';
+    s.q['enc'] = 'identity';
     s.q.raw = new Blob([body]).size;
     send(s, body);
   }
