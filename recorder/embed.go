@@ -42,7 +42,7 @@ func Load() (*Bundle, error) {
 // script (sessions, the configuration, segments, compression results,
 // which cross only to the worker, the same script), shortened in the
 // minified bundle. Event, upload and DOM property names must never match.
-const internalProps = `^(created|expires|sampled|meta|manual|parts|chars|enc)$`
+const internalProps = `^(created|expires|sampled|meta|manual|parts|chars|enc|upload)$`
 
 // build bundles the script; the same file is the worker (main.js starts
 // the compression side when it runs without a document). testHooks builds

@@ -61,6 +61,7 @@ type collector struct {
 	ignored  map[string]bool    // sessions of earlier subtests (their tabs' last beacons)
 	retry    string             // Retry-After sent with 429/503
 	down     bool               // close connections without answering
+	gone     string             // a deleted session: its uploads are answered 410
 }
 
 func newCollector() *collector {
@@ -173,6 +174,9 @@ func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(c.script) > 0 {
 		status, c.script = c.script[0], c.script[1:]
 	}
+	if c.gone != "" && u.Sid == c.gone {
+		status = http.StatusGone
+	}
 	u.Status = status
 	c.uploads = append(c.uploads, u)
 	w.Header().Set("Content-Type", "application/json")
@@ -278,7 +282,7 @@ func (c *collector) reset() {
 	for _, u := range c.uploads {
 		c.ignored[u.Sid] = true
 	}
-	c.uploads, c.stored, c.dupes, c.problems, c.script, c.retry, c.down = nil, map[string]*upload{}, 0, nil, nil, "", false
+	c.uploads, c.stored, c.dupes, c.problems, c.script, c.retry, c.down, c.gone = nil, map[string]*upload{}, 0, nil, nil, "", false, ""
 }
 
 func (c *collector) checkProblems(t *testing.T) {

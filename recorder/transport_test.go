@@ -441,6 +441,41 @@ func testTransport(t *testing.T, h *harness, b *browser) {
 		act(t, live, "reorder")
 		h.roundTrip(t, live, replay, "allow", "new session")
 	})
+
+	t.Run("410 with more of the session queued starts one new session", func(t *testing.T) {
+		h.coll.reset()
+		live, replay := b.tab(t), b.ctx
+		h.open(t, live, "/basic.html?privacy=allow&timing="+urlq(`{flush: 200, retryBase: 50, retryMax: 300, tick: 100}`))
+		flush(t, live)
+		first, _ := ids(t, live)
+		// Segments pile up while the collector is down; meanwhile the
+		// session is deleted, so each of them is answered 410.
+		h.coll.set(func(c *collector) { c.down = true })
+		for i := 0; i < 4; i++ {
+			act(t, live, "reorder")
+			time.Sleep(250 * time.Millisecond)
+		}
+		waitFor(t, 15*time.Second, "segments in the queue", func() bool { return state(t, live).Queue >= 3 })
+		h.coll.set(func(c *collector) { c.down, c.gone = false, first })
+		waitFor(t, 15*time.Second, "a new session", func() bool {
+			sid, _ := ids(t, live)
+			return sid != first
+		})
+		act(t, live, "reorder")
+		h.roundTrip(t, live, replay, "allow", "one new session")
+		sid, _ := ids(t, live)
+		refused, sessions := 0, map[string]bool{}
+		for _, u := range h.coll.snapshot() {
+			if u.Status == 410 {
+				refused++
+			} else if u.Sid != first {
+				sessions[u.Sid] = true
+			}
+		}
+		if refused < 3 || len(sessions) != 1 || !sessions[sid] {
+			t.Errorf("after %d segments refused with 410, uploads in %d new sessions (%v), want only the tab's %s", refused, len(sessions), sessions, sid)
+		}
+	})
 }
 
 // bigText adds 30 elements (class big) of 200,000 random characters each:

@@ -26,9 +26,10 @@ export function configure(o, scriptURL) {
     endpoint = new URL(ENDPOINT, location.href).href;
   }
   const level = levelNamed(o.defaultPrivacyLevel || o.privacy);
+  const token = str(o.clientToken);
   const c = {
-    endpoint,
-    clientToken: str(o.clientToken),
+    // Every upload's URL up to the segment's own parameters.
+    upload: endpoint + (endpoint.includes('?') ? '&' : '?') + (token && 'ct=' + encodeURIComponent(token) + '&'),
     meta: {},
     rate: rate(o.sampleRate) * rate(o.replaySampleRate ?? o.sessionReplaySampleRate), // 0–10000: sampled sessions per 10,000
     track: str(o.trackInteractions ?? o.trackUserInteractions) !== 'false', // false or "false" (a data- attribute)

@@ -295,8 +295,12 @@ export function halt() {
   stop();
 }
 
-/** The collector says the session was deleted: a new one starts. */
-export function sessionGone() {
+/**
+ * The collector says session sid was deleted (or is full): a new one
+ * starts, once (the queue may hold more of sid's segments, refused alike).
+ */
+export function sessionGone(sid) {
+  if (sid != session.id) return;
   session = newSession(cfg);
   if (!session.sampled) stop();
   else if (recording) newView();

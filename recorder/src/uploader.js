@@ -20,9 +20,8 @@ let gap; // a segment was dropped: nothing but a full snapshot may follow it
 export const queued = () => q;
 
 function request(s, body, beacon) {
-  const e = cfg.endpoint;
   const gz = s.q['enc'] === 'gzip';
-  const url = e + (e.includes('?') ? '&' : '?') + new URLSearchParams(s.q) + (cfg.clientToken ? '&ct=' + encodeURIComponent(cfg.clientToken) : '');
+  const url = cfg.upload + new URLSearchParams(s.q);
   if (beacon) {
     try {
       if (navigator.sendBeacon(url, new Blob([body], { type: 'text/plain' }))) return;
@@ -71,7 +70,7 @@ function answer(s, status, retryAfter) {
     q.shift(); // s
     bytes -= s.body.length;
     attempt = 0;
-    if (status === 410) sessionGone();
+    if (status === 410) sessionGone(s.q.sid);
     else if (/^(?:400|409|411|413|415)$/.test(status)) rejected(s.q.full);
     else if (status > 299) halt(); // 403 and anything unexpected: stop for this page
     // A pause for the full queue ends when it empties, whatever the last answer.
