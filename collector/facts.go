@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"cmp"
 	"encoding/binary"
 	"math"
 	"slices"
@@ -46,8 +47,10 @@ type segFacts struct {
 	href     string
 	viewport bool
 	vw, vh   int
+	vpTS     int64 // when the viewport was recorded
 	view     *viewFacts
 	user     *userFacts
+	userTS   int64 // when the user was set
 
 	clicks     []clickFact
 	inputs     int
@@ -118,7 +121,7 @@ func (f *segFacts) observe(e *event) {
 		}
 		f.meta = true
 		f.href = text(e.href)
-		f.viewport, f.vw, f.vh = true, clampInt(e.w), clampInt(e.h)
+		f.setViewport(t, e.w, e.h)
 		f.change(t)
 	case evFullSnapshot:
 		f.full = true
@@ -136,7 +139,7 @@ func (f *segFacts) observe(e *event) {
 				f.clicks = append(f.clicks, clickFact{T: t, X: e.x, Y: e.y})
 			}
 		case srcViewportResize:
-			f.viewport, f.vw, f.vh = true, clampInt(e.w), clampInt(e.h)
+			f.setViewport(t, e.w, e.h)
 		case srcInput:
 			if !f.hasInput {
 				f.firstInput, f.hasInput = e.id, true
@@ -157,12 +160,21 @@ func (f *segFacts) observe(e *event) {
 			}
 		case "replay/user":
 			f.user = &userFacts{ID: text(p.userID), Name: text(p.userName), Email: text(p.userMail)}
+			f.userTS = t
 		case "replay/error":
 			f.errors++
 		case "replay/visibility":
 			// Leaving the page (a link opened in a new tab) is a reaction.
 			f.change(t)
 		}
+	}
+}
+
+// setViewport keeps the segment's latest viewport size (by time; of two
+// at the same time, the later in the body).
+func (f *segFacts) setViewport(t int64, w, h float64) {
+	if !f.viewport || t >= f.vpTS {
+		f.viewport, f.vw, f.vh, f.vpTS = true, clampInt(w), clampInt(h), t
 	}
 }
 
@@ -215,19 +227,32 @@ func (f *segFacts) settle() (dead int, pending []clickFact) {
 }
 
 // carry is the state a session keeps between segments (Session.Carry).
+//
+// Segments of a session do not always arrive in the order they were
+// recorded: the beacons sent at pagehide race each other, two tabs upload
+// side by side, and Reindex replays segments in (Start, View, Seq) order.
+// So what depends on the neighbours of a segment (activity runs, rage-click
+// bursts, the latest viewport and user) is kept as the latest runs and
+// clicks in time order, and timestamps, rather than as "the state after the
+// last segment stored".
 type carry struct {
-	// Last is the last visitor input, to continue an activity run.
-	Last int64
-	// Recent are the clicks of the last rageWindow; Burst the rage-click
-	// burst in progress.
+	// Runs are the latest runs of visitor input, merged (no two less than
+	// activityGap apart) and in time order: a segment's inputs join those
+	// around them whenever it arrives.
+	Runs []run
+	// Recent are the latest clicks, in time order: a segment's clicks
+	// make rage-click bursts with those before and after them.
 	Recent []clickFact
-	Burst  *clickFact
 	// Pending are clicks whose dead-click window is still open.
 	Pending []pendingClick
 	// InputView and InputID are the target of the last Input, so that
 	// typing that straddles two segments counts as one input.
 	InputView string
 	InputID   float64
+	// ViewportAt and UserAt are when the session's viewport size and
+	// user were recorded: a segment recorded earlier that arrives later
+	// does not overwrite them.
+	ViewportAt, UserAt int64
 }
 
 type pendingClick struct {
@@ -238,22 +263,21 @@ type pendingClick struct {
 // The carried state is read and written with every segment of a session,
 // so it has a compact binary form (JSON cost more than the rest of the
 // session update): a version byte, then varints, float64 bits and
-// length-prefixed strings.
-const carryVersion = 1
+// length-prefixed strings. Version 1 (a last input time and the burst in
+// progress instead of runs, no timestamps) is still read.
+const carryVersion = 2
 
 func (c carry) encode() []byte {
-	b := make([]byte, 0, 64+24*len(c.Recent)+32*len(c.Pending))
+	b := make([]byte, 0, 64+16*len(c.Runs)+24*len(c.Recent)+32*len(c.Pending))
 	b = append(b, carryVersion)
-	b = binary.AppendVarint(b, c.Last)
+	b = binary.AppendUvarint(b, uint64(len(c.Runs)))
+	for _, r := range c.Runs {
+		b = binary.AppendVarint(b, r.a)
+		b = binary.AppendVarint(b, r.b)
+	}
 	b = binary.AppendUvarint(b, uint64(len(c.Recent)))
 	for _, k := range c.Recent {
 		b = appendClick(b, k)
-	}
-	if c.Burst != nil {
-		b = append(b, 1)
-		b = appendClick(b, *c.Burst)
-	} else {
-		b = append(b, 0)
 	}
 	b = binary.AppendUvarint(b, uint64(len(c.Pending)))
 	for _, p := range c.Pending {
@@ -261,7 +285,9 @@ func (c carry) encode() []byte {
 		b = appendString(b, p.View)
 	}
 	b = appendString(b, c.InputView)
-	return binary.LittleEndian.AppendUint64(b, math.Float64bits(c.InputID))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.InputID))
+	b = binary.AppendVarint(b, c.ViewportAt)
+	return binary.AppendVarint(b, c.UserAt)
 }
 
 func appendClick(b []byte, k clickFact) []byte {
@@ -323,29 +349,45 @@ func (r *carryReader) click() clickFact {
 }
 
 // decodeCarry reads a session's carried state. Unreadable state (damaged,
-// or from another version) only loses continuity across one boundary.
+// or from an unknown version) only loses continuity across one boundary.
 func decodeCarry(b []byte) carry {
 	var c carry
-	if len(b) == 0 || b[0] != carryVersion {
+	if len(b) == 0 || (b[0] != carryVersion && b[0] != 1) {
 		return c
 	}
 	r := &carryReader{b: b[1:]}
-	c.Last = r.varint()
-	for range r.count(maxCarried) {
-		c.Recent = append(c.Recent, r.click())
-	}
-	if len(r.b) > 0 && r.b[0] == 1 {
-		r.b = r.b[1:]
-		k := r.click()
-		c.Burst = &k
-	} else if len(r.b) > 0 {
-		r.b = r.b[1:]
+	if b[0] == 1 {
+		// The last input time, the recent clicks, the burst in progress
+		// (its clicks are among the recent ones).
+		if last := r.varint(); last != 0 {
+			c.Runs = []run{{last, last}}
+		}
+		for range r.count(maxCarried) {
+			c.Recent = append(c.Recent, r.click())
+		}
+		if len(r.b) > 0 && r.b[0] == 1 {
+			r.b = r.b[1:]
+			r.click()
+		} else if len(r.b) > 0 {
+			r.b = r.b[1:]
+		}
+	} else {
+		for range r.count(maxCarried) {
+			c.Runs = append(c.Runs, run{r.varint(), r.varint()})
+		}
+		for range r.count(maxCarried) {
+			c.Recent = append(c.Recent, r.click())
+		}
 	}
 	for range r.count(maxCarried) {
 		c.Pending = append(c.Pending, pendingClick{T: r.varint(), View: r.str()})
 	}
 	c.InputView = r.str()
 	c.InputID = r.float()
+	if b[0] == carryVersion {
+		c.ViewportAt = r.varint()
+		c.UserAt = r.varint()
+	}
 	if r.bad {
 		return carry{}
 	}
@@ -371,11 +413,13 @@ func (f *segFacts) update(info store.SegmentInfo, x extra) func(*store.Session) 
 		f.applyInputs(s, &c, info)
 		f.applyActivity(s, &c)
 		s.Errors += f.errors
-		if f.user != nil && (f.user.ID != "" || f.user.Name != "" || f.user.Email != "") {
+		if f.user != nil && (f.user.ID != "" || f.user.Name != "" || f.user.Email != "") && f.userTS >= c.UserAt {
 			s.UserID, s.UserName, s.UserEmail = f.user.ID, f.user.Name, f.user.Email
+			c.UserAt = f.userTS
 		}
-		if f.viewport {
+		if f.viewport && f.vpTS >= c.ViewportAt {
 			s.ViewportWidth, s.ViewportHeight = f.vw, f.vh
+			c.ViewportAt = f.vpTS
 		}
 		s.Carry = c.encode()
 	}
@@ -430,32 +474,15 @@ const maxURLs = 200
 func (f *segFacts) applyClicks(s *store.Session, c *carry, info store.SegmentInfo, tab string, dead int, pending []clickFact) {
 	s.Clicks += len(f.clicks)
 
-	// Rage clicks: a sliding window over the session's clicks.
-	for _, k := range f.clicks {
-		recent := c.Recent[:0]
-		near := 1
-		for _, r := range c.Recent {
-			if k.T-r.T > rageWindow || r.T > k.T {
-				continue
-			}
-			recent = append(recent, r)
-			if within(r, k) {
-				near++
-			}
-		}
-		c.Recent = append(recent, k)
-		if len(c.Recent) > maxCarried {
-			c.Recent = c.Recent[len(c.Recent)-maxCarried:]
-		}
-		if near >= rageClicks {
-			if c.Burst == nil || k.T-c.Burst.T > rageWindow || !within(*c.Burst, k) {
-				s.RageClicks++
-				b := k
-				c.Burst = &b
-			} else {
-				c.Burst.T = k.T
-			}
-		}
+	// Rage clicks: the bursts that this segment's clicks add to those of
+	// the latest clicks known, before or after them in time.
+	if len(f.clicks) > 0 {
+		all := make([]clickFact, 0, len(c.Recent)+len(f.clicks))
+		all = append(append(all, c.Recent...), f.clicks...)
+		slices.SortStableFunc(all, func(a, b clickFact) int { return cmp.Compare(a.T, b.T) })
+		// Never negative: a click cannot take back a burst counted before.
+		s.RageClicks += max(0, rageBursts(all)-rageBursts(c.Recent))
+		c.Recent = all[max(0, len(all)-maxCarried):]
 	}
 
 	// Dead clicks carried from earlier segments.
@@ -493,6 +520,34 @@ func (f *segFacts) applyClicks(s *store.Session, c *carry, info store.SegmentInf
 	}
 }
 
+// rageBursts counts the rage-click bursts among clicks (in time order): a
+// click with at least rageClicks-1 others before it within rageWindow and
+// rageRadius is a rage click, and one that is not within rageWindow and
+// rageRadius of the burst in progress starts a new burst. Only the
+// maxCarried clicks before a click are looked at, as many as are carried.
+func rageBursts(clicks []clickFact) int {
+	n := 0
+	var burst clickFact
+	inBurst := false
+	for i, k := range clicks {
+		near := 1
+		for j := i - 1; j >= max(0, i-maxCarried) && k.T-clicks[j].T <= rageWindow; j-- {
+			if within(clicks[j], k) {
+				near++
+			}
+		}
+		switch {
+		case near < rageClicks:
+		case !inBurst || k.T-burst.T > rageWindow || !within(burst, k):
+			n++
+			burst, inBurst = k, true
+		default:
+			burst.T = k.T
+		}
+	}
+	return n
+}
+
 func sameTab(a, b string) bool { return a == "" || b == "" || a == b }
 
 func within(a, b clickFact) bool {
@@ -512,20 +567,44 @@ func (f *segFacts) applyInputs(s *store.Session, c *carry, info store.SegmentInf
 	c.InputView, c.InputID = info.View, f.lastInput
 }
 
+// applyActivity adds the active time this segment's runs add to the
+// latest runs known: runs less than activityGap apart merge, the gap
+// counted as active, whichever segment arrives first.
 func (f *segFacts) applyActivity(s *store.Session, c *carry) {
-	for i, r := range f.runs {
-		if i == 0 && c.Last != 0 && r.a >= c.Last && r.a-c.Last <= activityGap {
-			s.ActiveMs += r.b - c.Last
-		} else {
-			s.ActiveMs += r.b - r.a
-		}
-	}
-	if n := len(f.runs); n > 0 && f.runs[n-1].b > c.Last {
-		c.Last = f.runs[n-1].b
+	if len(f.runs) > 0 {
+		all := make([]run, 0, len(c.Runs)+len(f.runs))
+		all = append(append(all, c.Runs...), f.runs...)
+		slices.SortStableFunc(all, func(x, y run) int { return cmp.Compare(x.a, y.a) })
+		merged := mergeRuns(all)
+		s.ActiveMs += runsMs(merged) - runsMs(c.Runs)
+		c.Runs = merged[max(0, len(merged)-maxCarried):]
 	}
 	if s.ActiveMs > s.Duration {
 		s.ActiveMs = s.Duration
 	}
+}
+
+// mergeRuns merges runs (sorted by start, in place) that overlap or are
+// less than activityGap apart.
+func mergeRuns(runs []run) []run {
+	out := runs[:0]
+	for _, r := range runs {
+		if n := len(out); n > 0 && r.a-out[n-1].b <= activityGap {
+			out[n-1].b = max(out[n-1].b, r.b)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// runsMs is the active time of merged runs.
+func runsMs(runs []run) int64 {
+	var ms int64
+	for _, r := range runs {
+		ms += r.b - r.a
+	}
+	return ms
 }
 
 func clampInt(v float64) int {

@@ -1,7 +1,13 @@
 package collector
 
 import (
+	"context"
+	"encoding/binary"
+	"math"
+	"slices"
 	"testing"
+
+	"github.com/caddy-replay/caddy-replay/store"
 )
 
 // post uploads hand-written segments of one session in order.
@@ -196,23 +202,105 @@ func TestEventOrderInObjectsDoesNotMatter(t *testing.T) {
 }
 
 func TestCarryRoundTrip(t *testing.T) {
-	b := clickFact{T: 99, X: 1.5, Y: -2}
-	c := carry{Last: 1780000000123, Recent: []clickFact{{T: 1, X: 2, Y: 3}, {T: -4, X: 5.25, Y: 6}}, Burst: &b,
-		Pending: []pendingClick{{T: 7, View: "viewviewviewview"}}, InputView: "v2v2v2v2v2v2v2v2", InputID: 42}
+	c := carry{Runs: []run{{1780000000000, 1780000000123}, {1780000009000, 1780000009000}},
+		Recent:  []clickFact{{T: 1, X: 2, Y: 3}, {T: -4, X: 5.25, Y: 6}},
+		Pending: []pendingClick{{T: 7, View: "viewviewviewview"}}, InputView: "v2v2v2v2v2v2v2v2", InputID: 42,
+		ViewportAt: 1780000000200, UserAt: 1780000000300}
 	got := decodeCarry(c.encode())
-	if got.Last != c.Last || len(got.Recent) != 2 || got.Recent[1] != c.Recent[1] || got.Burst == nil || *got.Burst != b ||
-		len(got.Pending) != 1 || got.Pending[0] != c.Pending[0] || got.InputView != c.InputView || got.InputID != 42 {
+	if !slices.Equal(got.Runs, c.Runs) || !slices.Equal(got.Recent, c.Recent) || !slices.Equal(got.Pending, c.Pending) ||
+		got.InputView != c.InputView || got.InputID != 42 || got.ViewportAt != c.ViewportAt || got.UserAt != c.UserAt {
 		t.Errorf("round trip: %+v", got)
 	}
 	empty := decodeCarry(carry{}.encode())
-	if empty.Burst != nil || len(empty.Recent) != 0 || empty.Last != 0 {
+	if len(empty.Runs) != 0 || len(empty.Recent) != 0 || empty.ViewportAt != 0 {
 		t.Errorf("empty round trip: %+v", empty)
 	}
 	// Damaged or foreign state decodes to nothing rather than to garbage.
 	enc := c.encode()
 	for _, bad := range [][]byte{nil, {}, []byte(`{"l":1}`), enc[:len(enc)/2], append([]byte{carryVersion}, 0xff, 0xff, 0xff)} {
-		if d := decodeCarry(bad); d.Last != 0 || d.Recent != nil || d.Pending != nil {
+		if d := decodeCarry(bad); d.Runs != nil || d.Recent != nil || d.Pending != nil {
 			t.Errorf("decodeCarry(%q) = %+v, want empty", bad, d)
+		}
+	}
+	// Version 1, stored by earlier releases, is still read: its last input
+	// time becomes a run, its burst in progress is among its clicks.
+	v1 := []byte{1}
+	v1 = binary.AppendVarint(v1, 1780000000123)
+	v1 = binary.AppendUvarint(v1, 1)
+	v1 = appendClick(v1, clickFact{T: 1780000000100, X: 5, Y: 6})
+	v1 = append(v1, 1)
+	v1 = appendClick(v1, clickFact{T: 1780000000100, X: 5, Y: 6})
+	v1 = binary.AppendUvarint(v1, 1)
+	v1 = binary.AppendVarint(v1, 1780000000100)
+	v1 = appendString(v1, "viewviewviewview")
+	v1 = appendString(v1, "viewviewviewview")
+	v1 = binary.LittleEndian.AppendUint64(v1, math.Float64bits(9))
+	old := decodeCarry(v1)
+	if !slices.Equal(old.Runs, []run{{1780000000123, 1780000000123}}) || len(old.Recent) != 1 || old.Recent[0].X != 5 ||
+		len(old.Pending) != 1 || old.InputView != "viewviewviewview" || old.InputID != 9 {
+		t.Errorf("version 1: %+v", old)
+	}
+}
+
+// TestFactsDoNotDependOnArrivalOrder: the segments of a session reach the
+// collector out of order when they race each other (the beacons sent at
+// pagehide, the segments of two tabs), and `caddy replay reindex` replays
+// them in (Start, View, Seq) order. Either way the session's facts must be
+// those of the recording, not of the order its uploads happened to be
+// stored in.
+func TestFactsDoNotDependOnArrivalOrder(t *testing.T) {
+	cases := []struct {
+		name string
+		segs func(sid, va, vb string) []*segmentSpec // in recording order
+	}{
+		{"a rage burst across two segments", func(sid, va, _ string) []*segmentSpec {
+			return []*segmentSpec{
+				first(sid, va, "t", T, clickEv(T+4700, 10, 10), clickEv(T+4900, 12, 10)),
+				spec(sid, va, 1, clickEv(T+5100, 11, 11), clickEv(T+5300, 11, 11)),
+			}
+		}},
+		{"activity across two segments", func(sid, va, _ string) []*segmentSpec {
+			return []*segmentSpec{
+				first(sid, va, "t", T, moveEv(T+1000), moveEv(T+4000)),
+				spec(sid, va, 1, moveEv(T+6000), moveEv(T+9000)),
+				spec(sid, va, 2, moveEv(T+12_000), moveEv(T+13_000)),
+			}
+		}},
+		{"two tabs: the last viewport and user in time", func(sid, va, vb string) []*segmentSpec {
+			return []*segmentSpec{
+				first(sid, va, "tab-a", T, resizeEv(T+200, 1200, 800), userEv(T+300, "first-user"), moveEv(T+4900)),
+				first(sid, vb, "tab-b", T+1000, resizeEv(T+1200, 500, 400), userEv(T+1300, "later-user"), moveEv(T+2000)),
+			}
+		}},
+	}
+	type facts struct {
+		Clicks, RageClicks int
+		ActiveMs           int64
+		VW, VH             int
+		User               string
+	}
+	factsOf := func(s *store.Session) facts {
+		return facts{s.Clicks, s.RageClicks, s.ActiveMs, s.ViewportWidth, s.ViewportHeight, s.UserID}
+	}
+	for i, tc := range cases {
+		h := newHarness(t, Config{})
+		va, vb := id("viewa"), id("viewb")
+		inOrder, reversed := id("inorder"+itoa(i)), id("reversed"+itoa(i))
+		h.post(tc.segs(inOrder, va, vb)...)
+		segs := tc.segs(reversed, va, vb)
+		slices.Reverse(segs)
+		h.post(segs...)
+		want := factsOf(h.session(inOrder))
+		if got := factsOf(h.session(reversed)); got != want {
+			t.Errorf("%s: stored in reverse order: %+v, in recording order: %+v", tc.name, got, want)
+		}
+		if _, err := h.store.Reindex(context.Background(), h.c.Summarizer()); err != nil {
+			t.Fatal(err)
+		}
+		for _, sid := range []string{inOrder, reversed} {
+			if got := factsOf(h.session(sid)); got != want {
+				t.Errorf("%s: after reindex: %+v, in recording order: %+v", tc.name, got, want)
+			}
 		}
 	}
 }
