@@ -433,3 +433,62 @@ func reopen(t *testing.T, s *Store, dir string) *Store {
 	}
 	return s
 }
+
+// TestFailedEraseCanBeRetried: when the bytes of a deleted session cannot
+// be erased from its pack (an I/O error, or the process dies first), the
+// deletion must not be half done: the index forgot where the records were,
+// so a retried delete "succeeded" and left them on disk for good (until
+// the pack expired), though the operator was promised they were gone.
+func TestFailedEraseCanBeRetried(t *testing.T) {
+	s := openTest(t)
+	defer s.Close()
+	ctx := context.Background()
+	secret := []byte("SECRET-TO-ERASE-5500")
+	gone, kept, vid := storetest.ID("gone"), storetest.ID("kept"), storetest.ID("view")
+	for i, sid := range []string{gone, kept} {
+		n := newSeg(sid, vid, 0, int64(i), int64(i))
+		n.Body = append([]byte(nil), secret...)
+		mustPut(t, s, n)
+	}
+	files := packFiles(t, s)
+	if len(files) != 1 {
+		t.Fatalf("packs: %v", files)
+	}
+	pack := files[0]
+	// The pack cannot be opened for writing: a directory stands at its
+	// path (the store's own handle still reaches the file).
+	if err := os.Rename(pack, pack+".away"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(pack, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteSession(ctx, gone); err == nil {
+		t.Fatal("DeleteSession succeeded though the records could not be erased")
+	}
+	os.Remove(pack)
+	if err := os.Rename(pack+".away", pack); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteSession(ctx, gone); err != nil {
+		t.Fatalf("retried DeleteSession: %v", err)
+	}
+	b, err := os.ReadFile(pack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(b, secret); n != 1 {
+		t.Errorf("%d copies of the segment body on disk after the retried delete, want 1 (the kept session's)", n)
+	}
+	if _, err := s.Session(ctx, gone); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Session after the retried delete: %v", err)
+	}
+	if _, err := s.PutSegment(ctx, newSeg(gone, vid, 1, 5, 5)); !errors.Is(err, store.ErrSessionDeleted) {
+		t.Errorf("a late segment after the retried delete: %v, want ErrSessionDeleted", err)
+	}
+	if r, err := s.OpenSegment(ctx, store.SegmentKey{Session: kept, View: vid}); err != nil {
+		t.Errorf("the kept session: %v", err)
+	} else {
+		r.Close()
+	}
+}

@@ -34,7 +34,6 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 		return store.ErrNotFound
 	}
 	now := s.now().UnixMilli()
-	var spans []span
 	err := s.exec(ctx, func(ctx context.Context, tx querier) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM sessions WHERE id = ?) + (SELECT count(*) FROM tombstones WHERE session = ?)`, id, id).Scan(&n); err != nil {
@@ -51,14 +50,26 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO tombstones (session, deleted) VALUES (?, ?)`, id, now); err != nil {
 			return err
 		}
-		sp, err := deleteSessionRows(ctx, tx, id)
-		spans = sp
-		return err
+		spans, err := deleteSessionRows(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		// The records are erased before the index forgets where they
+		// are: if that fails (or the process dies before the commit),
+		// the deletion is rolled back and a retry finds them again.
+		// Erased after the commit, a failure left them on disk with
+		// nothing pointing at them, and a retried delete found nothing
+		// to do. (Expire erases after its commit: no one was promised
+		// those bytes are gone, and their packs go whole once empty.)
+		return s.punchSpans(ctx, spans)
 	})
 	if err != nil {
 		return err
 	}
-	return s.erase(ctx, spans)
+	// Packs left with nothing live go whole (at the latest at the next
+	// Open, if this fails).
+	_, err = s.dropEmptyPacks(ctx)
+	return err
 }
 
 // erase punches deleted segments out of their packs and drops the packs
