@@ -308,8 +308,9 @@ type Maintenance interface {
 	// DeleteSession removes a session, its segments and its index rows,
 	// and remembers the ID so late segments do not bring it back.
 	DeleteSession(ctx context.Context, id string) error
-	// DeleteUser deletes every session whose UserID is userID and returns
-	// how many were deleted.
+	// DeleteUser deletes every session that recorded userID as its user
+	// (its UserID, or an earlier one: another user may have signed in
+	// since on the same browser) and returns how many were deleted.
 	DeleteUser(ctx context.Context, userID string) (int, error)
 	// Expire deletes sessions whose last activity (End) is before t, and
 	// assets no recording from after t refers to, and returns how many

@@ -168,6 +168,7 @@ func deleteSessionRows(ctx context.Context, tx querier, id string) ([]span, erro
 	}
 	for _, q := range []string{
 		`DELETE FROM session_users WHERE session = ?`,
+		`DELETE FROM session_user_ids WHERE session = ?`,
 		`DELETE FROM sessions WHERE id = ?`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {
@@ -232,7 +233,9 @@ func (s *Store) DeleteUser(ctx context.Context, userID string) (int, error) {
 	if userID == "" {
 		return 0, fmt.Errorf("%w: empty user id", store.ErrInvalid)
 	}
-	ids, err := s.sessionIDs(ctx, `SELECT id FROM sessions WHERE user_id = ?`, userID)
+	// Every session the user was recorded in, also those where another
+	// user signed in afterwards.
+	ids, err := s.sessionIDs(ctx, `SELECT session FROM session_user_ids WHERE user_id = ?`, userID)
 	if err != nil {
 		return 0, err
 	}
@@ -426,7 +429,7 @@ func (s *Store) Reindex(ctx context.Context, summarize store.Summarizer) (store.
 
 func (s *Store) rebuild(ctx context.Context, tx querier, summarize store.Summarizer) (store.ReindexStats, error) {
 	var stats store.ReindexStats
-	for _, t := range []string{"segments", "session_urls", "urls", "session_users", "sessions", "tombstones", "asset_urls", "assets", "packs"} {
+	for _, t := range []string{"segments", "session_urls", "urls", "session_users", "session_user_ids", "sessions", "tombstones", "asset_urls", "assets", "packs"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
 			return stats, err
 		}
@@ -697,7 +700,7 @@ func (s *Store) rebuildSession(ctx context.Context, tx querier, id string, recs 
 			ps.base.rid, info.View, info.Seq, info.Start, info.End, info.FullSnapshot, info.Records, info.RawSize, info.Size, info.Received, r.pack, r.off, r.len); err != nil {
 			return n, err
 		}
-		ps.s, ps.dirty = next, true
+		ps.advance(next)
 		n++
 	}
 	if n == 0 {

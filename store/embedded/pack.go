@@ -303,7 +303,7 @@ func (s *Store) indexRecords(ctx context.Context, tx querier, records []found) (
 			info.RawSize, info.Size, info.Received, r.pack, r.off, r.len); err != nil {
 			return n, nil, err
 		}
-		ps.s, ps.dirty = next, true
+		ps.advance(next)
 		n++
 	}
 	for _, ps := range sessions {

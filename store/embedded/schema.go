@@ -9,7 +9,7 @@ import (
 
 // schemaVersion is stored in PRAGMA user_version. A store written by a newer
 // version is refused rather than misread.
-const schemaVersion = 5
+const schemaVersion = 6
 
 // schema is the index. Everything in it can be rebuilt from the packs
 // (segment records carry their key, info and Extra) and small files
@@ -126,6 +126,8 @@ var schema = []string{
 		PRIMARY KEY (term, session)
 	) WITHOUT ROWID`,
 	`CREATE INDEX session_users_session ON session_users(session)`,
+	sessionUserIDsTable,
+	sessionUserIDsIndex,
 	`CREATE TABLE tombstones (
 		session TEXT PRIMARY KEY,
 		deleted INTEGER NOT NULL
@@ -168,7 +170,9 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	case v >= 1 && v <= 3:
 		return fmt.Errorf("this store was written by a development build of Caddy Replay; move it away and start afresh")
 	case v == 4:
-		steps = migrate4to5
+		steps = append(append([]string(nil), migrate4to5...), migrate5to6...)
+	case v == 5:
+		steps = migrate5to6
 	case v != 0:
 		return fmt.Errorf("index schema version %d is unknown", v)
 	}
@@ -201,6 +205,27 @@ var migrate4to5 = []string{
 		SELECT s.rid, u.id FROM session_urls_v4 o JOIN sessions s ON s.id = o.session JOIN urls u ON u.url = o.url`,
 	`DROP TABLE session_urls_v4`,
 	`INSERT INTO url_fts (url_fts) VALUES ('rebuild')`,
+}
+
+// session_user_ids lists every user id a session has had, the current one
+// included: DeleteUser must find a session that recorded a user before
+// another signed in on the same browser (the sessions row names only the
+// last).
+const (
+	sessionUserIDsTable = `CREATE TABLE session_user_ids (
+		user_id TEXT NOT NULL,
+		session TEXT NOT NULL,
+		PRIMARY KEY (user_id, session)
+	) WITHOUT ROWID`
+	sessionUserIDsIndex = `CREATE INDEX session_user_ids_session ON session_user_ids(session)`
+)
+
+// migrate5to6 adds session_user_ids, filled with the user each session
+// names (earlier users of a session were not kept by version 5).
+var migrate5to6 = []string{
+	sessionUserIDsTable,
+	sessionUserIDsIndex,
+	`INSERT OR IGNORE INTO session_user_ids (user_id, session) SELECT user_id, id FROM sessions WHERE user_id != ''`,
 }
 
 // urlsTable is the index in schema of the urls table, which the URL search's

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/caddy-replay/caddy-replay/store"
@@ -191,7 +192,7 @@ func TestMigrateFromVersion4(t *testing.T) {
 		t.Fatal(err)
 	}
 	stmts := []string{`DROP TABLE url_fts`, `CREATE TABLE v5 AS SELECT s.id AS session, u.url AS url FROM session_urls su JOIN sessions s ON s.rid = su.sess JOIN urls u ON u.id = su.url`,
-		`DROP TABLE session_urls`, `DROP TABLE urls`}
+		`DROP TABLE session_urls`, `DROP TABLE urls`, `DROP TABLE session_user_ids`}
 	stmts = append(stmts, schema4URLs...)
 	stmts = append(stmts, `INSERT INTO session_urls (session, url) SELECT session, url FROM v5`, `DROP TABLE v5`,
 		`UPDATE sessions SET views = '[{"ID":"`+va+`","URL":"https://old.example/cart","Title":"","Tab":"","Start":1000,"End":2000},{"ID":"`+vb+`","URL":"https://old.example/pay","Title":"","Tab":"","Start":2500,"End":3000}]' WHERE id = '`+a+`'`,
@@ -235,4 +236,74 @@ func TestMigrateFromVersion4(t *testing.T) {
 		t.Errorf("view extent after a new segment: %+v", sess)
 	}
 	ftsIntegrity(t, s)
+}
+
+// A store written by schema version 5 opens with the user each session
+// names in session_user_ids, so DeleteUser finds its sessions.
+func TestMigrateFromVersion5(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	vid := storetest.ID("view")
+	for i, u := range []string{"carol", "dave", "carol"} {
+		n := newSeg(storetest.ID("v5user"+strconv.Itoa(i)), vid, 0, 1000, 2000)
+		n.Update = func(s *store.Session) { s.UserID = u }
+		mustPut(t, s, n)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+dir+"/index.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP TABLE session_user_ids`, `PRAGMA user_version = 5`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	s, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v := count(t, s.cdb, `PRAGMA user_version`); v != schemaVersion {
+		t.Errorf("user_version %d after migration, want %d", v, schemaVersion)
+	}
+	if n, err := s.DeleteUser(ctx, "carol"); err != nil || n != 2 {
+		t.Errorf("DeleteUser(carol) after migration = %d, %v, want 2", n, err)
+	}
+}
+
+// Reindex rebuilds every user a session had, not only the last: DeleteUser
+// still finds a session another user signed in to afterwards.
+func TestReindexKeepsEarlierUsers(t *testing.T) {
+	s := openTest(t)
+	defer s.Close()
+	ctx := context.Background()
+	sid, vid := storetest.ID("switched"), storetest.ID("view")
+	for seq, u := range []string{"erin", "frank"} {
+		n := newSeg(sid, vid, seq, int64(1000*seq), int64(1000*seq+500))
+		n.Extra = []byte(`{"user":"` + u + `"}`)
+		up, err := storetest.Summarize(n.SegmentInfo, n.Extra, n.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.Update = up
+		mustPut(t, s, n)
+	}
+	if _, err := s.Reindex(ctx, storetest.Summarize); err != nil {
+		t.Fatal(err)
+	}
+	if sess, err := s.Session(ctx, sid); err != nil || sess.UserID != "frank" {
+		t.Fatalf("after reindex: %+v, %v", sess, err)
+	}
+	if n, err := s.DeleteUser(ctx, "erin"); err != nil || n != 1 {
+		t.Errorf("DeleteUser(erin) after reindex = %d, %v, want 1", n, err)
+	}
 }

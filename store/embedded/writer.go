@@ -321,6 +321,17 @@ type pendingSession struct {
 	base  *cachedSession // the row as in the index; nil before ensureRow
 	dirty bool
 	saved *cachedSession // what the row is once this batch commits
+	// users are the user ids the session took in this batch, to add to
+	// session_user_ids.
+	users []string
+}
+
+// advance makes next the session's state after one more segment.
+func (ps *pendingSession) advance(next *store.Session) {
+	if next.UserID != "" && next.UserID != ps.s.UserID {
+		ps.users = append(ps.users, next.UserID)
+	}
+	ps.s, ps.dirty = next, true
 }
 
 // cachedSession is the writer's copy of a committed session row, so that
@@ -551,7 +562,7 @@ func (s *Store) commitSegments(jobs []*job) {
 			continue
 		}
 		off += n
-		ps.s, ps.dirty = next, true
+		ps.advance(next)
 		batch[k] = true
 		accepted = append(accepted, j)
 	}
@@ -759,6 +770,12 @@ func (s *Store) saveSession(ctx context.Context, tx querier, ps *pendingSession)
 		}
 		saved.terms = terms
 	}
+	for _, u := range ps.users {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO session_user_ids (user_id, session) VALUES (?, ?)`, u, ps.s.ID); err != nil {
+			return err
+		}
+	}
+	ps.users = nil
 	ps.saved = saved
 	// Later saves in the same batch build on this row.
 	ps.base = saved

@@ -450,12 +450,20 @@ func testDeleteUser(t *testing.T, open Factory) {
 	for i, u := range []string{"alice", "bob", "alice", "", "alice2"} {
 		put(t, s, seg(ID(fmt.Sprintf("user%d", i)), vid, 0, 1000, 2000, facts{User: u}))
 	}
+	// Alice signs out and Bob signs in on the same browser: the session
+	// now names Bob, but it recorded Alice too.
+	switched := ID("switched")
+	put(t, s, seg(switched, vid, 0, 1000, 2000, facts{User: "alice"}))
+	put(t, s, seg(switched, vid, 1, 2000, 3000, facts{User: "bob"}))
 	n, err := s.DeleteUser(ctx, "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 2 {
-		t.Errorf("DeleteUser(alice) = %d, want 2 (an exact match, not a prefix)", n)
+	if n != 3 {
+		t.Errorf("DeleteUser(alice) = %d, want 3 (an exact match, not a prefix; a session she was the user of before another)", n)
+	}
+	if _, err := s.Session(ctx, switched); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the session Alice was recorded in before Bob signed in: %v, want ErrNotFound", err)
 	}
 	page, _ := s.ListSessions(ctx, store.Query{})
 	if page.Total != 3 {
