@@ -695,6 +695,33 @@ func TestRageAndDeadClicksAreMarked(t *testing.T) {
 	}
 }
 
+func TestRecordingPausesAreMarked(t *testing.T) {
+	ts := newTestServer(t)
+	var n nodes
+	doc := n.doc(n.doctype(), n.el("html", nil, n.el("head", nil), n.el("body", nil, n.el("p", nil, n.text("Busy page")))))
+	events := []ev{
+		meta(t0, "https://busy.example/", 800, 600),
+		full(t0+1, doc),
+		// The recorder's mutation-storm budget ran out: nothing recorded
+		// until its new snapshot 3 s later (docs/FORMAT.md "Pauses").
+		custom(t0+2000, "replay/paused", ev{"reason": "storm"}),
+		meta(t0+5000, "https://busy.example/", 800, 600),
+		full(t0+5001, doc),
+		move(t0+6000, 0, [2]int{100, 100}),
+	}
+	putSession(t, ts.store, "pause-session-000001", []fixtureView{{id: "view-pause-000000001", url: "https://busy.example/", tab: "tab-pause-000000001", segments: [][]ev{events}}}, nil)
+	ctx, _ := browser(t, 30*time.Second)
+	run(t, ctx, chromedp.Navigate(ts.url("session=pause-session-000001&t=0")))
+	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.loaded === '1'`, 10*time.Second)
+	screenshot(t, ctx, "paused")
+	var rows []string
+	eval(t, ctx, `[...document.querySelectorAll('.ev-item')].map((e) => e.querySelector('.ev-label').textContent + ': ' + (e.querySelector('.ev-detail')?.textContent || ''))`, &rows)
+	// The re-snapshot of the same address is not another page view.
+	if len(rows) != 2 || !strings.HasPrefix(rows[0], "Page view") || rows[1] != "Recording paused: The page changed too fast to record" {
+		t.Errorf("event list %q, want the page view and the pause with its reason", rows)
+	}
+}
+
 // churnSession changes one page in every way a mutation can: items added,
 // removed, moved (re-added with their ids), renamed, classes and
 // attributes toggled, a field typed into, a box scrolled.

@@ -14,6 +14,13 @@ const LEAD_IN = 1000;
 const RAGE_CLICKS = 3, RAGE_MS = 1000, RAGE_PX = 30;
 // Dead clicks: no DOM change within this long after the click.
 const DEAD_MS = 1000;
+// Why our recorder paused (replay/paused, docs/FORMAT.md "Pauses").
+// Short: the event list shows one line.
+const pauseReasons = {
+  storm: 'The page changed too fast to record',
+  idle: 'No activity for 15 minutes',
+  queue: 'Uploads were failing',
+};
 
 /** Index of the last element of sorted arr that is ≤ x, or -1. */
 export function lastAtOrBefore(arr, x) {
@@ -292,6 +299,11 @@ export class Recording extends EventTarget {
         break;
       case 'replay/user':
         this._marker(v, t, 'user', 'User identified', String(p.name || p.email || p.id || ''), i);
+        break;
+      case 'replay/paused':
+        // Nothing was recorded until the next full snapshot: the replay
+        // stands still there, and this says why.
+        this._marker(v, t, 'paused', 'Recording paused', pauseReasons[p.reason] || '', i);
         break;
       case 'replay/visibility':
         this._marker(v, t, 'visibility', p.state === 'hidden' ? 'Tab hidden' : 'Tab visible', '', i);

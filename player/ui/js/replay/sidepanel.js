@@ -4,7 +4,7 @@ import { h, replace } from '../dom.js';
 import { icon } from '../icons.js';
 import * as fmt from '../format.js';
 
-const eventIcons = { click: 'click', nav: 'nav', error: 'alert', input: 'keyboard', rage: 'rage', action: 'action', resize: 'resize', visibility: 'eye', user: 'user' };
+const eventIcons = { click: 'click', nav: 'nav', error: 'alert', input: 'keyboard', rage: 'rage', action: 'action', resize: 'resize', visibility: 'eye', user: 'user', paused: 'pause' };
 const filters = [['', 'All'], ['click', 'Clicks'], ['input', 'Inputs'], ['nav', 'Pages'], ['error', 'Errors']];
 
 /** The tabbed side panel of the replay screen. */

@@ -6,8 +6,8 @@ import { h } from '../dom.js';
 import { clock } from '../format.js';
 
 // Drawing order: later kinds are drawn on top.
-const kinds = ['resize', 'visibility', 'user', 'action', 'input', 'click', 'nav', 'rage', 'error'];
-const colorVar = { click: '--m-click', nav: '--m-nav', error: '--m-error', input: '--m-input', rage: '--m-rage', action: '--m-other', resize: '--m-other', visibility: '--m-other', user: '--m-other' };
+const kinds = ['resize', 'visibility', 'paused', 'user', 'action', 'input', 'click', 'nav', 'rage', 'error'];
+const colorVar = { click: '--m-click', nav: '--m-nav', error: '--m-error', input: '--m-input', rage: '--m-rage', action: '--m-other', resize: '--m-other', visibility: '--m-other', paused: '--m-other', user: '--m-other' };
 const PAD = 6;
 export const shownOnTimeline = new Set(['click', 'nav', 'error', 'input', 'rage', 'action']);
 
