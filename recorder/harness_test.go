@@ -678,6 +678,23 @@ func flush(t *testing.T, ctx context.Context) {
 	}
 }
 
+// recorderState is window.__replayTestHooks.state().
+type recorderState struct {
+	Paused    string `json:"paused"`
+	Recording bool   `json:"recording"`
+	Queue     int    `json:"queue"`
+	Halted    bool   `json:"halted"`
+}
+
+func state(t *testing.T, ctx context.Context) recorderState {
+	t.Helper()
+	var s recorderState
+	if err := eval(ctx, `window.__replayTestHooks.state()`, &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // ids returns the tab's session and current view ids.
 func ids(t *testing.T, ctx context.Context) (sid, vid string) {
 	t.Helper()

@@ -204,9 +204,7 @@ func testGuardrails(t *testing.T, h *harness, b *browser) {
 	// The pause is short (stormPause): rather than catch it in the act, wait
 	// for its event to arrive and for recording to be back.
 	waitFor(t, 15*time.Second, "the storm pause to end", func() bool {
-		var s map[string]any
-		eval(live, `window.__replayTestHooks.state()`, &s)
-		if s["paused"] != "" || s["recording"] != true {
+		if s := state(t, live); s.Paused != "" || !s.Recording {
 			return false
 		}
 		for _, e := range h.coll.recorded(sid) {

@@ -156,11 +156,7 @@ func testSession(t *testing.T, h *harness, b *browser) {
 		flush(t, live)
 		// 16 minutes without activity: the session is over, capture pauses.
 		act(t, live, `window.__clockOffset = 16 * 60e3`)
-		waitFor(t, 15*time.Second, "the idle pause", func() bool {
-			var s map[string]any
-			eval(live, `window.__replayTestHooks.state()`, &s)
-			return s["paused"] == "idle"
-		})
+		waitFor(t, 15*time.Second, "the idle pause", func() bool { return state(t, live).Paused == "idle" })
 		flush(t, live) // the segment closed by the pause goes out
 		n := h.coll.count()
 		act(t, live, "appendMany")

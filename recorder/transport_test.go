@@ -286,9 +286,7 @@ func testTransport(t *testing.T, h *harness, b *browser) {
 		// on a loaded machine can take longer than the 2 s above.
 		if len(res.Paused) == 0 {
 			waitFor(t, 15*time.Second, "a pause for the full queue", func() bool {
-				var s map[string]any
-				eval(live, `window.__replayTestHooks.state()`, &s)
-				if p, _ := s["paused"].(string); p != "" {
+				if p := state(t, live).Paused; p != "" {
 					res.Paused = append(res.Paused, p)
 					return true
 				}
@@ -489,23 +487,6 @@ const bigText = `(() => {
 		document.body.append(d);
 	}
 })()`
-
-// recorderState is window.__replayTestHooks.state().
-type recorderState struct {
-	Paused    string `json:"paused"`
-	Recording bool   `json:"recording"`
-	Queue     int    `json:"queue"`
-	Halted    bool   `json:"halted"`
-}
-
-func state(t *testing.T, ctx context.Context) recorderState {
-	t.Helper()
-	var s recorderState
-	if err := eval(ctx, `window.__replayTestHooks.state()`, &s); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // waitForRecording waits for capture to resume after a pause.
 func waitForRecording(t *testing.T, ctx context.Context) {
