@@ -32,6 +32,12 @@ const (
 	maxClicksPerSegment = 2048
 	maxRuns             = 256
 	maxCarried          = 32
+
+	// carryHorizon is how far back from the latest the carried clicks
+	// and activity runs reach: far enough for the segments that race
+	// each other (the last few of a tab, at pagehide), short enough that
+	// the carried state, rewritten with every segment, stays small.
+	carryHorizon = 15_000 // ms
 )
 
 // segFacts is what one segment tells about its session, gathered by the
@@ -482,7 +488,12 @@ func (f *segFacts) applyClicks(s *store.Session, c *carry, info store.SegmentInf
 		slices.SortStableFunc(all, func(a, b clickFact) int { return cmp.Compare(a.T, b.T) })
 		// Never negative: a click cannot take back a burst counted before.
 		s.RageClicks += max(0, rageBursts(all)-rageBursts(c.Recent))
-		c.Recent = all[max(0, len(all)-maxCarried):]
+		latest := all[len(all)-1].T
+		i := max(0, len(all)-maxCarried)
+		for i < len(all)-1 && all[i].T < latest-carryHorizon {
+			i++
+		}
+		c.Recent = all[i:]
 	}
 
 	// Dead clicks carried from earlier segments.
@@ -577,7 +588,12 @@ func (f *segFacts) applyActivity(s *store.Session, c *carry) {
 		slices.SortStableFunc(all, func(x, y run) int { return cmp.Compare(x.a, y.a) })
 		merged := mergeRuns(all)
 		s.ActiveMs += runsMs(merged) - runsMs(c.Runs)
-		c.Runs = merged[max(0, len(merged)-maxCarried):]
+		latest := merged[len(merged)-1].b
+		i := max(0, len(merged)-maxCarried)
+		for i < len(merged)-1 && merged[i].b < latest-carryHorizon {
+			i++
+		}
+		c.Runs = merged[i:]
 	}
 	if s.ActiveMs > s.Duration {
 		s.ActiveMs = s.Duration
