@@ -215,10 +215,14 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	if !ing.Disabled {
 		h.collector, err = collector.New(collector.Config{
-			Store:               h.app.Store(),
-			MaxBodyBytes:        ing.MaxBodySize,
-			MaxRawBytes:         ing.MaxRawSize,
-			MaxRecords:          ing.MaxRecords,
+			Store:        h.app.Store(),
+			MaxBodyBytes: ing.MaxBodySize,
+			MaxRawBytes:  ing.MaxRawSize,
+			MaxRecords:   ing.MaxRecords,
+			// A segment older than the retention would be expired at the
+			// janitor's next pass, and, its session gone already, it
+			// would come back as a fragment without its beginning.
+			MaxAge:              min(collector.DefaultMaxAge, time.Duration(h.app.Retention)),
 			AllowedOrigins:      ing.AllowedOrigins,
 			ClientToken:         h.ClientToken,
 			ClientRate:          ing.ClientRate,

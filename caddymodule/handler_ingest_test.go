@@ -70,3 +70,28 @@ func TestSlowUploadsDoNotStarveIngest(t *testing.T) {
 		t.Errorf("the whole upload waited %s for a slot", d)
 	}
 }
+
+// TestIngestRefusesSegmentsOlderThanRetention: with a retention shorter
+// than the collector's 24 h window, a segment older than the retention is
+// refused (the janitor would expire it at once, after its session, and it
+// would come back as a fragment without its beginning); a younger one is
+// stored.
+func TestIngestRefusesSegmentsOlderThanRetention(t *testing.T) {
+	up := upstream(t)
+	port := caddyrun.FreePort(t)
+	cf := fmt.Sprintf("{\n\tadmin off\n\treplay {\n\t\tdata_dir %s\n\t\tretention 1h\n\t}\n}\nhttp://127.0.0.1:%d {\n\tbind 127.0.0.1\n\treplay\n\treverse_proxy %s\n}\n",
+		t.TempDir(), port, strings.TrimPrefix(up.URL, "http://"))
+	caddyrun.Start(t, caddyrun.Adapt(t, []byte(cf)), caddyrun.Addr(port))
+	base := "http://" + caddyrun.Addr(port)
+	for _, c := range []struct {
+		age    time.Duration
+		status int
+		reason string
+	}{{2 * time.Hour, 400, "timestamp_too_old"}, {30 * time.Minute, 200, ""}} {
+		v := synth.NewVisit(synth.Options{Seed: uint64(c.age), Start: time.Now().Add(-c.age).UnixMilli(), Views: 1, Seconds: 10})
+		status, body := postSegment(t, base, v.Segments[0])
+		if status != c.status || !strings.Contains(body, c.reason) {
+			t.Errorf("a segment %s old, retention 1 h: %d %s, want %d %s", c.age, status, body, c.status, c.reason)
+		}
+	}
+}
