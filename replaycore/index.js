@@ -198,8 +198,11 @@ export class Rebuilder {
     }
     const post = [];
     this._fillDocument(this.doc, root, post);
-    if (cp) this._restoreState(cp);
     this._runPost(post);
+    // After the post-build steps: they build the same-origin frames'
+    // documents, whose nodes (a frame's document, a shadow host in it)
+    // adopted sheets and media state name.
+    if (cp) this._restoreState(cp);
     if (cp) {
       for (const e of Array.isArray(cp.scroll) ? cp.scroll : []) {
         if (!Array.isArray(e) || !Number.isSafeInteger(e[0])) continue;
