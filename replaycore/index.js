@@ -87,6 +87,7 @@ export class Rebuilder {
     this._canvas = new Map(); // id -> data: URL of the last full frame
     this._canvasSeq = new Map(); // id -> number of the last frame drawn (frames decode asynchronously)
     this._canvasDirty = new Set(); // ids drawn by commands other than full frames
+    this._canvasQueue = new Map(); // id -> command lists waiting for the frame being decoded
     this._media = new Map(); // id -> media state
     this._dialogs = new Map(); // id -> 'modal' | 'non-modal'
     this._popovers = new Set(); // ids of open popovers
@@ -355,6 +356,7 @@ export class Rebuilder {
           this._scroll.delete(id);
           this._canvas.delete(id);
           this._canvasDirty.delete(id);
+          this._canvasQueue.delete(id);
           this._media.delete(id);
           this._dialogs.delete(id);
           this._popovers.delete(id);
@@ -845,34 +847,42 @@ export class Rebuilder {
     if (!el) return;
     const seq = (this._canvasSeq.get(id) || 0) + 1;
     this._canvasSeq.set(id, seq);
+    // Commands that come while the frame decodes draw over it once it is
+    // drawn (a seek applies seconds of frames and commands at once).
+    this._canvasQueue.set(id, []);
     showCanvas(el, url);
     const img = new Image();
     img.onload = () => {
       if (this._canvasSeq.get(id) !== seq || this._nodes.get(id) !== el) return; // a later frame won
+      const queued = this._canvasQueue.get(id) || [];
+      this._canvasQueue.delete(id);
       try {
         const ctx = el.getContext('2d');
         ctx.clearRect(0, 0, el.width, el.height);
         ctx.drawImage(img, 0, 0, el.width, el.height);
       } catch (e) { /* not a 2D canvas */ }
+      if (queued.length) {
+        for (const cmds of queued) this._drawCommands(el, cmds);
+        this._canvasDirty.add(id);
+        try {
+          showCanvas(el, el.toDataURL());
+        } catch (e) { /* ignore */ }
+      }
     };
     img.src = url;
   }
 
-  _canvasMutation(d) {
-    const el = this._nodes.get(d.id);
-    if (!el || nodeType(el) !== 1 || localName(el) !== 'canvas') return;
-    const cmds = Array.isArray(d.commands) ? d.commands : [d];
-    // Our recorder sends whole frames: a clearRect and a drawImage of an
-    // encoded image ({rr_type:'ImageBitmap', args:[{rr_type:'Blob', data:[{base64}], type}]}).
-    const frame = frameURL(cmds);
-    if (frame) {
-      this._canvas.set(d.id, frame);
-      this._canvasDirty.delete(d.id);
-      this._drawCanvas(d.id, frame);
-      return;
-    }
-    // Other recorders' 2D commands with plain arguments are replayed directly.
-    if (d.type !== 0 && d.type !== undefined) return;
+  // Whether cmds start by clearing the whole canvas: what was drawn
+  // before, a frame still decoding included, no longer shows.
+  _clearsAll(el, cmds) {
+    const c = cmds[0];
+    if (!c || c.property !== 'clearRect' || !Array.isArray(c.args)) return false;
+    const [x, y, w, h] = c.args.map(Number);
+    return x <= 0 && y <= 0 && x + w >= el.width && y + h >= el.height;
+  }
+
+  // Replays 2D commands with plain arguments on el.
+  _drawCommands(el, cmds) {
     let ctx;
     try {
       ctx = el.getContext('2d');
@@ -888,6 +898,37 @@ export class Rebuilder {
         else if (typeof ctx[c.property] === 'function' && c.property !== 'constructor') ctx[c.property](...c.args);
       } catch (e) { /* ignore */ }
     }
+  }
+
+  _canvasMutation(d) {
+    const el = this._nodes.get(d.id);
+    if (!el || nodeType(el) !== 1 || localName(el) !== 'canvas') return;
+    const cmds = Array.isArray(d.commands) ? d.commands : [d];
+    // Our recorder sends whole frames: a clearRect and a drawImage of an
+    // encoded image ({rr_type:'ImageBitmap', args:[{rr_type:'Blob', data:[{base64}], type}]}).
+    const frame = frameURL(cmds);
+    if (frame) {
+      this._canvas.set(d.id, frame);
+      this._canvasDirty.delete(d.id);
+      this._drawCanvas(d.id, frame);
+      return;
+    }
+    // Other recorders' 2D commands with plain arguments are replayed
+    // directly, and so is our blank frame (a clearRect alone).
+    if (d.type !== 0 && d.type !== undefined) return;
+    const queue = this._canvasQueue.get(d.id);
+    if (queue && !this._clearsAll(el, cmds)) {
+      // They draw over a frame that is still decoding: after it.
+      queue.push(cmds);
+      return;
+    }
+    if (queue) {
+      // The whole canvas is cleared first: the decoding frame never shows.
+      this._canvasSeq.set(d.id, (this._canvasSeq.get(d.id) || 0) + 1);
+      this._canvasQueue.delete(d.id);
+      this._canvas.delete(d.id);
+    }
+    this._drawCommands(el, cmds);
     this._canvasDirty.add(d.id);
     try {
       showCanvas(el, el.toDataURL());

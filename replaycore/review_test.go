@@ -40,6 +40,14 @@ func TestReplayEdgeCases(t *testing.T) {
 		run(t, frameSheetsJS)
 	})
 
+	t.Run("a canvas cleared while its last frame decodes stays blank", func(t *testing.T) {
+		// Applied in one go (the seek index applies a session's events in
+		// milliseconds), a frame and the blank frame that follows it (a
+		// clearRect alone): the first frame finished decoding after the
+		// clear, was drawn over it, and the next checkpoint showed it.
+		run(t, canvasClearJS)
+	})
+
 	_, exc := con.Snapshot()
 	for _, e := range exc {
 		t.Errorf("uncaught exception in the host page: %s", e)
@@ -76,5 +84,54 @@ const frameSheetsJS = `(async () => {
 	// The restored state checkpoints the same again (a second seek).
 	const again = JSON.stringify(rb2.checkpoint().adopted), want = JSON.stringify(cp.adopted);
 	if (again !== want) errs.push('adopted sheets of the restored page ' + again + ', want ' + want);
+	return errs;
+})()`
+
+// canvasClearJS applies a red frame to a canvas and, before it decodes,
+// the blank frame our recorder sends when the canvas is cleared; then
+// checks the canvas's pixels, what it shows, and what a checkpoint
+// restores.
+const canvasClearJS = `(async () => {
+	const errs = [];
+	const f = document.getElementById('sandboxed'), g = document.getElementById('third');
+	const rb = new ReplayCore.Rebuilder(f.contentDocument);
+	rb.apply({type: 2, timestamp: 1, data: {node: {type: 0, id: 1, childNodes: [{type: 2, id: 2, tagName: 'html', attributes: {}, childNodes: [{type: 2, id: 3, tagName: 'body', attributes: {}, childNodes: [
+		{type: 2, id: 4, tagName: 'canvas', attributes: {id: 'cv', width: 4, height: 4}, childNodes: []},
+		{type: 2, id: 5, tagName: 'canvas', attributes: {id: 'cv2', width: 4, height: 4}, childNodes: []}]}]}]}, initialOffset: {left: 0, top: 0}}});
+	const c = document.createElement('canvas'); c.width = c.height = 4; const cx = c.getContext('2d'); cx.fillStyle = 'red'; cx.fillRect(0, 0, 4, 4);
+	const b64 = c.toDataURL('image/png').split(',')[1];
+	rb.apply({type: 3, timestamp: 1000, data: {source: 9, id: 4, type: 0, commands: [{property: 'clearRect', args: [0, 0, 4, 4]}, {property: 'drawImage', args: [{rr_type: 'ImageBitmap', args: [{rr_type: 'Blob', data: [{rr_type: 'ArrayBuffer', base64: b64}], type: 'image/png'}]}, 0, 0, 4, 4]}]}});
+	rb.apply({type: 3, timestamp: 2000, data: {source: 9, id: 4, type: 0, commands: [{property: 'clearRect', args: [0, 0, 4, 4]}]}});
+	// rrweb's model: 2D commands drawn over a frame, here one still decoding.
+	rb.apply({type: 3, timestamp: 1000, data: {source: 9, id: 5, type: 0, commands: [{property: 'drawImage', args: [{rr_type: 'ImageBitmap', args: [{rr_type: 'Blob', data: [{rr_type: 'ArrayBuffer', base64: b64}], type: 'image/png'}]}, 0, 0, 4, 4]}]}});
+	rb.apply({type: 3, timestamp: 1100, data: {source: 9, id: 5, type: 0, commands: [{property: 'fillStyle', args: ['#0000ff'], setter: true}, {property: 'fillRect', args: [0, 0, 2, 2]}]}});
+	await new Promise((r) => setTimeout(r, 300));
+	const px2 = (x, y) => Array.from(f.contentDocument.getElementById('cv2').getContext('2d').getImageData(x, y, 1, 1).data).join(',');
+	if (px2(0, 0) !== '0,0,255,255' || px2(3, 3) !== '255,0,0,255') errs.push('commands over a decoding frame: pixels ' + px2(0, 0) + ' and ' + px2(3, 3) + ', want blue over red');
+	const check = (where, d) => {
+		const el = d.getElementById('cv');
+		const px = Array.from(el.getContext('2d').getImageData(1, 1, 1, 1).data);
+		if (px[3] !== 0) errs.push(where + ': canvas pixel ' + px + ', want blank');
+		// What is on screen is the canvas's content image: draw it and read it.
+		return new Promise((resolve) => {
+			const m = /^url\("(.*)"\)$/.exec(getComputedStyle(el).content);
+			if (!m) { errs.push(where + ': canvas shows ' + getComputedStyle(el).content.slice(0, 40)); resolve(); return; }
+			const img = new Image();
+			img.onload = () => {
+				const k = document.createElement('canvas'); k.width = k.height = 4;
+				const kx = k.getContext('2d'); kx.drawImage(img, 0, 0, 4, 4);
+				const p = Array.from(kx.getImageData(1, 1, 1, 1).data);
+				if (p[3] !== 0) errs.push(where + ': canvas shows pixel ' + p + ', want blank');
+				resolve();
+			};
+			img.onerror = () => { errs.push(where + ': canvas content does not load'); resolve(); };
+			img.src = m[1];
+		});
+	};
+	await check('rebuilt', f.contentDocument);
+	const rb2 = new ReplayCore.Rebuilder(g.contentDocument);
+	rb2.restore(structuredClone(rb.checkpoint()));
+	await new Promise((r) => setTimeout(r, 300));
+	await check('restored', g.contentDocument);
 	return errs;
 })()`
