@@ -644,6 +644,14 @@ export class Rebuilder {
       } catch (e) { /* ignore */ }
     } else {
       setAttribute(el, name, safe, isSVG);
+      // An input's value attribute is its current value (as in a
+      // snapshot): the attribute alone no longer changes what an input
+      // shows once its value was set, by building or by an Input event.
+      if (tag === 'input' && name === 'value') {
+        try {
+          el.value = safe;
+        } catch (e) { /* file inputs refuse values */ }
+      }
     }
     if (name.toLowerCase() === 'attributename') this._checkAnimation(el, tag);
     if (name === 'class') this._reapplyPointerClasses(el);

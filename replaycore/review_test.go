@@ -48,6 +48,15 @@ func TestReplayEdgeCases(t *testing.T) {
 		run(t, canvasClearJS)
 	})
 
+	t.Run("an input's value attribute changed by a mutation shows", func(t *testing.T) {
+		// Our recorder sends an input's value attribute as its current
+		// value (docs/FORMAT.md: values follow the rules of snapshots),
+		// e.g. when a script calls setAttribute('value', …). The replay set
+		// only the attribute: the input, built with its value set (or
+		// typed into), kept showing the old one.
+		run(t, inputValueJS)
+	})
+
 	_, exc := con.Snapshot()
 	for _, e := range exc {
 		t.Errorf("uncaught exception in the host page: %s", e)
@@ -133,5 +142,21 @@ const canvasClearJS = `(async () => {
 	rb2.restore(structuredClone(rb.checkpoint()));
 	await new Promise((r) => setTimeout(r, 300));
 	await check('restored', g.contentDocument);
+	return errs;
+})()`
+
+// inputValueJS changes inputs' value attributes through mutations, one
+// built with a value, one typed into first, and returns what they show.
+const inputValueJS = `(() => {
+	const errs = [];
+	const d = document.getElementById('sandboxed').contentDocument;
+	const rb = new ReplayCore.Rebuilder(d);
+	const input = (id, value) => ({type: 2, id, tagName: 'input', attributes: value === undefined ? {id: 'i' + id} : {id: 'i' + id, value}, childNodes: []});
+	rb.apply({type: 2, timestamp: 1, data: {node: {type: 0, id: 1, childNodes: [{type: 2, id: 2, tagName: 'html', attributes: {}, childNodes: [{type: 2, id: 3, tagName: 'body', attributes: {}, childNodes: [
+		input(4, 'first'), input(5), input(6, 'kept')]}]}]}, initialOffset: {left: 0, top: 0}}});
+	rb.apply({type: 3, timestamp: 2, data: {source: 5, id: 5, text: 'typed', isChecked: false}});
+	rb.apply({type: 3, timestamp: 3, data: {source: 0, texts: [], removes: [], adds: [], attributes: [{id: 4, attributes: {value: 'second'}}, {id: 5, attributes: {value: 'reset'}}, {id: 6, attributes: {class: 'x'}}]}});
+	const got = ['i4', 'i5', 'i6'].map((s) => d.getElementById(s).value).join(' ');
+	if (got !== 'second reset kept') errs.push('inputs show ' + got + ', want second reset kept');
 	return errs;
 })()`
