@@ -173,17 +173,19 @@ var (
 func getDecoder(enc string, src *bufio.Reader) (io.Reader, func(), error) {
 	switch enc {
 	case "gzip", "x-gzip":
-		if z, ok := gzipPool.Get().(*gzip.Reader); ok {
+		z, ok := gzipPool.Get().(*gzip.Reader)
+		if ok {
 			if err := z.Reset(src); err != nil {
 				return nil, nil, err
 			}
-			return z, func() { gzipPool.Put(z) }, nil
+		} else {
+			var err error
+			if z, err = gzip.NewReader(src); err != nil {
+				return nil, nil, err
+			}
 		}
-		z, err := gzip.NewReader(src)
-		if err != nil {
-			return nil, nil, err
-		}
-		return z, func() { gzipPool.Put(z) }, nil
+		z.Multistream(false)
+		return &gzipMembers{z: z, src: src}, func() { gzipPool.Put(z) }, nil
 	case "br":
 		if z, ok := brotliPool.Get().(*brotli.Reader); ok {
 			if err := z.Reset(src); err != nil {
@@ -239,6 +241,37 @@ func getDecoder(enc string, src *bufio.Reader) (io.Reader, func(), error) {
 		return z, func() { flatePool.Put(z) }, nil
 	}
 	return nil, nil, fmt.Errorf("inject: no decoder for Content-Encoding %q", enc)
+}
+
+// gzipMembers reads a gzip body member by member, as browsers do: bytes
+// after a complete member that do not start another one (junk, padding)
+// end the body without an error, since a browser shows such a page as if
+// they were not there (Chromium's GzipSourceStream ignores everything
+// after the footer). gzip.Reader's own multistream mode would report
+// them as an invalid header and cut the response. Further members are
+// decoded (RFC 1952); one that starts but is corrupt is an error.
+type gzipMembers struct {
+	z   *gzip.Reader
+	src *bufio.Reader
+}
+
+func (g *gzipMembers) Read(p []byte) (int, error) {
+	for {
+		n, err := g.z.Read(p)
+		if err != io.EOF {
+			return n, err
+		}
+		if hdr, _ := g.src.Peek(2); len(hdr) < 2 || hdr[0] != 0x1f || hdr[1] != 0x8b {
+			return n, io.EOF // the rest is dropped by decodeWriter.run
+		}
+		if err := g.z.Reset(g.src); err != nil {
+			return n, err
+		}
+		g.z.Multistream(false)
+		if n > 0 {
+			return n, nil
+		}
+	}
 }
 
 type eofReader struct{}
