@@ -187,14 +187,15 @@ func getDecoder(enc string, src *bufio.Reader) (io.Reader, func(), error) {
 		z.Multistream(false)
 		return &gzipMembers{z: z, src: src}, func() { gzipPool.Put(z) }, nil
 	case "br":
-		if z, ok := brotliPool.Get().(*brotli.Reader); ok {
+		z, ok := brotliPool.Get().(*brotli.Reader)
+		if ok {
 			if err := z.Reset(src); err != nil {
 				return nil, nil, err
 			}
-			return z, func() { brotliPool.Put(z) }, nil
+		} else {
+			z = brotli.NewReader(src)
 		}
-		z := brotli.NewReader(src)
-		return z, func() { brotliPool.Put(z) }, nil
+		return brotliEnd{z}, func() { brotliPool.Put(z) }, nil
 	case "zstd":
 		if z, ok := zstdPool.Get().(*zstd.Decoder); ok {
 			if err := z.Reset(src); err != nil {
@@ -272,6 +273,21 @@ func (g *gzipMembers) Read(p []byte) (int, error) {
 			return n, nil
 		}
 	}
+}
+
+// brotliEnd ends a brotli body at the end of its stream, as browsers do
+// (Chromium's BrotliSourceStream consumes whatever follows it): the
+// decoder reports bytes after the end as "excessive input", which would
+// cut a page that displays fine without the proxy. The decoder does not
+// export that error, hence the comparison of its text.
+type brotliEnd struct{ r *brotli.Reader }
+
+func (b brotliEnd) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err.Error() == "brotli: excessive input" {
+		err = io.EOF // the rest is dropped by decodeWriter.run
+	}
+	return n, err
 }
 
 type eofReader struct{}

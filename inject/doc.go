@@ -109,6 +109,6 @@
 // encode handler compresses it for the client). Rewritten responses lose
 // Content-Length, Accept-Ranges and body digests, and a strong ETag becomes
 // weak. A corrupt compressed body ends the response with an error after
-// what could be decoded; bytes after a complete gzip stream that do not
-// start another member are ignored, as browsers ignore them.
+// what could be decoded; bytes after a complete gzip member (that do not
+// start another one) or brotli stream are ignored, as browsers ignore them.
 package inject

@@ -459,34 +459,41 @@ func TestCorruptBodies(t *testing.T) {
 	}
 }
 
-// TestGzipTrailingBytes checks that bytes after a complete gzip stream are
-// ignored, as browsers ignore them (Chromium's GzipSourceStream drops
-// whatever follows the footer, "matching the behavior of other
-// browsers"): a page that displays fine without the proxy must not end in
-// an error through it. A second gzip member is still decoded (RFC 1952).
-func TestGzipTrailingBytes(t *testing.T) {
-	gz := compress(t, "gzip", page)
+// TestTrailingBytes checks that bytes after a complete gzip or brotli
+// stream are ignored, as browsers ignore them (Chromium's GzipSourceStream
+// drops whatever follows the footer, "matching the behavior of other
+// browsers", and its BrotliSourceStream whatever follows the stream): a
+// page that displays fine without the proxy must not end in an error
+// through it. A second gzip member is still decoded (RFC 1952).
+func TestTrailingBytes(t *testing.T) {
+	with := func(b []byte, tail string) []byte { return append(append([]byte(nil), b...), tail...) }
+	gz, br := compress(t, "gzip", page), compress(t, "br", page)
 	half := len(page) / 2
-	twoMembers := append(compress(t, "gzip", page[:half]), compress(t, "gzip", page[half:])...)
-	cases := map[string][]byte{
-		"text after the footer":        append(append([]byte(nil), gz...), "trailing junk\n"...),
-		"NUL padding after the footer": append(append([]byte(nil), gz...), make([]byte, 300)...),
-		"one stray byte":               append(append([]byte(nil), gz...), 0x1f),
-		"two members":                  twoMembers,
-		"two members, then junk":       append(append([]byte(nil), twoMembers...), "<junk>"...),
+	twoMembers := with(compress(t, "gzip", page[:half]), string(compress(t, "gzip", page[half:])))
+	cases := []struct {
+		name, ce string
+		body     []byte
+	}{
+		{"gzip, text after the footer", "gzip", with(gz, "trailing junk\n")},
+		{"gzip, NUL padding after the footer", "gzip", with(gz, string(make([]byte, 300)))},
+		{"gzip, one stray byte", "gzip", with(gz, "\x1f")},
+		{"gzip, two members", "gzip", twoMembers},
+		{"gzip, two members then junk", "gzip", with(twoMembers, "<junk>")},
+		{"br, text after the stream", "br", with(br, "trailing junk\n")},
+		{"br, NUL padding after the stream", "br", with(br, string(make([]byte, 300)))},
 	}
-	for name, body := range cases {
-		for _, size := range []int{1, 7, len(body)} {
-			t.Run(fmt.Sprintf("%s/writes of %d", name, size), func(t *testing.T) {
+	for _, c := range cases {
+		for _, size := range []int{1, 7, len(c.body)} {
+			t.Run(fmt.Sprintf("%s/writes of %d", c.name, size), func(t *testing.T) {
 				in := newInjector(t, nil)
 				rec := httptest.NewRecorder()
 				r := httptest.NewRequest("GET", "/", nil)
 				rw := in.Wrap(rec, r, true)
 				rw.Header().Set("Content-Type", "text/html")
-				rw.Header().Set("Content-Encoding", "gzip")
+				rw.Header().Set("Content-Encoding", c.ce)
 				rw.WriteHeader(200)
-				for i := 0; i < len(body); i += size {
-					if _, err := rw.Write(body[i:min(i+size, len(body))]); err != nil {
+				for i := 0; i < len(c.body); i += size {
+					if _, err := rw.Write(c.body[i:min(i+size, len(c.body))]); err != nil {
 						t.Fatalf("Write: %v", err)
 					}
 				}
