@@ -397,19 +397,59 @@ func testTransport(t *testing.T, h *harness, b *browser) {
 		live, replay := b.tab(t), b.ctx
 		h.open(t, live, "/basic.html?privacy=allow")
 		flush(t, live)
+		_, first := ids(t, live)
 		act(t, live, "reorder")
 		flush(t, live)
 		act(t, live, "textEdits")
 		h.roundTrip(t, live, replay, "allow", "after 413")
 		full := false
 		for _, u := range h.coll.snapshot() {
-			if u.Status == 200 && u.Full && u.Seq >= 2 {
+			if u.Status == 200 && u.Full && u.Vid != first {
 				full = true
 			}
 		}
 		if !full {
-			t.Errorf("no full snapshot after the refused segment")
+			t.Errorf("no full snapshot (in a new view) after the refused segment")
 		}
+		sid, _ := ids(t, live)
+		replayable(t, h, sid)
+	})
+
+	t.Run("a refused segment takes the queued ones after it along", func(t *testing.T) {
+		h.coll.reset()
+		live, replay := b.tab(t), b.ctx
+		h.open(t, live, "/basic.html?privacy=allow&timing="+urlq(`{flush: 200, retryBase: 50, retryMax: 300, tick: 100}`))
+		flush(t, live)
+		sid, first := ids(t, live)
+		// Segments pile up while the collector is down; when it is back it
+		// refuses the first of them: those queued after it follow a
+		// segment the replay will never have, and must not be delivered.
+		h.coll.set(func(c *collector) { c.down = true })
+		for i := 0; i < 4; i++ {
+			act(t, live, "reorder")
+			time.Sleep(250 * time.Millisecond)
+		}
+		waitFor(t, 15*time.Second, "segments in the queue", func() bool { return state(t, live).Queue >= 3 })
+		h.coll.set(func(c *collector) { c.down, c.script = false, []int{400} })
+		waitFor(t, 15*time.Second, "a new view", func() bool {
+			_, vid := ids(t, live)
+			return vid != first
+		})
+		waitForRecording(t, live)
+		act(t, live, "reorder")
+		h.roundTrip(t, live, replay, "allow", "after the refused segment")
+		refused := -1
+		for _, u := range h.coll.snapshot() {
+			if u.Status == 400 {
+				refused = u.Seq
+			}
+		}
+		for _, u := range h.coll.views(sid)[first] {
+			if u.Seq > refused {
+				t.Errorf("segment %d of the view was delivered after segment %d was refused", u.Seq, refused)
+			}
+		}
+		replayable(t, h, sid)
 	})
 
 	t.Run("403 stops recording", func(t *testing.T) {

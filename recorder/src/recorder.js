@@ -17,7 +17,7 @@ import { tickCanvas, hookCanvas } from './canvas.js';
 import { installLifecycle, hookHistory } from './navigation.js';
 import { installPopovers } from './popover.js';
 import { startCompressor } from './compressor.js';
-import { addEvent, startView, closeSegment, discardSegment, takeUncompressed, unqueued, viewId } from './segments.js';
+import { addEvent, startView, closeSegment, takeUncompressed, unqueued, viewId } from './segments.js';
 import { queued, unload, haltUploads } from './uploader.js';
 import { begin, inDocument, found, serialize, linkSheet, text } from './serialize.js';
 import { oncePerWindow, after, on } from './hooks.js';
@@ -273,19 +273,6 @@ export function resume(why) {
   observeAll();
   if (samePage() && !viewPending && why != 'queue') snapshot(false);
   else newView();
-}
-
-/**
- * The collector rejected a segment: what follows must start from a full
- * snapshot. If the refused one was a full snapshot, another would be
- * refused too (a page too large, say): this page is not recorded.
- */
-export function rejected(full) {
-  if (full) return halt();
-  if (!recording) return;
-  flushPending();
-  discardSegment();
-  snapshot(false);
 }
 
 /** The collector refuses this page for good (403, 404, ...), or we broke. */

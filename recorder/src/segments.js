@@ -46,12 +46,6 @@ export function addEvent(ev) {
   if (s.chars / ratio >= SEGMENT_BYTES) closeSegment();
 }
 
-/** Drops the open segment: after a loss its events cannot be replayed. */
-export function discardSegment() {
-  cur = null;
-  clearTimeout(timer);
-}
-
 /** Closes the open segment; it is compressed and queued for upload. */
 export function closeSegment() {
   const s = cur;

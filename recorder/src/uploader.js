@@ -6,7 +6,7 @@
 
 import { T, now, BEACON_BYTES, QUEUE_BYTES } from './timing.js';
 import { text } from './segments.js';
-import { cfg, guard, pause, resume, rejected, halt, sessionGone } from './recorder.js';
+import { cfg, guard, pause, resume, halt, sessionGone } from './recorder.js';
 
 let q = [];
 let bytes = 0;
@@ -71,12 +71,27 @@ function answer(s, status, retryAfter) {
     bytes -= s.body.length;
     attempt = 0;
     if (status === 410) sessionGone(s.q.sid);
-    else if (/^(?:400|409|411|413|415)$/.test(status)) rejected(s.q.full);
+    else if (/^(?:400|409|411|413|415)$/.test(status)) {
+      // Refused: what follows it cannot be replayed without it, so what
+      // is queued is dropped but full snapshots, and so is every segment
+      // to come until the full snapshot taken when the queue empties (as
+      // for a full queue). A refused full snapshot would be refused again
+      // (a page too large, a clock far off): this page is not recorded.
+      keep((x) => x.q.full);
+      gap = 1;
+      s.q.full ? halt() : pause('queue');
+    }
     else if (status > 299) halt(); // 403 and anything unexpected: stop for this page
     // A pause for the full queue ends when it empties, whatever the last answer.
     if (!q.length) resume('queue');
     pump();
   });
+}
+
+// Keeps the queued segments that pass f.
+function keep(f) {
+  q = q.filter(f);
+  bytes = q.reduce((a, s) => a + s.body.length, 0);
 }
 
 /** Connectivity is back: retry now rather than at the end of the backoff. */
@@ -117,8 +132,7 @@ export function unload(uncompressed) {
     return true;
   };
   // The segment in flight stays: its answer still comes.
-  q = q.filter((s, i) => (busy && !i) || !send(s, s.body));
-  bytes = q.reduce((a, s) => a + s.body.length, 0);
+  keep((s, i) => (busy && !i) || !send(s, s.body));
   for (const s of uncompressed) {
     const body = text(s);
     s.q['enc'] = 'identity';
