@@ -150,6 +150,19 @@ func TestCrossoriginBase(t *testing.T) {
 	if res := rewriteAllSplits(t, in, opts); res.count("crossorigin") != 0 {
 		t.Errorf("the first <base> with an href counts: %q", res.out)
 	}
+	// A <base> in a <template> is inert: it is not in the document, so it
+	// neither sets the base URL nor keeps a later <base> from setting it.
+	// Taking it for the document's marked b.css, which the browser loads
+	// from other.example: a CORS request that origin does not answer, and
+	// the page lost its stylesheet.
+	in = `<template><base href="/"></template><base href="https://other.example/"><link rel=stylesheet href=b.css>`
+	if res := rewriteAllSplits(t, in, opts); res.count("crossorigin") != 0 {
+		t.Errorf("a <base> in a <template> took for the document's: %q", res.out)
+	}
+	in = `<template><base href="https://other.example/"></template><link rel=stylesheet href=a.css>`
+	if res := rewriteAllSplits(t, in, opts); res.count("crossorigin") != 1 {
+		t.Errorf("a <base> in a <template> changed the base URL: %q", res.out)
+	}
 }
 
 // TestCrossoriginWithInjection checks both edits in one document, with a

@@ -633,7 +633,8 @@ func (r *Rewriter) setKind(k tagKind) {
 	case tkMeta:
 		r.keep = r.phase == phHead || (r.needs != nil && r.injected)
 	case tkBase:
-		r.keep = r.co != nil && !r.baseSeen
+		// A <base> inside <template> is inert, like links there.
+		r.keep = r.co != nil && !r.baseSeen && r.template == 0
 	default:
 		r.keep = false
 	}
