@@ -7,7 +7,7 @@
 
 import { EventType, IncrementalSource, MouseInteractions, MediaInteractions, NodeType } from './constants.js';
 import {
-  adoptedSheets, append, attachShadow, classListOf, clearChildren, detach, documentElementOf,
+  adoptedSheets, append, attachShadow, attributesOf, classListOf, clearChildren, detach, documentElementOf,
   doctypeOf, firstChild, getAttr, nextSibling, hostOf, iframeDocOf, insertBefore, isConnected, localName, namespaceOf, nodeType,
   ownerDoc, parentOf, removeAttr, removeAttrNS, scrollingElementOf, setAttr, shadowOf, styleOf, windowOf,
   SVG_NS, XLINK_NS,
@@ -719,9 +719,17 @@ export class Rebuilder {
       this._edited.delete(id);
       return;
     }
-    // A <link> becomes a <style> holding the CSS, under the same id.
+    // A <link> becomes a <style> holding the CSS, under the same id,
+    // with the link's other attributes, as when built from a snapshot:
+    // its media (print, a dark color scheme) still decides where it applies.
     const post = [];
-    const attrs = { _cssText: css };
+    const attrs = {};
+    const list = attributesOf(el);
+    for (let i = 0; i < list.length; i++) {
+      const n = list[i].name;
+      if (n !== 'href' && n !== 'rel' && n !== 'rr_css') attrs[n] = list[i].value;
+    }
+    attrs._cssText = css;
     const built = buildNode(this, { type: NodeType.Element, id, tagName: 'style', attributes: attrs, childNodes: [] }, ownerDoc(el), post);
     const p = parentOf(el);
     if (built && p) {

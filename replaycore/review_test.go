@@ -57,6 +57,14 @@ func TestReplayEdgeCases(t *testing.T) {
 		run(t, inputValueJS)
 	})
 
+	t.Run("a stylesheet link that loads late keeps its media", func(t *testing.T) {
+		// A <link rel=stylesheet media=print> (or a dark-scheme sheet)
+		// whose rules arrive after the snapshot became a <style> with the
+		// rules and nothing else: print rules applied on screen. Built from
+		// a snapshot the same link kept its media.
+		run(t, lateLinkJS)
+	})
+
 	_, exc := con.Snapshot()
 	for _, e := range exc {
 		t.Errorf("uncaught exception in the host page: %s", e)
@@ -158,5 +166,39 @@ const inputValueJS = `(() => {
 	rb.apply({type: 3, timestamp: 3, data: {source: 0, texts: [], removes: [], adds: [], attributes: [{id: 4, attributes: {value: 'second'}}, {id: 5, attributes: {value: 'reset'}}, {id: 6, attributes: {class: 'x'}}]}});
 	const got = ['i4', 'i5', 'i6'].map((s) => d.getElementById(s).value).join(' ');
 	if (got !== 'second reset kept') errs.push('inputs show ' + got + ', want second reset kept');
+	return errs;
+})()`
+
+// lateLinkJS rebuilds links with media queries whose rules come in the
+// snapshot, in a Mutation after it (_cssText), and as the key of a text
+// sent earlier (rr_css), and returns the ones whose rules apply where
+// their media does not.
+const lateLinkJS = `(() => {
+	const errs = [];
+	const d = document.getElementById('sandboxed').contentDocument;
+	const css = (c) => '#' + c + ' { color: rgb(1, 2, 3); }';
+	const key = ReplayCore.stylesheetKey(css('rr'));
+	const rb = new ReplayCore.Rebuilder(d, {stylesheets: new Map([[key, css('rr')]])});
+	const href = location.origin + '/none.css';
+	const p = (id, name) => ({type: 2, id, tagName: 'p', attributes: {id: name}, childNodes: [{type: 3, id: id + 1, textContent: name}]});
+	rb.apply({type: 2, timestamp: 1, data: {node: {type: 0, id: 1, childNodes: [{type: 2, id: 2, tagName: 'html', attributes: {}, childNodes: [
+		{type: 2, id: 3, tagName: 'head', attributes: {}, childNodes: [
+			{type: 2, id: 4, tagName: 'link', attributes: {rel: 'stylesheet', media: 'print', _cssText: css('snap')}, childNodes: []},
+			{type: 2, id: 5, tagName: 'link', attributes: {rel: 'stylesheet', media: 'print', href}, childNodes: []},
+			{type: 2, id: 6, tagName: 'link', attributes: {rel: 'stylesheet', media: 'print', href}, childNodes: []}]},
+		{type: 2, id: 7, tagName: 'body', attributes: {}, childNodes: [p(10, 'snap'), p(12, 'late'), p(14, 'rr')]}]}]}, initialOffset: {left: 0, top: 0}}});
+	rb.apply({type: 3, timestamp: 2, data: {source: 0, texts: [], removes: [], adds: [], attributes: [
+		{id: 5, attributes: {_cssText: css('late'), href: null, rel: null}},
+		{id: 6, attributes: {rr_css: key}}]}});
+	for (const name of ['snap', 'late', 'rr']) {
+		const c = getComputedStyle(d.getElementById(name)).color;
+		if (c === 'rgb(1, 2, 3)') errs.push(name + ': a print stylesheet applies on screen');
+	}
+	const rb2 = new ReplayCore.Rebuilder(document.getElementById('third').contentDocument);
+	rb2.restore(structuredClone(rb.checkpoint()));
+	for (const name of ['snap', 'late', 'rr']) {
+		const c = getComputedStyle(document.getElementById('third').contentDocument.getElementById(name)).color;
+		if (c === 'rgb(1, 2, 3)') errs.push('restored ' + name + ': a print stylesheet applies on screen');
+	}
 	return errs;
 })()`
