@@ -15,8 +15,9 @@
 // 200 (4xx and 5xx too with Config.InjectErrorPages), not for HEAD (whose
 // headers are edited like the GET's), not 204, 206 or 304, not protocol
 // upgrades, not fragment requests (HX-Request, Turbo-Frame,
-// X-Requested-With, or Sec-Fetch-Dest other than document, iframe or
-// frame), not with Cache-Control: no-transform on the request or the
+// X-Requested-With but for the app name Android's WebView sends on
+// navigations, or Sec-Fetch-Dest other than document, iframe or frame),
+// not with Cache-Control: no-transform on the request or the
 // response, not downloads (Content-Disposition: attachment), not documents
 // in an encoding that is not ASCII-compatible (UTF-16 and UTF-32, by
 // charset or byte order mark), not bodies compressed in an encoding we

@@ -82,14 +82,25 @@ func asciiCompatible(ct string) bool {
 // rather than a document: htmx (HX-Request), Turbo Frames (Turbo-Frame),
 // jQuery-style XHR (X-Requested-With), or a fetch whose destination is not
 // a document or frame (Sec-Fetch-Dest).
+//
+// X-Requested-With is not a fragment marker on a navigation
+// (Sec-Fetch-Dest document, iframe or frame: no script request has those
+// destinations) nor when its value is an app's package name: Android's
+// WebView sends the embedding app's ("com.example.app") on every request,
+// navigations included, so in-app browsers would never be recorded. Its
+// navigations over plain http carry no Sec-Fetch-Dest, hence the value
+// check; script requests send "XMLHttpRequest" or the like.
 func fragmentRequest(r *http.Request) bool {
 	h := r.Header
-	if h.Get("HX-Request") != "" || h.Get("Turbo-Frame") != "" || h.Get("X-Requested-With") != "" {
+	if h.Get("HX-Request") != "" || h.Get("Turbo-Frame") != "" {
 		return true
 	}
 	switch strings.ToLower(strings.TrimSpace(h.Get("Sec-Fetch-Dest"))) {
-	case "", "document", "iframe", "frame":
+	case "document", "iframe", "frame":
 		return false
+	case "":
+		xrw := h.Get("X-Requested-With")
+		return xrw != "" && !strings.Contains(xrw, ".")
 	}
 	return true
 }

@@ -165,6 +165,13 @@ func TestSkipRules(t *testing.T) {
 		{name: "HTMX fragment", req: map[string]string{"HX-Request": "true"}},
 		{name: "Turbo Frame", req: map[string]string{"Turbo-Frame": "main"}},
 		{name: "XMLHttpRequest", req: map[string]string{"X-Requested-With": "XMLHttpRequest"}},
+		// Android's WebView sends X-Requested-With with the app's package
+		// name on every request, navigations included: visitors in in-app
+		// browsers are recorded like everyone else.
+		{name: "WebView's X-Requested-With on a navigation", req: map[string]string{"X-Requested-With": "com.example.shop", "Sec-Fetch-Dest": "document"}, inject: true},
+		{name: "WebView's X-Requested-With over plain http (no Sec-Fetch-*)", req: map[string]string{"X-Requested-With": "com.facebook.katana"}, inject: true},
+		{name: "X-Requested-With on a navigation is not an XHR", req: map[string]string{"X-Requested-With": "XMLHttpRequest", "Sec-Fetch-Dest": "document"}, inject: true},
+		{name: "X-Requested-With with fetch()", req: map[string]string{"X-Requested-With": "XMLHttpRequest", "Sec-Fetch-Dest": "empty"}},
 		{name: "fetch()", req: map[string]string{"Sec-Fetch-Dest": "empty"}},
 		{name: "a script destination", req: map[string]string{"Sec-Fetch-Dest": "script"}},
 		{name: "an iframe is a document", req: map[string]string{"Sec-Fetch-Dest": "iframe"}, inject: true},
