@@ -25,6 +25,7 @@ import {
 // document.nodeType. The live tree is read through replaycore's
 // prototype accessors, never through the nodes' own properties.
 const byClassName = Document.prototype.getElementsByClassName;
+const matches = Element.prototype.matches;
 
 class Decline extends Error {}
 
@@ -313,6 +314,14 @@ function diffNode(ctx, n, sn) {
     if (tag === 'option' && k === 'selected') continue;
     if (k === 'class' && withoutPointerClasses(a.value, pointerClasses) === null) continue;
     changed[k] = null;
+    any = true;
+  }
+  // A popover open here and closed in the checkpoint: its open state is
+  // no attribute of the live node (rr_popover_open is applied, not set),
+  // so the comparison above cannot see it. (Open in the checkpoint
+  // declines in checkElement.)
+  if (want.rr_popover_open === undefined && getAttr(n, 'popover') !== null && matches.call(n, ':popover-open')) {
+    changed.rr_popover_open = null;
     any = true;
   }
   if (any) m.attributes.push({ id, attributes: changed });
