@@ -45,3 +45,39 @@ func TestSeekBackClosesPopover(t *testing.T) {
 		frameCheck(t, ctx, fmt.Sprintf("popover at %gs", c.sec), fmt.Sprintf(`d.getElementById('pop').matches(':popover-open') === %t`, c.open))
 	}
 }
+
+// A constructed sheet the page adopted at 5 s no longer styles it when the
+// player seeks back before then. The in-place restore declined only for
+// a checkpoint holding constructed sheets; one taken before the page
+// made any kept the sheets on screen adopted: the heading stayed red at
+// 1 s.
+func TestSeekBackDropsAdoptedSheets(t *testing.T) {
+	ts := newTestServer(t)
+	var n nodes
+	counter := n.el("div", ev{"id": "n"})
+	html := n.el("html", nil, n.el("head", nil), n.el("body", nil, n.el("h1", ev{"id": "h"}, n.text("Shop")), counter))
+	doc := n.doc(n.doctype(), html)
+	id := func(e ev) int { return e["id"].(int) }
+	events := []ev{
+		meta(t0, "https://sheets.example/", 800, 600),
+		full(t0+1, doc),
+		inc(t0+5000, 15, ev{"id": id(doc), "styleIds": []int{1}, "styles": []ev{{"styleId": 1, "rules": []ev{{"rule": "h1 { color: rgb(255, 0, 0); }", "index": 0}}}}}),
+	}
+	for i := 1; i <= 3500; i++ { // more than one checkpoint's worth of events
+		events = append(events, mutation(t0+5000+int64(i), ev{"attributes": []ev{{"id": id(counter), "attributes": ev{"data-n": strconv.Itoa(i)}}}}))
+	}
+	events = append(events, move(t0+9000, id(counter), [2]int{10, 10}))
+	const sid = "sheets-session-00001"
+	putSession(t, ts.store, sid, []fixtureView{{id: "view-sheets-00000001", url: "https://sheets.example/", tab: "tab-sheets-000000001", segments: [][]ev{events}}}, nil)
+	ctx, _ := browser(t, 60*time.Second)
+	run(t, ctx, chromedp.Navigate(ts.url("session="+sid+"&t=0")))
+	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.indexed === '1'`, 10*time.Second)
+	for _, c := range []struct {
+		sec   float64
+		color string
+	}{{8.5, "rgb(255, 0, 0)"}, {1, "rgb(0, 0, 0)"}, {7, "rgb(255, 0, 0)"}, {2, "rgb(0, 0, 0)"}} {
+		seekTo(t, ctx, sid, c.sec)
+		waitJS(t, ctx, fmt.Sprintf(`document.querySelector('.replay-screen').dataset.time === '%d'`, int(c.sec*1000)), 3*time.Second)
+		frameCheck(t, ctx, fmt.Sprintf("heading at %gs", c.sec), fmt.Sprintf(`getComputedStyle(d.getElementById('h')).color === %q`, c.color))
+	}
+}

@@ -15,8 +15,9 @@
 // morphTo decline, and the caller restores in full.
 
 import { EventType, Source, Mouse } from './model.js';
+import { isReplaySheet } from './rebuilder.js';
 import {
-  attributesOf, classListOf, compatModeOf, firstChild, getAttr, localName, nextSibling, nodeType, parentOf,
+  adoptedSheets, attributesOf, classListOf, compatModeOf, firstChild, getAttr, localName, nextSibling, nodeType, parentOf,
 } from 'replaycore/dom.js';
 
 // The live nodes are the recording's: a <form> with an <input
@@ -134,6 +135,10 @@ export function morphTo(rb, cp, scroll, { hoverClass, focusClass, touched, pendi
   if ((cp.sheets && cp.sheets.length) || (cp.adopted && cp.adopted.length) || (cp.media && cp.media.length)) return false;
   const doc = rb.node(cp.tree.id);
   if (!doc || nodeType(doc) !== 9 || (cp.tree.compatMode && compatModeOf(doc) !== cp.tree.compatMode)) return false;
+  // Sheets adopted on screen that the checkpoint predates: only a rebuild
+  // drops them. (Shadow roots and frames that adopted any decline where
+  // they are compared.)
+  if (adoptedSheets(doc).some((s) => !isReplaySheet(s))) return false;
   const m = { source: Source.Mutation, texts: [], attributes: [], removes: [], adds: [] };
   const inputs = [];
   const ctx = { rb, m, inputs, pointerClasses: new Set([hoverClass, focusClass]), dirty: touched ? dirtySet(cp.tree, touched) : null };

@@ -2,5 +2,7 @@
 // It rebuilds documents from events, sanitizes hostile markup, emulates
 // :hover and :focus with classes, and checkpoints/restores its state;
 // collectStylesheets gathers the stylesheet texts our recorder sends once
-// per session, which Rebuilders need for links that name a text (rr_css).
-export { Rebuilder, collectStylesheets } from 'replaycore/index.js';
+// per session, which Rebuilders need for links that name a text (rr_css);
+// isReplaySheet tells the rebuilt document's own adopted sheet from the
+// recording's.
+export { Rebuilder, collectStylesheets, isReplaySheet } from 'replaycore/index.js';
