@@ -81,3 +81,41 @@ func TestSeekBackDropsAdoptedSheets(t *testing.T) {
 		frameCheck(t, ctx, fmt.Sprintf("heading at %gs", c.sec), fmt.Sprintf(`getComputedStyle(d.getElementById('h')).color === %q`, c.color))
 	}
 }
+
+// A rule the page inserted into a <style> at 5 s (CSSOM, as CSS-in-JS
+// libraries do) no longer applies when the player seeks back before then.
+// The in-place restore compared the element's text, which insertRule
+// does not change, with the checkpoint's: they matched, and the inserted
+// rule stayed, the heading red at 1 s.
+func TestSeekBackDropsInsertedRules(t *testing.T) {
+	ts := newTestServer(t)
+	var n nodes
+	counter := n.el("div", ev{"id": "n"})
+	style := n.el("style", nil, ev{"type": 3, "id": n.id(), "textContent": "h1 { font-size: 20px; }", "isStyle": true})
+	doc := n.doc(n.doctype(), n.el("html", nil, n.el("head", nil, style), n.el("body", nil, n.el("h1", ev{"id": "h"}, n.text("Shop")), counter)))
+	id := func(e ev) int { return e["id"].(int) }
+	events := []ev{
+		meta(t0, "https://rules.example/", 800, 600),
+		full(t0+1, doc),
+		inc(t0+5000, 8, ev{"id": id(style), "adds": []ev{{"rule": "h1 { color: rgb(255, 0, 0); }", "index": 1}}}),
+	}
+	for i := 1; i <= 3500; i++ { // more than one checkpoint's worth of events
+		events = append(events, mutation(t0+5000+int64(i), ev{"attributes": []ev{{"id": id(counter), "attributes": ev{"data-n": strconv.Itoa(i)}}}}))
+	}
+	events = append(events, move(t0+9000, id(counter), [2]int{10, 10}))
+	const sid = "rules-session-000001"
+	putSession(t, ts.store, sid, []fixtureView{{id: "view-rules-000000001", url: "https://rules.example/", tab: "tab-rules-0000000001", segments: [][]ev{events}}}, nil)
+	ctx, _ := browser(t, 60*time.Second)
+	run(t, ctx, chromedp.Navigate(ts.url("session="+sid+"&t=0")))
+	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.indexed === '1'`, 10*time.Second)
+	// A short seek forward applies the insertion on screen; the seek back
+	// then restores the checkpoint before it in place.
+	for _, c := range []struct {
+		sec   float64
+		color string
+	}{{5.5, "rgb(255, 0, 0)"}, {1, "rgb(0, 0, 0)"}, {8.5, "rgb(255, 0, 0)"}, {1.5, "rgb(0, 0, 0)"}, {5.2, "rgb(255, 0, 0)"}, {2, "rgb(0, 0, 0)"}} {
+		seekTo(t, ctx, sid, c.sec)
+		waitJS(t, ctx, fmt.Sprintf(`document.querySelector('.replay-screen').dataset.time === '%d'`, int(c.sec*1000)), 3*time.Second)
+		frameCheck(t, ctx, fmt.Sprintf("heading at %gs", c.sec), fmt.Sprintf(`getComputedStyle(d.getElementById('h')).color === %q`, c.color))
+	}
+}

@@ -130,6 +130,15 @@ export class Rebuilder {
     return this._nodes.get(id) || null;
   }
 
+  /**
+   * Whether the sheet of element id (a <style>) was changed through the
+   * CSSOM (insertRule, deleteRule, setProperty): its text no longer tells
+   * its rules.
+   */
+  sheetEdited(id) {
+    return this._edited.has(id);
+  }
+
   /** The id of a rebuilt node, or -1. */
   idOf(node) {
     const id = node && typeof node === 'object' ? this._ids.get(node) : undefined;
