@@ -11,7 +11,9 @@
 //
 // # Which responses are injected
 //
-// Only documents: Content-Type text/html or application/xhtml+xml, status
+// Only documents: Content-Type text/html or application/xhtml+xml (and a
+// body that does not start with '{' or '[', as JSON labelled text/html
+// does: it passes through untouched), status
 // 200 (4xx and 5xx too with Config.InjectErrorPages), not for HEAD (whose
 // headers are edited like the GET's), not 204, 206 or 304, not protocol
 // upgrades, not fragment requests (HX-Request, Turbo-Frame,

@@ -2,6 +2,9 @@ package inject
 
 import (
 	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -195,5 +198,52 @@ func TestHoldIsBounded(t *testing.T) {
 	}
 	if !strings.Contains(got, `<link crossorigin="anonymous" rel=stylesheet href="/b.css">`) {
 		t.Error("the link after the huge tag was not edited: the scanner lost track")
+	}
+}
+
+// TestJSONServedAsHTML checks that a JSON body labelled text/html (PHP's
+// default Content-Type, so common in APIs) is left alone: it is not
+// markup, and a script tag before it (or a crossorigin attribute inside
+// one of its strings) broke every client that parses it, native apps and
+// server-to-server calls first, which send no Sec-Fetch-Dest to tell
+// them apart from page views.
+func TestJSONServedAsHTML(t *testing.T) {
+	opts := RewriteOptions{Tag: markTag, PageURL: mustURL(t, "https://example.com/api"), CrossOriginOrigins: []string{"https://cdn.example.com"}}
+	for _, in := range []string{
+		`{"ok":true}`,
+		" \r\n\t[1,2,3]\n",
+		"\xEF\xBB\xBF{\"a\":1}",
+		`{"html":"<head><link rel=stylesheet href=/a.css></head>"}`,
+		`[{"meta":"<meta charset=utf-8>"}]`,
+	} {
+		res := rewriteAllSplits(t, in, opts)
+		if res.out != in || res.rw.Injected() {
+			t.Errorf("JSON changed:\n got: %q\nwant: %q", res.out, in)
+		}
+	}
+	// Through the ResponseWriter, as an API client without Sec-Fetch-*
+	// headers asks for it.
+	in := newInjector(t, nil)
+	rec := httptest.NewRecorder()
+	rw := in.Wrap(rec, httptest.NewRequest("GET", "/api/orders", nil), true)
+	rw.Header().Set("Content-Type", "text/html; charset=UTF-8")
+	rw.WriteHeader(http.StatusOK)
+	body := `{"orders":[{"id":1,"note":"<link rel=stylesheet href=/x.css>"}]}`
+	io.WriteString(rw, body)
+	if err := rw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Body.String() != body || rw.Outcome() != SkipNotHTML {
+		t.Errorf("outcome %q, body %q", rw.Outcome(), rec.Body.String())
+	}
+	// Markup first: a document, whatever text follows.
+	for in, want := range map[string]string{
+		`<!doctype html>{"a":1}`: `<!doctype html>[T]{"a":1}`,
+		`<!-- c -->[1]`:          `<!-- c -->[T][1]`,
+		`hello {"a":1}`:          `[T]hello {"a":1}`,
+	} {
+		if res := rewriteAllSplits(t, in, opts); res.out != want {
+			t.Errorf("\n got: %q\nwant: %q", res.out, want)
+		}
 	}
 }

@@ -11,7 +11,8 @@ import (
 const (
 	// OutcomeInjected: the tag was written.
 	OutcomeInjected = "injected"
-	// SkipNotHTML: the response is not an HTML or XHTML document.
+	// SkipNotHTML: the response is not an HTML or XHTML document (by its
+	// Content-Type, or a body that starts as JSON does).
 	SkipNotHTML = "not_html"
 	// SkipStatus: the status is not 200 (nor an error page, when those are
 	// injected too).

@@ -108,6 +108,10 @@ type Rewriter struct {
 	tokInOff int64 // input offset of the current token's '<'
 	tagBuf   []byte
 	bomLen   int64
+	lead     int64 // leading bytes that are white space or the byte order mark
+	// notMarkup: the body starts with '{' or '[' (JSON labelled text/html),
+	// so it is passed through untouched.
+	notMarkup bool
 
 	// Injection.
 	phase     uint8
@@ -553,15 +557,30 @@ func (r *Rewriter) inject(atCandidate bool, inOff int64) {
 // textSeen looks at text p[i:end] before the injection: the first
 // character that is not white space (nor a leading byte order mark) starts
 // the body, so the tag goes before it at the latest.
+//
+// A body whose first such character, before any markup, is '{' or '[' is
+// JSON labelled text/html (PHP's default Content-Type, common in APIs),
+// not a document: it is passed through untouched (notMarkup), since a tag
+// before it, or a crossorigin attribute inside one of its strings, would
+// break every client that parses it.
 func (r *Rewriter) textSeen(p []byte, i, end int) {
 	for k := i; k < end; k++ {
 		c := p[k]
+		off := r.inOff + int64(k)
 		if isSpace(c) {
+			if off == r.lead {
+				r.lead++
+			}
 			continue
 		}
-		if off := r.inOff + int64(k); off < 3 && off == r.bomLen && c == "\xEF\xBB\xBF"[off] {
+		if off < 3 && off == r.bomLen && c == "\xEF\xBB\xBF"[off] {
 			r.bomLen++
+			r.lead++
 			continue
+		}
+		if off == r.lead && (c == '{' || c == '[') {
+			r.notMarkup, r.passthrough, r.phase = true, true, phDone
+			return
 		}
 		if r.phase == phHead {
 			r.inject(true, 0)

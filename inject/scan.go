@@ -83,6 +83,9 @@ func (r *Rewriter) scan(p []byte) {
 			}
 			if r.phase < phDone && end > i {
 				r.textSeen(p, i, end)
+				if r.passthrough {
+					return // not markup: Write copies the rest
+				}
 			}
 			if j < 0 {
 				i = n

@@ -420,6 +420,8 @@ func (w *ResponseWriter) Outcome() string {
 		return w.outcome
 	case w.rw != nil && w.rw.Blocked():
 		return SkipCSP
+	case w.rw != nil && w.rw.notMarkup:
+		return SkipNotHTML
 	case w.rw != nil:
 		return SkipNoPoint
 	case !w.wroteHeader:
