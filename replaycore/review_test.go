@@ -65,6 +65,13 @@ func TestReplayEdgeCases(t *testing.T) {
 		run(t, lateLinkJS)
 	})
 
+	t.Run("a checkpoint anywhere then the rest equals applying everything", func(t *testing.T) {
+		// What a seek does, at every point of a recording that uses each
+		// kind of state the rebuilt page keeps. It caught the adopted
+		// sheets of frames lost by restore (23 of 31 points differed).
+		run(t, seekEqualsJS)
+	})
+
 	_, exc := con.Snapshot()
 	for _, e := range exc {
 		t.Errorf("uncaught exception in the host page: %s", e)
@@ -199,6 +206,85 @@ const lateLinkJS = `(() => {
 	for (const name of ['snap', 'late', 'rr']) {
 		const c = getComputedStyle(document.getElementById('third').contentDocument.getElementById(name)).color;
 		if (c === 'rgb(1, 2, 3)') errs.push('restored ' + name + ': a print stylesheet applies on screen');
+	}
+	return errs;
+})()`
+
+// seekEqualsJS applies a recording that uses every kind of state the
+// rebuilt page keeps, and for every prefix of it, restores the
+// checkpoint of that prefix in another frame and applies the rest: what
+// a seek does. The final checkpoints must be the same.
+const seekEqualsJS = `(async () => {
+	const errs = [];
+	const f = document.getElementById('sandboxed'), g = document.getElementById('third');
+	const E = (id, tagName, attributes, childNodes, extra) => Object.assign({type: 2, id, tagName, attributes: attributes || {}, childNodes: childNodes || []}, extra || {});
+	const T = (id, t, extra) => Object.assign({type: 3, id, textContent: t}, extra || {});
+	const mut = (d) => ({type: 3, timestamp: 10, data: Object.assign({source: 0, texts: [], attributes: [], removes: [], adds: []}, d)});
+	const inc = (source, d) => ({type: 3, timestamp: 10, data: Object.assign({source}, d)});
+	const events = [
+		{type: 4, timestamp: 1, data: {href: 'http://example.test/', width: 800, height: 600}},
+		{type: 2, timestamp: 1, data: {node: {type: 0, id: 1, childNodes: [E(2, 'html', {}, [
+			E(3, 'head', {}, [E(4, 'style', {}, [T(5, '@media all { p { margin: 1px; } } .x { color: red; }', {isStyle: true})]),
+				E(6, 'link', {rel: 'stylesheet', media: 'print', href: location.origin + '/none.css'})]),
+			E(7, 'body', {}, [
+				E(8, 'div', {id: 'box', style: 'height:50px;overflow:auto'}, [E(9, 'div', {style: 'height:500px'}, [T(10, 'tall')])]),
+				E(11, 'input', {id: 'in', value: 'a'}), E(12, 'input', {id: 'cb', type: 'checkbox'}),
+				E(13, 'select', {id: 'sel'}, [E(14, 'option', {value: 'a'}, [T(15, 'A')]), E(16, 'option', {value: 'b'}, [T(17, 'B')])]),
+				E(18, 'textarea', {id: 'ta', value: 'x'}),
+				E(19, 'dialog', {id: 'dl'}, [T(20, 'dialog')]), E(21, 'div', {id: 'pop', popover: ''}, [T(22, 'pop')]),
+				E(23, 'div', {id: 'host'}, [E(24, 'span', {}, [T(25, 'light')])]),
+				E(26, 'iframe', {id: 'fr'}),
+				E(27, 'ul', {id: 'list'}, [E(28, 'li', {}, [T(29, 'one')]), E(30, 'li', {}, [T(31, 'two')])]),
+				E(32, 'video', {id: 'vid'}),
+			])])]}, initialOffset: {left: 0, top: 0}}},
+		inc(3, {id: 8, x: 0, y: 120}),
+		mut({isAttachIframe: true, adds: [{parentId: 26, nextId: null, node: {type: 0, id: 100, childNodes: [E(101, 'html', {}, [E(102, 'body', {}, [E(103, 'p', {id: 'inner'}, [T(104, 'in frame')]), E(105, 'div', {id: 'fhost'}, [E(106, 'b', {}, [T(107, 'fshadow')], {isShadow: true})], {isShadowHost: true})])])]}}]}),
+		inc(15, {id: 1, styleIds: [1], styles: [{styleId: 1, rules: [{rule: 'p { color: rgb(1, 2, 3); }', index: 0}, {rule: '@media all { b { color: rgb(0, 0, 1); } }', index: 1}]}]}),
+		inc(15, {id: 100, styleIds: [1]}),
+		inc(15, {id: 105, styleIds: [1]}),
+		inc(8, {styleId: 1, adds: [{rule: 'i { color: rgb(0, 1, 0); }', index: [1, 1]}]}),
+		inc(13, {styleId: 1, index: [0], set: {property: 'margin', value: '2px', priority: 'important'}}),
+		inc(8, {id: 4, adds: [{rule: 'b { margin: 3px; }', index: [0, 1]}], removes: [{index: 1}]}),
+		inc(13, {id: 4, index: [0, 0], remove: {property: 'margin'}}),
+		inc(5, {id: 11, text: 'typed', isChecked: false}),
+		inc(5, {id: 12, text: 'on', isChecked: true}),
+		inc(5, {id: 13, text: 'b', isChecked: false}),
+		inc(5, {id: 18, text: 'area', isChecked: false}),
+		mut({attributes: [{id: 19, attributes: {open: '', rr_open_mode: 'modal'}}, {id: 21, attributes: {rr_popover_open: true}}]}),
+		mut({adds: [{parentId: 23, nextId: null, node: E(40, 'em', {}, [], {isShadow: true})}, {parentId: 40, nextId: null, node: T(41, 'late shadow')}]}),
+		inc(15, {id: 23, styleIds: [1, 2], styles: [{styleId: 2, rules: [{rule: 'em { color: rgb(3, 3, 3); }', index: 0}]}]}),
+		mut({removes: [{parentId: 27, id: 28}], adds: [{parentId: 27, nextId: null, node: E(28, 'li', {}, [])}, {parentId: 28, nextId: null, node: T(29, 'one moved')}]}),
+		mut({adds: [{parentId: 27, nextId: 43, node: E(42, 'li', {}, [])}, {parentId: 27, nextId: 28, node: E(43, 'li', {}, [])}, {parentId: 42, nextId: null, node: T(44, 'new')}], texts: [{id: 44, value: 'new text'}], attributes: [{id: 42, attributes: {class: 'x'}}]}),
+		mut({attributes: [{id: 6, attributes: {_cssText: '.late { color: rgb(5, 5, 5); }', href: null, rel: null}}]}),
+		mut({attributes: [{id: 11, attributes: {value: 'attr'}}]}),
+		inc(7, {id: 32, type: 0, currentTime: 3, playbackRate: 2, volume: 0.5, muted: true, loop: false}),
+		inc(7, {id: 32, type: 1, currentTime: 4}),
+		inc(1, {positions: [{x: 1, y: 1, id: 44, timeOffset: 0}]}),
+		inc(2, {type: 5, id: 11}),
+		mut({attributes: [{id: 19, attributes: {open: null, rr_open_mode: null}}, {id: 21, attributes: {rr_popover_open: null}}]}),
+		inc(3, {id: 8, x: 0, y: 200}),
+		inc(4, {width: 640, height: 480}),
+	];
+	const settle = () => new Promise((r) => setTimeout(r, 30));
+	const state = (rb) => JSON.stringify(rb.checkpoint());
+	let rb = new ReplayCore.Rebuilder(f.contentDocument);
+	for (const e of events) rb.apply(e);
+	await settle();
+	const want = state(rb);
+	for (let k = 2; k < events.length; k++) {
+		const a = new ReplayCore.Rebuilder(f.contentDocument);
+		for (let i = 0; i < k; i++) a.apply(events[i]);
+		const cp = structuredClone(a.checkpoint());
+		const b = new ReplayCore.Rebuilder(g.contentDocument);
+		b.restore(cp);
+		for (let i = k; i < events.length; i++) b.apply(events[i]);
+		await settle();
+		const got = state(b);
+		if (got !== want) {
+			let i = 0;
+			while (i < got.length && got[i] === want[i]) i++;
+			errs.push('checkpoint after ' + k + ' events, then the rest: differs at ' + i + ': ' + got.slice(Math.max(0, i - 80), i + 120) + ' WANT ' + want.slice(Math.max(0, i - 80), i + 120));
+		}
 	}
 	return errs;
 })()`
