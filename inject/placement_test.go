@@ -221,11 +221,19 @@ func TestJSONServedAsHTML(t *testing.T) {
 			t.Errorf("JSON changed:\n got: %q\nwant: %q", res.out, in)
 		}
 	}
+	// An unrecorded visitor (no tag) gets no crossorigin attribute in it
+	// either.
+	noTag := opts
+	noTag.Tag = nil
+	in := ` {"html":"<link rel=stylesheet href=/a.css>"}`
+	if res := rewriteAllSplits(t, in, noTag); res.out != in {
+		t.Errorf("JSON changed without a tag:\n got: %q\nwant: %q", res.out, in)
+	}
 	// Through the ResponseWriter, as an API client without Sec-Fetch-*
 	// headers asks for it.
-	in := newInjector(t, nil)
+	inj := newInjector(t, nil)
 	rec := httptest.NewRecorder()
-	rw := in.Wrap(rec, httptest.NewRequest("GET", "/api/orders", nil), true)
+	rw := inj.Wrap(rec, httptest.NewRequest("GET", "/api/orders", nil), true)
 	rw.Header().Set("Content-Type", "text/html; charset=UTF-8")
 	rw.WriteHeader(http.StatusOK)
 	body := `{"orders":[{"id":1,"note":"<link rel=stylesheet href=/x.css>"}]}`

@@ -81,7 +81,9 @@ func (r *Rewriter) scan(p []byte) {
 			if j >= 0 {
 				end = i + j
 			}
-			if r.phase < phDone && end > i {
+			// Text at the very start is looked at even when there is no
+			// tag to inject (it may be JSON, see textSeen).
+			if end > i && (r.phase < phDone || r.inOff+int64(i) == r.lead) {
 				r.textSeen(p, i, end)
 				if r.passthrough {
 					return // not markup: Write copies the rest
