@@ -119,3 +119,21 @@ func TestSeekBackDropsInsertedRules(t *testing.T) {
 		frameCheck(t, ctx, fmt.Sprintf("heading at %gs", c.sec), fmt.Sprintf(`getComputedStyle(d.getElementById('h')).color === %q`, c.color))
 	}
 }
+
+// Clicking the end of the timeline while the session plays shows its end.
+// The timeline resumes playing after a click or a drag, and play() at the
+// end starts over: the click at the end restarted the session from 0 s.
+func TestTimelineClickAtTheEndWhilePlaying(t *testing.T) {
+	_, ctx := openShop(t, "0")
+	run(t, ctx, chromedp.Click(`.play-btn`, chromedp.ByQuery))
+	waitJS(t, ctx, `document.querySelector('.replay-screen').dataset.state === 'playing'`, 3*time.Second)
+	var r struct{ X, Y, W float64 }
+	eval(t, ctx, `(() => { const r = document.querySelector('.timeline').getBoundingClientRect(); return {X: r.left, Y: r.top + r.height / 2, W: r.width} })()`, &r)
+	// On the track's end cap, which the timeline's canvas draws past its box.
+	run(t, ctx, chromedp.MouseClickXY(r.X+r.W+3, r.Y))
+	time.Sleep(300 * time.Millisecond)
+	if got := timeMs(t, ctx); got < 29000 {
+		t.Errorf("clicked the end of the timeline while playing: at %v ms (state %+v), want the end (29999 ms)", got, readState(t, ctx))
+	}
+	frameCheck(t, ctx, "the end of the session", `d.body.innerText.includes('Checkout')`)
+}

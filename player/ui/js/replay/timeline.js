@@ -84,7 +84,9 @@ export class Timeline {
     this.el.classList.remove('dragging');
     if (this.pendingSeek !== null) { this.pb.seek(this.pendingSeek); this.pendingSeek = null; }
     else if (e.type === 'pointerup') this.pb.seek(this.timeAt(e.clientX));
-    if (this.resume) this.pb.play();
+    // play() at the end starts over: a seek to the end shows the end.
+    const atEnd = this.pb.rec.complete && this.pb.t >= this.pb.end - 1;
+    if (this.resume && !atEnd) this.pb.play();
   }
 
   showTip(clientX) {
