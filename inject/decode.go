@@ -251,27 +251,43 @@ func getDecoder(enc string, src *bufio.Reader) (io.Reader, func(), error) {
 // after the footer). gzip.Reader's own multistream mode would report
 // them as an invalid header and cut the response. Further members are
 // decoded (RFC 1952); one that starts but is corrupt is an error.
+//
+// The end of a member is handled on the next Read, after the member's
+// last bytes were returned: looking for the next member waits for input,
+// and an upstream that ends a member at a flush must get it to the client
+// before it sends more.
 type gzipMembers struct {
-	z   *gzip.Reader
-	src *bufio.Reader
+	z     *gzip.Reader
+	src   *bufio.Reader
+	ended bool // the current member ended: look for another
+	done  bool // no other member: the body is over
 }
 
 func (g *gzipMembers) Read(p []byte) (int, error) {
 	for {
+		if g.done {
+			return 0, io.EOF
+		}
+		if g.ended {
+			if hdr, _ := g.src.Peek(2); len(hdr) < 2 || hdr[0] != 0x1f || hdr[1] != 0x8b {
+				g.done = true // the rest is dropped by decodeWriter.run
+				continue
+			}
+			if err := g.z.Reset(g.src); err != nil {
+				return 0, err
+			}
+			g.z.Multistream(false)
+			g.ended = false
+		}
 		n, err := g.z.Read(p)
-		if err != io.EOF {
-			return n, err
+		if err == io.EOF {
+			g.ended = true
+			if n == 0 {
+				continue
+			}
+			err = nil
 		}
-		if hdr, _ := g.src.Peek(2); len(hdr) < 2 || hdr[0] != 0x1f || hdr[1] != 0x8b {
-			return n, io.EOF // the rest is dropped by decodeWriter.run
-		}
-		if err := g.z.Reset(g.src); err != nil {
-			return n, err
-		}
-		g.z.Multistream(false)
-		if n > 0 {
-			return n, nil
-		}
+		return n, err
 	}
 }
 

@@ -518,6 +518,54 @@ func TestTrailingBytes(t *testing.T) {
 	}
 }
 
+// TestGzipMemberReachesClient checks streaming across gzip members: an
+// upstream that ends a member at a flush (one member per flush) and waits
+// gets what it sent to the client before its next member, not held back
+// until the next member starts.
+func TestGzipMemberReachesClient(t *testing.T) {
+	release := make(chan struct{})
+	srv := serve(t, newInjector(t, nil), true, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Write(compress(t, "gzip", "<!doctype html><html><head><title>t</title></head><body>first"))
+		http.NewResponseController(w).Flush()
+		select {
+		case <-release:
+		case <-time.After(10 * time.Second):
+		}
+		w.Write(compress(t, "gzip", " second</body></html>"))
+	})
+	defer close(release)
+	req, _ := http.NewRequest("GET", srv.URL, nil)
+	req.Header.Set("Accept-Encoding", "identity")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got := make(chan string, 1)
+	go func() {
+		var b bytes.Buffer
+		buf := make([]byte, 256)
+		for !strings.HasSuffix(b.String(), "first") {
+			n, err := resp.Body.Read(buf)
+			b.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		got <- b.String()
+	}()
+	select {
+	case s := <-got:
+		if !strings.HasSuffix(s, "<body>first") || !strings.Contains(s, testScript) {
+			t.Errorf("first member: %q", s)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first member did not reach the client while the upstream waited")
+	}
+}
+
 func flip(b []byte) []byte {
 	c := append([]byte(nil), b...)
 	for i := 20; i < len(c); i += 97 {
