@@ -137,3 +137,49 @@ func TestTimelineClickAtTheEndWhilePlaying(t *testing.T) {
 	}
 	frameCheck(t, ctx, "the end of the session", `d.body.innerText.includes('Checkout')`)
 }
+
+// The screen's seek figures (data-seek-events, data-seek-restore, which
+// the benchmarks and the checkpoint tests read) describe the seek just
+// made. They were written on the seek's frame, before the seek measured
+// itself: each seek showed the figures of the one before.
+func TestSeekFiguresDescribeTheLastSeek(t *testing.T) {
+	ts := newTestServer(t)
+	var n nodes
+	counter := n.el("div", ev{"id": "n"})
+	doc := n.doc(n.doctype(), n.el("html", nil, n.el("head", nil), n.el("body", nil, counter)))
+	id := func(e ev) int { return e["id"].(int) }
+	events := []ev{meta(t0, "https://figures.example/", 800, 600), full(t0+1, doc)}
+	for i := 1; i <= 3500; i++ {
+		events = append(events, mutation(t0+1000+int64(i), ev{"attributes": []ev{{"id": id(counter), "attributes": ev{"data-n": strconv.Itoa(i)}}}}))
+	}
+	events = append(events, move(t0+9000, id(counter), [2]int{10, 10}))
+	const sid = "figures-session-0001"
+	putSession(t, ts.store, sid, []fixtureView{{id: "view-figures-0000001", url: "https://figures.example/", tab: "tab-figures-00000001", segments: [][]ev{events}}}, nil)
+	ctx, _ := browser(t, 60*time.Second)
+	run(t, ctx, chromedp.Navigate(ts.url("session="+sid+"&t=0")))
+	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.indexed === '1'`, 10*time.Second)
+	figures := func() (events int, restore string) {
+		var s struct{ Events, Restore string }
+		eval(t, ctx, `(() => { const d = document.querySelector('.replay-screen').dataset; return {Events: d.seekEvents, Restore: d.seekRestore} })()`, &s)
+		k, err := strconv.Atoi(s.Events)
+		if err != nil {
+			t.Fatalf("data-seek-events %q", s.Events)
+		}
+		return k, s.Restore
+	}
+	for _, c := range []struct {
+		sec     float64
+		restore string // "none", "restored" (a seek back), or "" (either)
+		most    int    // events it applies at most
+	}{{4, "", 3500}, {4.001, "none", 1}, {1.5, "restored", 600}, {1.501, "none", 1}} {
+		seekTo(t, ctx, sid, c.sec)
+		waitJS(t, ctx, fmt.Sprintf(`document.querySelector('.replay-screen').dataset.time === '%d'`, int(c.sec*1000)), 3*time.Second)
+		k, restore := figures()
+		if k > c.most {
+			t.Errorf("seek to %gs: figures say %d events applied, want at most %d", c.sec, k, c.most)
+		}
+		if (c.restore == "none" && restore != "none") || (c.restore == "restored" && restore == "none") {
+			t.Errorf("seek to %gs: figures say restore %q, want %s", c.sec, restore, c.restore)
+		}
+	}
+}

@@ -73,6 +73,7 @@ const MAX_FORWARD = 5000;
 
 /**
  * Plays a Recording on a Stage. Events: 'frame' (every rendered frame),
+ * 'seek' (a seek is done: lastSeek describes it),
  * 'state' (play/pause/speed/skip/buffering/ended changes), 'view' (another
  * view is on screen).
  */
@@ -173,6 +174,8 @@ export class Playback extends EventTarget {
     // What the seek cost, for the UI's diagnostics and the benchmarks.
     this.lastSeek = { events: this.applied - applied, ms: performance.now() - mark, restore: this.lastRestore || 'none' };
     performance.measure('replay:seek', { start: mark, end: performance.now() });
+    // The seek's frame went out before it was measured.
+    this.dispatchEvent(new Event('seek'));
   }
 
   /** Seeks relative to the current time. */

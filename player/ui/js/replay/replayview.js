@@ -112,6 +112,7 @@ export function replayView(shell, params) {
     }
   }
 
+  pb.addEventListener('seek', reflect);
   pb.addEventListener('frame', () => {
     timeline.update();
     controls.updateTime();
