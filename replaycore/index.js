@@ -1131,6 +1131,10 @@ export class Rebuilder {
         n = hostOf(n);
       } else if (t === 3 || t === 8) {
         n = parentOf(n);
+      } else if (t === 9) {
+        // Over a frame's content, the <iframe> and what holds it are
+        // hovered too.
+        n = this._frameOf.get(n) || null;
       } else break;
     }
   }

@@ -72,6 +72,14 @@ func TestReplayEdgeCases(t *testing.T) {
 		run(t, seekEqualsJS)
 	})
 
+	t.Run("the pointer over a frame's content hovers the frame and its ancestors", func(t *testing.T) {
+		// Live, the pointer over a same-origin frame's text makes the
+		// <iframe> and every element around it :hover too (a card that
+		// lights up under the pointer). The emulation stopped at the
+		// frame's document.
+		run(t, frameHoverJS)
+	})
+
 	_, exc := con.Snapshot()
 	for _, e := range exc {
 		t.Errorf("uncaught exception in the host page: %s", e)
@@ -286,5 +294,27 @@ const seekEqualsJS = `(async () => {
 			errs.push('checkpoint after ' + k + ' events, then the rest: differs at ' + i + ': ' + got.slice(Math.max(0, i - 80), i + 120) + ' WANT ' + want.slice(Math.max(0, i - 80), i + 120));
 		}
 	}
+	return errs;
+})()`
+
+// frameHoverJS moves the recorded pointer onto a paragraph inside a
+// same-origin frame and returns the elements that should be hovered and
+// are not.
+const frameHoverJS = `(() => {
+	const errs = [];
+	const d = document.getElementById('sandboxed').contentDocument;
+	const rb = new ReplayCore.Rebuilder(d);
+	const E = (id, tagName, attributes, childNodes) => ({type: 2, id, tagName, attributes: attributes || {}, childNodes: childNodes || []});
+	rb.apply({type: 2, timestamp: 1, data: {node: {type: 0, id: 1, childNodes: [E(2, 'html', {}, [E(3, 'head', {}, [E(4, 'style', {}, [{type: 3, id: 5, textContent: '.card:hover { outline: 3px solid rgb(1, 2, 3); }', isStyle: true}])]),
+		E(6, 'body', {}, [E(7, 'div', {class: 'card', id: 'card'}, [E(8, 'iframe', {id: 'fr'})])])])]}, initialOffset: {left: 0, top: 0}}});
+	rb.apply({type: 3, timestamp: 2, data: {source: 0, texts: [], attributes: [], removes: [], isAttachIframe: true, adds: [{parentId: 8, nextId: null, node: {type: 0, id: 20, childNodes: [E(21, 'html', {}, [E(22, 'body', {}, [E(23, 'p', {id: 'inner'}, [{type: 3, id: 24, textContent: 'in frame'}])])])]}}]}});
+	rb.apply({type: 3, timestamp: 3, data: {source: 1, positions: [{x: 5, y: 5, id: 24, timeOffset: 0}]}});
+	const inner = d.getElementById('fr').contentDocument.getElementById('inner');
+	if (!inner.classList.contains('replay-hover')) errs.push('the paragraph in the frame is not hovered');
+	for (const id of ['fr', 'card']) if (!d.getElementById(id).classList.contains('replay-hover')) errs.push('#' + id + ' around the hovered frame content is not hovered');
+	if (getComputedStyle(d.getElementById('card')).outlineColor !== 'rgb(1, 2, 3)') errs.push('the card\'s :hover rule does not apply');
+	// Moving off clears them all.
+	rb.apply({type: 3, timestamp: 4, data: {source: 1, positions: [{x: 5, y: 5, id: 6, timeOffset: 0}]}});
+	for (const el of [inner, d.getElementById('fr'), d.getElementById('card')]) if (el.classList.contains('replay-hover')) errs.push(el.localName + ' still hovered after the pointer left');
 	return errs;
 })()`
