@@ -1,6 +1,6 @@
 // CSS adaptation for replay: :hover and :focus rules also match the
 // classes the player puts on the element under the recorded cursor and on
-// the recorded focus, :defined matches every element (the replay frame
+// the recorded focus (and :focus-within the elements holding it), :defined matches every element (the replay frame
 // defines no custom element: the common `:not(:defined) { visibility:
 // hidden }` hid every web component), @media (scripting) tests answer as
 // they did live, and url()s go through the caller's resolveURL.
@@ -9,8 +9,8 @@ import { rewriteCssUrls } from './sanitize.js';
 
 /**
  * Rewrites selector preludes of css so that :hover also matches
- * .<hoverClass>, :focus also matches .<focusClass> and :defined every
- * element. Idempotent: running
+ * .<hoverClass>, :focus also matches .<focusClass>, :focus-within also
+ * an element with a .<focusClass> in it, and :defined every element. Idempotent: running
  * it on its own output changes nothing, so checkpoints can store adapted
  * text. Only selector preludes are touched, never at-rule preludes such as
  * @media (hover: hover).
@@ -44,10 +44,13 @@ export function adaptSelectors(css, hoverClass, focusClass) {
 }
 
 function rewritePrelude(sel, hoverClass, focusClass) {
-  return sel.replace(/("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|(?<!:is\():(hover|focus|defined)(?![\w-])/g, (m, quoted, which, at) => {
+  return sel.replace(/("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|(?<!:is\():(hover|focus-within|focus|defined)(?![\w-])/g, (m, quoted, which, at) => {
     if (quoted) return m;
     if (which === 'defined') return ':is(*)';
-    return afterPseudoElement(sel, at) ? m : ':is(:' + which + ', .' + (which === 'hover' ? hoverClass : focusClass) + ')';
+    if (afterPseudoElement(sel, at)) return m;
+    // The recorded focus, or an element holding it.
+    if (which === 'focus-within') return ':is(:focus-within, .' + focusClass + ', :has(.' + focusClass + '))';
+    return ':is(:' + which + ', .' + (which === 'hover' ? hoverClass : focusClass) + ')';
   });
 }
 

@@ -80,6 +80,13 @@ func TestReplayEdgeCases(t *testing.T) {
 		run(t, frameHoverJS)
 	})
 
+	t.Run("the recorded focus matches :focus-within", func(t *testing.T) {
+		// :focus matched the recorded focus, :focus-within nothing: a
+		// search form that lights up while its field has the focus, or
+		// a menu kept open by :focus-within, showed as unfocused.
+		run(t, focusWithinJS)
+	})
+
 	_, exc := con.Snapshot()
 	for _, e := range exc {
 		t.Errorf("uncaught exception in the host page: %s", e)
@@ -316,5 +323,29 @@ const frameHoverJS = `(() => {
 	// Moving off clears them all.
 	rb.apply({type: 3, timestamp: 4, data: {source: 1, positions: [{x: 5, y: 5, id: 6, timeOffset: 0}]}});
 	for (const el of [inner, d.getElementById('fr'), d.getElementById('card')]) if (el.classList.contains('replay-hover')) errs.push(el.localName + ' still hovered after the pointer left');
+	return errs;
+})()`
+
+// focusWithinJS focuses a field inside a form whose :focus-within rule
+// colours its outline, and returns what does not match; then checks that
+// a restored checkpoint keeps the same (idempotent) rule text.
+const focusWithinJS = `(() => {
+	const errs = [];
+	const d = document.getElementById('sandboxed').contentDocument;
+	const rb = new ReplayCore.Rebuilder(d);
+	const E = (id, tagName, attributes, childNodes) => ({type: 2, id, tagName, attributes: attributes || {}, childNodes: childNodes || []});
+	rb.apply({type: 2, timestamp: 1, data: {node: {type: 0, id: 1, childNodes: [E(2, 'html', {}, [E(3, 'head', {}, [E(4, 'style', {}, [{type: 3, id: 5, textContent: 'form:focus-within { outline: 3px solid rgb(1, 2, 3); } p:focus-within { color: rgb(4, 5, 6); }', isStyle: true}])]),
+		E(6, 'body', {}, [E(7, 'form', {id: 'f'}, [E(8, 'input', {id: 'q'})]), E(9, 'p', {id: 'p'}, [{type: 3, id: 10, textContent: 'unrelated'}])])])]}, initialOffset: {left: 0, top: 0}}});
+	const outline = () => getComputedStyle(d.getElementById('f')).outlineColor;
+	if (outline() === 'rgb(1, 2, 3)') errs.push('the form matches :focus-within before anything has the focus');
+	rb.apply({type: 3, timestamp: 2, data: {source: 2, type: 5, id: 8}});
+	if (outline() !== 'rgb(1, 2, 3)') errs.push('the form around the focused field does not match :focus-within (outline ' + outline() + ')');
+	if (getComputedStyle(d.getElementById('p')).color === 'rgb(4, 5, 6)') errs.push('a paragraph without the focus matches :focus-within');
+	const cp = rb.checkpoint();
+	const rb2 = new ReplayCore.Rebuilder(document.getElementById('third').contentDocument);
+	rb2.restore(structuredClone(cp));
+	if (JSON.stringify(rb2.checkpoint()) !== JSON.stringify(cp)) errs.push('the restored checkpoint differs (the adapted rule is not stable)');
+	rb.apply({type: 3, timestamp: 3, data: {source: 2, type: 6, id: 8}});
+	if (outline() === 'rgb(1, 2, 3)') errs.push('the form still matches :focus-within after the blur');
 	return errs;
 })()`
