@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 )
@@ -262,6 +263,40 @@ func testSession(t *testing.T, h *harness, b *browser) {
 			t.Errorf("session %s → %s, view %s → %s without cookies: want one stable session and view", first, sid, v0, v1)
 		}
 		h.roundTrip(t, live, replay, "allow", "no cookies")
+	})
+
+	t.Run("a prerendered page records from when it is shown", func(t *testing.T) {
+		h.coll.reset()
+		live := b.tab(t)
+		// Chromium prerenders a page (Speculation Rules) only without
+		// DevTools attached ("PrerenderingDisabledByDevTools"), so the page
+		// plays it: document.prerendering is true until it dispatches
+		// prerenderingchange, as a prerendered page shown to the visitor does.
+		var id page.ScriptIdentifier
+		if err := chromedp.Run(live, chromedp.ActionFunc(func(ctx context.Context) (err error) {
+			id, err = page.AddScriptToEvaluateOnNewDocument(`window.__prerendering = true; Object.defineProperty(Document.prototype, 'prerendering', {configurable: true, get: () => window.__prerendering});`).Do(ctx)
+			return err
+		})); err != nil {
+			t.Fatal(err)
+		}
+		defer chromedp.Run(live, page.RemoveScriptToEvaluateOnNewDocument(id))
+		h.navigate(t, live, "/basic.html?privacy=allow")
+		var loaded bool
+		waitFor(t, 15*time.Second, "the page and its recorder", func() bool {
+			return eval(live, `document.readyState === 'complete' && !!window.SessionReplay?.version`, &loaded) == nil && loaded
+		})
+		act(t, live, "appendMany")
+		time.Sleep(1500 * time.Millisecond) // what it would have sent in this time
+		if n := h.coll.count(); n != 0 {
+			t.Errorf("%d uploads while the page was prerendered and not shown", n)
+		}
+		shown := time.Now()
+		act(t, live, `(() => { window.__prerendering = false; document.dispatchEvent(new Event('prerenderingchange')); })()`)
+		waitFor(t, 15*time.Second, "the recording of the shown page", func() bool { return h.coll.count() > 0 })
+		first := h.coll.snapshot()[0]
+		if !first.Full || first.Seq != 0 || time.UnixMilli(first.Start).Before(shown.Add(-time.Second)) {
+			t.Errorf("first upload: seq %d, full %v, started %v before the page was shown", first.Seq, first.Full, shown.Sub(time.UnixMilli(first.Start)))
+		}
 	})
 
 	t.Run("SPA navigations are views", func(t *testing.T) {

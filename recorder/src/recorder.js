@@ -66,6 +66,9 @@ export function init(c, workerURL) {
 /** Starts recording (if this session is sampled). */
 export function start() {
   if (started || halted) return;
+  // A page prerendered (Speculation Rules) may never be shown: no session
+  // and no upload until it is.
+  if (document.prerendering) return on(document, 'prerenderingchange', guarded(start));
   session = currentSession(cfg);
   if (!session.sampled) return;
   started = true;
@@ -78,7 +81,7 @@ export function start() {
     recording = true;
     newView();
   });
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', go, { once: true });
+  if (document.readyState === 'loading') on(document, 'DOMContentLoaded', go);
   else go();
 }
 
