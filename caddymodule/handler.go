@@ -198,6 +198,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		CORSOrigins:        h.CORSOrigins,
 		CrossOriginOrigins: h.CrossOriginOrigins,
 		InjectErrorPages:   h.InjectErrorPages,
+		Scheme:             forwardedScheme,
 	})
 	if err != nil {
 		return fmt.Errorf("replay: %v", err)
@@ -240,6 +241,18 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 	}
 	return nil
+}
+
+// forwardedScheme is the scheme a trusted proxy in front of Caddy (the
+// server's trusted_proxies) says the browser used, in X-Forwarded-Proto:
+// behind a load balancer that terminates TLS, pages are https while the
+// request Caddy sees is not. Otherwise "" (the request's own scheme).
+func forwardedScheme(r *http.Request) string {
+	if trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool); !trusted {
+		return ""
+	}
+	p, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
+	return strings.ToLower(strings.TrimSpace(p))
 }
 
 func (h *Handler) validate() error {

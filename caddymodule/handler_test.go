@@ -63,6 +63,12 @@ func upstream(t *testing.T) *httptest.Server {
 		time.Sleep(2 * time.Second)
 		io.WriteString(w, "</head><body>done</body></html>")
 	})
+	mux.HandleFunc("/schemeless", func(w http.ResponseWriter, r *http.Request) {
+		// A stylesheet on another origin by a scheme-relative URL: its
+		// origin depends on the page's scheme.
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, `<!DOCTYPE html><html><head><meta charset="utf-8"><title>s</title><link rel="stylesheet" href="//cdn.example.net/x.css"></head><body></body></html>`)
+	})
 	mux.HandleFunc("/style.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css")
 		io.WriteString(w, "body{color:red}")
@@ -579,5 +585,27 @@ handle {
 	}
 	if resp, _ := get(t, base+"/replay/api/sessions"); resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("the player's API: %d, ACAO %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+}
+
+// TestForwardedSchemeFromTrustedProxies: behind a proxy that terminates
+// TLS, the page is https while Caddy sees http. With the proxy in the
+// server's trusted_proxies, its X-Forwarded-Proto gives the page's scheme,
+// so a scheme-relative stylesheet on a listed https origin gets
+// crossorigin; from anyone else the header is ignored.
+func TestForwardedSchemeFromTrustedProxies(t *testing.T) {
+	up := upstream(t)
+	for _, c := range []struct {
+		trusted string
+		want    bool
+	}{{"127.0.0.1/32", true}, {"192.0.2.0/24", false}} {
+		port := caddyrun.FreePort(t)
+		cf := fmt.Sprintf("{\n\tadmin off\n\tservers {\n\t\ttrusted_proxies static %s\n\t}\n\treplay {\n\t\tdata_dir %s\n\t}\n}\nhttp://127.0.0.1:%d {\n\tbind 127.0.0.1\n\treplay {\n\t\tcrossorigin https://cdn.example.net\n\t}\n\treverse_proxy %s\n}\n",
+			c.trusted, t.TempDir(), port, strings.TrimPrefix(up.URL, "http://"))
+		caddyrun.Start(t, caddyrun.Adapt(t, []byte(cf)), caddyrun.Addr(port))
+		_, body := get(t, "http://"+caddyrun.Addr(port)+"/schemeless", "X-Forwarded-Proto", "https")
+		if got := strings.Contains(body, `<link crossorigin="anonymous" rel="stylesheet" href="//cdn.example.net/x.css">`); got != c.want {
+			t.Errorf("trusted proxies %s, X-Forwarded-Proto https: crossorigin on the https stylesheet %v, want %v\n%s", c.trusted, got, c.want, body)
+		}
 	}
 }

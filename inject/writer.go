@@ -47,6 +47,12 @@ type Config struct {
 	// error stops the tap without affecting the response; Close is always
 	// called, at the end of the response.
 	Tap func(r *http.Request, h http.Header) io.WriteCloser
+	// Scheme, if set, tells the scheme ("http" or "https") by which the
+	// browser requested r; when it returns "", or when it is nil, the
+	// scheme is https when r came over TLS. Behind a proxy that
+	// terminates TLS, the page is https while r is not: the CSP and
+	// crossorigin rules resolve the page's URLs with this scheme.
+	Scheme func(r *http.Request) string
 }
 
 // Injector applies the injection rules to responses. It is safe for
@@ -294,6 +300,11 @@ func (w *ResponseWriter) pageURL() *url.URL {
 	scheme := "http"
 	if w.req.TLS != nil {
 		scheme = "https"
+	}
+	if f := w.in.cfg.Scheme; f != nil {
+		if s := f(w.req); s == "http" || s == "https" {
+			scheme = s
+		}
 	}
 	return &url.URL{Scheme: scheme, Host: w.req.Host, Path: w.req.URL.Path, RawQuery: w.req.URL.RawQuery}
 }
