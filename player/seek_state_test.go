@@ -183,3 +183,46 @@ func TestSeekFiguresDescribeTheLastSeek(t *testing.T) {
 		}
 	}
 }
+
+// A tab opened in the background (its view starts hidden: its first
+// replay/visibility says it became visible) takes the screen when the
+// visitor turns to it, not at its first frame: until then the visitor was
+// looking at the other tab, and the replay showed a page they had not seen.
+func TestBackgroundTabWaitsUntilVisible(t *testing.T) {
+	ts := newTestServer(t)
+	views, _, _ := shopSession()
+	var n nodes
+	n.next = 5000
+	views = append(views, fixtureView{id: "view-tab-two-0000003", url: "https://shop.example/help", tab: "tab-two-0000000002", segments: [][]ev{{
+		meta(t0+1500, "https://shop.example/help", 800, 600),
+		custom(t0+1500, "replay/view", ev{"url": "https://shop.example/help", "tab": "tab-two-0000000002"}),
+		full(t0+1501, n.doc(n.el("html", nil, n.el("body", nil, n.text("Help page"))))),
+		custom(t0+3000, "replay/visibility", ev{"state": "visible"}),
+	}}})
+	putSession(t, ts.store, shopID, views, nil)
+	ctx, _ := browser(t, 30*time.Second)
+	run(t, ctx, chromedp.Navigate(ts.url("session="+shopID+"&t=0")))
+	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.state === 'paused'`, 10*time.Second)
+	for _, c := range []struct {
+		sec  float64
+		view string
+	}{
+		{1.6, "view-one-00000000001"},  // tab two loads in the background
+		{3.05, "view-tab-two-0000003"}, // the visitor turns to it
+	} {
+		seekTo(t, ctx, shopID, c.sec)
+		time.Sleep(200 * time.Millisecond)
+		var view string
+		eval(t, ctx, `document.querySelector('.replay-screen').dataset.view`, &view)
+		if view != c.view {
+			t.Errorf("at %gs the replay shows %s, want %s", c.sec, view, c.view)
+		}
+	}
+	// The page list still opens the background tab's page: where it is
+	// on screen.
+	seekTo(t, ctx, shopID, 0.5)
+	time.Sleep(200 * time.Millisecond)
+	run(t, ctx, chromedp.Click(`//button[@role='tab'][contains(., 'Pages')]`, chromedp.BySearch),
+		chromedp.Click(`.page-item[data-view="view-tab-two-0000003"] .row-btn`, chromedp.ByQuery))
+	waitJS(t, ctx, `document.querySelector('.replay-screen').dataset.view === 'view-tab-two-0000003'`, 3*time.Second)
+}

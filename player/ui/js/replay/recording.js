@@ -66,6 +66,10 @@ export class ViewTrack {
     this.lastInput = null;
     this.lastHref = '';
     this.topCoords = false;
+    // The time of the first replay/visibility event when it says the
+    // view became visible (it was hidden until then), else -Infinity.
+    this.shownAt = -Infinity;
+    this.sawVisibility = false;
   }
 
   /** Number of events with time ≤ t (the index to apply up to). */
@@ -306,6 +310,10 @@ export class Recording extends EventTarget {
         this._marker(v, t, 'paused', 'Recording paused', pauseReasons[p.reason] || '', i);
         break;
       case 'replay/visibility':
+        if (!v.sawVisibility) {
+          v.sawVisibility = true;
+          if (p.state === 'visible') v.shownAt = t;
+        }
         this._marker(v, t, 'visibility', p.state === 'hidden' ? 'Tab hidden' : 'Tab visible', '', i);
         if (p.state === 'visible') this.activity.push([t, v.index]);
         break;
@@ -391,7 +399,13 @@ export class Recording extends EventTarget {
   // visible), since that is the tab they were looking at.
   _computeSwitches() {
     const claims = [];
-    for (const v of this.views) if (v.restarts.length) claims.push([v.firstFrameTime, v.index]);
+    for (const v of this.views) {
+      if (!v.restarts.length) continue;
+      // A tab that loaded in the background was not looked at before it
+      // became visible: it claims the screen then (an activity below).
+      if (this._multiTab && v.shownAt > v.firstFrameTime) continue;
+      claims.push([v.firstFrameTime, v.index]);
+    }
     if (this._multiTab) for (const [t, vi] of this.activity) if (this.views[vi].restarts.length && t >= this.views[vi].firstFrameTime) claims.push([t, vi]);
     claims.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
     const sw = [];
@@ -405,6 +419,15 @@ export class Recording extends EventTarget {
     if (!this.switches.length) return null;
     const k = lastAtOrBefore(this.switchT, t);
     return this.views[this.switches[Math.max(0, k)][1]];
+  }
+
+  /**
+   * When view v first takes the screen: its first frame, or for a tab
+   * that loaded in the background, when the visitor turned to it.
+   */
+  screenTime(v) {
+    const s = this.switches.find((x) => x[1] === v.index);
+    return s ? s[0] : v.firstFrameTime;
   }
 
   /** The inactive stretch containing t, or null. */

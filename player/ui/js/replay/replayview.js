@@ -81,8 +81,8 @@ export function replayView(shell, params) {
   }
   const uninstall = installShortcuts(pb, {
     fullscreen,
-    prevPage: () => { const vs = views(); const i = vs.indexOf(pb.view); if (i > 0) pb.seek(vs[i - 1].firstFrameTime); else pb.seek(pb.start); },
-    nextPage: () => { const vs = views(); const i = vs.indexOf(pb.view); if (i >= 0 && i + 1 < vs.length) pb.seek(vs[i + 1].firstFrameTime); },
+    prevPage: () => { const vs = views(); const i = vs.indexOf(pb.view); if (i > 0) pb.seek(rec.screenTime(vs[i - 1])); else pb.seek(pb.start); },
+    nextPage: () => { const vs = views(); const i = vs.indexOf(pb.view); if (i >= 0 && i + 1 < vs.length) pb.seek(rec.screenTime(vs[i + 1])); },
   });
   const onFs = () => controls.setFullscreen(!!document.fullscreenElement);
   document.addEventListener('fullscreenchange', onFs);

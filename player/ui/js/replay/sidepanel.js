@@ -81,7 +81,7 @@ export class SidePanel {
       const next = views[i + 1];
       const dur = (next ? Math.min(v.end, next.firstFrameTime) : v.end) - v.firstFrameTime;
       const li = h('li', { class: 'page-item', dataset: { view: v.id } },
-        h('button', { type: 'button', class: 'row-btn', onclick: () => this.pb.seek(v.firstFrameTime) },
+        h('button', { type: 'button', class: 'row-btn', onclick: () => this.pb.seek(this.rec.screenTime(v)) },
           h('span', { class: 'page-num num' }, String(i + 1)),
           h('span', { class: 'page-main' },
             h('span', { class: 'page-title ellipsis', title: v.url }, v.title || u.path || v.url || 'Untitled page'),
