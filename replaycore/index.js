@@ -279,6 +279,19 @@ export class Rebuilder {
       return;
     }
     this._frameOf.set(doc, iframe);
+    // The frame loaded another document: the ids of the one it replaces
+    // (the same Document object here) and their state (a scroll position
+    // applied again whenever an image loads) go with it, and the new page
+    // starts at the top, as it did live (the frame's viewport keeps its
+    // offset across the rebuild). A frame built for the first time is at
+    // the top already: no scroll, no layout, in a restore.
+    if (this._ids.has(doc)) {
+      this._forget(doc);
+      try {
+        const w = windowOf(doc);
+        if (w) w.scrollTo(0, 0);
+      } catch (e) { /* ignore */ }
+    }
     const post = [];
     this._fillDocument(doc, sn, post, depth);
     this._runPost(post);

@@ -87,6 +87,14 @@ func TestReplayEdgeCases(t *testing.T) {
 		run(t, focusWithinJS)
 	})
 
+	t.Run("a frame that loads another document forgets the old one's scroll", func(t *testing.T) {
+		// A same-origin frame scrolled, then navigated (attached again):
+		// the old document's id still named the frame's document, and
+		// every image that loaded later scrolled the new page to the old
+		// one's position.
+		run(t, frameReloadScrollJS)
+	})
+
 	_, exc := con.Snapshot()
 	for _, e := range exc {
 		t.Errorf("uncaught exception in the host page: %s", e)
@@ -347,5 +355,29 @@ const focusWithinJS = `(() => {
 	if (JSON.stringify(rb2.checkpoint()) !== JSON.stringify(cp)) errs.push('the restored checkpoint differs (the adapted rule is not stable)');
 	rb.apply({type: 3, timestamp: 3, data: {source: 2, type: 6, id: 8}});
 	if (outline() === 'rgb(1, 2, 3)') errs.push('the form still matches :focus-within after the blur');
+	return errs;
+})()`
+
+// frameReloadScrollJS scrolls a frame's document, attaches another
+// document to the frame, lets an image load in the page (which applies
+// the scroll positions again), and returns what is wrong.
+const frameReloadScrollJS = `(async () => {
+	const errs = [];
+	const d = document.getElementById('sandboxed').contentDocument;
+	const rb = new ReplayCore.Rebuilder(d);
+	const E = (id, tagName, attributes, childNodes) => ({type: 2, id, tagName, attributes: attributes || {}, childNodes: childNodes || []});
+	const frameDoc = (id, text) => ({type: 0, id, childNodes: [E(id + 1, 'html', {}, [E(id + 2, 'body', {}, [E(id + 3, 'div', {style: 'height: 3000px'}, [{type: 3, id: id + 4, textContent: text}])])])]});
+	const attach = (doc) => ({type: 3, timestamp: 2, data: {source: 0, texts: [], attributes: [], removes: [], isAttachIframe: true, adds: [{parentId: 7, nextId: null, node: doc}]}});
+	rb.apply({type: 2, timestamp: 1, data: {node: {type: 0, id: 1, childNodes: [E(2, 'html', {}, [E(3, 'head'), E(4, 'body', {}, [E(7, 'iframe', {id: 'fr', width: 300, height: 200})])])]}, initialOffset: {left: 0, top: 0}}});
+	rb.apply(attach(frameDoc(100, 'first page')));
+	rb.apply({type: 3, timestamp: 3, data: {source: 3, id: 100, x: 0, y: 300}});
+	const fd = () => d.getElementById('fr').contentDocument;
+	if (fd().scrollingElement.scrollTop !== 300) errs.push('the first page is not scrolled: ' + fd().scrollingElement.scrollTop);
+	rb.apply(attach(frameDoc(200, 'second page')));
+	rb.apply({type: 3, timestamp: 4, data: {source: 0, texts: [], attributes: [], removes: [], adds: [{parentId: 4, nextId: null, node: E(300, 'img', {src: location.origin + '/img.svg'})}]}});
+	await new Promise((r) => setTimeout(r, 500));
+	if (!fd().body.textContent.includes('second page')) errs.push('the frame does not show the second page');
+	if (fd().scrollingElement.scrollTop !== 0) errs.push('the second page is scrolled to ' + fd().scrollingElement.scrollTop + ' after an image loaded, want 0 (the first page was at 300)');
+	if (rb.node(100) || rb.node(103)) errs.push('ids of the first page still name nodes');
 	return errs;
 })()`
