@@ -189,16 +189,29 @@ func TestSeekFiguresDescribeTheLastSeek(t *testing.T) {
 // visitor turns to it, not at its first frame: until then the visitor was
 // looking at the other tab, and the replay showed a page they had not seen.
 func TestBackgroundTabWaitsUntilVisible(t *testing.T) {
+	// The tab that loads in the background says so: with a visibility
+	// event when it becomes visible (rrweb-style recordings, older ones
+	// of ours), or also with one, hidden, with its snapshot (our recorder).
+	for _, hiddenFirst := range []bool{false, true} {
+		t.Run(fmt.Sprintf("hidden first %v", hiddenFirst), func(t *testing.T) { backgroundTab(t, hiddenFirst) })
+	}
+}
+
+func backgroundTab(t *testing.T, hiddenFirst bool) {
 	ts := newTestServer(t)
 	views, _, _ := shopSession()
 	var n nodes
 	n.next = 5000
-	views = append(views, fixtureView{id: "view-tab-two-0000003", url: "https://shop.example/help", tab: "tab-two-0000000002", segments: [][]ev{{
+	tab := []ev{
 		meta(t0+1500, "https://shop.example/help", 800, 600),
 		custom(t0+1500, "replay/view", ev{"url": "https://shop.example/help", "tab": "tab-two-0000000002"}),
 		full(t0+1501, n.doc(n.el("html", nil, n.el("body", nil, n.text("Help page"))))),
-		custom(t0+3000, "replay/visibility", ev{"state": "visible"}),
-	}}})
+	}
+	if hiddenFirst {
+		tab = append(tab, custom(t0+1501, "replay/visibility", ev{"state": "hidden"}))
+	}
+	tab = append(tab, custom(t0+3000, "replay/visibility", ev{"state": "visible"}))
+	views = append(views, fixtureView{id: "view-tab-two-0000003", url: "https://shop.example/help", tab: "tab-two-0000000002", segments: [][]ev{tab}})
 	putSession(t, ts.store, shopID, views, nil)
 	ctx, _ := browser(t, 30*time.Second)
 	run(t, ctx, chromedp.Navigate(ts.url("session="+shopID+"&t=0")))

@@ -299,6 +299,31 @@ func testSession(t *testing.T, h *harness, b *browser) {
 		}
 	})
 
+	t.Run("a tab opened in the background says so with its snapshot", func(t *testing.T) {
+		h.coll.reset()
+		live := b.tab(t)
+		// The page loads hidden, as a link opened in a background tab does.
+		var id page.ScriptIdentifier
+		if err := chromedp.Run(live, chromedp.ActionFunc(func(ctx context.Context) (err error) {
+			id, err = page.AddScriptToEvaluateOnNewDocument(`Object.defineProperty(Document.prototype, 'hidden', {configurable: true, get: () => true}); Object.defineProperty(Document.prototype, 'visibilityState', {configurable: true, get: () => 'hidden'});`).Do(ctx)
+			return err
+		})); err != nil {
+			t.Fatal(err)
+		}
+		defer chromedp.Run(live, page.RemoveScriptToEvaluateOnNewDocument(id))
+		h.open(t, live, "/basic.html?privacy=allow")
+		sid, vid := ids(t, live)
+		flush(t, live)
+		evs, err := h.coll.events(sid, vid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Meta, replay/view, FullSnapshot, then the hidden state.
+		if len(evs) < 4 || !strings.Contains(string(evs[3]), `"tag":"replay/visibility","payload":{"state":"hidden"}`) {
+			t.Errorf("the view of a hidden page does not start with replay/visibility hidden after its snapshot: %.300s", evs)
+		}
+	})
+
 	t.Run("SPA navigations are views", func(t *testing.T) {
 		h.coll.reset()
 		live, replay := b.tab(t), b.ctx

@@ -38,7 +38,7 @@ export function serveCompression() {
 /** Starts the worker from url (the recorder's script). */
 export function startCompressor(url) {
   try {
-    if (typeof CompressionStream !== 'function' || !url) return;
+    if (!self.CompressionStream || !url) return;
     worker = new Worker(url);
     worker.onmessage = (e) => {
       const p = pending.get(e.data[0]);

@@ -178,6 +178,8 @@ function newView() {
   startView(newId(), session.id);
   viewURL = location.href;
   snapshot(true);
+  // A tab opened in the background: the player shows it once it is seen.
+  if (document.hidden) custom('replay/visibility', { state: 'hidden' });
 }
 
 /** Meta and a full snapshot (a new id space), in the current view. */
@@ -223,7 +225,7 @@ export function guard(fn, ...args) {
   try {
     return fn(...args);
   } catch (e) {
-    if (++errors === 1) console.warn('[replay]', e?.message);
+    if (++errors === 1) console.warn('[replay]', e); // with its stack
     if (errors > 50) {
       halted = true;
       stop();
@@ -330,7 +332,7 @@ function tick() {
   }
 }
 
-const strip = (u) => u.replace(/#.*$/, '');
+const strip = (u) => u.split('#')[0];
 const samePage = () => strip(location.href) === strip(viewURL);
 
 /**

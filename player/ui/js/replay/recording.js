@@ -313,6 +313,9 @@ export class Recording extends EventTarget {
         if (!v.sawVisibility) {
           v.sawVisibility = true;
           if (p.state === 'visible') v.shownAt = t;
+          // Our recorder says so with the view's snapshot when a tab loads
+          // in the background: it is not on screen until it is visible.
+          else if (v.fulls.length && t - v.times[v.fulls[0]] < 1000) v.shownAt = Infinity;
         }
         this._marker(v, t, 'visibility', p.state === 'hidden' ? 'Tab hidden' : 'Tab visible', '', i);
         if (p.state === 'visible') this.activity.push([t, v.index]);
