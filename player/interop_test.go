@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -132,6 +133,20 @@ func TestImportsRrwebRecording(t *testing.T) {
 	var snaps []domSnap
 	eval(t, ctx, `window.events`, &events)
 	eval(t, ctx, `window.snaps`, &snaps)
+	// rrweb starts with DomContentLoaded and Load events (types 0 and 1)
+	// when it records from before the page loaded, as a page including it
+	// in its head does; this page started it later, so they are added.
+	var raw []json.RawMessage
+	if err := json.Unmarshal(events, &raw); err != nil || len(raw) == 0 {
+		t.Fatalf("rrweb's events: %v", err)
+	}
+	var ts0 struct{ Timestamp int64 }
+	json.Unmarshal(raw[0], &ts0)
+	loaded := []json.RawMessage{
+		json.RawMessage(fmt.Sprintf(`{"type":0,"data":{},"timestamp":%d}`, ts0.Timestamp-20)),
+		json.RawMessage(fmt.Sprintf(`{"type":1,"data":{},"timestamp":%d}`, ts0.Timestamp-10)),
+	}
+	events, _ = json.Marshal(append(loaded, raw...))
 	file := filepath.Join(t.TempDir(), "rrweb-recording.json")
 	if err := os.WriteFile(file, events, 0o644); err != nil {
 		t.Fatal(err)
@@ -162,6 +177,15 @@ func TestImportsRrwebRecording(t *testing.T) {
 	if crumb != "rrweb-recording.json" {
 		t.Errorf("breadcrumb %q", crumb)
 	}
+	// One page per address: rrweb's DomContentLoaded and Load events,
+	// before its first Meta, are not a page of their own.
+	run(t, ctx, chromedp.Click(`//button[@role='tab'][contains(., 'Details')]`, chromedp.BySearch))
+	var details string
+	eval(t, ctx, `document.querySelector('.details')?.innerText || document.body.innerText`, &details)
+	if !regexp.MustCompile(`Pages\s+1\b`).MatchString(details) {
+		t.Errorf("details of the imported recording (one page):\n%s", details)
+	}
+	run(t, ctx, chromedp.Click(`//button[@role='tab'][contains(., 'Events')]`, chromedp.BySearch))
 	eval(t, ctx, normDOM, nil)
 	for i, s := range snaps {
 		sec := float64(s.TS-first.Timestamp) / 1000

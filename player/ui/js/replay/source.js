@@ -103,20 +103,22 @@ export async function loadSession(id, rec, { signal, onSession, onProgress }) {
 
 /**
  * Loads imported rrweb events into rec. A Meta event with a new address
- * starts a new view (rrweb records navigations in one stream).
+ * starts a new view (rrweb records navigations in one stream); what comes
+ * before the first one (rrweb's DomContentLoaded and Load events) belongs
+ * to the first view, not to a page of its own.
  */
 export function loadEvents(events, rec) {
   let view = null, href = null, chunk = [], n = 0;
   const flush = () => { if (view && chunk.length) rec.addEvents(view, chunk); chunk = []; };
   for (const e of events) {
     if (e.type === EventType.Meta && (!view || (e.data && e.data.href && e.data.href !== href))) {
-      flush();
+      if (view) flush();
       href = e.data && e.data.href;
-      view = { id: 'view-' + (n++), url: href || '', tab: 'imported', start: e.timestamp };
+      view = { id: 'view-' + (n++), url: href || '', tab: 'imported', start: chunk.length ? chunk[0].timestamp : e.timestamp };
     }
-    if (!view) view = { id: 'view-' + (n++), url: '', tab: 'imported', start: e.timestamp };
     chunk.push(e);
   }
+  if (!view && chunk.length) view = { id: 'view-0', url: '', tab: 'imported', start: chunk[0].timestamp };
   flush();
   rec.finish();
 }
