@@ -416,20 +416,11 @@ func testTransport(t *testing.T, h *harness, b *browser) {
 	})
 
 	t.Run("a refused segment takes the queued ones after it along", func(t *testing.T) {
-		h.coll.reset()
 		live, replay := b.tab(t), b.ctx
-		h.open(t, live, "/basic.html?privacy=allow&timing="+urlq(`{flush: 200, retryBase: 50, retryMax: 300, tick: 100}`))
-		flush(t, live)
-		sid, first := ids(t, live)
 		// Segments pile up while the collector is down; when it is back it
 		// refuses the first of them: those queued after it follow a
 		// segment the replay will never have, and must not be delivered.
-		h.coll.set(func(c *collector) { c.down = true })
-		for i := 0; i < 4; i++ {
-			act(t, live, "reorder")
-			time.Sleep(250 * time.Millisecond)
-		}
-		waitFor(t, 15*time.Second, "segments in the queue", func() bool { return state(t, live).Queue >= 3 })
+		sid, first := h.pileUp(t, live)
 		h.coll.set(func(c *collector) { c.down, c.script = false, []int{400} })
 		waitFor(t, 15*time.Second, "a new view", func() bool {
 			_, vid := ids(t, live)
@@ -481,19 +472,10 @@ func testTransport(t *testing.T, h *harness, b *browser) {
 	})
 
 	t.Run("410 with more of the session queued starts one new session", func(t *testing.T) {
-		h.coll.reset()
 		live, replay := b.tab(t), b.ctx
-		h.open(t, live, "/basic.html?privacy=allow&timing="+urlq(`{flush: 200, retryBase: 50, retryMax: 300, tick: 100}`))
-		flush(t, live)
-		first, _ := ids(t, live)
 		// Segments pile up while the collector is down; meanwhile the
 		// session is deleted, so each of them is answered 410.
-		h.coll.set(func(c *collector) { c.down = true })
-		for i := 0; i < 4; i++ {
-			act(t, live, "reorder")
-			time.Sleep(250 * time.Millisecond)
-		}
-		waitFor(t, 15*time.Second, "segments in the queue", func() bool { return state(t, live).Queue >= 3 })
+		first, _ := h.pileUp(t, live)
 		h.coll.set(func(c *collector) { c.down, c.gone = false, first })
 		waitFor(t, 15*time.Second, "a new session", func() bool {
 			sid, _ := ids(t, live)
@@ -527,6 +509,24 @@ const bigText = `(() => {
 		document.body.append(d);
 	}
 })()`
+
+// pileUp opens a page in tab live with short timers, and with the
+// collector down makes it close segments until at least three wait in its
+// queue. It returns the session and view ids; the collector stays down.
+func (h *harness) pileUp(t *testing.T, live context.Context) (sid, vid string) {
+	t.Helper()
+	h.coll.reset()
+	h.open(t, live, "/basic.html?privacy=allow&timing="+urlq(`{flush: 200, retryBase: 50, retryMax: 300, tick: 100}`))
+	flush(t, live)
+	sid, vid = ids(t, live)
+	h.coll.set(func(c *collector) { c.down = true })
+	for i := 0; i < 4; i++ {
+		act(t, live, "reorder")
+		time.Sleep(250 * time.Millisecond)
+	}
+	waitFor(t, 15*time.Second, "segments in the queue", func() bool { return state(t, live).Queue >= 3 })
+	return sid, vid
+}
 
 // waitForRecording waits for capture to resume after a pause.
 func waitForRecording(t *testing.T, ctx context.Context) {
