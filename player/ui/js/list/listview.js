@@ -30,8 +30,38 @@ export function listView(shell, params) {
   let filterKey = '';
   let abort = null;
   let state = params;
+  // The text field whose own edit caused the current load (see rebuild).
+  let keep = null;
+
+  // Rebuilds a control strip (filters, sort) for the current URL without
+  // taking the keyboard away from the operator: the control that had focus
+  // has it again in the new strip, and the text field they are typing in
+  // is kept itself, so characters typed after the debounce fired (and the
+  // caret) are not lost. Rebuilding it blindly dropped focus to <body> on
+  // every pause in typing, every chip toggled and every sort chosen.
+  function rebuild(box, strip) {
+    const a = document.activeElement;
+    const had = a && box.contains(a) ? a : null;
+    const kept = had && had === keep ? had : null;
+    const sel = kept ? [kept.selectionStart, kept.selectionEnd] : null;
+    if (kept) {
+      const twin = strip.querySelector(`input[name="${kept.name}"]`);
+      if (twin) twin.replaceWith(kept);
+    }
+    replace(box, strip);
+    if (!had) return;
+    const same = kept && strip.contains(kept) ? kept
+      : had.name ? strip.querySelector(`[name="${had.name}"]`)
+        : [...strip.querySelectorAll('button')].find((b) => b.textContent === had.textContent);
+    if (!same) return;
+    same.focus();
+    if (same === kept && sel) kept.setSelectionRange(sel[0], sel[1]);
+  }
 
   function set(key, value, typing) {
+    // The text field being typed in survives the reload this causes.
+    const a = document.activeElement;
+    keep = a && a.type === 'search' && a.name === key && bar.contains(a) ? a : null;
     const next = { ...filtersFrom(state), [key]: value };
     if (key === 'range' && value !== 'custom') { delete next.from; delete next.to; }
     go(next, { replace: !!typing });
@@ -41,8 +71,9 @@ export function listView(shell, params) {
     const f = filtersFrom(state);
     const key = JSON.stringify(f);
     if (key !== filterKey) { prev = []; filterKey = key; }
-    replace(bar, filterBar(f, { set, clear: () => go(f.sort ? { sort: f.sort } : {}) }));
-    replace(sortBox, sortSelect(f, set));
+    rebuild(bar, filterBar(f, { set, clear: () => go(f.sort ? { sort: f.sort } : {}) }));
+    rebuild(sortBox, sortSelect(f, set));
+    keep = null;
     const page = Math.max(1, +state.page || 1);
     if (abort) abort.abort();
     abort = new AbortController();
