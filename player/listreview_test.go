@@ -1,6 +1,8 @@
 package player
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,5 +42,45 @@ func TestFilterTypingSurvivesThePause(t *testing.T) {
 	eval(t, ctx, `document.activeElement.className + ' ' + document.activeElement.textContent`, &focus)
 	if focus != "chip on Errors" {
 		t.Errorf("after toggling the Errors chip with the keyboard, focus is on %q, want the chip", focus)
+	}
+}
+
+// TestPreviousAfterTheBackButton: after Next, Next, then the browser's
+// Back button (page 2), "Previous" goes to page 1. The list kept a stack
+// of cursors that Back did not pop, so Previous "went" to page 2 again:
+// the same URL, so nothing happened at all.
+func TestPreviousAfterTheBackButton(t *testing.T) {
+	ts := newTestServerWith(t, Config{PageSize: 5}, nil)
+	listSessions(t, ts.store, 12, time.Now().UnixMilli())
+	ctx, _ := browser(t, 60*time.Second)
+	settled := func(rows int) []string {
+		t.Helper()
+		waitJS(t, ctx, fmt.Sprintf(`!document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length === %d`, rows), 5*time.Second)
+		var ids []string
+		eval(t, ctx, `[...document.querySelectorAll('a.srow')].map((r) => r.dataset.id)`, &ids)
+		return ids
+	}
+	next := `//div[@class='pager']/button[contains(., 'Next')]`
+	prev := `//div[@class='pager']/button[contains(., 'Previous')]`
+	run(t, ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(ts.url("")))
+	page1 := settled(5)
+	run(t, ctx, chromedp.Click(next, chromedp.BySearch))
+	waitJS(t, ctx, `location.search.includes('page=2')`, 3*time.Second)
+	settled(5)
+	run(t, ctx, chromedp.Click(next, chromedp.BySearch))
+	waitJS(t, ctx, `location.search.includes('page=3')`, 3*time.Second)
+	settled(2)
+	run(t, ctx, chromedp.NavigateBack())
+	waitJS(t, ctx, `location.search.includes('page=2')`, 3*time.Second)
+	settled(5)
+	run(t, ctx, chromedp.Click(prev, chromedp.BySearch))
+	waitJS(t, ctx, `!location.search.includes('page=2')`, 3*time.Second)
+	if got := settled(5); strings.Join(got, ",") != strings.Join(page1, ",") {
+		t.Errorf("Previous from page 2 (reached with Back) shows %v, want page 1 %v", got, page1)
+	}
+	var pager string
+	eval(t, ctx, `document.querySelector('.pager').innerText`, &pager)
+	if !strings.Contains(pager, "Page 1 of 3") {
+		t.Errorf("pager after Previous: %q", pager)
 	}
 }

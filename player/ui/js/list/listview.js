@@ -24,9 +24,11 @@ export function listView(shell, params) {
   shell.setActions();
   shell.setTitle('Sessions');
 
-  // Cursors of the pages before the current one, for "Previous". Kept in
+  // The cursor of each page seen under the current filters, by page
+  // number, for "Previous". A map, not a stack: the browser's Back and
+  // Forward move between pages too, without the list's buttons. Kept in
   // memory: a reloaded page 3 goes back to page 1.
-  let prev = [];
+  let cursors = {};
   let filterKey = '';
   let abort = null;
   let state = params;
@@ -70,11 +72,12 @@ export function listView(shell, params) {
   async function load() {
     const f = filtersFrom(state);
     const key = JSON.stringify(f);
-    if (key !== filterKey) { prev = []; filterKey = key; }
+    if (key !== filterKey) { cursors = {}; filterKey = key; }
     rebuild(bar, filterBar(f, { set, clear: () => go(f.sort ? { sort: f.sort } : {}) }));
     rebuild(sortBox, sortSelect(f, set));
     keep = null;
     const page = Math.max(1, +state.page || 1);
+    cursors[page] = state.cursor || '';
     if (abort) abort.abort();
     abort = new AbortController();
     root.classList.add('loading');
@@ -108,11 +111,10 @@ export function listView(shell, params) {
     const prevBtn = h('button', { class: 'btn', type: 'button', disabled: page <= 1 ? true : null }, icon('back'), 'Previous');
     const nextBtn = h('button', { class: 'btn', type: 'button', disabled: res.next ? null : true }, 'Next', icon('next'));
     prevBtn.addEventListener('click', () => {
-      const c = prev.pop();
-      go({ ...f, cursor: c || '', page: page > 2 && c ? page - 1 : '' });
+      const c = cursors[page - 1];
+      go(page > 2 && c ? { ...f, cursor: c, page: page - 1 } : f);
     });
     nextBtn.addEventListener('click', () => {
-      prev.push(state.cursor || '');
       go({ ...f, cursor: res.next, page: page + 1 });
       scrollTo(0, 0);
     });
