@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"math"
 	"strconv"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -237,7 +238,9 @@ func (h *Handler) unmarshalIngest(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			rate, err := strconv.ParseFloat(args[0], 64)
-			if err != nil || rate == 0 {
+			// NaN and ±Inf are refused like 0: JSON cannot carry them, and
+			// adapting would turn the whole handler into null.
+			if err != nil || rate == 0 || math.IsNaN(rate) || math.IsInf(rate, 0) {
 				return d.Errf("%s: uploads per second must be a positive number (or -1 for no limit), got %q", opt, args[0])
 			}
 			r := collector.Rate{PerSecond: rate}

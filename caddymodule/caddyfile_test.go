@@ -453,3 +453,29 @@ func TestUnmarshalErrorsNameTheLine(t *testing.T) {
 		}
 	}
 }
+
+// TestUnmarshalRejectsNonFiniteRates: `client_rate NaN` (or Inf) was
+// accepted, and since JSON cannot carry it, `caddy adapt` turned the whole
+// replay handler into "null" with a warning at line 0, and `caddy run`
+// then failed with "module name not specified". It is refused at its line.
+func TestUnmarshalRejectsNonFiniteRates(t *testing.T) {
+	for _, opt := range []string{"client_rate NaN", "client_rate +Inf", "session_rate Inf", "session_rate -Inf", "client_rate nan 10"} {
+		src := "replay {\n ingest {\n  " + opt + "\n }\n}"
+		err := new(Handler).UnmarshalCaddyfile(caddyfile.NewTestDispenser(src))
+		if err == nil {
+			t.Errorf("accepted %q", opt)
+			continue
+		}
+		if name, _, _ := strings.Cut(opt, " "); !strings.Contains(err.Error(), name) || !strings.HasSuffix(err.Error(), "Testfile:3") {
+			t.Errorf("%q: error %q, want it to name %s at Testfile:3", opt, err, name)
+		}
+	}
+	// -1 stays the documented way to turn a limit off.
+	var h Handler
+	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("replay {\n ingest {\n  client_rate -1\n  session_rate 0.5 3\n }\n}")); err != nil {
+		t.Fatal(err)
+	}
+	if h.Ingest.ClientRate != (collector.Rate{PerSecond: -1}) || h.Ingest.SessionRate != (collector.Rate{PerSecond: 0.5, Burst: 3}) {
+		t.Errorf("got client_rate %+v, session_rate %+v", h.Ingest.ClientRate, h.Ingest.SessionRate)
+	}
+}
