@@ -84,3 +84,33 @@ func TestPreviousAfterTheBackButton(t *testing.T) {
 		t.Errorf("pager after Previous: %q", pager)
 	}
 }
+
+// TestRelativeTimesRoundUpToTheNextUnit: a session that started 59 min
+// 50 s ago is "1 hour ago", and one 23 h 50 min ago is "yesterday" (the
+// list said "60 minutes ago" and "24 hours ago": it rounded within a unit
+// and never carried into the next one).
+func TestRelativeTimesRoundUpToTheNextUnit(t *testing.T) {
+	ts := newTestServer(t)
+	listSessions(t, ts.store, 1, time.Now().UnixMilli())
+	ctx, _ := browser(t, 30*time.Second)
+	for _, c := range []struct {
+		ago  time.Duration
+		want string
+	}{
+		{59*time.Minute + 50*time.Second, "1 hour ago"},
+		{23*time.Hour + 50*time.Minute, "yesterday"},
+		{90 * time.Minute, "2 hours ago"},
+		{44 * time.Minute, "44 minutes ago"},
+	} {
+		ts.store.mu.Lock()
+		ts.store.sessions[sessionID(1)].Start = time.Now().Add(-c.ago).UnixMilli()
+		ts.store.mu.Unlock()
+		run(t, ctx, chromedp.Navigate(ts.url("")))
+		waitJS(t, ctx, `!document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length === 1`, 5*time.Second)
+		var got string
+		eval(t, ctx, `document.querySelector('.rel-time').textContent`, &got)
+		if got != c.want {
+			t.Errorf("started %v ago: %q, want %q", c.ago, got, c.want)
+		}
+	}
+}

@@ -36,9 +36,15 @@ export function relative(ts, now = Date.now()) {
   const f = rtf();
   if (!f || a > 7 * 86400) return date(ts);
   if (a < 45) return 'just now';
-  if (a < 3600) return f.format(Math.round(d / 60), 'minute');
-  if (a < 86400) return f.format(Math.round(d / 3600), 'hour');
-  return f.format(Math.round(d / 86400), 'day');
+  // Round first, then pick the unit, so that 59 min 50 s carries into
+  // "1 hour ago" rather than reading "60 minutes ago" (and 23 h 50 min
+  // into "yesterday", not "24 hours ago").
+  const sign = d < 0 ? -1 : 1;
+  const minutes = Math.round(a / 60);
+  if (minutes < 60) return f.format(sign * minutes, 'minute');
+  const hours = Math.round(a / 3600);
+  if (hours < 24) return f.format(sign * hours, 'hour');
+  return f.format(sign * Math.round(a / 86400), 'day');
 }
 
 // Times are shown in the viewer's time zone (the browser's), with the
