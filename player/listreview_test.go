@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -111,6 +112,39 @@ func TestRelativeTimesRoundUpToTheNextUnit(t *testing.T) {
 		eval(t, ctx, `document.querySelector('.rel-time').textContent`, &got)
 		if got != c.want {
 			t.Errorf("started %v ago: %q, want %q", c.ago, got, c.want)
+		}
+	}
+}
+
+// TestCustomDatesOnDaylightSavingDays: a custom range of one day is that
+// day on the viewer's clock, whatever its length. The list ended it 24 h
+// after its midnight, so in New York the 25-hour 1 November 2026 lost its
+// last hour (a session at 23:30 was not in it) and the 23-hour 8 March
+// 2026 took in the first hour of the 9th.
+func TestCustomDatesOnDaylightSavingDays(t *testing.T) {
+	ts := newTestServer(t)
+	listSessions(t, ts.store, 1, time.Now().UnixMilli())
+	ctx, _ := browser(t, 30*time.Second)
+	run(t, ctx, emulation.SetTimezoneOverride("America/New_York"))
+	for _, c := range []struct {
+		start time.Time
+		query string
+		rows  int
+	}{
+		{time.Date(2026, 11, 2, 4, 30, 0, 0, time.UTC), "range=custom&from=2026-11-01&to=2026-11-01", 1}, // 23:30 EST on 1 Nov
+		{time.Date(2026, 11, 2, 4, 30, 0, 0, time.UTC), "range=custom&from=2026-11-02&to=2026-11-02", 0},
+		{time.Date(2026, 3, 9, 4, 30, 0, 0, time.UTC), "range=custom&from=2026-03-08&to=2026-03-08", 0}, // 00:30 EDT on 9 Mar
+		{time.Date(2026, 3, 9, 4, 30, 0, 0, time.UTC), "range=custom&from=2026-03-09&to=2026-03-09", 1},
+	} {
+		ts.store.mu.Lock()
+		ts.store.sessions[sessionID(1)].Start = c.start.UnixMilli()
+		ts.store.mu.Unlock()
+		run(t, ctx, chromedp.Navigate(ts.url(c.query)))
+		waitJS(t, ctx, `!document.querySelector('.list-screen.loading') && (document.querySelector('a.srow') || document.querySelector('.empty'))`, 5*time.Second)
+		var rows int
+		eval(t, ctx, `document.querySelectorAll('a.srow').length`, &rows)
+		if rows != c.rows {
+			t.Errorf("session at %s, %s: %d rows, want %d", c.start.In(time.FixedZone("", 0)).Format(time.RFC3339), c.query, rows, c.rows)
 		}
 	}
 }

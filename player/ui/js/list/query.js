@@ -38,9 +38,12 @@ export function isFiltered(f) {
   return filterKeys.some((k) => k !== 'sort' && f[k]);
 }
 
-function dayStart(s) {
+// The start of a day (YYYY-MM-DD) on the viewer's clock, plus days
+// whole days: a calendar step, not 24 h, since a day with a daylight
+// saving change lasts 23 or 25 hours.
+function dayStart(s, days = 0) {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s || '');
-  return m ? new Date(+m[1], +m[2] - 1, +m[3]).getTime() : NaN;
+  return m ? new Date(+m[1], +m[2] - 1, +m[3] + days).getTime() : NaN;
 }
 
 /** The API parameters for filters f (now: the clock for relative ranges). */
@@ -48,9 +51,9 @@ export function apiParams(f, now = Date.now()) {
   const p = { url: f.url || '', user: f.user || '' };
   if (rangeMs[f.range]) p.from = now - rangeMs[f.range];
   if (f.range === 'custom') {
-    const a = dayStart(f.from), b = dayStart(f.to);
+    const a = dayStart(f.from), b = dayStart(f.to, 1);
     if (a >= 0) p.from = a;
-    if (b >= 0) p.to = b + 86400e3;
+    if (b >= 0) p.to = b;
   }
   if (durationMs[f.dur]) p.min_duration = durationMs[f.dur];
   if (f.errors) p.errors = 1;
