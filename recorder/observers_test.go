@@ -2,6 +2,7 @@ package recorder
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -244,4 +245,28 @@ func testGuardrails(t *testing.T, h *harness, b *browser) {
 	if pausedEv == 0 || fulls < 2 {
 		t.Errorf("storm: %d pause events, %d full snapshots; want a pause and a new full snapshot", pausedEv, fulls)
 	}
+}
+
+// testChangedWhilePaused: a scroll position or a field value that changes
+// while capture is paused, then returns to what was sent before the
+// pause, is sent again (the snapshot that resumed capture has the changed
+// state, so the replay would keep it).
+func testChangedWhilePaused(t *testing.T, h *harness, b *browser) {
+	h.coll.reset()
+	live := b.tab(t)
+	h.open(t, live, "/basic.html?privacy=allow&timing="+urlq(`{flush: 300, tick: 100, stormBudget: 3000, stormPause: 1500}`))
+	set := func(top int, value string) {
+		act(t, live, fmt.Sprintf(`new Promise((done) => { document.getElementById('scroller').scrollTop = %d; document.querySelector('input[name=name]').value = %q; requestAnimationFrame(() => setTimeout(done, 50)); })`, top, value))
+	}
+	set(50, "before the pause")
+	flush(t, live)
+	act(t, live, `(() => { const d = document.createElement('div'); document.body.append(d); for (let i = 0; i < 5000; i++) d.appendChild(document.createElement('i')); })()`)
+	waitFor(t, 10*time.Second, "the storm pause", func() bool { return state(t, live).Paused == "storm" })
+	set(300, "while paused")
+	if s := state(t, live); s.Paused != "storm" {
+		t.Fatalf("the pause ended before the page changed (%+v): raise stormPause", s)
+	}
+	waitForRecording(t, live)
+	set(50, "before the pause")
+	h.roundTrip(t, live, b.ctx, "allow", "back to the state before the pause")
 }

@@ -15,6 +15,7 @@ func TestRecorder(t *testing.T) {
 	t.Run("session", func(t *testing.T) { testSession(t, h, b) })
 	t.Run("interactions", func(t *testing.T) { testInteractions(t, h, b) })
 	t.Run("guardrails", func(t *testing.T) { testGuardrails(t, h, b) })
+	t.Run("changed while paused", func(t *testing.T) { testChangedWhilePaused(t, h, b) })
 	t.Run("api by hand", func(t *testing.T) { testAPIByHand(t, h, b) })
 	t.Run("snapshot urls and scripts", func(t *testing.T) { testSnapshotURLsAndScripts(t, h, b) })
 	t.Run("demo", func(t *testing.T) { testDemo(t, h, b) })

@@ -18,8 +18,11 @@ export function installInputs(doc) {
 
 /** Emits an Input event for el if its recordable state changed. */
 function record(el, user) {
+  // Changed while capture is paused: the state sent last is stale (the
+  // snapshot that resumes capture has the new one).
+  if (!recording) return last.delete(el);
   const tag = el && el.nodeType === 1 ? tagOf(el) : '';
-  const id = recording && /^(?:input|textarea|select)$/.test(tag) && idOf(el);
+  const id = /^(?:input|textarea|select)$/.test(tag) && idOf(el);
   const level = id && levelOf(el, cfg.privacy);
   if (!id || level === HIDDEN) return;
   const text = controlValue(el, tag, level);
@@ -38,7 +41,7 @@ function record(el, user) {
 
 /** Hooks the setters of one window's form controls. */
 export function hookInputs(win) {
-  const fire = (el) => recording && record(el, false);
+  const fire = (el) => record(el, false);
   for (const [C, props] of [[win.HTMLInputElement, ['value', 'checked']], [win.HTMLTextAreaElement, ['value']], [win.HTMLSelectElement, ['value', 'selectedIndex']]]) {
     for (const p of props) afterSet(C.prototype, p, fire);
   }

@@ -400,7 +400,7 @@ export const action = (name, context) => custom('replay/action', { name: String(
 /** An error: SessionReplay.addError (source 'custom'), uncaught errors and rejections. */
 export function error(err, source, context) {
   const o = err && typeof err === 'object';
-  custom('replay/error', { message: String(o ? err.message || err : err).slice(0, 1000), stack: o && err.stack ? String(err.stack).slice(0, 4000) : '', source, context: plain(context) });
+  custom('replay/error', { message: String(o && err.message || err).slice(0, 1000), stack: String(o && err.stack || '').slice(0, 4000), source, context: plain(context) });
 }
 
 /** A JSON-safe copy of a context object, at most 4 KB, else {}. */

@@ -16,7 +16,11 @@ export function installScroll(doc) {
   on(doc, 'scroll', guarded((e) => {
     const target = e.target;
     activity();
-    if (!recording || timers.has(target)) return;
+    // Scrolled while capture is paused: the position sent last is stale
+    // (the snapshot that resumes capture has the new one), so the next
+    // sample is sent whatever it is.
+    if (!recording) return last.delete(target);
+    if (timers.has(target)) return;
     const wait = ((last.get(target) || [0])[0]) + SCROLL_SAMPLE - now();
     if (wait <= 0) sample(target);
     else timers.set(target, setTimeout(guarded(sample), wait, target));
