@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -36,7 +38,9 @@ func init() {
 type Handler struct {
 	// BasePath is the path prefix of the recorder's files and of the ingest
 	// endpoint on this site. It must not collide with the application's
-	// own paths. Default: "/__replay/".
+	// own paths. Default: "/__replay/". Inside handle_path /shop/*, the
+	// page's tag names /shop/__replay/ (the prefix the browser needs,
+	// which handle_path strips again).
 	BasePath string `json:"base_path,omitempty"`
 
 	// ApplicationID, ClientToken, Service, Env and Version are passed to
@@ -109,6 +113,15 @@ type Handler struct {
 	logger    *zap.Logger
 	metrics   *handlerMetrics
 	sampling  float64
+
+	prefixed *prefixInjectors
+}
+
+// prefixInjectors holds the injectors for pages under a stripped prefix
+// (prefix → *inject.Injector), at most maxPrefixInjectors of them.
+type prefixInjectors struct {
+	m sync.Map
+	n atomic.Int32
 }
 
 // Ingest configures the ingest endpoint (BasePath + "v1/segments").
@@ -190,16 +203,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.sampling = h.rate(h.SampleRate) * h.rate(h.ReplaySampleRate) / 100
 
-	src, attrs := h.BasePath+h.bundle.Script.Name, h.tagAttrs()
-	h.injector, err = inject.New(inject.Config{
-		Tag:                inject.ScriptTagFunc(src, attrs),
-		ScriptIntegrity:    h.bundle.Script.Integrity,
-		BasePath:           h.BasePath,
-		CORSOrigins:        h.CORSOrigins,
-		CrossOriginOrigins: h.CrossOriginOrigins,
-		InjectErrorPages:   h.InjectErrorPages,
-		Scheme:             forwardedScheme,
-	})
+	h.prefixed = new(prefixInjectors)
+	h.injector, err = h.newInjector("")
 	if err != nil {
 		return fmt.Errorf("replay: %v", err)
 	}
@@ -241,6 +246,105 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 	}
 	return nil
+}
+
+// newInjector builds the injector for pages whose public path starts
+// with prefix before the path replay sees (see strippedPrefix): the tag,
+// its endpoint and the CSP amendment name prefix+BasePath.
+func (h *Handler) newInjector(prefix string) (*inject.Injector, error) {
+	base := prefix + h.BasePath
+	return inject.New(inject.Config{
+		Tag:                inject.ScriptTagFunc(base+h.bundle.Script.Name, h.tagAttrs(base)),
+		ScriptIntegrity:    h.bundle.Script.Integrity,
+		BasePath:           base,
+		CORSOrigins:        h.CORSOrigins,
+		CrossOriginOrigins: h.CrossOriginOrigins,
+		InjectErrorPages:   h.InjectErrorPages,
+		Scheme:             forwardedScheme,
+	})
+}
+
+// maxPrefixInjectors bounds the injectors kept for stripped prefixes: a
+// configuration has a few handle_path blocks, but a rewrite that drops
+// the front of arbitrary paths would make one per request path.
+const maxPrefixInjectors = 16
+
+// injectorFor returns the injector for pages under the stripped prefix.
+func (h *Handler) injectorFor(prefix string) *inject.Injector {
+	if prefix == "" {
+		return h.injector
+	}
+	if in, ok := h.prefixed.m.Load(prefix); ok {
+		return in.(*inject.Injector)
+	}
+	in, err := h.newInjector(prefix)
+	if err != nil {
+		// strippedPrefix only returns prefixes that New accepts; should
+		// that ever change, record the page as if it were unprefixed.
+		h.logger.Debug("no injector for a stripped prefix", zap.String("prefix", prefix), zap.Error(err))
+		return h.injector
+	}
+	if h.prefixed.n.Add(1) <= maxPrefixInjectors {
+		actual, _ := h.prefixed.m.LoadOrStore(prefix, in)
+		return actual.(*inject.Injector)
+	}
+	return in
+}
+
+// strippedPrefix is the front of the request's path that a handler
+// before replay removed (handle_path /shop/* turns /shop/page into
+// /page): the browser knows the page as /shop/page, so the recorder's
+// URLs must be /shop/__replay/…, which handle_path then strips back to
+// BasePath. "" when the path was not shortened at its front, or when the
+// prefix holds characters that a CSP source or a URL would need escaped.
+func strippedPrefix(r *http.Request) string {
+	orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request)
+	if !ok || orig.URL == nil {
+		return ""
+	}
+	op, cur := orig.URL.Path, r.URL.Path
+	if len(op) <= len(cur) || !strings.HasPrefix(cur, "/") || !strings.HasSuffix(op, cur) {
+		return ""
+	}
+	prefix := op[:len(op)-len(cur)]
+	if !strings.HasPrefix(prefix, "/") {
+		return ""
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := prefix[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("/-._~", c) >= 0) {
+			return ""
+		}
+	}
+	return prefix
+}
+
+// ownFile finds a request for one of replay's own files that reached
+// replay by another path than BasePath itself: the URL of a page's tag
+// carries the prefix a handler stripped from the page's path (see
+// strippedPrefix), and a rewrite that is no handle_path (rewrite
+// /legacy/page /page, try_files) leaves /legacy/__replay/… as it is, or
+// rewrites it elsewhere. Only the exact names replay serves are taken
+// (the script, a stale build, the ingest endpoint when it is on), so the
+// application keeps every other path. It returns the file's name under
+// BasePath and the public base to redirect to.
+func (h *Handler) ownFile(r *http.Request) (rest, base string, ok bool) {
+	paths := []string{r.URL.Path}
+	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && orig.URL != nil && orig.URL.Path != r.URL.Path {
+		paths = append(paths, orig.URL.Path)
+	}
+	for _, p := range paths {
+		i := strings.LastIndex(p, h.BasePath)
+		if i <= 0 {
+			continue
+		}
+		rest := p[i+len(h.BasePath):]
+		if rest == h.bundle.Script.Name || rest == segmentsPath && h.collector != nil ||
+			isStaleAsset(rest, "recorder-worker.") || isStaleAsset(rest, "recorder.") {
+			return rest, p[:i+len(h.BasePath)], true
+		}
+	}
+	return "", "", false
 }
 
 // forwardedScheme is the scheme a trusted proxy in front of Caddy (the
@@ -334,14 +438,14 @@ func (h *Handler) rate(r *float64) float64 {
 // tagAttrs is the recorder's configuration as the injected tag's data-
 // attributes (docs/FORMAT.md lists them): no inline script, so no CSP hash
 // or 'unsafe-inline' is ever needed.
-func (h *Handler) tagAttrs() []inject.Attr {
+func (h *Handler) tagAttrs(base string) []inject.Attr {
 	var attrs []inject.Attr
 	add := func(name, val string) {
 		if val != "" {
 			attrs = append(attrs, inject.Attr{Name: "data-" + name, Value: val})
 		}
 	}
-	add("endpoint", h.BasePath+segmentsPath)
+	add("endpoint", base+segmentsPath)
 	add("application-id", h.ApplicationID)
 	add("client-token", h.ClientToken)
 	add("service", h.Service)
@@ -371,7 +475,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			// Ingest is off here: the handlers after us take uploads.
 			return next.ServeHTTP(w, r)
 		}
-		h.serveOwn(w, r, rest)
+		base := h.BasePath
+		if prefix := strippedPrefix(r); prefix != "" {
+			base = prefix + h.BasePath
+		}
+		h.serveOwn(w, r, rest, base)
+		return nil
+	}
+	if rest, base, ok := h.ownFile(r); ok {
+		h.serveOwn(w, r, rest, base)
 		return nil
 	}
 	if r.Context().Value(outerReplayKey{}) != nil {
@@ -384,10 +496,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	state := new(replayRequest)
 	r = r.WithContext(context.WithValue(r.Context(), outerReplayKey{}, state))
 	record := !h.DisableInjection && h.sampling > 0 && !unsampledVisitor(r, time.Now())
+	injector := h.injectorFor(strippedPrefix(r))
 	if record {
-		h.injector.PrepareRequest(r)
+		injector.PrepareRequest(r)
 	}
-	rw := h.injector.Wrap(w, r, record)
+	rw := injector.Wrap(w, r, record)
 	state.rw = rw
 	err := next.ServeHTTP(rw, r)
 	if cerr := rw.Close(); cerr != nil && err == nil {
@@ -423,8 +536,9 @@ func excludeFromRecording(r *http.Request) {
 	}
 }
 
-// serveOwn serves the recorder's files and the ingest endpoint.
-func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest string) {
+// serveOwn serves the recorder's files and the ingest endpoint; base is
+// BasePath as the browser knows it (with a stripped prefix in front).
+func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest, base string) {
 	switch {
 	case rest == segmentsPath:
 		h.collector.ServeHTTP(w, r)
@@ -436,7 +550,7 @@ func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest string) 
 		// separate worker): send it to the current script rather than
 		// break recording.
 		w.Header().Set("Cache-Control", "no-cache")
-		http.Redirect(w, r, h.BasePath+h.bundle.Script.Name, http.StatusFound)
+		http.Redirect(w, r, base+h.bundle.Script.Name, http.StatusFound)
 	default:
 		http.NotFound(w, r)
 	}
