@@ -148,3 +148,31 @@ func TestCustomDatesOnDaylightSavingDays(t *testing.T) {
 		}
 	}
 }
+
+// TestStaleCursorOffersTheFirstPage: a bookmarked page whose cursor the
+// store no longer accepts says so and offers the first page. The list
+// offered only "Try again", which sent the same cursor and failed again:
+// the operator was stuck until they edited the address by hand.
+func TestStaleCursorOffersTheFirstPage(t *testing.T) {
+	ts := newTestServerWith(t, Config{PageSize: 5}, nil)
+	listSessions(t, ts.store, 12, time.Now().UnixMilli())
+	ctx, _ := browser(t, 30*time.Second)
+	run(t, ctx, chromedp.Navigate(ts.url("errors=1&cursor=not-a-cursor&page=3")))
+	waitJS(t, ctx, `document.querySelector('.error-box')`, 5*time.Second)
+	var buttons []string
+	eval(t, ctx, `[...document.querySelectorAll('.error-box button')].map((b) => b.textContent)`, &buttons)
+	if len(buttons) != 1 || buttons[0] != "Go to the first page" {
+		t.Fatalf("a refused cursor offers %q, want only \"Go to the first page\"", buttons)
+	}
+	run(t, ctx, chromedp.Click(`.error-box button`, chromedp.ByQuery))
+	waitJS(t, ctx, `location.search === '?errors=1' && !document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length > 0`, 5*time.Second)
+	// Dates typed in the wrong order: the way out is clearing the filters.
+	run(t, ctx, chromedp.Navigate(ts.url("range=custom&from=2026-11-10&to=2026-11-01&sort=longest")))
+	waitJS(t, ctx, `document.querySelector('.error-box')`, 5*time.Second)
+	eval(t, ctx, `[...document.querySelectorAll('.error-box button')].map((b) => b.textContent)`, &buttons)
+	if len(buttons) != 1 || buttons[0] != "Clear filters" {
+		t.Fatalf("refused filters offer %q, want only \"Clear filters\"", buttons)
+	}
+	run(t, ctx, chromedp.Click(`.error-box button`, chromedp.ByQuery))
+	waitJS(t, ctx, `location.search === '?sort=longest' && !document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length === 5`, 5*time.Second)
+}

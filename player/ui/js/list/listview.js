@@ -91,9 +91,16 @@ export function listView(shell, params) {
       root.classList.remove('loading');
       replace(summary);
       replace(pager);
+      // A refused request (400) fails the same way again: offer the way
+      // out instead of a retry — the first page for a cursor the store no
+      // longer accepts (a bookmark, a store rebuilt since), no filters for
+      // filters it refuses (dates typed in the wrong order).
+      const refused = e.status === 400;
+      const way = !refused ? h('button', { class: 'btn', type: 'button', onclick: load }, 'Try again')
+        : state.cursor ? h('button', { class: 'btn', type: 'button', onclick: () => go(f) }, 'Go to the first page')
+          : h('button', { class: 'btn', type: 'button', onclick: () => go(f.sort ? { sort: f.sort } : {}) }, 'Clear filters');
       replace(body, h('div', { class: 'error-box', role: 'alert' },
-        icon('alert'), h('div', null, h('h2', null, 'Could not load sessions'), h('p', null, e.message)),
-        h('button', { class: 'btn', type: 'button', onclick: load }, 'Try again')));
+        icon('alert'), h('div', null, h('h2', null, 'Could not load sessions'), h('p', null, e.message)), way));
       return;
     }
     root.classList.remove('loading');
