@@ -119,6 +119,11 @@ func cliOpen(c *cobra.Command) (*embedded.Store, error) {
 		return nil, err
 	}
 	if _, err := os.Stat(filepath.Join(dir, "index.db")); err != nil {
+		if _, perr := os.Stat(filepath.Join(dir, "packs")); perr == nil {
+			// Recordings without their index: the case reindex is for,
+			// not a wrong directory.
+			return nil, fmt.Errorf("the index of the recordings in %s (index.db) is missing: rebuild it with `caddy replay reindex` (Caddy stopped)", dir)
+		}
 		return nil, fmt.Errorf("no recordings in %s (give the data directory with --data-dir, or the Caddy configuration with --config)", dir)
 	}
 	return embedded.Open(dir, embedded.Options{Summarizer: collector.Summarize})

@@ -89,3 +89,29 @@ func TestCLIFailedExportLeavesNoFile(t *testing.T) {
 		t.Errorf("a failed export left %s behind (%v)", out, serr)
 	}
 }
+
+// TestCLILostIndexSaysReindex: with recordings on disk but index.db lost
+// (the case reindex exists for), sessions, export and delete said "no
+// recordings in <dir>" and pointed at --data-dir, as if the directory were
+// wrong; they name the lost index and the command that rebuilds it.
+func TestCLILostIndexSaysReindex(t *testing.T) {
+	dir := emptyStore(t)
+	for _, name := range []string{"index.db", "index.db-wal", "index.db-shm"} {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "packs")); err != nil {
+		t.Fatalf("the store keeps no packs folder: this test cannot tell (%v)", err)
+	}
+	for _, args := range [][]string{{"sessions"}, {"export", "some-session-000001"}, {"delete", "some-session-000001"}} {
+		_, err := runCLI(append(args, "--data-dir", dir)...)
+		if err == nil || !strings.Contains(err.Error(), "caddy replay reindex") || strings.Contains(err.Error(), "no recordings") {
+			t.Errorf("caddy replay %s with a lost index: %v, want it to say to run caddy replay reindex", args[0], err)
+		}
+	}
+	// A directory without recordings at all still says so.
+	if _, err := runCLI("sessions", "--data-dir", t.TempDir()); err == nil || !strings.Contains(err.Error(), "no recordings") {
+		t.Errorf("caddy replay sessions on an empty directory: %v", err)
+	}
+}
