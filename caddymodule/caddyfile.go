@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"math"
+	"reflect"
 	"strconv"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -150,6 +151,10 @@ func (h *Handler) unmarshalIngest(d *caddyfile.Dispenser) error {
 	if d.NextArg() {
 		if d.Val() != "off" {
 			return d.Errf("ingest takes no argument but 'off', got %q", d.Val())
+		}
+		// Limits from an earlier ingest block would be dropped silently.
+		if limits := *ing; !reflect.ValueOf(limits).IsZero() && !limits.Disabled {
+			return d.Errf("ingest off: the limits of the ingest block before it would have no effect")
 		}
 		ing.Disabled = true
 		if d.NextArg() {

@@ -479,3 +479,37 @@ func TestUnmarshalRejectsNonFiniteRates(t *testing.T) {
 		t.Errorf("got client_rate %+v, session_rate %+v", h.Ingest.ClientRate, h.Ingest.SessionRate)
 	}
 }
+
+// TestRepeatedOptions: a scalar option given twice keeps the last value,
+// origin lists add up (as docs/CONFIG.md says), and `ingest off` after an
+// ingest block with limits is refused like limits inside `ingest off {}`:
+// it dropped them silently, while the other order was an error.
+func TestRepeatedOptions(t *testing.T) {
+	var h Handler
+	src := "replay {\n sample_rate 10\n sample_rate 20\n cors_origins http://a.example\n cors_origins http://b.example\n}"
+	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(src)); err != nil {
+		t.Fatal(err)
+	}
+	if h.SampleRate == nil || *h.SampleRate != 20 {
+		t.Errorf("sample_rate given twice: %v, want the last (20)", h.SampleRate)
+	}
+	if !reflect.DeepEqual(h.CORSOrigins, []string{"http://a.example", "http://b.example"}) {
+		t.Errorf("cors_origins given twice: %v, want both", h.CORSOrigins)
+	}
+	for _, src := range []string{
+		"replay {\n ingest {\n  max_records 5\n }\n ingest off\n}",
+		"replay {\n ingest off\n ingest {\n  max_records 5\n }\n}",
+	} {
+		err := new(Handler).UnmarshalCaddyfile(caddyfile.NewTestDispenser(src))
+		if err == nil || !strings.Contains(err.Error(), "no effect") {
+			t.Errorf("%q: %v, want an error saying the limits would have no effect", src, err)
+		}
+	}
+	// ingest off twice, or an empty ingest block around it, is harmless.
+	for _, src := range []string{"replay {\n ingest off\n ingest off\n}", "replay {\n ingest {\n }\n ingest off\n}"} {
+		var h Handler
+		if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(src)); err != nil || h.Ingest == nil || !h.Ingest.Disabled {
+			t.Errorf("%q: %v, %+v", src, err, h.Ingest)
+		}
+	}
+}
