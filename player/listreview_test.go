@@ -176,3 +176,47 @@ func TestStaleCursorOffersTheFirstPage(t *testing.T) {
 	run(t, ctx, chromedp.Click(`.error-box button`, chromedp.ByQuery))
 	waitJS(t, ctx, `location.search === '?sort=longest' && !document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length === 5`, 5*time.Second)
 }
+
+// TestSpaceActivatesTheFocusedControl: on the replay screen, Space on a
+// focused button or switch does what it does on every page (activates
+// it); elsewhere it plays or pauses. The Space shortcut took it first, so
+// a keyboard user who tabbed to "2×", "Skip inactivity" or "Delete" and
+// pressed Space started playback instead.
+func TestSpaceActivatesTheFocusedControl(t *testing.T) {
+	ts := newTestServer(t)
+	views, _, _ := shopSession()
+	putSession(t, ts.store, "shop-session-0000001", views, nil)
+	ctx, _ := browser(t, 30*time.Second)
+	run(t, ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(ts.url("session=shop-session-0000001&t=2")))
+	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.state === 'paused'`, 10*time.Second)
+	state := func() string {
+		var s string
+		eval(t, ctx, `document.querySelector('.replay-screen').dataset.state`, &s)
+		return s
+	}
+	run(t, ctx, chromedp.Focus(`button[data-speed="2"]`, chromedp.ByQuery), chromedp.KeyEvent(" "))
+	waitJS(t, ctx, `document.querySelector('button[data-speed="2"]').classList.contains('on')`, 2*time.Second)
+	if s := state(); s != "paused" {
+		t.Errorf("Space on the 2× button: the replay is %s, want still paused", s)
+	}
+	var skip bool
+	eval(t, ctx, `document.querySelector('.switch-input').checked`, &skip)
+	run(t, ctx, chromedp.Focus(`.switch-input`, chromedp.ByQuery), chromedp.KeyEvent(" "))
+	waitJS(t, ctx, fmt.Sprintf(`document.querySelector('.switch-input').checked === %v`, !skip), 2*time.Second)
+	if s := state(); s != "paused" {
+		t.Errorf("Space on the skip switch: the replay is %s, want still paused", s)
+	}
+	run(t, ctx, chromedp.Focus(`//button[contains(., 'Delete')]`, chromedp.BySearch), chromedp.KeyEvent(" "))
+	waitJS(t, ctx, `document.querySelector('dialog[open]')`, 2*time.Second)
+	run(t, ctx, chromedp.KeyEvent("\x1b"))
+	waitJS(t, ctx, `!document.querySelector('dialog[open]')`, 2*time.Second)
+	// The play button, focused, toggles once.
+	run(t, ctx, chromedp.Focus(`.play-btn`, chromedp.ByQuery), chromedp.KeyEvent(" "))
+	waitJS(t, ctx, `document.querySelector('.replay-screen').dataset.state === 'playing'`, 2*time.Second)
+	run(t, ctx, chromedp.KeyEvent(" "))
+	waitJS(t, ctx, `document.querySelector('.replay-screen').dataset.state === 'paused'`, 2*time.Second)
+	// A button clicked with the mouse keeps focus without showing it:
+	// Space then plays, as a mouse user expects.
+	run(t, ctx, chromedp.Click(`button[data-speed="1"]`, chromedp.ByQuery), chromedp.KeyEvent(" "))
+	waitJS(t, ctx, `document.querySelector('.replay-screen').dataset.state === 'playing'`, 2*time.Second)
+}

@@ -31,10 +31,29 @@ function typing(e) {
   return t && (t.isContentEditable || /^(INPUT|SELECT|TEXTAREA)$/.test(t.tagName) && !(t.type === 'checkbox' || t.type === 'range'));
 }
 
+// Controls that Space activates when they have the focus.
+const CONTROLS = 'button, a[href], summary, input[type=checkbox], [role=button], [role=tab], [role=switch], [role=checkbox]';
+
 /** Installs the shortcuts for a Playback; returns an uninstaller. */
 export function installShortcuts(pb, { fullscreen, prevPage, nextPage }) {
+  // Space on a control reached from the keyboard is that control's, as on
+  // every page: a keyboard user who tabbed to "2×" or "Delete" means that
+  // button, not play/pause. A control last pressed with the mouse keeps
+  // the focus, and Space there still plays, as a mouse user expects (the
+  // browser's :focus-visible cannot tell: a key press makes it match).
+  let pointed = null;
+  const onPointer = (e) => {
+    const t = e.target instanceof Element ? e.target : null;
+    // A click on a switch's label focuses its checkbox.
+    pointed = t && (t.closest(CONTROLS) || t.closest('label')?.control) || null;
+  };
+  const spaceOnControl = (e) => {
+    const c = e.key === ' ' && e.target instanceof Element ? e.target.closest(CONTROLS) : null;
+    return !!c && c !== pointed;
+  };
   const onKey = (e) => {
-    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(e) || document.querySelector('dialog[open]')) return;
+    if (e.key === 'Tab') pointed = null;
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(e) || spaceOnControl(e) || document.querySelector('dialog[open]')) return;
     let handled = true;
     switch (e.key) {
       case ' ': case 'k': case 'K': pb.toggle(); break;
@@ -56,5 +75,9 @@ export function installShortcuts(pb, { fullscreen, prevPage, nextPage }) {
     if (handled) e.preventDefault();
   };
   document.addEventListener('keydown', onKey);
-  return () => document.removeEventListener('keydown', onKey);
+  document.addEventListener('pointerdown', onPointer, true);
+  return () => {
+    document.removeEventListener('keydown', onKey);
+    document.removeEventListener('pointerdown', onPointer, true);
+  };
 }
