@@ -20,6 +20,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 
 	"go.uber.org/zap"
 
@@ -41,8 +42,9 @@ type Config struct {
 	PageSize int
 	// CSRFKey signs the anti-CSRF tokens that deletes must carry. Nodes
 	// that serve the same player behind one load balancer need the same
-	// key; nil means a random key, so tokens are valid until the process
-	// restarts (the UI then asks the user to reload).
+	// key; nil means a random key drawn once per process and shared by
+	// the Players of every config reload, so tokens are valid until the
+	// process restarts (the UI then asks the user to reload).
 	CSRFKey []byte
 }
 
@@ -55,6 +57,16 @@ type Player struct {
 	csrf     csrf
 	ui       *ui
 }
+
+// processCSRFKey is the key of Players configured without one: drawn once
+// per process, not per Player, because Caddy builds a new Player at every
+// config reload and a player page opened before a reload (of any site)
+// must still be able to delete after it.
+var processCSRFKey = sync.OnceValues(func() ([]byte, error) {
+	key := make([]byte, 32)
+	_, err := rand.Read(key)
+	return key, err
+})
 
 // maxPageSize is the largest page of sessions the API returns; backends cap
 // at the same value.
@@ -85,8 +97,8 @@ func New(cfg Config) (*Player, error) {
 	}
 	key := cfg.CSRFKey
 	if len(key) == 0 {
-		key = make([]byte, 32)
-		if _, err := rand.Read(key); err != nil {
+		var err error
+		if key, err = processCSRFKey(); err != nil {
 			return nil, err
 		}
 	}
