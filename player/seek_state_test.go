@@ -1,6 +1,7 @@
 package player
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"testing"
@@ -15,34 +16,17 @@ import (
 // special rr_popover_open, with the live ones, which never carry it: the
 // popover the live page had opened stayed open at 1 s.
 func TestSeekBackClosesPopover(t *testing.T) {
-	ts := newTestServer(t)
 	var n nodes
 	pop := n.el("div", ev{"id": "pop", "popover": ""}, n.text("Menu"))
 	counter := n.el("div", ev{"id": "n"})
 	doc := n.doc(n.doctype(), n.el("html", nil, n.el("head", nil), n.el("body", nil, n.el("h1", nil, n.text("Shop")), pop, counter)))
-	id := func(e ev) int { return e["id"].(int) }
-	events := []ev{
-		meta(t0, "https://popover.example/", 800, 600),
-		full(t0+1, doc),
-		mutation(t0+5000, ev{"attributes": []ev{{"id": id(pop), "attributes": ev{"rr_popover_open": true}}}}),
-	}
-	for i := 1; i <= 3500; i++ { // more than one checkpoint's worth of events
-		events = append(events, mutation(t0+5000+int64(i), ev{"attributes": []ev{{"id": id(counter), "attributes": ev{"data-n": strconv.Itoa(i)}}}}))
-	}
-	events = append(events, move(t0+9000, id(counter), [2]int{10, 10}))
-	const sid = "popover-session-0001"
-	putSession(t, ts.store, sid, []fixtureView{{id: "view-popover-0000001", url: "https://popover.example/", tab: "tab-popover-00000001", segments: [][]ev{events}}}, nil)
-	// The waits below (10 s, 4 × 3 s) and a browser start.
-	ctx, _ := browser(t, 60*time.Second)
-	run(t, ctx, chromedp.Navigate(ts.url("session="+sid+"&t=0")))
-	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.indexed === '1'`, 10*time.Second)
+	open := mutation(t0+5000, ev{"attributes": []ev{{"id": pop["id"], "attributes": ev{"rr_popover_open": true}}}})
+	ctx, sid := openChangedAt5s(t, "popover", doc, counter, open)
 	for _, c := range []struct {
 		sec  float64
 		open bool
 	}{{8.5, true}, {1, false}, {7, true}, {2, false}} {
-		seekTo(t, ctx, sid, c.sec)
-		waitJS(t, ctx, fmt.Sprintf(`document.querySelector('.replay-screen').dataset.time === '%d'`, int(c.sec*1000)), 3*time.Second)
-		frameCheck(t, ctx, fmt.Sprintf("popover at %gs", c.sec), fmt.Sprintf(`d.getElementById('pop').matches(':popover-open') === %t`, c.open))
+		seekAndCheck(t, ctx, sid, c.sec, "popover", fmt.Sprintf(`d.getElementById('pop').matches(':popover-open') === %t`, c.open))
 	}
 }
 
@@ -52,33 +36,16 @@ func TestSeekBackClosesPopover(t *testing.T) {
 // made any kept the sheets on screen adopted: the heading stayed red at
 // 1 s.
 func TestSeekBackDropsAdoptedSheets(t *testing.T) {
-	ts := newTestServer(t)
 	var n nodes
 	counter := n.el("div", ev{"id": "n"})
-	html := n.el("html", nil, n.el("head", nil), n.el("body", nil, n.el("h1", ev{"id": "h"}, n.text("Shop")), counter))
-	doc := n.doc(n.doctype(), html)
-	id := func(e ev) int { return e["id"].(int) }
-	events := []ev{
-		meta(t0, "https://sheets.example/", 800, 600),
-		full(t0+1, doc),
-		inc(t0+5000, 15, ev{"id": id(doc), "styleIds": []int{1}, "styles": []ev{{"styleId": 1, "rules": []ev{{"rule": "h1 { color: rgb(255, 0, 0); }", "index": 0}}}}}),
-	}
-	for i := 1; i <= 3500; i++ { // more than one checkpoint's worth of events
-		events = append(events, mutation(t0+5000+int64(i), ev{"attributes": []ev{{"id": id(counter), "attributes": ev{"data-n": strconv.Itoa(i)}}}}))
-	}
-	events = append(events, move(t0+9000, id(counter), [2]int{10, 10}))
-	const sid = "sheets-session-00001"
-	putSession(t, ts.store, sid, []fixtureView{{id: "view-sheets-00000001", url: "https://sheets.example/", tab: "tab-sheets-000000001", segments: [][]ev{events}}}, nil)
-	ctx, _ := browser(t, 60*time.Second)
-	run(t, ctx, chromedp.Navigate(ts.url("session="+sid+"&t=0")))
-	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.indexed === '1'`, 10*time.Second)
+	doc := n.doc(n.doctype(), n.el("html", nil, n.el("head", nil), n.el("body", nil, n.el("h1", ev{"id": "h"}, n.text("Shop")), counter)))
+	adopt := inc(t0+5000, 15, ev{"id": doc["id"], "styleIds": []int{1}, "styles": []ev{{"styleId": 1, "rules": []ev{{"rule": "h1 { color: rgb(255, 0, 0); }", "index": 0}}}}})
+	ctx, sid := openChangedAt5s(t, "sheets", doc, counter, adopt)
 	for _, c := range []struct {
 		sec   float64
 		color string
 	}{{8.5, "rgb(255, 0, 0)"}, {1, "rgb(0, 0, 0)"}, {7, "rgb(255, 0, 0)"}, {2, "rgb(0, 0, 0)"}} {
-		seekTo(t, ctx, sid, c.sec)
-		waitJS(t, ctx, fmt.Sprintf(`document.querySelector('.replay-screen').dataset.time === '%d'`, int(c.sec*1000)), 3*time.Second)
-		frameCheck(t, ctx, fmt.Sprintf("heading at %gs", c.sec), fmt.Sprintf(`getComputedStyle(d.getElementById('h')).color === %q`, c.color))
+		seekAndCheck(t, ctx, sid, c.sec, "heading", fmt.Sprintf(`getComputedStyle(d.getElementById('h')).color === %q`, c.color))
 	}
 }
 
@@ -88,36 +55,51 @@ func TestSeekBackDropsAdoptedSheets(t *testing.T) {
 // does not change, with the checkpoint's: they matched, and the inserted
 // rule stayed, the heading red at 1 s.
 func TestSeekBackDropsInsertedRules(t *testing.T) {
-	ts := newTestServer(t)
 	var n nodes
 	counter := n.el("div", ev{"id": "n"})
 	style := n.el("style", nil, ev{"type": 3, "id": n.id(), "textContent": "h1 { font-size: 20px; }", "isStyle": true})
 	doc := n.doc(n.doctype(), n.el("html", nil, n.el("head", nil, style), n.el("body", nil, n.el("h1", ev{"id": "h"}, n.text("Shop")), counter)))
-	id := func(e ev) int { return e["id"].(int) }
-	events := []ev{
-		meta(t0, "https://rules.example/", 800, 600),
-		full(t0+1, doc),
-		inc(t0+5000, 8, ev{"id": id(style), "adds": []ev{{"rule": "h1 { color: rgb(255, 0, 0); }", "index": 1}}}),
-	}
-	for i := 1; i <= 3500; i++ { // more than one checkpoint's worth of events
-		events = append(events, mutation(t0+5000+int64(i), ev{"attributes": []ev{{"id": id(counter), "attributes": ev{"data-n": strconv.Itoa(i)}}}}))
-	}
-	events = append(events, move(t0+9000, id(counter), [2]int{10, 10}))
-	const sid = "rules-session-000001"
-	putSession(t, ts.store, sid, []fixtureView{{id: "view-rules-000000001", url: "https://rules.example/", tab: "tab-rules-0000000001", segments: [][]ev{events}}}, nil)
-	ctx, _ := browser(t, 60*time.Second)
-	run(t, ctx, chromedp.Navigate(ts.url("session="+sid+"&t=0")))
-	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.indexed === '1'`, 10*time.Second)
+	insert := inc(t0+5000, 8, ev{"id": style["id"], "adds": []ev{{"rule": "h1 { color: rgb(255, 0, 0); }", "index": 1}}})
+	ctx, sid := openChangedAt5s(t, "rules", doc, counter, insert)
 	// A short seek forward applies the insertion on screen; the seek back
 	// then restores the checkpoint before it in place.
 	for _, c := range []struct {
 		sec   float64
 		color string
 	}{{5.5, "rgb(255, 0, 0)"}, {1, "rgb(0, 0, 0)"}, {8.5, "rgb(255, 0, 0)"}, {1.5, "rgb(0, 0, 0)"}, {5.2, "rgb(255, 0, 0)"}, {2, "rgb(0, 0, 0)"}} {
-		seekTo(t, ctx, sid, c.sec)
-		waitJS(t, ctx, fmt.Sprintf(`document.querySelector('.replay-screen').dataset.time === '%d'`, int(c.sec*1000)), 3*time.Second)
-		frameCheck(t, ctx, fmt.Sprintf("heading at %gs", c.sec), fmt.Sprintf(`getComputedStyle(d.getElementById('h')).color === %q`, c.color))
+		seekAndCheck(t, ctx, sid, c.sec, "heading", fmt.Sprintf(`getComputedStyle(d.getElementById('h')).color === %q`, c.color))
 	}
+}
+
+// openChangedAt5s stores and opens a one-page session (host names its
+// ids) in which change happens at 5 s, followed by more than one
+// checkpoint's worth of mutations of counter and a pointer move at 9 s,
+// and waits for the seek index.
+func openChangedAt5s(t *testing.T, host string, doc, counter, change ev) (context.Context, string) {
+	t.Helper()
+	ts := newTestServer(t)
+	events := []ev{meta(t0, "https://"+host+".example/", 800, 600), full(t0+1, doc), change}
+	for i := 1; i <= 3500; i++ {
+		events = append(events, mutation(t0+5000+int64(i), ev{"attributes": []ev{{"id": counter["id"], "attributes": ev{"data-n": strconv.Itoa(i)}}}}))
+	}
+	events = append(events, move(t0+9000, counter["id"].(int), [2]int{10, 10}))
+	pad := func(s string) string { return (s + "-00000000000000000000")[:20] }
+	sid := pad(host + "-session")
+	putSession(t, ts.store, sid, []fixtureView{{id: pad("view-" + host), url: "https://" + host + ".example/", tab: pad("tab-" + host), segments: [][]ev{events}}}, nil)
+	// The index wait (10 s), the seeks (3 s each) and a browser start.
+	ctx, _ := browser(t, 60*time.Second)
+	run(t, ctx, chromedp.Navigate(ts.url("session="+sid+"&t=0")))
+	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.indexed === '1'`, 10*time.Second)
+	return ctx, sid
+}
+
+// seekAndCheck seeks session sid to sec and checks js (a boolean
+// expression of the frame's document d) there.
+func seekAndCheck(t *testing.T, ctx context.Context, sid string, sec float64, what, js string) {
+	t.Helper()
+	seekTo(t, ctx, sid, sec)
+	waitJS(t, ctx, fmt.Sprintf(`document.querySelector('.replay-screen').dataset.time === '%d'`, int(sec*1000)), 3*time.Second)
+	frameCheck(t, ctx, fmt.Sprintf("%s at %gs", what, sec), js)
 }
 
 // Clicking the end of the timeline while the session plays shows its end.
