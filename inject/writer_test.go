@@ -435,13 +435,7 @@ func TestCorruptBodies(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			in := newInjector(t, nil)
-			rec := httptest.NewRecorder()
-			r := httptest.NewRequest("GET", "/", nil)
-			rw := in.Wrap(rec, r, true)
-			rw.Header().Set("Content-Type", "text/html")
-			rw.Header().Set("Content-Encoding", c.ce)
-			rw.WriteHeader(200)
+			rw, _ := encodedPage(t, c.ce)
 			var werr error
 			for i := 0; i < len(c.body); i += 512 {
 				if _, err := rw.Write(c.body[i:min(i+512, len(c.body))]); err != nil {
@@ -464,6 +458,18 @@ func TestCorruptBodies(t *testing.T) {
 			}
 		})
 	}
+}
+
+// encodedPage starts an HTML response with Content-Encoding ce to GET /
+// through a fresh injector, and returns its writer and what it records.
+func encodedPage(t *testing.T, ce string) (*ResponseWriter, *httptest.ResponseRecorder) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	rw := newInjector(t, nil).Wrap(rec, httptest.NewRequest("GET", "/", nil), true)
+	rw.Header().Set("Content-Type", "text/html")
+	rw.Header().Set("Content-Encoding", ce)
+	rw.WriteHeader(200)
+	return rw, rec
 }
 
 // TestTrailingBytes checks that bytes after a complete gzip or brotli
@@ -492,13 +498,7 @@ func TestTrailingBytes(t *testing.T) {
 	for _, c := range cases {
 		for _, size := range []int{1, 7, len(c.body)} {
 			t.Run(fmt.Sprintf("%s/writes of %d", c.name, size), func(t *testing.T) {
-				in := newInjector(t, nil)
-				rec := httptest.NewRecorder()
-				r := httptest.NewRequest("GET", "/", nil)
-				rw := in.Wrap(rec, r, true)
-				rw.Header().Set("Content-Type", "text/html")
-				rw.Header().Set("Content-Encoding", c.ce)
-				rw.WriteHeader(200)
+				rw, rec := encodedPage(t, c.ce)
 				for i := 0; i < len(c.body); i += size {
 					if _, err := rw.Write(c.body[i:min(i+size, len(c.body))]); err != nil {
 						t.Fatalf("Write: %v", err)
