@@ -187,31 +187,13 @@ func TestMigrateFromVersion4(t *testing.T) {
 
 	// Turn the index back into version 4's: its URL tables, and views
 	// that carry their extents.
-	db, err := sql.Open("sqlite", "file:"+dir+"/index.db")
-	if err != nil {
-		t.Fatal(err)
-	}
 	stmts := []string{`DROP TABLE url_fts`, `CREATE TABLE v5 AS SELECT s.id AS session, u.url AS url FROM session_urls su JOIN sessions s ON s.rid = su.sess JOIN urls u ON u.id = su.url`,
 		`DROP TABLE session_urls`, `DROP TABLE urls`, `DROP TABLE session_user_ids`}
 	stmts = append(stmts, schema4URLs...)
 	stmts = append(stmts, `INSERT INTO session_urls (session, url) SELECT session, url FROM v5`, `DROP TABLE v5`,
 		`UPDATE sessions SET views = '[{"ID":"`+va+`","URL":"https://old.example/cart","Title":"","Tab":"","Start":1000,"End":2000},{"ID":"`+vb+`","URL":"https://old.example/pay","Title":"","Tab":"","Start":2500,"End":3000}]' WHERE id = '`+a+`'`,
 		`PRAGMA user_version = 4`)
-	for _, q := range stmts {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	db.Close()
-
-	s, err = Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if v := count(t, s.cdb, `PRAGMA user_version`); v != schemaVersion {
-		t.Errorf("user_version %d after migration, want %d", v, schemaVersion)
-	}
+	s = reopenAfter(t, dir, stmts)
 	if got := findByURL(t, s, "cart"); !slices.Equal(got, []string{a, b}) {
 		t.Errorf("sessions at the cart: %v, want [%s %s]", got, a, b)
 	}
@@ -238,6 +220,33 @@ func TestMigrateFromVersion4(t *testing.T) {
 	ftsIntegrity(t, s)
 }
 
+// reopenAfter runs stmts on the closed store's index in dir (turning it
+// into an older version's), opens the store again, which migrates it,
+// and checks that it is at the current version. The store is closed at
+// the end of the test.
+func reopenAfter(t *testing.T, dir string, stmts []string) *Store {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+dir+"/index.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range stmts {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if v := count(t, s.cdb, `PRAGMA user_version`); v != schemaVersion {
+		t.Errorf("user_version %d after migration, want %d", v, schemaVersion)
+	}
+	return s
+}
+
 // A store written by schema version 5 opens with the user each session
 // names in session_user_ids, so DeleteUser finds its sessions.
 func TestMigrateFromVersion5(t *testing.T) {
@@ -256,25 +265,7 @@ func TestMigrateFromVersion5(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", "file:"+dir+"/index.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{`DROP TABLE session_user_ids`, `PRAGMA user_version = 5`} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	db.Close()
-
-	s, err = Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if v := count(t, s.cdb, `PRAGMA user_version`); v != schemaVersion {
-		t.Errorf("user_version %d after migration, want %d", v, schemaVersion)
-	}
+	s = reopenAfter(t, dir, []string{`DROP TABLE session_user_ids`, `PRAGMA user_version = 5`})
 	if n, err := s.DeleteUser(ctx, "carol"); err != nil || n != 2 {
 		t.Errorf("DeleteUser(carol) after migration = %d, %v, want 2", n, err)
 	}
