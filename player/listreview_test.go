@@ -220,3 +220,25 @@ func TestSpaceActivatesTheFocusedControl(t *testing.T) {
 	run(t, ctx, chromedp.Click(`button[data-speed="1"]`, chromedp.ByQuery), chromedp.KeyEvent(" "))
 	waitJS(t, ctx, `document.querySelector('.replay-screen').dataset.state === 'playing'`, 2*time.Second)
 }
+
+// TestBackUndoesATypedFilter: Back after typing a filter returns to the
+// list as it was before it, with the field empty again; pauses within
+// one piece of typing do not each add a step. Every typed change
+// replaced the history entry, the first one too, so the unfiltered list
+// was gone from history and Back left the player.
+func TestBackUndoesATypedFilter(t *testing.T) {
+	ts := newTestServer(t)
+	listSessions(t, ts.store, 12, time.Now().UnixMilli())
+	ctx, _ := browser(t, 60*time.Second)
+	run(t, ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(ts.url("sort=oldest")))
+	waitJS(t, ctx, `!document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length === 12`, 5*time.Second)
+	run(t, ctx, chromedp.Focus(`input[name=url]`, chromedp.ByQuery), chromedp.KeyEvent("ca"))
+	waitJS(t, ctx, `new URLSearchParams(location.search).get('url') === 'ca' && !document.querySelector('.list-screen.loading')`, 3*time.Second)
+	run(t, ctx, chromedp.KeyEvent("rt"))
+	waitJS(t, ctx, `new URLSearchParams(location.search).get('url') === 'cart' && !document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length === 2`, 3*time.Second)
+	run(t, ctx, chromedp.NavigateBack())
+	waitJS(t, ctx, `location.search === '?sort=oldest' && !document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length === 12 && document.querySelector('input[name=url]').value === ''`, 3*time.Second)
+	// Forward brings the typed filter back.
+	run(t, ctx, chromedp.NavigateForward())
+	waitJS(t, ctx, `new URLSearchParams(location.search).get('url') === 'cart' && document.querySelector('input[name=url]').value === 'cart' && document.querySelectorAll('a.srow').length === 2`, 3*time.Second)
+}

@@ -34,6 +34,8 @@ export function listView(shell, params) {
   let state = params;
   // The text field whose own edit caused the current load (see rebuild).
   let keep = null;
+  // The URL (query) of the history entry the last pause in typing made.
+  let typedEntry = null;
 
   // Rebuilds a control strip (filters, sort) for the current URL without
   // taking the keyboard away from the operator: the control that had focus
@@ -66,7 +68,13 @@ export function listView(shell, params) {
     keep = a && a.type === 'search' && a.name === key && bar.contains(a) ? a : null;
     const next = { ...filtersFrom(state), [key]: value };
     if (key === 'range' && value !== 'custom') { delete next.from; delete next.to; }
-    go(next, { replace: !!typing });
+    // A pause in typing adds a history entry the first time and then
+    // replaces the one it added: Back undoes the whole typed text at once
+    // (not a letter at a time), and returns to the list as it was before.
+    const before = location.search;
+    go(next, { replace: !!typing && typedEntry === before });
+    if (!typing) typedEntry = null;
+    else if (location.search !== before) typedEntry = location.search;
   }
 
   async function load() {
