@@ -242,3 +242,21 @@ func TestBackUndoesATypedFilter(t *testing.T) {
 	run(t, ctx, chromedp.NavigateForward())
 	waitJS(t, ctx, `new URLSearchParams(location.search).get('url') === 'cart' && document.querySelector('input[name=url]').value === 'cart' && document.querySelectorAll('a.srow').length === 2`, 3*time.Second)
 }
+
+// TestPageBeyondTheEndSaysSo: a later page that has become empty (its
+// sessions deleted or expired since the link was made) says so and
+// offers the first page; with no filter set it blamed "these filters".
+func TestPageBeyondTheEndSaysSo(t *testing.T) {
+	ts := newTestServerWith(t, Config{PageSize: 5}, nil)
+	listSessions(t, ts.store, 4, time.Now().UnixMilli())
+	ctx, _ := browser(t, 30*time.Second)
+	run(t, ctx, chromedp.Navigate(ts.url("cursor=10&page=3")))
+	waitJS(t, ctx, `document.querySelector('.empty')`, 5*time.Second)
+	var got struct{ Text, Button string }
+	eval(t, ctx, `({Text: document.querySelector('.empty h2').textContent, Button: document.querySelector('.empty button').textContent})`, &got)
+	if got.Text != "No sessions on this page any more" || got.Button != "Go to the first page" {
+		t.Errorf("an empty page 3 without filters: %+v", got)
+	}
+	run(t, ctx, chromedp.Click(`.empty button`, chromedp.ByQuery))
+	waitJS(t, ctx, `location.search === '' && !document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length === 4`, 5*time.Second)
+}

@@ -119,7 +119,7 @@ export function listView(shell, params) {
       res.sessions.length ? h('span', { class: 'muted' }, ` · showing ${first.toLocaleString()}–${(first + res.sessions.length - 1).toLocaleString()}`) : null);
     if (res.sessions.length === 0) {
       replace(pager);
-      replace(body, filtered || state.cursor ? emptyFiltered(f) : emptyStore());
+      replace(body, state.cursor ? emptyPage(f) : filtered ? emptyFiltered(f) : emptyStore());
       return;
     }
     replace(body, headRow(), res.sessions.map((s) => sessionRow(s, started)));
@@ -143,6 +143,16 @@ export function listView(shell, params) {
       h('p', null, 'Add the replay directive to a site block in your Caddyfile, in front of reverse_proxy, then reload Caddy and browse the site:'),
       h('pre', { class: 'code' }, 'example.com {\n\treplay\n\treverse_proxy localhost:3000\n}'),
       h('p', { class: 'muted' }, 'Sessions appear here a few seconds after a visitor arrives. You can also import an rrweb recording (JSON) to play it here.'));
+  }
+
+  // A later page that has become empty: its sessions were deleted or
+  // expired since the link to it was made.
+  function emptyPage(f) {
+    return h('div', { class: 'empty' },
+      h('div', { class: 'empty-art', 'aria-hidden': 'true' }, icon('filter')),
+      h('h2', null, 'No sessions on this page any more'),
+      h('p', null, 'The sessions that were here have been deleted or have expired since this link was made.'),
+      h('button', { class: 'btn primary', type: 'button', onclick: () => go(f) }, 'Go to the first page'));
   }
 
   function emptyFiltered(f) {
