@@ -92,7 +92,10 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.Retention < 0 {
 		return fmt.Errorf("replay: retention must be positive, got %s", time.Duration(a.Retention))
 	}
-	if a.JanitorInterval <= 0 {
+	if a.JanitorInterval < 0 {
+		return fmt.Errorf("replay: janitor_interval must be positive, got %s", time.Duration(a.JanitorInterval))
+	}
+	if a.JanitorInterval == 0 {
 		a.JanitorInterval = caddy.Duration(time.Hour)
 	}
 	dir := a.DataDir

@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddyserver/caddy/v2"
 
 	"github.com/caddy-replay/caddy-replay/collector/synth"
 	"github.com/caddy-replay/caddy-replay/internal/caddyrun"
@@ -92,6 +95,22 @@ func TestIngestRefusesSegmentsOlderThanRetention(t *testing.T) {
 		status, body := postSegment(t, base, v.Segments[0])
 		if status != c.status || !strings.Contains(body, c.reason) {
 			t.Errorf("a segment %s old, retention 1 h: %d %s, want %d %s", c.age, status, body, c.status, c.reason)
+		}
+	}
+}
+
+// TestAppRefusesNegativeDurations: in JSON configuration (where the
+// Caddyfile's own check does not apply) a negative retention or janitor
+// interval is an error when the app starts, not a silent default.
+func TestAppRefusesNegativeDurations(t *testing.T) {
+	for _, field := range []string{"retention", "janitor_interval"} {
+		cfg := fmt.Sprintf(`{"admin": {"disabled": true}, "apps": {"replay": {"data_dir": %q, %q: -3600000000000}}}`, t.TempDir(), field)
+		var c caddy.Config
+		if err := json.Unmarshal([]byte(cfg), &c); err != nil {
+			t.Fatal(err)
+		}
+		if err := caddy.Validate(&c); err == nil || !strings.Contains(err.Error(), field+" must be positive") {
+			t.Errorf("%s -1h: %v, want an error saying it must be positive", field, err)
 		}
 	}
 }
