@@ -216,7 +216,9 @@ func (p *Player) parseQuery(v map[string][]string) (store.Query, error) {
 	// An empty range is a mistake, not a question with no answer: say so
 	// rather than list nothing.
 	if q.From > 0 && q.To > 0 && q.From > q.To {
-		return q, fmt.Errorf("from (%s) is after to (%s): the time range is empty; give a start before the end", get("from"), get("to"))
+		// Named as dates: the list sends ms, which nobody reads.
+		day := func(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04:05 MST") }
+		return q, fmt.Errorf("from (%s) is after to (%s): the time range is empty; give a start before the end", day(q.From), day(q.To))
 	}
 	if q.MinDuration > 0 && q.MaxDuration > 0 && q.MinDuration > q.MaxDuration {
 		return q, fmt.Errorf("min_duration (%d ms) is over max_duration (%d ms): no session can match; give a minimum below the maximum", q.MinDuration, q.MaxDuration)

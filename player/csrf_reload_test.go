@@ -1,10 +1,15 @@
 package player
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestCSRFTokensSurviveAConfigReload: Caddy builds a new Player at every
@@ -48,5 +53,30 @@ func TestCSRFTokensSurviveAConfigReload(t *testing.T) {
 	}
 	if other.csrf.token(cookie.Value) == string(token) {
 		t.Error("a configured key signs like the process key")
+	}
+}
+
+// TestEmptyTimeRangeNamesTheDates: the list sends times in ms; when they
+// are in the wrong order (custom dates typed that way round) the message
+// the list shows names them as dates a person can read, not as
+// thirteen-digit numbers.
+func TestEmptyTimeRangeNamesTheDates(t *testing.T) {
+	p, err := New(Config{Store: newMemStore()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := time.Date(2026, 11, 10, 5, 0, 0, 0, time.UTC).UnixMilli()
+	to := time.Date(2026, 11, 1, 4, 0, 0, 0, time.UTC).UnixMilli()
+	res, body := do(t, p, "GET", fmt.Sprintf("/api/sessions?from=%d&to=%d", from, to), nil)
+	var e struct{ Error, Message string }
+	json.Unmarshal(body, &e)
+	if res.StatusCode != 400 || e.Error != "bad_query" || !strings.Contains(e.Message, "2026-11-10 05:00:00 UTC") || !strings.Contains(e.Message, "2026-11-01 04:00:00 UTC") || strings.Contains(e.Message, strconv.FormatInt(from, 10)) {
+		t.Errorf("from after to: %d %+v", res.StatusCode, e)
+	}
+	// RFC 3339 given is RFC 3339 named.
+	res, body = do(t, p, "GET", "/api/sessions?from=2026-11-10T00:00:00Z&to=2026-11-01T00:00:00Z", nil)
+	json.Unmarshal(body, &e)
+	if res.StatusCode != 400 || !strings.Contains(e.Message, "2026-11-10 00:00:00 UTC") {
+		t.Errorf("from after to (RFC 3339): %d %+v", res.StatusCode, e)
 	}
 }
