@@ -8,6 +8,7 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // TestFilterTypingSurvivesThePause: an operator who types "ca", pauses
@@ -259,4 +260,41 @@ func TestPageBeyondTheEndSaysSo(t *testing.T) {
 	}
 	run(t, ctx, chromedp.Click(`.empty button`, chromedp.ByQuery))
 	waitJS(t, ctx, `location.search === '' && !document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length === 4`, 5*time.Second)
+}
+
+// TestFocusedRowShowsItsWholeOutline: a session row reached with Tab
+// shows its focus ring on all four sides. The ring sat outside the row
+// and the table clips what overflows it (for its rounded corners), so
+// only a line above and below the row was left.
+func TestFocusedRowShowsItsWholeOutline(t *testing.T) {
+	ts := newTestServer(t)
+	listSessions(t, ts.store, 3, time.Now().UnixMilli())
+	ctx, _ := browser(t, 30*time.Second)
+	run(t, ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(ts.url("")))
+	waitJS(t, ctx, `!document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length === 3`, 5*time.Second)
+	for i := 0; i < 30; i++ {
+		var onRow bool
+		eval(t, ctx, `document.activeElement.matches('a.srow')`, &onRow)
+		if onRow {
+			break
+		}
+		run(t, ctx, chromedp.KeyEvent(kb.Tab))
+	}
+	var got struct {
+		OnRow, Visible bool
+		Outside        float64
+	}
+	eval(t, ctx, `(() => {
+		const row = document.activeElement, table = row.closest('.stable');
+		const cs = getComputedStyle(row), r = row.getBoundingClientRect(), tr = table.getBoundingClientRect();
+		const out = parseFloat(cs.outlineOffset) + parseFloat(cs.outlineWidth), b = parseFloat(getComputedStyle(table).borderLeftWidth);
+		return { OnRow: row.matches('a.srow'), Visible: row.matches(':focus-visible') && cs.outlineStyle !== 'none',
+			Outside: Math.max(tr.left + b - (r.left - out), (r.right + out) - (tr.right - b)) };
+	})()`, &got)
+	if !got.OnRow || !got.Visible {
+		t.Fatalf("Tab did not reach a row with a visible focus ring: %+v", got)
+	}
+	if got.Outside > 0 {
+		t.Errorf("the focused row's ring reaches %.0f px past the table's clip: its sides are cut off", got.Outside)
+	}
 }
