@@ -37,6 +37,11 @@ func TestFilterTypingSurvivesThePause(t *testing.T) {
 	if got.Value != "cart" || got.Query != "cart" || !got.Focused {
 		t.Errorf("typed ca, paused, typed rt: field %q (focused %v), url filter %q; want cart, still focused", got.Value, got.Focused, got.Query)
 	}
+	var clear bool
+	eval(t, ctx, `[...document.querySelectorAll('.filters button')].some((b) => b.textContent === 'Clear filters')`, &clear)
+	if !clear {
+		t.Error("a typed filter offers no \"Clear filters\"")
+	}
 	// A keyboard user toggling a signal chip keeps the focus on it.
 	run(t, ctx, chromedp.Focus(`//button[contains(@class,'chip')][contains(., 'Errors')]`, chromedp.BySearch), chromedp.KeyEvent(" "))
 	waitJS(t, ctx, `new URLSearchParams(location.search).get('errors') === '1' && !document.querySelector('.list-screen.loading')`, 3*time.Second)
@@ -296,5 +301,32 @@ func TestFocusedRowShowsItsWholeOutline(t *testing.T) {
 	}
 	if got.Outside > 0 {
 		t.Errorf("the focused row's ring reaches %.0f px past the table's clip: its sides are cut off", got.Outside)
+	}
+}
+
+// TestTypingACustomDate: a custom date typed digit by digit ends up whole
+// in the URL and the field keeps the focus. The date fields had no name,
+// so the list's rebuild after the first complete date lost the focus,
+// and the rest of the year went nowhere.
+func TestTypingACustomDate(t *testing.T) {
+	ts := newTestServer(t)
+	listSessions(t, ts.store, 3, time.Now().UnixMilli())
+	ctx, _ := browser(t, 30*time.Second)
+	run(t, ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(ts.url("range=custom")))
+	waitJS(t, ctx, `!document.querySelector('.list-screen.loading') && document.querySelector('input[type=date]')`, 5*time.Second)
+	run(t, ctx, chromedp.Focus(`input[type=date]`, chromedp.ByQuery))
+	for _, k := range "11012026" {
+		run(t, ctx, chromedp.KeyEvent(string(k)))
+		time.Sleep(60 * time.Millisecond)
+	}
+	waitJS(t, ctx, `!document.querySelector('.list-screen.loading')`, 3*time.Second)
+	var got struct {
+		From, Value string
+		Focused     bool
+	}
+	eval(t, ctx, `({From: new URLSearchParams(location.search).get('from') || '', Value: document.querySelector('input[type=date]').value,
+		Focused: document.activeElement === document.querySelector('input[type=date]')})`, &got)
+	if got.From != "2026-11-01" || got.Value != "2026-11-01" || !got.Focused {
+		t.Errorf("typed 11/01/2026 in From: %+v", got)
 	}
 }

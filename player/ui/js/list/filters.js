@@ -35,9 +35,12 @@ function chip(label, iconName, on, onchange, title) {
 export function filterBar(f, { set, clear }) {
   const customDates = f.range === 'custom'
     ? h('span', { class: 'dates' },
-      h('input', { class: 'input date', type: 'date', value: f.from || '', max: f.to || null, 'aria-label': 'From date', onchange: (e) => set('from', e.target.value) }),
+      // A date typed digit by digit changes at every digit of its year
+      // (0002, 0020, 0202, 2026): each change replaces the history entry
+      // the first one added, as typing in a text field does.
+      h('input', { class: 'input date', type: 'date', name: 'from', value: f.from || '', max: f.to || null, 'aria-label': 'From date', onchange: (e) => set('from', e.target.value, true) }),
       h('span', { class: 'muted' }, '–'),
-      h('input', { class: 'input date', type: 'date', value: f.to || '', min: f.from || null, 'aria-label': 'To date', onchange: (e) => set('to', e.target.value) }))
+      h('input', { class: 'input date', type: 'date', name: 'to', value: f.to || '', min: f.from || null, 'aria-label': 'To date', onchange: (e) => set('to', e.target.value, true) }))
     : null;
   const any = Object.keys(f).some((k) => k !== 'sort');
   return h('div', { class: 'filters', role: 'search' },

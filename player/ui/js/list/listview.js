@@ -32,40 +32,62 @@ export function listView(shell, params) {
   let filterKey = '';
   let abort = null;
   let state = params;
-  // The text field whose own edit caused the current load (see rebuild).
+  // The field (text or date) whose own edit caused the current load (see
+  // rebuild).
   let keep = null;
   // The URL (query) of the history entry the last pause in typing made.
   let typedEntry = null;
 
   // Rebuilds a control strip (filters, sort) for the current URL without
-  // taking the keyboard away from the operator: the control that had focus
-  // has it again in the new strip, and the text field they are typing in
-  // is kept itself, so characters typed after the debounce fired (and the
-  // caret) are not lost. Rebuilding it blindly dropped focus to <body> on
-  // every pause in typing, every chip toggled and every sort chosen.
+  // taking the keyboard away from the operator. The field they are
+  // typing in stays in the page, attached (the strip is grafted around
+  // it), so it keeps the focus, the caret, characters typed after the
+  // debounce fired and, in a date field, the part being typed (a year
+  // typed digit by digit). The control that otherwise had focus has it
+  // again in the new strip. Rebuilding blindly dropped focus to <body> on
+  // every pause in typing, every chip toggled and every sort chosen, and
+  // a typed year stopped at its first digit (year 0002).
   function rebuild(box, strip) {
     const a = document.activeElement;
     const had = a && box.contains(a) ? a : null;
-    const kept = had && had === keep ? had : null;
-    const sel = kept ? [kept.selectionStart, kept.selectionEnd] : null;
-    if (kept) {
-      const twin = strip.querySelector(`input[name="${kept.name}"]`);
-      if (twin) twin.replaceWith(kept);
-    }
+    const old = box.firstElementChild;
+    const twin = had && had === keep && old ? strip.querySelector(`input[name="${had.name}"]`) : null;
+    if (twin && graft(old, strip, had, twin)) return;
     replace(box, strip);
     if (!had) return;
-    const same = kept && strip.contains(kept) ? kept
-      : had.name ? strip.querySelector(`[name="${had.name}"]`)
-        : [...strip.querySelectorAll('button')].find((b) => b.textContent === had.textContent);
-    if (!same) return;
-    same.focus();
-    if (same === kept && sel) kept.setSelectionRange(sel[0], sel[1]);
+    const same = had.name ? strip.querySelector(`[name="${had.name}"]`)
+      : [...strip.querySelectorAll('button')].find((b) => b.textContent === had.textContent);
+    if (same) same.focus();
+  }
+
+  // Makes old (in the page) look like neu, leaving kept, which stands
+  // where twin stands in neu, attached; false when their shapes differ.
+  function graft(old, neu, kept, twin) {
+    if (neu === twin) {
+      if (old !== kept) return false;
+      for (const at of [...old.attributes]) if (!neu.hasAttribute(at.name)) old.removeAttribute(at.name);
+      for (const at of neu.attributes) old.setAttribute(at.name, at.value);
+      return true;
+    }
+    const nc = [...neu.children].find((c) => c.contains(twin));
+    const oc = [...old.children].find((c) => c.contains(kept));
+    if (!nc || !oc || old.tagName !== neu.tagName || !graft(oc, nc, kept, twin)) return false;
+    const before = [], after = [];
+    let seen = false;
+    for (const c of [...neu.childNodes]) {
+      if (c === nc) seen = true;
+      else (seen ? after : before).push(c);
+    }
+    for (const c of [...old.childNodes]) if (c !== oc) c.remove();
+    oc.before(...before);
+    oc.after(...after);
+    return true;
   }
 
   function set(key, value, typing) {
-    // The text field being typed in survives the reload this causes.
+    // The field being typed in survives the reload this causes.
     const a = document.activeElement;
-    keep = a && a.type === 'search' && a.name === key && bar.contains(a) ? a : null;
+    keep = a && (a.type === 'search' || a.type === 'date') && a.name === key && bar.contains(a) ? a : null;
     const next = { ...filtersFrom(state), [key]: value };
     if (key === 'range' && value !== 'custom') { delete next.from; delete next.to; }
     // A pause in typing adds a history entry the first time and then
