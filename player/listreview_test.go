@@ -330,3 +330,34 @@ func TestTypingACustomDate(t *testing.T) {
 		t.Errorf("typed 11/01/2026 in From: %+v", got)
 	}
 }
+
+// TestSessionsCrumbReturnsToTheListAsLeft: the "Sessions" crumb of a
+// replay opened from a filtered, sorted list page goes back to that
+// page, filters and all; it went to the unfiltered first page, so an
+// operator working through "errors, oldest first" set them again after
+// every session.
+func TestSessionsCrumbReturnsToTheListAsLeft(t *testing.T) {
+	ts := newTestServerWith(t, Config{PageSize: 2}, nil)
+	listSessions(t, ts.store, 12, time.Now().UnixMilli())
+	ctx, _ := browser(t, 30*time.Second)
+	run(t, ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(ts.url("errors=1&sort=oldest")))
+	waitJS(t, ctx, `!document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length === 2`, 5*time.Second)
+	run(t, ctx, chromedp.Click(`//div[@class='pager']/button[contains(., 'Next')]`, chromedp.BySearch))
+	waitJS(t, ctx, `location.search.includes('page=2') && !document.querySelector('.list-screen.loading')`, 5*time.Second)
+	var list string
+	eval(t, ctx, `location.search`, &list)
+	run(t, ctx, chromedp.Click(`a.srow`, chromedp.ByQuery))
+	waitJS(t, ctx, `document.querySelector('.replay-screen')`, 5*time.Second)
+	run(t, ctx, chromedp.Click(`//nav[@class='crumbs']/a[contains(., 'Sessions')]`, chromedp.BySearch))
+	waitJS(t, ctx, `document.querySelector('.list-screen')`, 5*time.Second)
+	var got string
+	eval(t, ctx, `location.search`, &got)
+	if got != list {
+		t.Errorf("the Sessions crumb goes to %q, want the list as left, %q", got, list)
+	}
+	// A replay opened from a link, with no list seen, goes to the first page.
+	run(t, ctx, chromedp.Navigate(ts.url("session="+sessionID(1))))
+	waitJS(t, ctx, `document.querySelector('.replay-screen')`, 5*time.Second)
+	run(t, ctx, chromedp.Click(`//nav[@class='crumbs']/a[contains(., 'Sessions')]`, chromedp.BySearch))
+	waitJS(t, ctx, `document.querySelector('.list-screen') && location.search === ''`, 5*time.Second)
+}

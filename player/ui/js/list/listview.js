@@ -5,7 +5,7 @@ import { icon } from '../icons.js';
 import { go } from '../router.js';
 import { listSessions } from '../api.js';
 import { filterBar, sortSelect } from './filters.js';
-import { filtersFrom, isFiltered, apiParams } from './query.js';
+import { filtersFrom, isFiltered, apiParams, rememberList } from './query.js';
 import { headRow, sessionRow, skeletonRows, refreshTimes } from './table.js';
 
 const pageSize = +document.documentElement.dataset.pageSize || 50;
@@ -100,6 +100,7 @@ export function listView(shell, params) {
   }
 
   async function load() {
+    rememberList(state);
     const f = filtersFrom(state);
     const key = JSON.stringify(f);
     if (key !== filterKey) { cursors = {}; filterKey = key; }

@@ -33,6 +33,20 @@ export function filtersFrom(params) {
   return f;
 }
 
+// The list as it was last shown in this tab (filters, sort and page),
+// for the replay screen's way back to it.
+let shown = {};
+
+/** Remembers the list's URL parameters as it is shown. */
+export function rememberList(params) {
+  shown = { ...filtersFrom(params), cursor: params.cursor || '', page: params.page || '' };
+}
+
+/** The URL parameters of the list as it was last shown ({} if never). */
+export function listParams() {
+  return shown;
+}
+
 /** True when any filter (not the sort) narrows the list. */
 export function isFiltered(f) {
   return filterKeys.some((k) => k !== 'sort' && f[k]);

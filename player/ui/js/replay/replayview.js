@@ -9,6 +9,7 @@ import * as fmt from '../format.js';
 import { toast } from '../toast.js';
 import { confirmDanger, modal } from '../dialog.js';
 import { getImport } from '../importer.js';
+import { listParams } from '../list/query.js';
 import { Rebuilder } from './rebuilder.js';
 import { Recording } from './recording.js';
 import { Indexer } from './checkpoints.js';
@@ -35,7 +36,7 @@ export function replayView(shell, params) {
   shell.main.replaceChildren(root);
 
   const crumb = h('span', { class: 'current ellipsis' }, imported ? imported.name : 'Session');
-  shell.setCrumbs(link(h('a', { href: href({}) }, 'Sessions')), crumb);
+  shell.setCrumbs(link(h('a', { href: href(listParams()) }, 'Sessions')), crumb);
   shell.setTitle(imported ? imported.name : 'Session');
 
   if (params.import && !imported) {
@@ -43,7 +44,7 @@ export function replayView(shell, params) {
       h('div', { class: 'empty-art', 'aria-hidden': 'true' }, icon('file')),
       h('h2', null, 'This imported recording is gone'),
       h('p', null, 'Imported recordings stay in the browser tab they were opened in, and reloading the page clears them. Import the file again to play it.'),
-      link(h('a', { class: 'btn primary', href: href({}) }, 'Back to sessions'))));
+      link(h('a', { class: 'btn primary', href: href(listParams()) }, 'Back to sessions'))));
     shell.setActions();
     return { update: () => false, destroy() {} };
   }
@@ -219,7 +220,7 @@ export function replayView(shell, params) {
       h('p', { class: 'muted small' }, 'Session id: ', h('code', null, sessionId)),
       h('div', { class: 'empty-actions' },
         missing ? null : h('button', { class: 'btn', type: 'button', onclick: () => location.reload() }, 'Try again'),
-        link(h('a', { class: 'btn primary', href: href({}) }, 'Back to sessions')))));
+        link(h('a', { class: 'btn primary', href: href(listParams()) }, 'Back to sessions')))));
   }
 
   async function share() {
