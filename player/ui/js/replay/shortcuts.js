@@ -31,8 +31,9 @@ function typing(e) {
   return t && (t.isContentEditable || /^(INPUT|SELECT|TEXTAREA)$/.test(t.tagName) && !(t.type === 'checkbox' || t.type === 'range'));
 }
 
-// Controls that Space activates when they have the focus.
-const CONTROLS = 'button, a[href], summary, input[type=checkbox], [role=button], [role=tab], [role=switch], [role=checkbox]';
+// Controls that Space activates when they have the focus (not links:
+// Space does nothing to a link, so there it still plays or pauses).
+const CONTROLS = 'button, summary, input[type=checkbox], [role=button], [role=tab], [role=switch], [role=checkbox]';
 
 /** Installs the shortcuts for a Playback; returns an uninstaller. */
 export function installShortcuts(pb, { fullscreen, prevPage, nextPage }) {
