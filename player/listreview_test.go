@@ -221,6 +221,11 @@ func TestSpaceActivatesTheFocusedControl(t *testing.T) {
 	waitJS(t, ctx, `document.querySelector('.replay-screen').dataset.state === 'playing'`, 2*time.Second)
 	run(t, ctx, chromedp.KeyEvent(" "))
 	waitJS(t, ctx, `document.querySelector('.replay-screen').dataset.state === 'paused'`, 2*time.Second)
+	// Space does nothing to a link, so on a focused link it still pauses.
+	run(t, ctx, chromedp.Focus(`//nav[@class='crumbs']/a`, chromedp.BySearch), chromedp.KeyEvent(" "))
+	waitJS(t, ctx, `document.querySelector('.replay-screen').dataset.state === 'playing'`, 2*time.Second)
+	run(t, ctx, chromedp.KeyEvent(" "))
+	waitJS(t, ctx, `document.querySelector('.replay-screen').dataset.state === 'paused'`, 2*time.Second)
 	// A button clicked with the mouse keeps focus without showing it:
 	// Space then plays, as a mouse user expects.
 	run(t, ctx, chromedp.Click(`button[data-speed="1"]`, chromedp.ByQuery), chromedp.KeyEvent(" "))
