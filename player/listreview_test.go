@@ -366,3 +366,29 @@ func TestSessionsCrumbReturnsToTheListAsLeft(t *testing.T) {
 	run(t, ctx, chromedp.Click(`//nav[@class='crumbs']/a[contains(., 'Sessions')]`, chromedp.BySearch))
 	waitJS(t, ctx, `document.querySelector('.list-screen') && location.search === ''`, 5*time.Second)
 }
+
+// TestDeletingReturnsToTheListAsLeft: deleting a session opened from a
+// filtered list returns to that list, filters and all, with the session
+// gone from it; it returned to the unfiltered list.
+func TestDeletingReturnsToTheListAsLeft(t *testing.T) {
+	ts := newTestServer(t)
+	listSessions(t, ts.store, 12, time.Now().UnixMilli())
+	ctx, _ := browser(t, 30*time.Second)
+	run(t, ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(ts.url("errors=1&sort=oldest")))
+	waitJS(t, ctx, `!document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length === 3`, 5*time.Second)
+	var id string
+	eval(t, ctx, `document.querySelector('a.srow').dataset.id`, &id)
+	run(t, ctx, chromedp.Click(`a.srow`, chromedp.ByQuery))
+	waitJS(t, ctx, `document.querySelector('.replay-screen')`, 5*time.Second)
+	run(t, ctx, chromedp.Click(`//header//button[contains(., 'Delete')]`, chromedp.BySearch),
+		chromedp.Click(`//dialog//button[.='Delete session']`, chromedp.BySearch))
+	waitJS(t, ctx, `document.querySelector('.list-screen') && !document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length > 0`, 5*time.Second)
+	var got struct {
+		Query string
+		Rows  []string
+	}
+	eval(t, ctx, `({Query: location.search, Rows: [...document.querySelectorAll('a.srow')].map((r) => r.dataset.id)})`, &got)
+	if got.Query != "?errors=1&sort=oldest" || len(got.Rows) != 2 || strings.Contains(strings.Join(got.Rows, ","), id) {
+		t.Errorf("after deleting %s from the errors list: %+v", id, got)
+	}
+}

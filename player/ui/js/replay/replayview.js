@@ -252,13 +252,13 @@ export function replayView(shell, params) {
       await api.deleteSession(sessionId);
       toast('Session deleted');
       // Left meanwhile for another screen: stay on it.
-      if (!abort.signal.aborted) go({});
+      if (!abort.signal.aborted) go(listParams());
     } catch (e) {
       // Deleted meanwhile (another tab, the retention sweep): what the
       // user asked for is done, so say that instead of "not found".
       if (e.status === 404) {
         toast('This session had already been deleted');
-        if (!abort.signal.aborted) go({});
+        if (!abort.signal.aborted) go(listParams());
         return;
       }
       toast(e.message, 'error');
@@ -270,7 +270,7 @@ export function replayView(shell, params) {
     try {
       const r = await api.deleteUser(userId);
       toast(`${r.deleted} session${r.deleted === 1 ? '' : 's'} deleted`);
-      go({});
+      go(listParams());
     } catch (e) {
       toast(e.message, 'error');
     }
