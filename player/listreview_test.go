@@ -392,3 +392,35 @@ func TestDeletingReturnsToTheListAsLeft(t *testing.T) {
 		t.Errorf("after deleting %s from the errors list: %+v", id, got)
 	}
 }
+
+// TestThemeFollowsOtherTabs: the theme chosen in one player tab applies
+// to the player's other open tabs at once, as the remembered choice
+// does after a reload; they stayed in the old theme (and their toggles
+// named it) until reloaded.
+func TestThemeFollowsOtherTabs(t *testing.T) {
+	ts := newTestServer(t)
+	ctx, _ := browser(t, 30*time.Second)
+	run(t, ctx, chromedp.Navigate(ts.url("")))
+	eval(t, ctx, `localStorage.removeItem('caddy-replay-theme')`, nil)
+	run(t, ctx, chromedp.Reload())
+	other, cancel := chromedp.NewContext(ctx)
+	defer cancel()
+	run(t, other, chromedp.Navigate(ts.url("")))
+	waitJS(t, other, `document.querySelector('.topbar button[aria-label^="Theme"]')`, 5*time.Second)
+	waitJS(t, ctx, `document.querySelector('.topbar button[aria-label^="Theme"]')`, 5*time.Second)
+	run(t, ctx, chromedp.Click(`.topbar button[aria-label^="Theme"]`, chromedp.ByQuery)) // system → light
+	run(t, ctx, chromedp.Click(`.topbar button[aria-label^="Theme"]`, chromedp.ByQuery)) // light → dark
+	waitJS(t, ctx, `document.documentElement.dataset.theme === 'dark'`, 2*time.Second)
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		var got string
+		eval(t, other, `(document.documentElement.dataset.theme || 'auto') + ' ' + document.querySelector('.topbar button[aria-label^="Theme"]').getAttribute('aria-label')`, &got)
+		if got == "dark Theme: dark" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the other tab after choosing dark: %q, want dark and its toggle saying so", got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

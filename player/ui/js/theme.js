@@ -32,6 +32,12 @@ export function themeToggle() {
     applyTheme(next);
     render();
   });
+  // A choice made in another tab of the player applies here too, at once.
+  addEventListener('storage', (e) => {
+    if (e.key !== KEY && e.key !== null) return;
+    applyTheme();
+    render();
+  });
   render();
   return btn;
 }
