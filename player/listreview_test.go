@@ -424,3 +424,27 @@ func TestThemeFollowsOtherTabs(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestBackAfterATypedSpaceEmptiesTheField: a typed change that leaves the
+// filter as it was (a trailing space) does not pin the field, so Back
+// still shows the previous filter in it. The field was kept as typed
+// across the next reload, whatever it came from, and read "cart" over a
+// list no longer filtered.
+func TestBackAfterATypedSpaceEmptiesTheField(t *testing.T) {
+	ts := newTestServer(t)
+	listSessions(t, ts.store, 12, time.Now().UnixMilli())
+	ctx, _ := browser(t, 30*time.Second)
+	run(t, ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(ts.url("")))
+	waitJS(t, ctx, `!document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length === 12`, 5*time.Second)
+	run(t, ctx, chromedp.Focus(`input[name=url]`, chromedp.ByQuery), chromedp.KeyEvent("cart"))
+	waitJS(t, ctx, `new URLSearchParams(location.search).get('url') === 'cart' && !document.querySelector('.list-screen.loading')`, 3*time.Second)
+	run(t, ctx, chromedp.KeyEvent(" "))
+	time.Sleep(500 * time.Millisecond)
+	run(t, ctx, chromedp.NavigateBack())
+	waitJS(t, ctx, `location.search === '' && !document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length === 12`, 3*time.Second)
+	var value string
+	eval(t, ctx, `document.querySelector('input[name=url]').value`, &value)
+	if value != "" {
+		t.Errorf("after Back to the unfiltered list the URL field reads %q", value)
+	}
+}

@@ -95,6 +95,10 @@ export function listView(shell, params) {
     // (not a letter at a time), and returns to the list as it was before.
     const before = location.search;
     go(next, { replace: !!typing && typedEntry === before });
+    // Nothing changed (a trailing space): no reload, and nothing to keep
+    // across whichever reload comes next (Back would find the field
+    // pinned to this text).
+    if (location.search === before) keep = null;
     if (!typing) typedEntry = null;
     else if (location.search !== before) typedEntry = location.search;
   }
