@@ -448,3 +448,25 @@ func TestBackAfterATypedSpaceEmptiesTheField(t *testing.T) {
 		t.Errorf("after Back to the unfiltered list the URL field reads %q", value)
 	}
 }
+
+// TestPreviousShowsThePageFromTheTop: "Previous", pressed at the foot of
+// a long page, shows the page before from its top, as "Next" does; it
+// left the window scrolled to the foot of the new page.
+func TestPreviousShowsThePageFromTheTop(t *testing.T) {
+	ts := newTestServerWith(t, Config{PageSize: 20}, nil)
+	listSessions(t, ts.store, 30, time.Now().UnixMilli())
+	ctx, _ := browser(t, 30*time.Second)
+	run(t, ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(ts.url("")))
+	waitJS(t, ctx, `!document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length === 20`, 5*time.Second)
+	run(t, ctx, chromedp.Click(`//div[@class='pager']/button[contains(., 'Next')]`, chromedp.BySearch))
+	waitJS(t, ctx, `location.search.includes('page=2') && !document.querySelector('.list-screen.loading')`, 5*time.Second)
+	// Page 2 is short: make it long enough to scroll, as a page of 20 is.
+	eval(t, ctx, `document.querySelector('.pager').style.marginTop = '1500px'; scrollTo(0, document.body.scrollHeight); scrollY > 0`, nil)
+	run(t, ctx, chromedp.Click(`//div[@class='pager']/button[contains(., 'Previous')]`, chromedp.BySearch))
+	waitJS(t, ctx, `!location.search.includes('page=2') && !document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length === 20`, 5*time.Second)
+	var y float64
+	eval(t, ctx, `scrollY`, &y)
+	if y != 0 {
+		t.Errorf("after Previous the window is scrolled to %v px, want the top", y)
+	}
+}

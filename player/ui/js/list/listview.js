@@ -155,6 +155,7 @@ export function listView(shell, params) {
     prevBtn.addEventListener('click', () => {
       const c = cursors[page - 1];
       go(page > 2 && c ? { ...f, cursor: c, page: page - 1 } : f);
+      scrollTo(0, 0);
     });
     nextBtn.addEventListener('click', () => {
       go({ ...f, cursor: res.next, page: page + 1 });
