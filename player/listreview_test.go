@@ -470,3 +470,34 @@ func TestPreviousShowsThePageFromTheTop(t *testing.T) {
 		t.Errorf("after Previous the window is scrolled to %v px, want the top", y)
 	}
 }
+
+// TestBackWhileTypingStaysBack: Back pressed within the typing pause
+// stays where Back went. The pending pause of the replaced field fired
+// after it and navigated again, to its text over the filters Back had
+// restored.
+func TestBackWhileTypingStaysBack(t *testing.T) {
+	ts := newTestServer(t)
+	listSessions(t, ts.store, 12, time.Now().UnixMilli())
+	ctx, _ := browser(t, 30*time.Second)
+	run(t, ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(ts.url("sort=oldest")))
+	waitJS(t, ctx, `!document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length === 12`, 5*time.Second)
+	run(t, ctx, chromedp.Click(`//button[contains(@class,'chip')][contains(., 'Errors')]`, chromedp.BySearch))
+	waitJS(t, ctx, `location.search === '?sort=oldest&errors=1' && !document.querySelector('.list-screen.loading')`, 3*time.Second)
+	run(t, ctx, chromedp.Focus(`input[name=url]`, chromedp.ByQuery), chromedp.KeyEvent("zz"), chromedp.NavigateBack())
+	waitJS(t, ctx, `location.search === '?sort=oldest'`, 3*time.Second)
+	time.Sleep(700 * time.Millisecond)
+	var got string
+	eval(t, ctx, `location.search`, &got)
+	if got != "?sort=oldest" {
+		t.Errorf("Back while typing: the list went on to %q", got)
+	}
+	// A chip pressed within the pause takes the typed text along.
+	run(t, ctx, chromedp.Focus(`input[name=url]`, chromedp.ByQuery), chromedp.KeyEvent("cart"),
+		chromedp.Click(`//button[contains(@class,'chip')][contains(., 'Errors')]`, chromedp.BySearch))
+	time.Sleep(700 * time.Millisecond)
+	waitJS(t, ctx, `!document.querySelector('.list-screen.loading')`, 3*time.Second)
+	eval(t, ctx, `location.search + ' ' + document.querySelector('input[name=url]').value`, &got)
+	if got != "?sort=oldest&url=cart&errors=1 cart" {
+		t.Errorf("typed cart and pressed Errors at once: %q", got)
+	}
+}

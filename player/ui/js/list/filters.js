@@ -16,7 +16,9 @@ function textField(name, iconName, placeholder, value, onchange) {
   let timer;
   input.addEventListener('input', () => {
     clearTimeout(timer);
-    timer = setTimeout(() => onchange(input.value.trim(), true), 300);
+    // A field replaced meanwhile (Back, a chip) is no longer what the
+    // list shows: its pause must not navigate again.
+    timer = setTimeout(() => { if (input.isConnected) onchange(input.value.trim(), true); }, 300);
   });
   input.addEventListener('keydown', (e) => { if (e.key === 'Enter') { clearTimeout(timer); onchange(input.value.trim(), false); } });
   return h('label', { class: 'field' }, icon(iconName), input);

@@ -88,7 +88,15 @@ export function listView(shell, params) {
     // The field being typed in survives the reload this causes.
     const a = document.activeElement;
     keep = a && (a.type === 'search' || a.type === 'date') && a.name === key && bar.contains(a) ? a : null;
-    const next = { ...filtersFrom(state), [key]: value };
+    const next = filtersFrom(state);
+    // Text typed but not applied yet (its pause still pending) goes along
+    // with any other change: the bar is rebuilt, and the field with it.
+    for (const i of bar.querySelectorAll('input[type=search][name]')) {
+      const v = i.value.trim();
+      if (v) next[i.name] = v;
+      else delete next[i.name];
+    }
+    next[key] = value;
     if (key === 'range' && value !== 'custom') { delete next.from; delete next.to; }
     // A pause in typing adds a history entry the first time and then
     // replaces the one it added: Back undoes the whole typed text at once
