@@ -108,6 +108,10 @@ func TestRelativeTimesRoundUpToTheNextUnit(t *testing.T) {
 		{23*time.Hour + 50*time.Minute, "yesterday"},
 		{90 * time.Minute, "2 hours ago"},
 		{44 * time.Minute, "44 minutes ago"},
+		// A visitor's clock that runs fast (the collector accepts up to
+		// ten minutes ahead) puts a start in the future: it happened just
+		// now, not "in 5 minutes".
+		{-5 * time.Minute, "just now"},
 	} {
 		ts.store.mu.Lock()
 		ts.store.sessions[sessionID(1)].Start = time.Now().Add(-c.ago).UnixMilli()

@@ -35,7 +35,10 @@ export function relative(ts, now = Date.now()) {
   const a = Math.abs(d);
   const f = rtf();
   if (!f || a > 7 * 86400) return date(ts);
-  if (a < 45) return 'just now';
+  // Everything listed has happened: a time ahead of ours is a visitor's
+  // clock that runs fast (the collector accepts ten minutes of that),
+  // not an event "in 5 minutes".
+  if (a < 45 || d > 0) return 'just now';
   // Round first, then pick the unit, so that 59 min 50 s carries into
   // "1 hour ago" rather than reading "60 minutes ago" (and 23 h 50 min
   // into "yesterday", not "24 hours ago").
