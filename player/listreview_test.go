@@ -1,6 +1,7 @@
 package player
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -57,9 +58,7 @@ func TestFilterTypingSurvivesThePause(t *testing.T) {
 // of cursors that Back did not pop, so Previous "went" to page 2 again:
 // the same URL, so nothing happened at all.
 func TestPreviousAfterTheBackButton(t *testing.T) {
-	ts := newTestServerWith(t, Config{PageSize: 5}, nil)
-	listSessions(t, ts.store, 12, time.Now().UnixMilli())
-	ctx, _ := browser(t, 60*time.Second)
+	ts, ctx := openListOf(t, 5, 12, 60*time.Second)
 	settled := func(rows int) []string {
 		t.Helper()
 		waitJS(t, ctx, fmt.Sprintf(`!document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length === %d`, rows), 5*time.Second)
@@ -164,9 +163,7 @@ func TestCustomDatesOnDaylightSavingDays(t *testing.T) {
 // offered only "Try again", which sent the same cursor and failed again:
 // the operator was stuck until they edited the address by hand.
 func TestStaleCursorOffersTheFirstPage(t *testing.T) {
-	ts := newTestServerWith(t, Config{PageSize: 5}, nil)
-	listSessions(t, ts.store, 12, time.Now().UnixMilli())
-	ctx, _ := browser(t, 30*time.Second)
+	ts, ctx := openListOf(t, 5, 12, 30*time.Second)
 	run(t, ctx, chromedp.Navigate(ts.url("errors=1&cursor=not-a-cursor&page=3")))
 	waitJS(t, ctx, `document.querySelector('.error-box')`, 5*time.Second)
 	var buttons []string
@@ -262,9 +259,7 @@ func TestBackUndoesATypedFilter(t *testing.T) {
 // sessions deleted or expired since the link was made) says so and
 // offers the first page; with no filter set it blamed "these filters".
 func TestPageBeyondTheEndSaysSo(t *testing.T) {
-	ts := newTestServerWith(t, Config{PageSize: 5}, nil)
-	listSessions(t, ts.store, 4, time.Now().UnixMilli())
-	ctx, _ := browser(t, 30*time.Second)
+	ts, ctx := openListOf(t, 5, 4, 30*time.Second)
 	run(t, ctx, chromedp.Navigate(ts.url("cursor=10&page=3")))
 	waitJS(t, ctx, `document.querySelector('.empty')`, 5*time.Second)
 	var got struct{ Text, Button string }
@@ -346,9 +341,7 @@ func TestTypingACustomDate(t *testing.T) {
 // operator working through "errors, oldest first" set them again after
 // every session.
 func TestSessionsCrumbReturnsToTheListAsLeft(t *testing.T) {
-	ts := newTestServerWith(t, Config{PageSize: 2}, nil)
-	listSessions(t, ts.store, 12, time.Now().UnixMilli())
-	ctx, _ := browser(t, 30*time.Second)
+	ts, ctx := openListOf(t, 2, 12, 30*time.Second)
 	run(t, ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(ts.url("errors=1&sort=oldest")))
 	waitJS(t, ctx, `!document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length === 2`, 5*time.Second)
 	run(t, ctx, chromedp.Click(`//div[@class='pager']/button[contains(., 'Next')]`, chromedp.BySearch))
@@ -457,9 +450,7 @@ func TestBackAfterATypedSpaceEmptiesTheField(t *testing.T) {
 // a long page, shows the page before from its top, as "Next" does; it
 // left the window scrolled to the foot of the new page.
 func TestPreviousShowsThePageFromTheTop(t *testing.T) {
-	ts := newTestServerWith(t, Config{PageSize: 20}, nil)
-	listSessions(t, ts.store, 30, time.Now().UnixMilli())
-	ctx, _ := browser(t, 30*time.Second)
+	ts, ctx := openListOf(t, 20, 30, 30*time.Second)
 	run(t, ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(ts.url("")))
 	waitJS(t, ctx, `!document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length === 20`, 5*time.Second)
 	run(t, ctx, chromedp.Click(`//div[@class='pager']/button[contains(., 'Next')]`, chromedp.BySearch))
@@ -504,4 +495,14 @@ func TestBackWhileTypingStaysBack(t *testing.T) {
 	if got != "?sort=oldest&url=cart&errors=1 cart" {
 		t.Errorf("typed cart and pressed Errors at once: %q", got)
 	}
+}
+
+// openListOf starts a player with pageSize sessions a page over n stored
+// sessions, and a browser that lasts d.
+func openListOf(t *testing.T, pageSize, n int, d time.Duration) (*testServer, context.Context) {
+	t.Helper()
+	ts := newTestServerWith(t, Config{PageSize: pageSize}, nil)
+	listSessions(t, ts.store, n, time.Now().UnixMilli())
+	ctx, _ := browser(t, d)
+	return ts, ctx
 }
