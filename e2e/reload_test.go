@@ -122,10 +122,24 @@ func TestReloadWhileRecording(t *testing.T) {
 			return ready(sel).Do(ctx)
 		})
 	}
+	// On a quick machine the visit can end before the reloads it is meant
+	// to live through (4 in 2.9 s once): the visitor stays on a page until
+	// enough have happened.
+	reloadsAtLeast := func(n int32) chromedp.Action {
+		return chromedp.ActionFunc(func(context.Context) error {
+			for deadline := time.Now().Add(20 * time.Second); reloads.Load() < n; time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					return fmt.Errorf("only %d reloads in 20 s", reloads.Load())
+				}
+			}
+			return nil
+		})
+	}
 	err := chromedp.Run(ctx,
 		navigate(s.Site+"/"),
 		ready("#shop-now"),
 		click("#subscribe-toggle"),
+		reloadsAtLeast(2),
 		leave(click("#shop-now"), `[data-filter="dark"]`),
 		click(`[data-filter="dark"]`),
 		click(`[data-filter="all"]`),
@@ -138,6 +152,7 @@ func TestReloadWhileRecording(t *testing.T) {
 		click(`a[href="/app/settings"]`),
 		chromedp.WaitVisible("#pause"),
 		routeRecorded(),
+		reloadsAtLeast(5),
 		leave(chromedp.Navigate("about:blank"), ""),
 	)
 	close(stop)
