@@ -34,6 +34,16 @@ func openShop(t *testing.T, sec string) (*testServer, context.Context) {
 	return ts, ctx
 }
 
+// openViews stores views as the shop session and opens it at 0 s.
+func openViews(t *testing.T, ts *testServer, views []fixtureView) context.Context {
+	t.Helper()
+	putSession(t, ts.store, shopID, views, nil)
+	ctx, _ := browser(t, 30*time.Second)
+	run(t, ctx, chromedp.Navigate(ts.url("session="+shopID+"&t=0")))
+	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.state === 'paused'`, 10*time.Second)
+	return ctx
+}
+
 // state reads the replay screen's data attributes.
 type playerState struct {
 	State, Speed, Skip, Time, View, Loaded, Indexed, SeekEvents string
@@ -379,10 +389,7 @@ func TestMultiTabShowsTheActiveTab(t *testing.T) {
 		full(t0+1501, n.doc(n.el("html", nil, n.el("body", nil, n.text("Help page"))))),
 		click(t0+3500, 5003, 10, 10),
 	}}})
-	putSession(t, ts.store, shopID, views, nil)
-	ctx, _ := browser(t, 30*time.Second)
-	run(t, ctx, chromedp.Navigate(ts.url("session="+shopID+"&t=0")))
-	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.state === 'paused'`, 10*time.Second)
+	ctx := openViews(t, ts, views)
 	// Offsets are from the first frame (+1 ms).
 	for _, c := range []struct {
 		sec  float64

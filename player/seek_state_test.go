@@ -194,10 +194,7 @@ func backgroundTab(t *testing.T, hiddenFirst bool) {
 	}
 	tab = append(tab, custom(t0+3000, "replay/visibility", ev{"state": "visible"}))
 	views = append(views, fixtureView{id: "view-tab-two-0000003", url: "https://shop.example/help", tab: "tab-two-0000000002", segments: [][]ev{tab}})
-	putSession(t, ts.store, shopID, views, nil)
-	ctx, _ := browser(t, 30*time.Second)
-	run(t, ctx, chromedp.Navigate(ts.url("session="+shopID+"&t=0")))
-	waitJS(t, ctx, `document.querySelector('.replay-screen')?.dataset.state === 'paused'`, 10*time.Second)
+	ctx := openViews(t, ts, views)
 	for _, c := range []struct {
 		sec  float64
 		view string
