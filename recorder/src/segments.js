@@ -12,7 +12,7 @@ let sid = '';
 let vid = '';
 let seq = 0;
 let timer = 0;
-let ratio = 6; // raw/compressed of the last segment, to estimate the open one's size
+let ratio = 6; // characters per byte sent of the last segment, to estimate the open one's size
 let closing = []; // closed segments being compressed, in order (uploads keep it)
 
 /** The current view's id. */
@@ -71,7 +71,8 @@ function queue(s) {
   // the bundle's property mangling (embed.go: enc) keeps its name.
   s.q['enc'] = r.enc;
   s.q.raw = r.raw;
-  if (r.enc === 'gzip') ratio = Math.max(2, Math.min(30, r.raw / r.body.length));
+  // Characters per byte sent: 60 KB of JSON a segment when not compressed.
+  ratio = Math.min(30, s.chars / r.body.length);
   push(s);
 }
 
