@@ -2,11 +2,16 @@ package recorder
 
 import (
 	"context"
+	"fmt"
+	"hash/fnv"
+	"math"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 )
 
@@ -94,4 +99,66 @@ func joinBodies(b [][]byte) []byte {
 		out = append(out, x...)
 	}
 	return out
+}
+
+// TestSessionSamplingRates checks that Go's Sampled reads rates as the
+// recorder does (docs/FORMAT.md: over 100 is 100, negative is 0, not a
+// number is 100), first against ids chosen for their hash, then against
+// the decisions the recorder wrote into its cookie for rates given as
+// data- attributes. Go multiplied the raw rates: 150 × 50 sampled 75% of
+// sessions where the recorder samples 50%, NaN none where it samples all.
+func TestSessionSamplingRates(t *testing.T) {
+	// An id whose hash mod 10000 is in [5000, 7500): sampled at 75%, not at 50%.
+	var id string
+	for i := 0; id == ""; i++ {
+		s := fmt.Sprintf("probe-%d-0123456789", i)
+		if h := fnv32(s) % 10000; h >= 5000 && h < 7500 {
+			id = s
+		}
+	}
+	for _, c := range []struct {
+		rate, replay float64
+		want         bool
+	}{{150, 50, false}, {100, 50, false}, {100, 150, true}, {math.NaN(), 100, true}, {math.NaN(), 50, false}, {-10, -10, false}, {-10, 100, false}, {math.Inf(1), 80, true}} {
+		if got := Sampled(id, c.rate, c.replay); got != c.want {
+			t.Errorf("Sampled(%s (hash %d), %v, %v) = %v, want %v", id, fnv32(id)%10000, c.rate, c.replay, got, c.want)
+		}
+	}
+
+	h := newHarness(t)
+	b := newBrowserFor(t, 3*time.Minute)
+	live := b.tab(t)
+	bc, _ := b.contexts.Load(live)
+	for _, c := range []struct {
+		attrs        string
+		rate, replay float64
+	}{{"sample-rate=150&replay-sample-rate=50", 150, 50}, {"sample-rate=abc&replay-sample-rate=50", math.NaN(), 50}, {"sample-rate=33.3&replay-sample-rate=33.3", 33.3, 33.3}, {"sample-rate=-5&replay-sample-rate=-5", -5, -5}} {
+		for i := 0; i < 6; i++ {
+			// A new visitor each time: no cookie, a new session.
+			if err := chromedp.Run(live, chromedp.ActionFunc(func(ctx context.Context) error {
+				return storage.ClearCookies().WithBrowserContextID(bc.(cdp.BrowserContextID)).Do(cdp.WithExecutor(ctx, chromedp.FromContext(ctx).Browser))
+			})); err != nil {
+				t.Fatal(err)
+			}
+			h.navigate(t, live, "/basic.html?start=manual&"+c.attrs)
+			ck := cookie(t, live)
+			if ck == nil {
+				t.Fatal("no session cookie")
+			}
+			s, ok := ParseCookie(ck.Value)
+			if !ok {
+				t.Fatalf("cookie %q does not parse", ck.Value)
+			}
+			if want := Sampled(s.ID, c.rate, c.replay); s.Sampled != want {
+				t.Errorf("%s: session %s (hash %d): the recorder sampled=%v, Go Sampled()=%v", c.attrs, s.ID, fnv32(s.ID)%10000, s.Sampled, want)
+			}
+		}
+	}
+}
+
+// fnv32 is FNV-1a (32 bit) of s's bytes.
+func fnv32(s string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return h.Sum32()
 }

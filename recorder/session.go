@@ -55,14 +55,29 @@ func (s Session) SkipRecorder(now time.Time) bool {
 
 // Sampled is the recorder's deterministic sampling decision for a session
 // id: FNV-1a (32 bit) of the id's bytes, modulo 10000, is compared with
-// sampleRate × replaySampleRate (both percentages, 0–100).
+// sampleRate × replaySampleRate (both percentages, 0–100). Rates are
+// read as the recorder reads them (docs/FORMAT.md): a larger one counts
+// as 100, a negative one as 0, NaN as 100.
 func Sampled(id string, sampleRate, replaySampleRate float64) bool {
 	h := uint32(0x811c9dc5)
 	for i := 0; i < len(id); i++ {
 		h ^= uint32(id[i])
 		h *= 0x01000193
 	}
-	return float64(h%10000) < roundHalfUp(sampleRate*replaySampleRate)
+	return float64(h%10000) < roundHalfUp(percent(sampleRate)*percent(replaySampleRate))
+}
+
+// percent clamps a rate as the recorder's config.js does: without it, two
+// negative rates multiplied into a positive one (-10 × -10 sampled 1% of
+// sessions where the recorder samples none) and 150 × 50 sampled 75%.
+func percent(v float64) float64 {
+	if v < 0 {
+		return 0
+	}
+	if v < 100 {
+		return v
+	}
+	return 100 // NaN too
 }
 
 // roundHalfUp rounds like JavaScript's Math.round.
