@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -161,4 +162,72 @@ func fnv32(s string) uint32 {
 	h := fnv.New32a()
 	h.Write([]byte(s))
 	return h.Sum32()
+}
+
+// randomText is a script adding a div of n random characters (6 bits of
+// entropy each: about 0.75 n bytes once compressed) and closing the
+// segment, so that each call makes one segment of known size.
+func randomText(n int) string {
+	return fmt.Sprintf(`(() => {
+	const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+	const d = document.createElement('div');
+	d.textContent = Array.from({length: %d}, () => abc[(Math.random() * 64) | 0]).join('');
+	document.body.append(d);
+	return new Promise((r) => setTimeout(r, 0)).then(() => window.__replayTestHooks.i[2]());
+})()`, n)
+}
+
+// TestTransportPagehideWithinTheKeepaliveQuota leaves a page while an
+// upload is in flight: the browser allows 64 KB of keepalive requests in
+// flight in all, beacons included, and the in-flight upload holds part of
+// it. A beacon over what is left is refused (sendBeacon returns false); the
+// recorder then tried the same with fetch keepalive, refused too (its
+// promise rejects later), counted it as sent and took its size off its own
+// budget, so a smaller segment after it, which fitted, was not even tried,
+// and was lost.
+func TestTransportPagehideWithinTheKeepaliveQuota(t *testing.T) {
+	h := newHarness(t)
+	b := newBrowserFor(t, 3*time.Minute)
+	// An endpoint that answers large uploads after 3 s: the one in flight
+	// at pagehide still is.
+	h.srv.Config.Handler.(*http.ServeMux).HandleFunc("/slow/segments", func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > 20000 {
+			time.Sleep(3 * time.Second)
+		}
+		h.coll.ServeHTTP(w, r)
+	})
+	live := b.tab(t)
+	h.open(t, live, "/basic.html?privacy=allow&endpoint=/slow/segments&timing="+urlq(`{flush: 600000, retryBase: 100, retryMax: 1000, tick: 100}`))
+	flush(t, live)
+	sid, vid := ids(t, live)
+	// A: about 34 KB compressed, in flight (keepalive) until 3 s later; B:
+	// about 40 KB, queued, which cannot fit beside A; C: about 22 KB,
+	// queued, which can (34 + 22 < 64).
+	for _, n := range []int{46000, 54000, 30000} {
+		act(t, live, randomText(n))
+	}
+	waitFor(t, 10*time.Second, "three segments queued", func() bool { return state(t, live).Queue == 3 })
+	if err := chromedp.Run(live, chromedp.Navigate(h.url("/basic.html?notag"))); err != nil {
+		t.Fatal(err)
+	}
+	var seqs []int
+	waitFor(t, 10*time.Second, "the segment in flight", func() bool {
+		seqs = seqs[:0]
+		for _, u := range h.coll.views(sid)[vid] {
+			seqs = append(seqs, u.Seq)
+		}
+		return len(seqs) >= 2 && seqs[1] == 1
+	})
+	time.Sleep(time.Second) // the beacons went before A was answered
+	seqs = seqs[:0]
+	var sizes []int
+	for _, u := range h.coll.views(sid)[vid] {
+		seqs = append(seqs, u.Seq)
+		sizes = append(sizes, u.Wire)
+	}
+	t.Logf("segments stored: %v, %v bytes", seqs, sizes)
+	if fmt.Sprint(seqs) != "[0 1 3]" {
+		t.Errorf("segments %v of the view stored, want [0 1 3]: the snapshot, the one in flight at pagehide and the one that fitted beside it (not 2, which did not)", seqs)
+	}
+	h.coll.checkProblems(t)
 }

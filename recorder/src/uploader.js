@@ -24,8 +24,10 @@ function request(s, body, beacon) {
   const url = cfg.upload + new URLSearchParams(s.q);
   if (beacon) {
     try {
-      if (navigator.sendBeacon(url, new Blob([body], { type: 'text/plain' }))) return;
-    } catch (e) { /* fall back to fetch */ }
+      // false: over the keepalive quota (64 KB in flight in all, beacons
+      // and keepalive fetches alike), which a fetch is refused as well.
+      return navigator.sendBeacon(url, new Blob([body], { type: 'text/plain' }));
+    } catch (e) { /* no sendBeacon: fetch */ }
   }
   const headers = { 'Content-Type': 'application/json' };
   if (gz) headers['Content-Encoding'] = 'gzip';
@@ -119,17 +121,19 @@ export function haltUploads() {
 export function unload(uncompressed) {
   if (halted) return;
   let budget = BEACON_BYTES;
+  // Whether the segment went: a beacon refused (over the browser's
+  // quota) takes nothing off the budget, so a smaller one may still fit.
   const send = (s, body) => {
     const size = new Blob([body]).size;
-    if (size > budget) return false;
+    let p;
     try {
-      const p = request(s, body, true);
-      if (p) p.catch(() => {});
+      p = size <= budget && request(s, body, true);
+      p.catch?.(() => {});
     } catch (e) {
-      return false; // over the keepalive quota
+      p = 0; // over the keepalive quota
     }
-    budget -= size;
-    return true;
+    if (p) budget -= size;
+    return p;
   };
   // The segment in flight stays: its answer still comes.
   keep((s, i) => (busy && !i) || !send(s, s.body));
