@@ -82,6 +82,10 @@ type Options struct {
 	MaxAssetBytes int64
 	// ReadConns is the number of SQLite connections for reads. Zero means 4.
 	ReadConns int
+	// CountBudget bounds the time ListSessions spends counting the sessions
+	// a query matches; past it, Total is an estimate (see ListSessions).
+	// Zero means DefaultCountBudget.
+	CountBudget time.Duration
 	// Summarizer rebuilds the session metadata of segments that Open finds
 	// stored but not indexed (after a power loss; see recoverPacks). The
 	// replay app passes the collector's. Nil indexes them with the store's
@@ -151,6 +155,9 @@ type Store struct {
 	// served over and over does not cost an index write each time.
 	assetSeenMu sync.Mutex
 	assetSeen   map[string]assetSighting
+
+	// tune holds ListSessions's strategy thresholds.
+	tune listTuning
 }
 
 var _ store.Store = (*Store)(nil)
@@ -181,6 +188,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.ReadConns <= 0 {
 		opts.ReadConns = 4
 	}
+	if opts.CountBudget <= 0 {
+		opts.CountBudget = DefaultCountBudget
+	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -195,6 +205,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		urlIDs:    make(map[string]int64),
 		updates:   make(map[uint64]*sql.Stmt),
 		assetSeen: make(map[string]assetSighting),
+		tune:      defaultListTuning,
 	}
 	if err := s.open(); err != nil {
 		s.release()

@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
+	"time"
 
 	"github.com/caddy-replay/caddy-replay/store"
 )
@@ -90,7 +92,16 @@ const MaxPage = 500
 // index: time and duration ranges and the flags from the sessions table,
 // URL substrings from the trigram index (for three characters or more),
 // users by prefix from session_users; the sort is a keyset scan over the
-// sort key's (value, id) index.
+// sort key's (value, id) index. A URL substring that many sessions visited
+// is instead checked session by session along the sort order (see
+// urlFilter).
+//
+// Total is exact when the first page holds every match, or when counting
+// the matches takes at most Options.CountBudget. Otherwise (broad filters
+// over a large index: a common URL or a duration range over a million
+// sessions takes seconds to count) it is an estimate, rounded to two
+// significant digits, from the share of matches among the newest
+// estimateSample sessions of the time range (see countSessions).
 func (s *Store) ListSessions(ctx context.Context, q store.Query) (*store.SessionPage, error) {
 	if s.isClosed() {
 		return nil, store.ErrClosed
@@ -133,37 +144,18 @@ func (s *Store) ListSessions(ctx context.Context, q store.Query) (*store.Session
 		where = append(where, "dead_clicks > 0")
 	}
 	if u := q.URL; u != "" {
-		if strings.IndexByte(u, 0) >= 0 {
-			// SQLite's FTS5 query parser ends the string at a NUL and
-			// fails; no stored URL holds one anyway.
-			return nil, fmt.Errorf("%w: a URL filter cannot contain a NUL character", store.ErrInvalid)
+		w, a, err := s.urlFilter(ctx, u)
+		if err != nil {
+			return nil, err
 		}
-		if len([]rune(u)) >= 3 {
-			// An FTS5 phrase of a trigram-tokenized column matches any
-			// substring, case-insensitively; quotes are doubled inside.
-			where = append(where, `rid IN (SELECT sess FROM session_urls WHERE url IN
-				(SELECT rowid FROM url_fts WHERE url_fts MATCH ?))`)
-			args = append(args, `"`+strings.ReplaceAll(u, `"`, `""`)+`"`)
-		} else {
-			where = append(where, `rid IN (SELECT sess FROM session_urls WHERE url IN
-				(SELECT id FROM urls WHERE instr(lower(url), ?) > 0))`)
-			args = append(args, strings.ToLower(u))
-		}
+		where, args = append(where, w), append(args, a...)
 	}
 	if u := strings.ToLower(q.User); u != "" {
 		where = append(where, `id IN (SELECT session FROM session_users WHERE term >= ? AND term < ?)`)
 		args = append(args, u, u+"\U0010FFFF")
 	}
-	filter := ""
-	if len(where) > 0 {
-		filter = " WHERE " + strings.Join(where, " AND ")
-	}
 
 	page := &store.SessionPage{}
-	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM sessions`+filter, args...).Scan(&page.Total); err != nil {
-		return nil, err
-	}
-
 	cmp, dir := ">", "ASC"
 	if desc {
 		cmp, dir = "<", "DESC"
@@ -207,6 +199,17 @@ func (s *Store) ListSessions(ctx context.Context, q store.Query) (*store.Session
 		last := page.Sessions[limit-1]
 		page.Next = cursor{Sort: sortKey, Desc: desc, Value: sortValue(&last, pages[limit-1], sortKey), ID: last.ID}.encode()
 	}
+	rows.Close()
+	if q.Cursor == "" && page.Next == "" {
+		// The first page holds every match.
+		page.Total = len(page.Sessions)
+		return page, nil
+	}
+	page.Total, err = s.countSessions(ctx, q, where, args)
+	if err != nil {
+		return nil, err
+	}
+	page.Total = max(page.Total, len(page.Sessions))
 	return page, nil
 }
 
@@ -230,4 +233,144 @@ func sortValue(s *store.Session, pages int64, k store.SortKey) int64 {
 		return pages
 	}
 	return s.Start
+}
+
+// listTuning holds the thresholds where ListSessions changes strategy.
+// Open sets the defaults; tests lower them to exercise both sides on a
+// small index.
+type listTuning struct {
+	// A URL substring that matches more than broadURLs distinct URLs, or
+	// whose URLs more than broadURLLinks sessions visited, is broad (see
+	// urlFilter).
+	broadURLs, broadURLLinks int
+	// estimateSample is how many of the newest sessions an estimated
+	// Total is extrapolated from.
+	estimateSample int
+	// A time range of fewer sessions than exactCountBelow is always
+	// counted exactly, whatever it takes (it cannot take long).
+	exactCountBelow int
+}
+
+var defaultListTuning = listTuning{broadURLs: 2000, broadURLLinks: 20000, estimateSample: 5000, exactCountBelow: 20000}
+
+// urlFilter returns the WHERE clause (and its arguments) of a URL
+// substring filter. A narrow one collects the sessions that visited a
+// matching URL (from the trigram index, for three characters or more) and
+// looks each up. That costs in proportion to those sessions: over a
+// million sessions, "/products" matched 70,000 URLs and 500,000 sessions
+// and took 16 s. A broad one instead walks the sort order and checks each
+// session's own few URLs, stopping once the page is full: at least one
+// session in 50 matches, so a page costs a few thousand lookups. The check
+// lower-cases ASCII only, as the trigram index folds ASCII case; a term
+// with other characters goes through the trigram index in both cases.
+func (s *Store) urlFilter(ctx context.Context, u string) (string, []any, error) {
+	if strings.IndexByte(u, 0) >= 0 {
+		// SQLite's FTS5 query parser ends the string at a NUL and
+		// fails; no stored URL holds one anyway.
+		return "", nil, fmt.Errorf("%w: a URL filter cannot contain a NUL character", store.ErrInvalid)
+	}
+	matching, arg := `SELECT id FROM urls WHERE instr(lower(url), ?) > 0`, any(strings.ToLower(u))
+	if len([]rune(u)) >= 3 {
+		// An FTS5 phrase of a trigram-tokenized column matches any
+		// substring, case-insensitively; quotes are doubled inside.
+		matching, arg = `SELECT rowid FROM url_fts WHERE url_fts MATCH ?`, `"`+strings.ReplaceAll(u, `"`, `""`)+`"`
+	}
+	var urls, links int
+	err := s.rdb.QueryRowContext(ctx, fmt.Sprintf(`SELECT
+		(SELECT count(*) FROM (%[1]s LIMIT %[2]d)),
+		(SELECT count(*) FROM (SELECT 1 FROM session_urls WHERE url IN (%[1]s LIMIT %[2]d) LIMIT %[3]d))`,
+		matching, s.tune.broadURLs+1, s.tune.broadURLLinks+1), arg, arg).Scan(&urls, &links)
+	if err != nil {
+		return "", nil, err
+	}
+	if urls <= s.tune.broadURLs && links <= s.tune.broadURLLinks {
+		return `rid IN (SELECT sess FROM session_urls WHERE url IN (` + matching + `))`, []any{arg}, nil
+	}
+	if isASCII(u) {
+		return `EXISTS (SELECT 1 FROM session_urls su JOIN urls u ON u.id = su.url
+			WHERE su.sess = sessions.rid AND instr(lower(u.url), ?) > 0)`, []any{strings.ToLower(u)}, nil
+	}
+	// The unary + keeps SQLite from probing session_urls once per
+	// matching URL: it reads the session's own rows by primary key and
+	// checks each against the (materialized) list.
+	return `EXISTS (SELECT 1 FROM session_urls su WHERE su.sess = sessions.rid AND +su.url IN (` + matching + `))`, []any{arg}, nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// DefaultCountBudget is Options.CountBudget's default: with the page
+// itself, a listing stays within the 100 ms a list page may take.
+const DefaultCountBudget = 40 * time.Millisecond
+
+// countSessions counts the sessions matching where, exactly if it can
+// within Options.CountBudget. Past it, the count is interrupted and
+// estimated instead: the share of matches among the newest
+// listTuning.estimateSample sessions of the query's time range, times the sessions in that range,
+// rounded to two significant digits.
+func (s *Store) countSessions(ctx context.Context, q store.Query, where []string, args []any) (int, error) {
+	filter := ""
+	if len(where) > 0 {
+		filter = " WHERE " + strings.Join(where, " AND ")
+	}
+	// The sessions of the time range: from the table's b-tree pages alone
+	// when there is no range.
+	var rangeWhere []string
+	var rangeArgs []any
+	if q.From != 0 {
+		rangeWhere, rangeArgs = append(rangeWhere, "start_ms >= ?"), append(rangeArgs, q.From)
+	}
+	if q.To != 0 {
+		rangeWhere, rangeArgs = append(rangeWhere, "start_ms < ?"), append(rangeArgs, q.To)
+	}
+	rangeFilter := ""
+	if len(rangeWhere) > 0 {
+		rangeFilter = " WHERE " + strings.Join(rangeWhere, " AND ")
+	}
+	var inRange int
+	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM sessions`+rangeFilter, rangeArgs...).Scan(&inRange); err != nil {
+		return 0, err
+	}
+	if len(where) == len(rangeWhere) {
+		return inRange, nil // no filter but the range
+	}
+	cctx := ctx
+	if inRange >= s.tune.exactCountBelow {
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithTimeout(ctx, s.opts.CountBudget)
+		defer cancel()
+	}
+	var n int
+	err := s.rdb.QueryRowContext(cctx, `SELECT count(*) FROM sessions`+filter, args...).Scan(&n)
+	if err == nil || ctx.Err() != nil || cctx.Err() == nil {
+		return n, err
+	}
+	// Out of time: estimate.
+	var sampled, matched int
+	err = s.rdb.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(`+strings.Join(where, " AND ")+`), 0)
+		FROM (SELECT * FROM sessions`+rangeFilter+` ORDER BY start_ms DESC LIMIT ?) AS sessions`,
+		append(append(append([]any(nil), args...), rangeArgs...), s.tune.estimateSample)...).Scan(&sampled, &matched)
+	if err != nil {
+		return 0, err
+	}
+	if sampled < s.tune.estimateSample {
+		return matched, nil // the sample was the whole range
+	}
+	return roundSignificant(float64(matched) / float64(sampled) * float64(inRange)), nil
+}
+
+// roundSignificant rounds x to two significant digits, so an estimate
+// reads as one (372,415 → 370,000).
+func roundSignificant(x float64) int {
+	if x < 100 {
+		return int(math.Round(x))
+	}
+	p := math.Pow(10, math.Floor(math.Log10(x))-1)
+	return int(math.Round(x/p) * p)
 }
