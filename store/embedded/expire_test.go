@@ -3,7 +3,9 @@ package embedded
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/caddy-replay/caddy-replay/store"
 	"github.com/caddy-replay/caddy-replay/store/storetest"
@@ -34,7 +36,7 @@ func TestExpireSparesASessionWrittenMeanwhile(t *testing.T) {
 	var n int
 	err = s.exec(ctx, func(ctx context.Context, tx querier) error {
 		var err error
-		_, n, err = expireSessions(ctx, tx, ids, cut)
+		_, n, _, err = expireSessions(ctx, tx, ids, cut, time.Now().Add(time.Hour))
 		return err
 	})
 	if err != nil || n != 1 {
@@ -48,5 +50,63 @@ func TestExpireSparesASessionWrittenMeanwhile(t *testing.T) {
 	}
 	if list, err := s.SegmentList(ctx, live); err != nil || len(list) != 2 {
 		t.Errorf("its segments: %d (%v), want 2", len(list), err)
+	}
+}
+
+// TestExpireInSlices: each of Expire's transactions stops once its slice
+// of the writer is spent (it deleted 256 sessions at a time, half a second
+// over a million sessions, while segment writes waited), yet goes through
+// at least one session, and Expire goes on until every expired session is
+// gone.
+func TestExpireInSlices(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	vid := storetest.ID("view")
+	var ids []string
+	for i := range 30 {
+		id := storetest.ID(fmt.Sprintf("slice%02d", i))
+		ids = append(ids, id)
+		mustPut(t, s, newSeg(id, vid, 0, int64(i*100), int64(i*100+50)))
+	}
+	// A deadline already passed: exactly one session per transaction.
+	var n, done int
+	err = s.exec(ctx, func(ctx context.Context, tx querier) error {
+		var err error
+		_, n, done, err = expireSessions(ctx, tx, ids[:5], 10_000, time.Now().Add(-time.Second))
+		return err
+	})
+	if err != nil || n != 1 || done != 1 {
+		t.Fatalf("past its deadline a slice expired %d of %d (%v), want 1 of 1", n, done, err)
+	}
+	// A far deadline: all of them, a session that is gone counted as gone
+	// through.
+	err = s.exec(ctx, func(ctx context.Context, tx querier) error {
+		var err error
+		_, n, done, err = expireSessions(ctx, tx, ids[:5], 10_000, time.Now().Add(time.Hour))
+		return err
+	})
+	if err != nil || n != 4 || done != 5 {
+		t.Fatalf("a slice with time expired %d of %d (%v), want 4 of 5", n, done, err)
+	}
+	// Expire with a slice too short for a second session: one per
+	// transaction, and still all of those that ended before the cut
+	// (20 of them: 5 gone above, 5 ending after it).
+	s.tune.expireSlice = time.Nanosecond
+	got, err := s.Expire(ctx, time.UnixMilli(2500))
+	if err != nil || got != 20 {
+		t.Fatalf("Expire: %d (%v), want 20", got, err)
+	}
+	p, err := s.ListSessions(ctx, store.Query{})
+	if err != nil || p.Total != 5 {
+		t.Fatalf("left: %d (%v), want 5", p.Total, err)
+	}
+	for _, x := range p.Sessions {
+		if x.End < 2500 {
+			t.Errorf("%s ended at %d, before the cut, and is still there", x.ID, x.End)
+		}
 	}
 }

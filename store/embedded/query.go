@@ -235,7 +235,8 @@ func sortValue(s *store.Session, pages int64, k store.SortKey) int64 {
 	return s.Start
 }
 
-// listTuning holds the thresholds where ListSessions changes strategy.
+// listTuning holds the thresholds where ListSessions changes strategy, and
+// the janitor's slice of the writer.
 // Open sets the defaults; tests lower them to exercise both sides on a
 // small index.
 type listTuning struct {
@@ -249,9 +250,12 @@ type listTuning struct {
 	// A time range of fewer sessions than exactCountBelow is always
 	// counted exactly, whatever it takes (it cannot take long).
 	exactCountBelow int
+	// expireSlice bounds one of Expire's transactions (see Expire).
+	expireSlice time.Duration
 }
 
-var defaultListTuning = listTuning{broadURLs: 2000, broadURLLinks: 20000, estimateSample: 5000, exactCountBelow: 20000}
+var defaultListTuning = listTuning{broadURLs: 2000, broadURLLinks: 20000, estimateSample: 5000, exactCountBelow: 20000,
+	expireSlice: 20 * time.Millisecond}
 
 // urlFilter returns the WHERE clause (and its arguments) of a URL
 // substring filter. A narrow one collects the sessions that visited a
