@@ -29,10 +29,10 @@ function record(el, user) {
   if (text === null) return; // checkbox, radio and select state is masked
   const type = tag === 'input' ? el.type : '';
   const isChecked = (type === 'checkbox' || type === 'radio') && el.checked;
-  const key = text + (isChecked ? '\u0001' : '\u0000');
+  const key = text + +isChecked; // the last character tells the state
   if (last.get(el) === key) return;
   last.set(el, key);
-  inc(user ? { source: 5, text, isChecked, id, userTriggered: true } : { source: 5, text, isChecked, id });
+  inc({ source: 5, text, isChecked, id, userTriggered: user || undefined }); // JSON leaves undefined out
   // Checking a radio unchecks the others of its group, without events.
   if (type === 'radio' && isChecked && el.name) {
     for (const r of (el.form || el.getRootNode()).querySelectorAll('input[type=radio]')) if (r !== el && r.name === el.name) record(r, user);

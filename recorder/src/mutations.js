@@ -143,7 +143,7 @@ function process(records) {
     if (!p.isConnected) continue; // the old parent left too: it takes n with it
     const shadow = p.nodeType === 11;
     const pid = idOf(shadow ? p.host : p);
-    if (pid) (n.isConnected ? out.removes : gone).push(shadow ? { parentId: pid, id: idOf(n), isShadow: true } : { parentId: pid, id: idOf(n) });
+    if (pid) (n.isConnected ? out.removes : gone).push({ parentId: pid, id: idOf(n), isShadow: shadow || undefined }); // JSON leaves undefined out
   }
   out.removes.push(...gone);
 

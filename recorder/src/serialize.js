@@ -79,7 +79,7 @@ function serializeNode(n, lvl) {
       return element(n, lvl);
     case 3:
       if (ptag === 'script' || ptag === 'textarea') return null;
-      sn = ptag === 'style' ? { type: 3, textContent: styleText(parent, n, base), isStyle: true } : { type: 3, textContent: text(n.data, lvl) };
+      sn = { type: 3, textContent: ptag === 'style' ? styleText(parent, n, base) : text(n.data, lvl), isStyle: ptag === 'style' || undefined };
       break;
     case 8:
       sn = { type: 5, textContent: lvl >= MASK ? '' : n.data.slice(0, 1000) };

@@ -51,7 +51,7 @@ function emitAdopted(target) {
     return ids.get(s);
   });
   flushMutations();
-  inc(styles.length ? { source: 15, id, styleIds, styles } : { source: 15, id, styleIds });
+  inc({ source: 15, id, styleIds, styles: styles.length ? styles : undefined }); // JSON leaves undefined out
 }
 
 /** Catches adoptedStyleSheets changed in place (push/splice), which no setter sees. */
@@ -84,7 +84,7 @@ export function hookStyles(win) {
   const S = win.CSSStyleSheet.prototype;
   const base = (sheet) => sheet.href || win.location.href;
   // insertRule/deleteRule on a sheet (index: a number) or a grouping rule (index: its path + the number).
-  for (const P of [S, win.CSSGroupingRule && win.CSSGroupingRule.prototype]) {
+  for (const P of [S, win.CSSGroupingRule?.prototype]) {
     const where = (owner, i) => {
       const isSheet = P === S;
       const path = isSheet ? [] : pathOf(owner);
