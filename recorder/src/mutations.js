@@ -20,17 +20,25 @@ let observers = [];
 
 /** Starts observing root (a document or a shadow root). */
 export function observeMutations(root) {
-  const mo = new MutationObserver((records) => guard(process, records));
+  const mo = new MutationObserver((records) => guard(take, records));
   mo.observe(root, OPTIONS);
   observers.push(mo);
 }
 
-/** Processes what the observers hold now (before another event is emitted). */
-export function flushMutations() {
-  let all = [];
-  for (const mo of observers) all = all.concat(mo.takeRecords());
+// One batch is what every observer holds: a node moved between a shadow
+// root and the light DOM leaves from one observer's records and arrives in
+// the other's, and must be removed and added in one event (the adds of one
+// batch and the removes of the next would take it out of the replay).
+function take(all) {
+  for (const mo of observers) {
+    const r = mo.takeRecords();
+    if (r.length) all = all.concat(r);
+  }
   if (all.length) process(all);
 }
+
+/** Processes what the observers hold now (before another event is emitted). */
+export const flushMutations = () => take([]);
 
 /** Stops observing everything. */
 export function disconnectMutations() {
