@@ -76,7 +76,10 @@ function process(records) {
       }
       names.add(name);
     } else if (r.type === 'childList') {
-      for (const n of r.removedNodes) if (!removed.has(n) && idOf(n)) removed.set(n, t);
+      // A node without an id that leaves may be a textarea's text (its
+      // default value): the textarea is looked at below.
+      for (const n of r.removedNodes) if (!idOf(n)) areas.add(t);
+      else if (!removed.has(n)) removed.set(n, t);
       for (const n of r.addedNodes) added.add(n);
     } else texts.add(t);
   }
@@ -209,7 +212,7 @@ function process(records) {
   }
   // Textareas whose content changed: their value is what the replay shows.
   for (const el of areas) {
-    const id = live(el, el);
+    const id = el.localName === 'textarea' && live(el, el);
     if (id) out.attributes.push({ id, attributes: { value: controlValue(el, 'textarea', level(el)) } });
   }
 
