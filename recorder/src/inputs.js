@@ -5,6 +5,7 @@ import { HIDDEN, levelOf, controlValue } from './privacy.js';
 import { afterSet, on } from './hooks.js';
 import { tagOf } from './serialize.js';
 import { idOf } from './mirror.js';
+import { flushMutations } from './mutations.js';
 import { recording, cfg, inc, guarded } from './recorder.js';
 
 const last = new WeakMap(); // element -> the state last sent
@@ -32,6 +33,10 @@ function record(el, user) {
   const key = text + +isChecked; // the last character tells the state
   if (last.get(el) === key) return;
   last.set(el, key);
+  // DOM changes made before this one come first: a select given options
+  // and then no selection would otherwise select its first option in the
+  // replay, when the options arrive after it.
+  flushMutations();
   inc({ source: 5, text, isChecked, id, userTriggered: user || undefined }); // JSON leaves undefined out
   // Checking a radio unchecks the others of its group, without events.
   if (type === 'radio' && isChecked && el.name) {
