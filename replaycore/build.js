@@ -269,6 +269,12 @@ function applySpecial(rb, el, lower, id, sp, post) {
       setAttr(el, 'src', sp.rr_dataURL);
     }
   }
+  if (lower === 'select' && sp.rr_noSelection === true) {
+    // Once its options are in: they select the first one as they come.
+    post.push(() => {
+      el.selectedIndex = -1;
+    });
+  }
   if (lower === 'dialog' && (sp.rr_open_mode === 'modal' || sp.rr_open_mode === 'non-modal')) {
     rb._dialogs.set(id, sp.rr_open_mode);
     post.push(() => rb._applyDialog(id));

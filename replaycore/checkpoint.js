@@ -111,6 +111,11 @@ function element(rb, el, id, scroll) {
       if (el.selected) attributes.selected = true;
       else delete attributes.selected;
       break;
+    case 'select':
+      // No option selected (selectedIndex = -1): rebuilt from options that
+      // are not selected, a select would select its first one.
+      if (el.selectedIndex < 0) attributes.rr_noSelection = true;
+      break;
     case 'style': {
       let css = '';
       if (rb._edited.has(id) && el.sheet) {
