@@ -1,0 +1,296 @@
+package recorder
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// fuzzOp is one DOM operation of testdata/mutation-fuzz.html: its kind and
+// the numbers that pick its nodes among those that exist when it runs.
+type fuzzOp [4]any
+
+// fuzzBatch is the operations that run in one task (so they reach the
+// recorder as one MutationObserver batch), and whether the recording is
+// flushed and compared with its replay afterwards.
+type fuzzBatch struct {
+	Ops   []fuzzOp `json:"ops"`
+	Check bool     `json:"check"`
+}
+
+// fuzzKinds are the fixture's operations, weighted: those that move nodes
+// about come more often than the others.
+var fuzzKinds = []string{
+	"append", "append", "insertBefore", "remove", "remove", "move", "move", "move",
+	"readd", "readd", "changeDetached", "replaceWith", "innerHTML", "textContent",
+	"outerHTML", "setAttribute", "removeAttribute", "toggleClass", "setProperty",
+	"textData", "textData", "splitText", "normalize", "addThenRemove", "shadow",
+	"template", "select", "inputValue", "insertRule", "svg", "comment",
+}
+
+// fuzzPlan draws n batches of 1 to 8 operations from seed; about one
+// batch in three is checked, and the last always is.
+func fuzzPlan(seed int64, n int) []fuzzBatch {
+	r := rand.New(rand.NewSource(seed))
+	plan := make([]fuzzBatch, n)
+	for i := range plan {
+		ops := make([]fuzzOp, 1+r.Intn(8))
+		for j := range ops {
+			ops[j] = fuzzOp{fuzzKinds[r.Intn(len(fuzzKinds))], r.Intn(1 << 20), r.Intn(1 << 20), r.Intn(1 << 20)}
+		}
+		plan[i] = fuzzBatch{Ops: ops, Check: r.Intn(3) == 0 || i == n-1}
+	}
+	return plan
+}
+
+// fuzzDistilled are cases the fuzzer found, shrunk, that once failed;
+// they run before the random seeds.
+var fuzzDistilled = []struct {
+	name    string
+	privacy string
+	plan    string // JSON []fuzzBatch
+}{
+	// Seed 1: a <slot> moved out of a shadow root into its host's light DOM
+	// (the shadow root's observer saw it leave, the document's arrive).
+	{"moved out of a shadow root", "allow", `[{"ops":[["move",445241,578220,622408]],"check":true},{"ops":[["shadow",804031,942854,862504]],"check":true},{"ops":[["append",829453,278447,389730]],"check":false},{"ops":[["innerHTML",91810,196194,171127],["move",513802,774714,258318]],"check":true}]`},
+	// Seeds 20, 31, 36: a textarea's text (its default value) moved out of it.
+	{"text moved out of a textarea", "allow", `[{"ops":[["insertBefore",293703,961628,375188],["append",836766,483376,497012],["move",606081,486113,964796]],"check":true}]`},
+	// Seed 31: an option added, then selectedIndex = -1, in one batch.
+	{"options then no selection", "allow", `[{"ops":[["select",0,0,0],["select",0,10,0]],"check":true}]`},
+	// Seed 31: a select without a selected option, restored from a checkpoint.
+	{"no selection in a checkpoint", "allow", `[{"ops":[["select",0,0,0]],"check":true},{"ops":[["select",0,10,0]],"check":true}]`},
+}
+
+// TestMutationFuzz performs random batches of DOM operations in a live
+// page (testdata/mutation-fuzz.html: appends, removes, moves into nodes
+// added or removed in the same batch, nodes re-added elsewhere,
+// replaceWith, innerHTML / textContent / outerHTML, attributes, class and
+// style, text edits, splitText and normalize, shadow roots, a template's
+// content, select options, input values, inserted <style>s and
+// insertRule, SVG, comments) and, after every checked batch, compares the
+// live document with the one replaycore rebuilds from what the collector
+// received, as the round trip of TestRecorder does. Odd seeds record with
+// privacy allow, even ones with the default mask-user-input.
+//
+// make test runs seeds 1-8 with 30 batches each. For a longer soak,
+// MUTATION_FUZZ_SEEDS=200 runs seeds 1-200 (MUTATION_FUZZ_FIRST=31 starts
+// at seed 31, MUTATION_FUZZ_BATCHES sets the batches of each). A failure names its seed and prints the shortest list
+// of batches found that still fails (operations left out one by one), to
+// add to fuzzDistilled.
+func TestMutationFuzz(t *testing.T) {
+	seeds, batches := envInt(t, "MUTATION_FUZZ_SEEDS", 8), envInt(t, "MUTATION_FUZZ_BATCHES", 30)
+	first := int64(envInt(t, "MUTATION_FUZZ_FIRST", 1))
+	h := newHarness(t)
+	b := newBrowserFor(t, 10*time.Minute+time.Duration(seeds)*20*time.Second)
+	f := &fuzzer{h: h, live: b.tab(t), replay: b.ctx}
+	f.console = watch(f.live)
+	for _, c := range fuzzDistilled {
+		t.Run(c.name, func(t *testing.T) {
+			var plan []fuzzBatch
+			if err := json.Unmarshal([]byte(c.plan), &plan); err != nil {
+				t.Fatal(err)
+			}
+			if at, diff := f.run(t, plan, c.privacy); at >= 0 {
+				t.Errorf("batch %d: %s", at, diff)
+			}
+		})
+	}
+	for seed := first; seed < first+int64(seeds); seed++ {
+		privacy := "allow"
+		if seed%2 == 0 {
+			privacy = "mask-user-input"
+		}
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			plan := fuzzPlan(seed, batches)
+			at, diff := f.run(t, plan, privacy)
+			if at < 0 {
+				return
+			}
+			small := f.shrink(t, plan[:at+1], privacy)
+			js, _ := json.Marshal(small)
+			t.Errorf("seed %d (privacy %s) fails at batch %d: %s\nshrunk to %d operations, which fail too (add to fuzzDistilled):\n%s",
+				seed, privacy, at, diff, countOps(small), js)
+		})
+	}
+}
+
+func envInt(t *testing.T, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q: want a positive number", name, v)
+	}
+	return n
+}
+
+func countOps(plan []fuzzBatch) int {
+	n := 0
+	for _, b := range plan {
+		n += len(b.Ops)
+	}
+	return n
+}
+
+// fuzzer runs plans in one live tab, rebuilding them in another.
+type fuzzer struct {
+	h            *harness
+	live, replay context.Context
+	console      interface{ Snapshot() ([]string, []string) }
+}
+
+// run opens the fixture afresh (a new view) and performs plan; it returns
+// the first checked batch whose replay differs from the live document, and
+// how, or -1.
+func (f *fuzzer) run(t *testing.T, plan []fuzzBatch, privacy string) (int, string) {
+	t.Helper()
+	path := "/mutation-fuzz.html"
+	if privacy == "allow" {
+		path += "?privacy=allow"
+	}
+	f.h.open(t, f.live, path)
+	warned, _ := f.console.Snapshot()
+	for i, b := range plan {
+		ops, _ := json.Marshal(append([]fuzzOp{}, b.Ops...)) // [], not null
+		var threw []string
+		if err := eval(f.live, "fuzzRun("+string(ops)+")", &threw); err != nil {
+			t.Fatalf("batch %d: %v", i, err)
+		}
+		if !b.Check && i < len(plan)-1 {
+			continue
+		}
+		if diff := f.compare(t, privacy); diff != "" {
+			return i, diff
+		}
+		msgs, _ := f.console.Snapshot()
+		for _, m := range msgs[len(warned):] {
+			if strings.Contains(m, "[replay]") {
+				return i, "the recorder failed: " + m
+			}
+		}
+	}
+	return -1, ""
+}
+
+// compare is the round trip's comparison (harness.roundTrip), returning
+// the first difference instead of failing the test, for shrinking.
+func (f *fuzzer) compare(t *testing.T, privacy string) string {
+	t.Helper()
+	var want norm
+	if err := eval(f.live, normalizeSrc+fmt.Sprintf(`;new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0))).then(() => {
+		const want = __normalize(document, {privacy: %q});
+		return window.__replayTestHooks.flush().then(() => want);
+	})`, privacy), &want); err != nil {
+		t.Fatal(err)
+	}
+	sid, vid := ids(t, f.live)
+	var loaded bool
+	if err := eval(f.replay, `typeof rebuild === 'function'`, &loaded); err != nil || !loaded {
+		if err := chromedp.Run(f.replay, chromedp.Navigate(f.h.url("/replay.html"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got struct {
+		Replay   norm     `json:"replay"`
+		Restored norm     `json:"restored"`
+		Warnings []string `json:"warnings"`
+	}
+	if err := eval(f.replay, fmt.Sprintf("rebuild('/test/events?sid=%s&vid=%s', %q, '/test/session-events?sid=%s')", sid, vid, privacy, sid), &got); err != nil {
+		return "rebuild: " + err.Error()
+	}
+	for _, c := range []struct{ what, want, got string }{
+		{"rebuilt DOM", want.Dom, got.Replay.Dom},
+		{"rebuilt form values", want.Forms, got.Replay.Forms},
+		{"restored DOM", want.Dom, got.Restored.Dom},
+		{"restored form values", want.Forms, got.Restored.Forms},
+	} {
+		if d := firstDiff(c.want, c.got); d != "" {
+			return c.what + " " + d
+		}
+	}
+	if len(got.Warnings) > 0 {
+		return "replaycore warning: " + got.Warnings[0]
+	}
+	var problems []string
+	f.h.coll.mu.Lock()
+	problems = append(problems, f.h.coll.problems...)
+	f.h.coll.problems = nil
+	f.h.coll.mu.Unlock()
+	if len(problems) > 0 {
+		return "upload violates docs/FORMAT.md: " + problems[0]
+	}
+	return ""
+}
+
+// firstDiff describes the first differing line of two normalizations, or
+// returns "".
+func firstDiff(want, got string) string {
+	if want == got {
+		return ""
+	}
+	wl := strings.Split(want, "\n")
+	for i, l := range linePairs(want, got) {
+		if l[0] != l[1] {
+			lo := max(0, i-3)
+			return fmt.Sprintf("differs at line %d:\n live:    %s\n rebuilt: %s\n(context, live:)\n%s", i+1, l[0], l[1], strings.Join(wl[lo:min(len(wl), i+4)], "\n"))
+		}
+	}
+	return "differs"
+}
+
+// shrink leaves operations out of a failing plan, batches first, then one
+// at a time, keeping each removal after which the plan still fails; it
+// stops after a bounded number of attempts (each is a page load and a
+// round trip) and returns the smallest failing plan it found.
+func (f *fuzzer) shrink(t *testing.T, plan []fuzzBatch, privacy string) []fuzzBatch {
+	deadline := time.Now().Add(90 * time.Second)
+	fails := func(p []fuzzBatch) bool {
+		if len(p) == 0 {
+			return false
+		}
+		p[len(p)-1].Check = true
+		at, _ := f.run(t, p, privacy)
+		return at >= 0
+	}
+	clone := func(p []fuzzBatch) []fuzzBatch {
+		out := make([]fuzzBatch, len(p))
+		for i, b := range p {
+			out[i] = fuzzBatch{Ops: append([]fuzzOp(nil), b.Ops...), Check: b.Check}
+		}
+		return out
+	}
+	cur := clone(plan)
+	for i := 0; i < len(cur) && time.Now().Before(deadline); {
+		cand := clone(append(clone(cur[:i]), cur[i+1:]...))
+		if fails(cand) {
+			cur = cand
+		} else {
+			i++
+		}
+	}
+	for i := 0; i < len(cur) && time.Now().Before(deadline); i++ {
+		for j := 0; j < len(cur[i].Ops) && time.Now().Before(deadline); {
+			cand := clone(cur)
+			cand[i].Ops = append(cand[i].Ops[:j], cand[i].Ops[j+1:]...)
+			if fails(cand) {
+				cur = cand
+			} else {
+				j++
+			}
+		}
+	}
+	for i := range cur {
+		cur[i].Check = cur[i].Check || i == len(cur)-1
+	}
+	return cur
+}
