@@ -2,6 +2,7 @@ package recorder
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -230,4 +231,61 @@ func TestTransportPagehideWithinTheKeepaliveQuota(t *testing.T) {
 		t.Errorf("segments %v of the view stored, want [0 1 3]: the snapshot, the one in flight at pagehide and the one that fitted beside it (not 2, which did not)", seqs)
 	}
 	h.coll.checkProblems(t)
+}
+
+// TestTransportClockSetBack sets the system clock back an hour in the
+// middle of a visit (by hand, or NTP correcting it). The recorder's clock
+// went back with it: the open segment ended an hour before it started
+// (start > end, which the collector refuses, losing the segment and the
+// view), and the mutation-storm budget's second never ended (now minus
+// its start stayed negative for an hour), so everything the page changed
+// for the next hour counted in one second, and capture paused as if for a
+// storm again and again. Its clock now never goes back: events keep the
+// order they happened in, and time goes on at the clock's pace.
+func TestTransportClockSetBack(t *testing.T) {
+	h := newHarness(t)
+	b := newBrowserFor(t, 3*time.Minute)
+	live := b.tab(t)
+	// 3000 mutation units (records and added nodes) a second at most:
+	// the page below stays under it, second by second.
+	h.open(t, live, "/basic.html?privacy=allow&timing="+urlq(`{flush: 300, retryBase: 100, retryMax: 1000, tick: 100, stormBudget: 3000, stormPause: 200}`))
+	flush(t, live)
+	sid, vid := ids(t, live)
+	const add = `(n) => { for (let i = 0; i < n; i++) document.body.append(document.createElement('i')); return new Promise((r) => setTimeout(r, 0)); }`
+	// Events before and after the step, in one segment.
+	act(t, live, `(async () => { const add = `+add+`; await add(500); window.__clockOffset = -3600e3; await add(500); })()`)
+	time.Sleep(1100 * time.Millisecond) // 2000 units: the next second's come in the next second
+	// Then 2000 units a second (1000 records, 1000 nodes) for 6 seconds.
+	for i := 0; i < 6; i++ {
+		act(t, live, `(`+add+`)(1000)`)
+		time.Sleep(1100 * time.Millisecond)
+		if s := state(t, live); s.Paused != "" || !s.Recording {
+			t.Errorf("%d s after the clock went back: paused %q, recording %v", i+1, s.Paused, s.Recording)
+		}
+	}
+	flush(t, live)
+	h.coll.checkProblems(t)
+	var last int64
+	for _, u := range h.coll.snapshot() {
+		if u.Start > u.End {
+			t.Errorf("segment %d: start %d after end %d (the collector refuses it)", u.Seq, u.Start, u.End)
+		}
+		for _, e := range u.Events {
+			var ev struct {
+				Type      int   `json:"type"`
+				Timestamp int64 `json:"timestamp"`
+			}
+			json.Unmarshal(e, &ev)
+			if ev.Timestamp < last {
+				t.Errorf("segment %d: an event at %d after one at %d", u.Seq, ev.Timestamp, last)
+			}
+			last = ev.Timestamp
+			if ev.Type == 5 && strings.Contains(string(e), `"replay/paused"`) {
+				t.Errorf("segment %d: capture paused: %s", u.Seq, e)
+			}
+		}
+	}
+	if views := h.coll.views(sid); len(views) != 1 || len(views[vid]) == 0 {
+		t.Errorf("%d views recorded, want the one", len(views))
+	}
 }

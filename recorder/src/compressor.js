@@ -44,10 +44,9 @@ export function startCompressor(url) {
   try {
     if (!self.CompressionStream || !url) return;
     worker = new Worker(url);
-    worker.onmessage = (e) => {
-      const p = pending.get(e.data[0]);
-      pending.delete(e.data[0]);
-      if (p) p[1](e.data[1]);
+    worker.onmessage = ({ data: [k, r] }) => {
+      pending.get(k)?.[1](r);
+      pending.delete(k);
     };
     worker.onerror = worker.onmessageerror = fail;
   } catch (e) {
@@ -58,7 +57,7 @@ export function startCompressor(url) {
 
 // The worker died or never started: the segments it held are compressed here.
 function fail() {
-  if (worker) worker.terminate();
+  worker?.terminate();
   worker = null;
   for (const [parts, resolve] of pending.values()) here(parts).then(resolve);
   pending.clear();

@@ -19,12 +19,12 @@ function rate(v) {
 
 /** Normalizes options (init's names) into the recorder's configuration. */
 export function configure(o, scriptURL) {
-  let endpoint;
+  // An endpoint that is not a URL: the default, which fetch and
+  // sendBeacon resolve against the page.
+  let endpoint = ENDPOINT;
   try {
     endpoint = new URL(str(o.endpoint) || ENDPOINT, scriptURL).href;
-  } catch (e) {
-    endpoint = new URL(ENDPOINT, location.href).href;
-  }
+  } catch (e) { /* the default */ }
   const level = levelNamed(o.defaultPrivacyLevel || o.privacy);
   const token = str(o.clientToken);
   const c = {

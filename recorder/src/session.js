@@ -38,15 +38,16 @@ export function readCookie() {
   return !cookies ? memo : m ? { id: m[1], created: +m[2], expires: +m[3], sampled: m[4] === '1' } : null;
 }
 
-/** Whether session s is still valid at time t. */
-export const alive = (s, t) => !!s && t < s.expires && t < s.created + MAX_AGE;
+/** Whether session s (null when there is none) is still valid at time t (truthy). */
+export const alive = (s, t) => s && t < s.expires && t < s.created + MAX_AGE;
 
+// Written only for a live session: max-age is positive.
 function writeCookie(s) {
   memo = s;
   if (!cookies) return;
   try {
     document.cookie = '_replay_s=' + ['v1', s.id, s.created, s.expires, +s.sampled].join(':') +
-      ';path=/;max-age=' + Math.max(0, Math.ceil((s.created + MAX_AGE - now()) / 1000)) + ';SameSite=Lax' + (location.protocol === 'https:' ? ';Secure' : '');
+      ';path=/;max-age=' + Math.ceil((s.created + MAX_AGE - now()) / 1000) + ';SameSite=Lax' + (location.protocol === 'https:' ? ';Secure' : '');
   } catch (e) { /* checked below */ }
   const back = readCookie();
   if (!back || back.id !== s.id) cookies = false; // not kept: this page's memory holds the session

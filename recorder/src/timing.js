@@ -44,5 +44,14 @@ export const SCROLL_SAMPLE = 100;
 
 const offset = () => (typeof hooks.offset === 'function' ? +hooks.offset() || 0 : 0);
 
-/** Current time in ms since the epoch (test clock aware). */
-export const now = TEST_HOOKS ? () => Date.now() + offset() : () => Date.now();
+// The recorder's clock never goes back. A system clock set back (by hand,
+// or NTP correcting it) would have a segment end before it starts, which
+// the collector refuses, and the storm budget's second last until the
+// clock caught up: the time it went back is added from then on (events
+// keep their order; time goes on at the clock's pace).
+let skew = 0;
+let last = 0;
+const mono = (t) => (t + skew < last && (skew = last - t), (last = t + skew));
+
+/** Current time in ms since the epoch (test clock aware), never going back. */
+export const now = TEST_HOOKS ? () => mono(Date.now() + offset()) : () => mono(Date.now());

@@ -19,8 +19,8 @@ let gap; // a segment was dropped: nothing but a full snapshot may follow it
 /** The segments waiting for upload (the one in flight first). */
 export const queued = () => q;
 
-function request(s, body, beacon) {
-  const gz = s.q['enc'] === 'gzip';
+function request(s, beacon) {
+  const body = s.body;
   const url = cfg.upload + new URLSearchParams(s.q);
   if (beacon) {
     try {
@@ -30,7 +30,7 @@ function request(s, body, beacon) {
     } catch (e) { /* no sendBeacon: fetch */ }
   }
   const headers = { 'Content-Type': 'application/json' };
-  if (gz) headers['Content-Encoding'] = 'gzip';
+  if (s.q['enc'] === 'gzip') headers['Content-Encoding'] = 'gzip';
   return fetch(url, { method: 'POST', body, headers, keepalive: beacon || body.length < 60000 });
 }
 
@@ -54,7 +54,7 @@ function pump() {
   if (busy || timer || !q.length || halted) return;
   const s = q[0];
   busy = true;
-  new Promise((resolve) => resolve(request(s, s.body))).then((res) => answer(s, res.status, res.headers.get('Retry-After')), () => answer(s, 0));
+  new Promise((resolve) => resolve(request(s))).then((res) => answer(s, res.status, res.headers.get('Retry-After')), () => answer(s, 0));
 }
 
 function answer(s, status, retryAfter) {
@@ -100,18 +100,14 @@ function keep(f) {
 export function online() {
   if (!timer) return;
   clearTimeout(timer);
-  timer = 0;
-  attempt = 0;
+  timer = attempt = 0;
   pump();
 }
 
-/** Drops everything and sends nothing more. */
+/** Drops everything and sends nothing more (a pending retry finds it halted). */
 export function haltUploads() {
   halted = true;
   q = [];
-  bytes = 0;
-  clearTimeout(timer);
-  timer = 0;
 }
 
 /**
@@ -123,11 +119,11 @@ export function unload(uncompressed) {
   let budget = BEACON_BYTES;
   // Whether the segment went: a beacon refused (over the browser's
   // quota) takes nothing off the budget, so a smaller one may still fit.
-  const send = (s, body) => {
-    const size = new Blob([body]).size;
+  const send = (s) => {
+    const size = s.body.length;
     let p;
     try {
-      p = size <= budget && request(s, body, true);
+      p = size <= budget && request(s, true);
       p.catch?.(() => {});
     } catch (e) {
       p = 0; // over the keepalive quota
@@ -136,19 +132,18 @@ export function unload(uncompressed) {
     return p;
   };
   // The segment in flight stays: its answer still comes.
-  keep((s, i) => (busy && !i) || !send(s, s.body));
+  keep((s, i) => (busy && !i) || !send(s));
   for (const s of uncompressed) {
-    const body = text(s);
     s.q['enc'] = 'identity';
-    s.q.raw = new Blob([body]).size;
-    send(s, body);
+    s.q.raw = (s.body = new TextEncoder().encode(text(s))).length;
+    send(s);
   }
 }
 
 /** Milliseconds a Retry-After header asks to wait (seconds or an HTTP date). */
 export function retryDelay(v) {
-  // A number of seconds (null and '' read as 0), else a date; NaN, from
-  // neither, ends as 0.
+  // A number of seconds (null and '' read as 0), else a date (past, it is
+  // below the backoff, which wins); NaN, from neither, ends as 0.
   const s = +v;
-  return (s >= 0 ? s * 1000 : Math.max(0, Date.parse(v) - now())) || 0;
+  return (s >= 0 ? s * 1000 : Date.parse(v) - now()) || 0;
 }
