@@ -167,3 +167,28 @@ func TestRoundSignificant(t *testing.T) {
 		}
 	}
 }
+
+// TestUserFilterTotal: a user filter alone is counted from session_users,
+// where a session has a row per matching id, name and email; each session
+// counts once ("ann1" is the id of sessions 1, 5 and 9 and begins the
+// email of 1, 10 and 11).
+func TestUserFilterTotal(t *testing.T) {
+	s := openTest(t)
+	defer s.Close()
+	for i := range 12 {
+		seg := newSeg(storetest.ID(fmt.Sprintf("user%02d", i)), storetest.ID("view"), 0, int64(1000*i), int64(1000*i+500))
+		seg.Update = func(s *store.Session) {
+			s.UserID, s.UserName, s.UserEmail = fmt.Sprintf("ann%d", i%4), fmt.Sprintf("Ann %d", i), fmt.Sprintf("ann%d@example.org", i)
+		}
+		mustPut(t, s, seg)
+	}
+	for _, c := range []struct {
+		prefix string
+		want   int
+	}{{"ann", 12}, {"ANN1", 5}, {"ann 1", 3}, {"ann3@", 1}, {"bob", 0}} {
+		ids, total := listAll(t, s, store.Query{User: c.prefix, Limit: 2})
+		if len(ids) != c.want || total != c.want {
+			t.Errorf("%q: listed %d, Total %d, want %d", c.prefix, len(ids), total, c.want)
+		}
+	}
+}

@@ -143,16 +143,24 @@ func (s *Store) ListSessions(ctx context.Context, q store.Query) (*store.Session
 	if q.HasDeadClicks {
 		where = append(where, "dead_clicks > 0")
 	}
+	// A URL or user filter alone is counted from its own index, without
+	// reading a sessions row per match.
+	var sole *soleCount
 	if u := q.URL; u != "" {
-		w, a, err := s.urlFilter(ctx, u)
+		w, a, matching, arg, err := s.urlFilter(ctx, u)
 		if err != nil {
 			return nil, err
 		}
 		where, args = append(where, w), append(args, a...)
+		sole = &soleCount{`SELECT count(DISTINCT sess) FROM session_urls WHERE url IN (` + matching + `)`, []any{arg}}
 	}
 	if u := strings.ToLower(q.User); u != "" {
 		where = append(where, `id IN (SELECT session FROM session_users WHERE term >= ? AND term < ?)`)
 		args = append(args, u, u+"\U0010FFFF")
+		sole = &soleCount{`SELECT count(DISTINCT session) FROM session_users WHERE term >= ? AND term < ?`, []any{u, u + "\U0010FFFF"}}
+	}
+	if len(where) != 1 {
+		sole = nil
 	}
 
 	page := &store.SessionPage{}
@@ -205,7 +213,7 @@ func (s *Store) ListSessions(ctx context.Context, q store.Query) (*store.Session
 		page.Total = len(page.Sessions)
 		return page, nil
 	}
-	page.Total, err = s.countSessions(ctx, q, where, args)
+	page.Total, err = s.countSessions(ctx, q, where, args, sole)
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +262,7 @@ type listTuning struct {
 	expireSlice time.Duration
 }
 
-var defaultListTuning = listTuning{broadURLs: 2000, broadURLLinks: 20000, estimateSample: 5000, exactCountBelow: 20000,
+var defaultListTuning = listTuning{broadURLs: 2000, broadURLLinks: 5000, estimateSample: 5000, exactCountBelow: 20000,
 	expireSlice: 20 * time.Millisecond}
 
 // urlFilter returns the WHERE clause (and its arguments) of a URL
@@ -267,37 +275,46 @@ var defaultListTuning = listTuning{broadURLs: 2000, broadURLLinks: 20000, estima
 // session in 50 matches, so a page costs a few thousand lookups. The check
 // lower-cases ASCII only, as the trigram index folds ASCII case; a term
 // with other characters goes through the trigram index in both cases.
-func (s *Store) urlFilter(ctx context.Context, u string) (string, []any, error) {
+//
+// It also returns the query of the matching URLs' ids and its argument.
+func (s *Store) urlFilter(ctx context.Context, u string) (clause string, args []any, matching string, arg any, err error) {
 	if strings.IndexByte(u, 0) >= 0 {
 		// SQLite's FTS5 query parser ends the string at a NUL and
 		// fails; no stored URL holds one anyway.
-		return "", nil, fmt.Errorf("%w: a URL filter cannot contain a NUL character", store.ErrInvalid)
+		return "", nil, "", nil, fmt.Errorf("%w: a URL filter cannot contain a NUL character", store.ErrInvalid)
 	}
-	matching, arg := `SELECT id FROM urls WHERE instr(lower(url), ?) > 0`, any(strings.ToLower(u))
+	matching, arg = `SELECT id FROM urls WHERE instr(lower(url), ?) > 0`, any(strings.ToLower(u))
 	if len([]rune(u)) >= 3 {
 		// An FTS5 phrase of a trigram-tokenized column matches any
 		// substring, case-insensitively; quotes are doubled inside.
 		matching, arg = `SELECT rowid FROM url_fts WHERE url_fts MATCH ?`, `"`+strings.ReplaceAll(u, `"`, `""`)+`"`
 	}
 	var urls, links int
-	err := s.rdb.QueryRowContext(ctx, fmt.Sprintf(`SELECT
+	err = s.rdb.QueryRowContext(ctx, fmt.Sprintf(`SELECT
 		(SELECT count(*) FROM (%[1]s LIMIT %[2]d)),
 		(SELECT count(*) FROM (SELECT 1 FROM session_urls WHERE url IN (%[1]s LIMIT %[2]d) LIMIT %[3]d))`,
 		matching, s.tune.broadURLs+1, s.tune.broadURLLinks+1), arg, arg).Scan(&urls, &links)
 	if err != nil {
-		return "", nil, err
+		return "", nil, "", nil, err
 	}
 	if urls <= s.tune.broadURLs && links <= s.tune.broadURLLinks {
-		return `rid IN (SELECT sess FROM session_urls WHERE url IN (` + matching + `))`, []any{arg}, nil
+		return `rid IN (SELECT sess FROM session_urls WHERE url IN (` + matching + `))`, []any{arg}, matching, arg, nil
 	}
 	if isASCII(u) {
 		return `EXISTS (SELECT 1 FROM session_urls su JOIN urls u ON u.id = su.url
-			WHERE su.sess = sessions.rid AND instr(lower(u.url), ?) > 0)`, []any{strings.ToLower(u)}, nil
+			WHERE su.sess = sessions.rid AND instr(lower(u.url), ?) > 0)`, []any{strings.ToLower(u)}, matching, arg, nil
 	}
 	// The unary + keeps SQLite from probing session_urls once per
 	// matching URL: it reads the session's own rows by primary key and
 	// checks each against the (materialized) list.
-	return `EXISTS (SELECT 1 FROM session_urls su WHERE su.sess = sessions.rid AND +su.url IN (` + matching + `))`, []any{arg}, nil
+	return `EXISTS (SELECT 1 FROM session_urls su WHERE su.sess = sessions.rid AND +su.url IN (` + matching + `))`, []any{arg}, matching, arg, nil
+}
+
+// soleCount counts the sessions of a query with one filter from that
+// filter's own index.
+type soleCount struct {
+	query string
+	args  []any
 }
 
 func isASCII(s string) bool {
@@ -318,10 +335,14 @@ const DefaultCountBudget = 40 * time.Millisecond
 // estimated instead: the share of matches among the newest
 // listTuning.estimateSample sessions of the query's time range, times the sessions in that range,
 // rounded to two significant digits.
-func (s *Store) countSessions(ctx context.Context, q store.Query, where []string, args []any) (int, error) {
+func (s *Store) countSessions(ctx context.Context, q store.Query, where []string, args []any, sole *soleCount) (int, error) {
 	filter := ""
 	if len(where) > 0 {
 		filter = " WHERE " + strings.Join(where, " AND ")
+	}
+	countQuery, countArgs := `SELECT count(*) FROM sessions`+filter, args
+	if sole != nil {
+		countQuery, countArgs = sole.query, sole.args
 	}
 	// The sessions of the time range: from the table's b-tree pages alone
 	// when there is no range.
@@ -351,7 +372,7 @@ func (s *Store) countSessions(ctx context.Context, q store.Query, where []string
 		defer cancel()
 	}
 	var n int
-	err := s.rdb.QueryRowContext(cctx, `SELECT count(*) FROM sessions`+filter, args...).Scan(&n)
+	err := s.rdb.QueryRowContext(cctx, countQuery, countArgs...).Scan(&n)
 	if err == nil || ctx.Err() != nil || cctx.Err() == nil {
 		return n, err
 	}
@@ -366,8 +387,24 @@ func (s *Store) countSessions(ctx context.Context, q store.Query, where []string
 	if sampled < s.tune.estimateSample {
 		return matched, nil // the sample was the whole range
 	}
-	return roundSignificant(float64(matched) / float64(sampled) * float64(inRange)), nil
+	estimate := roundSignificant(float64(matched) / float64(sampled) * float64(inRange))
+	if matched < estimateMinMatches {
+		// Too few matches to extrapolate from (a few in the sample are
+		// off by half), and a narrow filter usually counts quickly from
+		// its index: a longer try before settling for the estimate.
+		cctx, cancel := context.WithTimeout(ctx, 4*s.opts.CountBudget)
+		defer cancel()
+		err := s.rdb.QueryRowContext(cctx, countQuery, countArgs...).Scan(&n)
+		if err == nil || ctx.Err() != nil || cctx.Err() == nil {
+			return n, err
+		}
+	}
+	return estimate, nil
 }
+
+// estimateMinMatches: an estimate extrapolated from fewer matches in the
+// sample than this gets a second, longer try at the exact count.
+const estimateMinMatches = 100
 
 // roundSignificant rounds x to two significant digits, so an estimate
 // reads as one (372,415 → 370,000).
