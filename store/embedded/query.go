@@ -358,22 +358,29 @@ func (s *Store) countSessions(ctx context.Context, q store.Query, where []string
 	if len(rangeWhere) > 0 {
 		rangeFilter = " WHERE " + strings.Join(rangeWhere, " AND ")
 	}
-	var inRange int
-	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM sessions`+rangeFilter, rangeArgs...).Scan(&inRange); err != nil {
-		return 0, err
+	countRange := func() (int, error) {
+		var n int
+		err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM sessions`+rangeFilter, rangeArgs...).Scan(&n)
+		return n, err
 	}
 	if len(where) == len(rangeWhere) {
-		return inRange, nil // no filter but the range
+		return countRange() // no filter but the range
 	}
-	cctx := ctx
-	if inRange >= s.tune.exactCountBelow {
-		var cancel context.CancelFunc
-		cctx, cancel = context.WithTimeout(ctx, s.opts.CountBudget)
-		defer cancel()
-	}
+	cctx, cancel := context.WithTimeout(ctx, s.opts.CountBudget)
+	defer cancel()
 	var n int
 	err := s.rdb.QueryRowContext(cctx, countQuery, countArgs...).Scan(&n)
 	if err == nil || ctx.Err() != nil || cctx.Err() == nil {
+		return n, err
+	}
+	// Counted only now: over the whole table it reads every page of its
+	// smallest index, 10 ms over a million sessions.
+	inRange, err := countRange()
+	if err != nil {
+		return 0, err
+	}
+	if inRange < s.tune.exactCountBelow {
+		err := s.rdb.QueryRowContext(ctx, countQuery, countArgs...).Scan(&n)
 		return n, err
 	}
 	// Out of time: estimate.
