@@ -32,8 +32,8 @@ export function configure(o, scriptURL) {
     upload: endpoint + (endpoint.includes('?') ? '&' : '?') + (token && 'ct=' + encodeURIComponent(token) + '&'),
     meta: {},
     rate: rate(o.sampleRate) * rate(o.replaySampleRate ?? o.sessionReplaySampleRate), // 0–10000: sampled sessions per 10,000
-    track: str(o.trackInteractions ?? o.trackUserInteractions) !== 'false', // false or "false" (a data- attribute)
-    manual: o.startSessionReplayRecordingManually === true || str(o.start).toLowerCase() === 'manual',
+    track: str(o.trackInteractions ?? o.trackUserInteractions) != 'false', // false or "false" (a data- attribute)
+    manual: o.startSessionReplayRecordingManually === true || str(o.start).toLowerCase() == 'manual',
     privacy: level < 0 ? 1 : level, // mask-user-input by default
   };
   for (const k of META) c.meta[k] = str(o[k]);
@@ -41,4 +41,4 @@ export function configure(o, scriptURL) {
 }
 
 /** Options from the script tag's data- attributes, or null when it has none. */
-export const fromScript = (script) => (script && KEYS.some((k) => script.dataset[k] !== undefined) ? script.dataset : null);
+export const fromScript = (script) => (script && KEYS.some((k) => k in script.dataset) ? script.dataset : null);

@@ -11,10 +11,10 @@ import { serveCompression } from './compressor.js';
 
 function boot() {
   const script = document.currentScript;
-  const scriptURL = script?.src || location.href;
+  const src = script?.src;
 
   // Every method is guarded (it never throws into the page) and does nothing before init.
-  const safe = (fn) => (...args) => (cfg ? guard(fn, ...args) : undefined);
+  const safe = (fn) => (...args) => cfg && guard(fn, ...args);
 
   const api = {
     /** Configures the recorder (once) and starts it unless start is manual. */
@@ -23,7 +23,7 @@ function boot() {
         guard(() => {
           // The worker is this script (same origin, no blob: URL); without
           // one (an inline copy) compression happens on the main thread.
-          init(configure(options || {}, scriptURL), script && script.src);
+          init(configure(options || {}, src || location.href), src);
           if (!cfg.manual) start();
         });
       }
@@ -42,13 +42,16 @@ function boot() {
   window.SessionReplay = api;
   // A same-origin frame of a recorded page is recorded by the page (as part
   // of its document), not on its own.
-  let framed = false;
+  let framed;
   try {
     framed = window.parent !== window && !!window.parent.SessionReplay?.version;
   } catch (e) { /* cross-origin parent: this frame records itself */ }
-  const fromTag = framed ? null : fromScript(script);
+  const fromTag = !framed && fromScript(script);
   if (fromTag) api.init(fromTag);
-  for (const [method, ...args] of Array.isArray(queued) ? queued : []) if (typeof api[method] === 'function') api[method](...args);
+  // Each guarded: an entry that is not [method, ...args] (null, an
+  // object, an unknown or inherited name) threw into the page, and the
+  // calls after it were lost.
+  for (const c of Array.isArray(queued) ? queued : []) guard(([method, ...args]) => api[method](...args), c);
 }
 
 if (typeof window == 'object') boot();

@@ -41,7 +41,7 @@ export function addEvent(ev) {
   s.parts.push(json);
   s.q.n++;
   s.q.end = ev.timestamp;
-  if (ev.type === 2) s.q.full = 1;
+  if (ev.type == 2) s.q.full = 1;
   s.chars += json.length + 1;
   if (s.chars / ratio >= SEGMENT_BYTES) closeSegment();
 }

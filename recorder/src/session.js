@@ -35,7 +35,7 @@ export function readCookie() {
   } catch (e) {
     cookies = false;
   }
-  return !cookies ? memo : m ? { id: m[1], created: +m[2], expires: +m[3], sampled: m[4] === '1' } : null;
+  return !cookies ? memo : m ? { id: m[1], created: +m[2], expires: +m[3], sampled: m[4] > 0 } : null;
 }
 
 /** Whether session s (null when there is none) is still valid at time t (truthy). */

@@ -51,7 +51,7 @@ const offset = () => (typeof hooks.offset === 'function' ? +hooks.offset() || 0 
 // keep their order; time goes on at the clock's pace).
 let skew = 0;
 let last = 0;
-const mono = (t) => (t + skew < last && (skew = last - t), (last = t + skew));
+const mono = (t) => ((last = Math.max(last, t + skew)), (skew = last - t), last);
 
 /** Current time in ms since the epoch (test clock aware), never going back. */
 export const now = TEST_HOOKS ? () => mono(Date.now() + offset()) : () => mono(Date.now());

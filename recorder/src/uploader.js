@@ -29,8 +29,7 @@ function request(s, beacon) {
       return navigator.sendBeacon(url, new Blob([body], { type: 'text/plain' }));
     } catch (e) { /* no sendBeacon: fetch */ }
   }
-  const headers = { 'Content-Type': 'application/json' };
-  if (s.q['enc'] === 'gzip') headers['Content-Encoding'] = 'gzip';
+  const headers = { 'Content-Type': 'application/json', ...(s.q['enc'] == 'gzip' && { 'Content-Encoding': 'gzip' }) };
   return fetch(url, { method: 'POST', body, headers, keepalive: beacon || body.length < 60000 });
 }
 
@@ -60,8 +59,8 @@ function pump() {
 function answer(s, status, retryAfter) {
   guard(() => {
     busy = false;
-    if (q[0] !== s) return pump(); // sent at pagehide meanwhile
-    if (status === 0 || status === 408 || status === 429 || status >= 500) {
+    if (q[0] != s) return pump(); // sent at pagehide meanwhile
+    if (!status || status == 408 || status == 429 || status > 499) {
       const delay = Math.min(T.retryMax, T.retryBase * 2 ** attempt++) * (0.75 + Math.random() / 4);
       timer = setTimeout(() => {
         timer = 0;
@@ -72,7 +71,7 @@ function answer(s, status, retryAfter) {
     q.shift(); // s
     bytes -= s.body.length;
     attempt = 0;
-    if (status === 410) sessionGone(s.q.sid);
+    if (status == 410) sessionGone(s.q.sid);
     else if (/^(?:400|409|411|413|415)$/.test(status)) {
       // Refused: what follows it cannot be replayed without it, so what
       // is queued is dropped but full snapshots, and so is every segment
