@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"math"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -322,4 +323,40 @@ func TestAPIQueueWithJunk(t *testing.T) {
 	// Not checkProblems: the user set before the recorder started goes
 	// between replay/view and the full snapshot, where the harness wants
 	// nothing (docs/FORMAT.md, "Segment upload"; the collector allows it).
+}
+
+// TestSessionCookieReadAsTheRecorderReadsIt compares ParseCookie with the
+// recorder's own reading of the cookie (the regular expression in
+// src/session.js): the handler leaves the recorder out of a page when
+// ParseCookie finds a live unsampled session, so a value the recorder
+// does not take (and replaces with a session of its own) must not be
+// taken here either. ParseInt took signed times ("+1700000000000").
+func TestSessionCookieReadAsTheRecorderReadsIt(t *testing.T) {
+	src, err := sources.ReadFile("src/session.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`_replay_s=(v1:[^/]*)\(\?:;\|\$\)/`).FindSubmatch(src)
+	if m == nil {
+		t.Fatal("no cookie expression in src/session.js")
+	}
+	// The JS expression's syntax is RE2's here ([\w-], \d, groups).
+	js := regexp.MustCompile(`^` + string(m[1]) + `$`)
+	id := "AAAAAAAAAAAAAAAAAAAAAA"
+	for _, v := range []string{
+		"v1:" + id + ":1699999000000:1700000600000:0",
+		"v1:" + id + ":+1699999000000:+1700000600000:0",
+		"v1:" + id + ":1699999000000:+1700000600000:1",
+		"v1:" + id + ":-1:1700000600000:0",
+		"v1:" + id + ":01699999000000:1700000600000:0",
+		"v1:" + id + "::1700000600000:0",
+		"v1:" + id + ":1 :1700000600000:0",
+		"v1:" + id + ":0x10:1700000600000:0",
+		"v1:" + id + ":1_000:1700000600000:0",
+	} {
+		_, ok := ParseCookie(v)
+		if want := js.MatchString(v); ok != want {
+			t.Errorf("ParseCookie(%q) ok=%v, the recorder takes it: %v", v, ok, want)
+		}
+	}
 }

@@ -30,7 +30,7 @@ const MaxSessionAge = 4 * time.Hour
 // for a malformed value.
 func ParseCookie(value string) (Session, bool) {
 	p := strings.Split(value, ":")
-	if len(p) != 5 || p[0] != "v1" || !validSessionID(p[1]) || (p[4] != "0" && p[4] != "1") {
+	if len(p) != 5 || p[0] != "v1" || !validSessionID(p[1]) || !digits(p[2]) || !digits(p[3]) || (p[4] != "0" && p[4] != "1") {
 		return Session{}, false
 	}
 	created, err1 := strconv.ParseInt(p[2], 10, 64)
@@ -87,6 +87,19 @@ func roundHalfUp(v float64) float64 {
 		return f + 1
 	}
 	return f
+}
+
+// digits reports whether s is a run of decimal digits, as the recorder
+// reads the cookie's times: ParseInt alone took "+1700000000000" too, a
+// cookie the recorder ignores (it starts a session of its own) while the
+// handler, finding it live and unsampled, left the recorder out.
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func validSessionID(s string) bool {
