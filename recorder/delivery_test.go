@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
@@ -358,5 +359,78 @@ func TestSessionCookieReadAsTheRecorderReadsIt(t *testing.T) {
 		if want := js.MatchString(v); ok != want {
 			t.Errorf("ParseCookie(%q) ok=%v, the recorder takes it: %v", v, ok, want)
 		}
+	}
+}
+
+// TestTransportGoneWhileIdle: a session deleted (410) while capture is
+// paused for inactivity must not be posted to again when the visitor comes
+// back; the resumed view belongs to the new session.
+func TestTransportGoneWhileIdle(t *testing.T) {
+	h := newHarness(t)
+	b := newBrowserFor(t, 2*time.Minute)
+	live := b.tab(t)
+	first, _ := h.pileUp(t, live)
+	// The visitor goes idle: the session expires, capture pauses.
+	act(t, live, `window.__clockOffset = 16 * 60e3`)
+	waitFor(t, 15*time.Second, "the idle pause", func() bool { return state(t, live).Paused == "idle" })
+	// The collector is back and says the session was deleted.
+	h.coll.set(func(c *collector) { c.down, c.gone = false, first })
+	waitFor(t, 15*time.Second, "a new session", func() bool { return sessionID(t, live) != first })
+	waitFor(t, 15*time.Second, "the queue to empty", func() bool { return state(t, live).Queue == 0 })
+	n := h.coll.count()
+	// The visitor is back.
+	time.Sleep(1100 * time.Millisecond)
+	if err := chromedp.Run(live, chromedp.MouseEvent(input.MouseMoved, 100, 100)); err != nil {
+		t.Fatal(err)
+	}
+	act(t, live, "reorder")
+	time.Sleep(2 * time.Second)
+	sid := sessionID(t, live)
+	old, neu := 0, 0
+	for _, u := range h.coll.snapshot()[n:] {
+		if u.Sid == first {
+			old++
+		} else if u.Sid == sid {
+			neu++
+		}
+	}
+	t.Logf("after the visitor came back: %d uploads under the deleted session, %d under the new one %s", old, neu, sid)
+	if old > 0 || neu == 0 {
+		t.Errorf("the recorder keeps posting under the deleted session")
+	}
+}
+
+// TestTransportStopThenLeave: what was recorded before
+// stopSessionReplayRecording() is still delivered when the visitor leaves
+// the page before the queue has drained.
+func TestTransportStopThenLeave(t *testing.T) {
+	h := newHarness(t)
+	b := newBrowserFor(t, 2*time.Minute)
+	h.srv.Config.Handler.(*http.ServeMux).HandleFunc("/slow/segments", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("seq") == "1" {
+			time.Sleep(3 * time.Second)
+		}
+		h.coll.ServeHTTP(w, r)
+	})
+	live := b.tab(t)
+	h.open(t, live, "/basic.html?privacy=allow&endpoint=/slow/segments&timing="+urlq(`{flush: 600000, retryBase: 100, retryMax: 1000, tick: 100}`))
+	flush(t, live)
+	sid, vid := ids(t, live)
+	for i := 0; i < 3; i++ {
+		act(t, live, randomText(2000))
+	}
+	waitFor(t, 10*time.Second, "three segments queued", func() bool { return state(t, live).Queue == 3 })
+	act(t, live, `SessionReplay.stopSessionReplayRecording()`)
+	if err := chromedp.Run(live, chromedp.Navigate(h.url("/basic.html?notag"))); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Second)
+	var seqs []int
+	for _, u := range h.coll.views(sid)[vid] {
+		seqs = append(seqs, u.Seq)
+	}
+	t.Logf("stored after stop and leave: %v", seqs)
+	if len(seqs) != 4 {
+		t.Errorf("segments recorded before stop were lost at pagehide")
 	}
 }

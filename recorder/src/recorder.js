@@ -294,6 +294,7 @@ export function halt() {
 export function sessionGone(sid) {
   if (sid != session.id) return;
   session = newSession(cfg);
+  viewURL = ''; // paused, the resume starts a view in the new session
   if (!session.sampled) stop();
   else if (recording) newView();
 }
@@ -368,7 +369,6 @@ export function leaving() {
 
 /** pagehide: nothing more comes from this page unless it comes back from the back/forward cache. */
 export function pageHide() {
-  if (!started) return;
   gone = true;
   if (recording) flushPending();
   unload(takeUncompressed());
