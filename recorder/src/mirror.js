@@ -18,7 +18,7 @@ export function ensureId(n) {
 /** The parent of n in the flattened tree (a shadow root's host). */
 export function parentOf(n) {
   const p = n.parentNode;
-  return p && p.nodeType === 11 ? p.host : p;
+  return p?.nodeType === 11 ? p.host : p;
 }
 
 /** The id of the nearest recorded node at or above n (hidden boxes included), or -1. */

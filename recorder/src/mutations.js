@@ -124,7 +124,7 @@ function process(records) {
 
   // An element whose level may have changed is removed and added again.
   for (const el of privacy) {
-    if (el.isConnected && idOf(el) && el.parentNode) {
+    if (el.isConnected && idOf(el)) { // an element in the document has a parent
       if (!removed.has(el)) removed.set(el, el.parentNode);
       added.add(el);
     }
@@ -179,7 +179,7 @@ function process(records) {
     for (; next && pending.delete(next); next = next.nextSibling) chain.push(next);
     const p = n.parentNode;
     const shadow = p.nodeType === 11;
-    const pe = shadow ? p.host : p;
+    const pe = parentOf(n);
     const lvl = level(pe);
     if (lvl === HIDDEN) continue;
     const nextId = next ? idOf(next) || null : null;
@@ -194,12 +194,12 @@ function process(records) {
   // text children: the first carries the whole sheet.
   for (const t of texts) {
     const p = t.parentNode;
-    if (p && p.nodeType === 1 && tagOf(p) === 'style') for (const c of p.childNodes) if (c.nodeType === 3) texts.add(c);
+    if (p?.nodeType === 1 && tagOf(p) === 'style') for (const c of p.childNodes) if (c.nodeType === 3) texts.add(c);
   }
   for (const t of texts) {
     const p = t.parentNode;
     const pe = p && parentOf(t);
-    const ptag = p && p.nodeType === 1 ? tagOf(p) : '';
+    const ptag = p?.nodeType === 1 ? tagOf(p) : '';
     if (ptag === 'textarea') areas.add(p);
     const id = pe && ptag !== 'script' && ptag !== 'textarea' ? live(t, pe) : 0;
     if (!id) continue;

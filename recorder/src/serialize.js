@@ -168,10 +168,7 @@ function element(el, lvl) {
   if (rootId) sn.rootId = rootId;
   if (lvl === HIDDEN) {
     // A box of the same size; nothing of the content.
-    for (const k of ['class', 'id']) {
-      const v = getAttributeF.call(el, k);
-      if (v) attrs[k] = v;
-    }
+    for (const k of ['class', 'id']) attrs[k] = getAttributeF.call(el, k) || undefined;
     attrs[ATTR] = 'hidden';
     box(el, attrs);
     return sn;
@@ -189,10 +186,7 @@ function element(el, lvl) {
       const type = el.type;
       const v = controlValue(el, tag, lvl);
       if (type === 'checkbox' || type === 'radio') {
-        if (v !== null) {
-          delete attrs.checked;
-          if (el.checked) attrs.checked = true;
-        }
+        if (v !== null) attrs.checked = el.checked || undefined; // left out of the JSON
       } else if (v || 'value' in attrs) {
         // The current value; an empty value attribute stays (on a button it is an empty label, not "Submit").
         attrs.value = v;
@@ -200,25 +194,20 @@ function element(el, lvl) {
       break;
     }
     case 'textarea': {
-      const v = controlValue(el, tag, lvl);
-      if (v) attrs.value = v;
+      attrs.value = controlValue(el, tag, lvl) || undefined;
       deep = false;
       break;
     }
     case 'option':
-      if (!stateMasked(el, lvl)) {
-        delete attrs.selected;
-        if (el.selected) attrs.selected = true;
-      }
+      if (!stateMasked(el, lvl)) attrs.selected = el.selected || undefined; // left out of the JSON
       break;
     case 'img':
       if (lvl >= MASK) box(el, attrs);
       break;
     case 'style':
       // A style element without text (rules from insertRule) carries them as rrweb's _cssText.
-      if (el.sheet && !Array.prototype.some.call(el.childNodes, (c) => c.nodeType === 3)) {
-        const css = sheetText(el.sheet);
-        if (css) attrs._cssText = css;
+      if (el.sheet && ![].some.call(el.childNodes, (c) => c.nodeType === 3)) {
+        attrs._cssText = sheetText(el.sheet) || undefined;
       }
       break;
     case 'link': {
@@ -230,10 +219,7 @@ function element(el, lvl) {
       break;
     }
     case 'canvas':
-      if (lvl < MASK) {
-        const url = snapshotCanvas(el);
-        if (url) attrs.rr_dataURL = url;
-      }
+      if (lvl < MASK) attrs.rr_dataURL = snapshotCanvas(el) || undefined;
       break;
     case 'video':
     case 'audio':
@@ -264,10 +250,8 @@ function element(el, lvl) {
     } catch (e) { /* no popover support */ }
   }
   if (!newly) {
-    const sl = el.scrollLeft;
-    const st = el.scrollTop;
-    if (sl) attrs.rr_scrollLeft = sl;
-    if (st) attrs.rr_scrollTop = st;
+    attrs.rr_scrollLeft = el.scrollLeft || undefined;
+    attrs.rr_scrollTop = el.scrollTop || undefined;
   }
   if (el.shadowRoot) {
     sn.isShadowHost = true;

@@ -69,7 +69,7 @@ function pathOf(rule) {
   for (let r = rule; r; r = r.parentRule) {
     const list = (r.parentRule || r.parentStyleSheet)?.cssRules;
     if (!list) return null;
-    path.unshift(Array.prototype.indexOf.call(list, r));
+    path.unshift([].indexOf.call(list, r));
   }
   return path;
 }
