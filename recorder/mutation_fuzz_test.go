@@ -67,6 +67,9 @@ var fuzzDistilled = []struct {
 	{"options then no selection", "allow", `[{"ops":[["select",0,0,0],["select",0,10,0]],"check":true}]`},
 	// Seed 31: a select without a selected option, restored from a checkpoint.
 	{"no selection in a checkpoint", "allow", `[{"ops":[["select",0,0,0]],"check":true},{"ops":[["select",0,10,0]],"check":true}]`},
+	// Found by hand from the previous one: a select without a selected
+	// option moved (serialized again by the recorder).
+	{"no selection moved", "allow", `[{"ops":[["select",0,0,0],["select",0,10,0]],"check":true},{"ops":[["move",34,8,0]],"check":true}]`},
 }
 
 // TestMutationFuzz performs random batches of DOM operations in a live

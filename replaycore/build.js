@@ -269,9 +269,10 @@ function applySpecial(rb, el, lower, id, sp, post) {
       setAttr(el, 'src', sp.rr_dataURL);
     }
   }
-  if (lower === 'select' && sp.rr_noSelection === true) {
-    // Once its options are in: they select the first one as they come.
-    post.push(() => {
+  if (lower === 'select' && sp.rr_selectedIndex === -1) {
+    // Once its options are in: they select the first one as they come. In
+    // a Mutation they are adds of their own, after this one (rb._late).
+    (rb._late || post).push(() => {
       el.selectedIndex = -1;
     });
   }

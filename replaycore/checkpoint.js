@@ -114,7 +114,7 @@ function element(rb, el, id, scroll) {
     case 'select':
       // No option selected (selectedIndex = -1): rebuilt from options that
       // are not selected, a select would select its first one.
-      if (el.selectedIndex < 0) attributes.rr_noSelection = true;
+      if (el.selectedIndex < 0) attributes.rr_selectedIndex = -1;
       break;
     case 'style': {
       let css = '';

@@ -100,6 +100,7 @@ export class Rebuilder {
     this._depthNode = null; // the node _depthOf answered last, and its depth
     this._depthValue = 0;
     this._queue = null; // adds of the mutation being applied
+    this._late = null; // what waits for the later adds of the mutation being applied (build.js)
   }
 
   /**
@@ -472,8 +473,13 @@ export class Rebuilder {
     // Adds usually arrive parent first and next sibling first; the others
     // wait for the node they reference and are queued again when it appears.
     this._queue = adds.slice();
+    this._late = [];
     for (let i = 0; i < this._queue.length; i++) this._add(this._queue[i]);
     this._queue = null;
+    // What waits for the children that later adds bring (build.js).
+    const late = this._late;
+    this._late = null;
+    this._runPost(late);
     for (const t of texts) {
       if (!t) continue;
       const n = this._nodes.get(t.id);

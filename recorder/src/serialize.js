@@ -198,8 +198,15 @@ function element(el, lvl) {
       deep = false;
       break;
     }
+    case 'select':
     case 'option':
-      if (!stateMasked(el, lvl)) attrs.selected = el.selected || undefined; // left out of the JSON
+      if (!stateMasked(el, lvl)) {
+        attrs.selected = el.selected || undefined; // an option's, else left out of the JSON
+        // A select with no option selected (selectedIndex = -1, set by a
+        // script): rebuilt from options none of which is selected, the
+        // replay's would select its first.
+        if (el.selectedIndex < 0) attrs.rr_selectedIndex = -1;
+      }
       break;
     case 'img':
       if (lvl >= MASK) box(el, attrs);
