@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -35,8 +36,8 @@ func TestExpireSparesASessionWrittenMeanwhile(t *testing.T) {
 	mustPut(t, s, newSeg(live, vid, 1, 9000, 10_000))
 	var n int
 	err = s.exec(ctx, func(ctx context.Context, tx querier) error {
-		var err error
-		_, n, _, err = expireSessions(ctx, tx, ids, cut, time.Now().Add(time.Hour))
+		r, err := expireSessions(ctx, tx, ids, cut, time.Now().Add(time.Hour))
+		n = len(r.sessions)
 		return err
 	})
 	if err != nil || n != 1 {
@@ -75,8 +76,8 @@ func TestExpireInSlices(t *testing.T) {
 	// A deadline already passed: exactly one session per transaction.
 	var n, done int
 	err = s.exec(ctx, func(ctx context.Context, tx querier) error {
-		var err error
-		_, n, done, err = expireSessions(ctx, tx, ids[:5], 10_000, time.Now().Add(-time.Second))
+		r, err := expireSessions(ctx, tx, ids[:5], 10_000, time.Now().Add(-time.Second))
+		n, done = len(r.sessions), r.done
 		return err
 	})
 	if err != nil || n != 1 || done != 1 {
@@ -85,8 +86,8 @@ func TestExpireInSlices(t *testing.T) {
 	// A far deadline: all of them, a session that is gone counted as gone
 	// through.
 	err = s.exec(ctx, func(ctx context.Context, tx querier) error {
-		var err error
-		_, n, done, err = expireSessions(ctx, tx, ids[:5], 10_000, time.Now().Add(time.Hour))
+		r, err := expireSessions(ctx, tx, ids[:5], 10_000, time.Now().Add(time.Hour))
+		n, done = len(r.sessions), r.done
 		return err
 	})
 	if err != nil || n != 4 || done != 5 {
@@ -109,4 +110,50 @@ func TestExpireInSlices(t *testing.T) {
 			t.Errorf("%s ended at %d, before the cut, and is still there", x.ID, x.End)
 		}
 	}
+}
+
+// TestExpireKeepsTheWriterCacheRight: Expire's transactions leave the
+// writer's caches in place (dropping them made every segment after a
+// slice reload its session) but for what they deleted. A URL that left the
+// index with its last session comes back, searchable, with the next
+// session that visits it; a segment for an expired session starts it
+// afresh; a session that lives on keeps its counts.
+func TestExpireKeepsTheWriterCacheRight(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	old, live, late := storetest.ID("old"), storetest.ID("live"), storetest.ID("late")
+	vid := storetest.ID("view")
+	const gone, kept = "https://shop.example/only-old", "https://shop.example/kept"
+	mustPut(t, s, segAt(old, vid, 0, 0, 1000, gone))
+	mustPut(t, s, segAt(live, vid, 0, 0, 1000, kept))
+	mustPut(t, s, segAt(live, vid, 1, 9000, 10_000, kept))
+	// One of Expire's slices, as segments would see the writer between
+	// two of them (Expire itself ends with transactions that forget).
+	if r, err := s.expireSlice(ctx, []string{old, live}, 5000); err != nil || len(r.sessions) != 1 {
+		t.Fatalf("expireSlice: %+v (%v), want 1 session expired", r, err)
+	}
+	if n := count(t, s.cdb, `SELECT count(*) FROM urls WHERE url = ?`, gone); n != 0 {
+		t.Fatalf("the expired session's URL is still in urls")
+	}
+	mustPut(t, s, segAt(late, vid, 0, 20_000, 21_000, gone))
+	mustPut(t, s, segAt(live, vid, 2, 22_000, 23_000, kept))
+	// A segment for the expired session starts it afresh.
+	mustPut(t, s, newSeg(old, vid, 1, 30_000, 31_000))
+	if sess, err := s.Session(ctx, old); err != nil || sess.Segments != 1 {
+		t.Errorf("the expired session written again: %+v (%v), want a new session of 1 segment", sess, err)
+	}
+	if got := findByURL(t, s, "only-old"); !slices.Equal(got, []string{late}) {
+		t.Errorf("search for the URL that came back: %v, want [late]", got)
+	}
+	if got := findByURL(t, s, "kept"); !slices.Equal(got, []string{live}) {
+		t.Errorf("search for the kept URL: %v, want [live]", got)
+	}
+	if sess, err := s.Session(ctx, live); err != nil || sess.Segments != 3 || sess.End != 23_000 {
+		t.Errorf("the live session: %+v (%v), want 3 segments ending at 23000", sess, err)
+	}
+	ftsIntegrity(t, s)
 }

@@ -50,7 +50,7 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO tombstones (session, deleted) VALUES (?, ?)`, id, now); err != nil {
 			return err
 		}
-		spans, err := deleteSessionRows(ctx, tx, id)
+		spans, _, err := deleteSessionRows(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -98,64 +98,91 @@ func (s *Store) tombstonePath(id string) string {
 	return filepath.Join(s.dir, "tombstones", fileName(id))
 }
 
+// expireSlice runs one of Expire's transactions (see expireSessions). The
+// writer keeps its caches but for what it deleted: forgetting all of them
+// made every segment after a slice reload its session.
+func (s *Store) expireSlice(ctx context.Context, ids []string, cut int64) (r expiredSlice, err error) {
+	err = s.execKeepingCache(ctx, func(ctx context.Context, tx querier) error {
+		var err error
+		r, err = expireSessions(ctx, tx, ids, cut, time.Now().Add(s.tune.expireSlice))
+		for _, id := range r.sessions {
+			delete(s.cache, id)
+		}
+		for _, u := range r.urls {
+			delete(s.urlIDs, u)
+		}
+		return err
+	})
+	return r, err
+}
+
+// expiredSlice is what one of Expire's transactions did.
+type expiredSlice struct {
+	spans []span // the deleted segments, to erase after the commit
+	done  int    // ids gone through
+	// sessions and urls were deleted (for the writer's caches).
+	sessions, urls []string
+}
+
 // expireSessions deletes the sessions of ids that still ended before cut,
 // in order, until the deadline passes (at least one, so the janitor always
-// advances); it returns how many ids it went through. The ids were chosen
-// outside the writer, so a segment may have arrived since and moved a
-// session's end past cut: deleting it then would take an acknowledged
-// segment with it.
-func expireSessions(ctx context.Context, tx querier, ids []string, cut int64, deadline time.Time) (spans []span, n, done int, err error) {
+// advances). The ids were chosen outside the writer, so a segment may have
+// arrived since and moved a session's end past cut: deleting it then would
+// take an acknowledged segment with it.
+func expireSessions(ctx context.Context, tx querier, ids []string, cut int64, deadline time.Time) (r expiredSlice, err error) {
 	for _, id := range ids {
-		if done > 0 && time.Now().After(deadline) {
+		if r.done > 0 && time.Now().After(deadline) {
 			break
 		}
-		done++
+		r.done++
 		var end int64
 		switch err := tx.QueryRowContext(ctx, `SELECT end_ms FROM sessions WHERE id = ?`, id).Scan(&end); {
 		case errors.Is(err, sql.ErrNoRows):
 			continue
 		case err != nil:
-			return nil, n, done, err
+			return r, err
 		}
 		if end >= cut {
 			continue
 		}
-		sp, err := deleteSessionRows(ctx, tx, id)
+		sp, urls, err := deleteSessionRows(ctx, tx, id)
 		if err != nil {
-			return nil, n, done, err
+			return r, err
 		}
-		spans = append(spans, sp...)
-		n++
+		r.spans = append(r.spans, sp...)
+		r.sessions = append(r.sessions, id)
+		r.urls = append(r.urls, urls...)
 	}
-	return spans, n, done, nil
+	return r, nil
 }
 
 // deleteSessionRows deletes a session from the index and returns where
-// its segments lie, to be erased once the transaction commits.
-func deleteSessionRows(ctx context.Context, tx querier, id string) ([]span, error) {
+// its segments lie, to be erased once the transaction commits, and the
+// URLs deleted with it.
+func deleteSessionRows(ctx context.Context, tx querier, id string) ([]span, []string, error) {
 	var rid int64
 	switch err := tx.QueryRowContext(ctx, `SELECT rid FROM sessions WHERE id = ?`, id).Scan(&rid); {
 	case errors.Is(err, sql.ErrNoRows):
-		return nil, nil
+		return nil, nil, nil
 	case err != nil:
-		return nil, err
+		return nil, nil, err
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT s.pack, p.name, s.off, s.len FROM segments s JOIN packs p ON p.id = s.pack WHERE s.sess = ?`, rid)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var spans []span
 	for rows.Next() {
 		var sp span
 		if err := rows.Scan(&sp.pack, &sp.name, &sp.off, &sp.len); err != nil {
 			rows.Close()
-			return nil, err
+			return nil, nil, err
 		}
 		spans = append(spans, sp)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	perPack := map[int64]int{}
 	for _, sp := range spans {
@@ -163,14 +190,15 @@ func deleteSessionRows(ctx context.Context, tx querier, id string) ([]span, erro
 	}
 	for pack, n := range perPack {
 		if _, err := tx.ExecContext(ctx, `UPDATE packs SET live = max(0, live - ?) WHERE id = ?`, n, pack); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM segments WHERE sess = ?`, rid); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := deleteSessionURLs(ctx, tx, rid); err != nil {
-		return nil, err
+	urls, err := deleteSessionURLs(ctx, tx, rid)
+	if err != nil {
+		return nil, nil, err
 	}
 	for _, q := range []string{
 		`DELETE FROM session_users WHERE session = ?`,
@@ -178,43 +206,43 @@ func deleteSessionRows(ctx context.Context, tx querier, id string) ([]span, erro
 		`DELETE FROM sessions WHERE id = ?`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return spans, nil
+	return spans, urls, nil
 }
 
 // deleteSessionURLs unlinks a session from its URLs and deletes the URLs
-// (and their trigrams) that no other session visited.
-func deleteSessionURLs(ctx context.Context, tx querier, rid int64) error {
+// (and their trigrams) that no other session visited; it returns those.
+func deleteSessionURLs(ctx context.Context, tx querier, rid int64) (deleted []string, err error) {
 	type url struct {
 		id  int64
 		url string
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT id, url FROM urls WHERE id IN (SELECT url FROM session_urls WHERE sess = ?)`, rid)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var urls []url
 	for rows.Next() {
 		var u url
 		if err := rows.Scan(&u.id, &u.url); err != nil {
 			rows.Close()
-			return err
+			return nil, err
 		}
 		urls = append(urls, u)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM session_urls WHERE sess = ?`, rid); err != nil {
-		return err
+		return nil, err
 	}
 	for _, u := range urls {
 		var used bool
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM session_urls WHERE url = ?)`, u.id).Scan(&used); err != nil {
-			return err
+			return nil, err
 		}
 		if used {
 			continue
@@ -222,13 +250,14 @@ func deleteSessionURLs(ctx context.Context, tx querier, rid int64) error {
 		// An external-content FTS5 table forgets a row given the
 		// content it indexed.
 		if _, err := tx.ExecContext(ctx, `INSERT INTO url_fts (url_fts, rowid, url) VALUES ('delete', ?, ?)`, u.id, u.url); err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM urls WHERE id = ?`, u.id); err != nil {
-			return err
+			return nil, err
 		}
+		deleted = append(deleted, u.url)
 	}
-	return nil
+	return deleted, nil
 }
 
 // DeleteUser implements store.Maintenance.
@@ -300,20 +329,15 @@ func (s *Store) Expire(ctx context.Context, before time.Time) (int, error) {
 		// session takes about 2 ms over a million (a batch of 256 held
 		// segment writes up for half a second).
 		for len(ids) > 0 {
-			var spans []span
-			var n, done int
-			err = s.exec(ctx, func(ctx context.Context, tx querier) error {
-				spans, n, done, err = expireSessions(ctx, tx, ids, cut, time.Now().Add(s.tune.expireSlice))
-				return err
-			})
+			r, err := s.expireSlice(ctx, ids, cut)
 			if err != nil {
 				return total, err
 			}
-			ids = ids[done:]
-			if err := s.erase(ctx, spans); err != nil {
+			ids = ids[r.done:]
+			if err := s.erase(ctx, r.spans); err != nil {
 				return total, err
 			}
-			total += n
+			total += len(r.sessions)
 		}
 	}
 

@@ -420,7 +420,8 @@ func (s *Store) dropEmptyPacks(ctx context.Context) (map[string]bool, error) {
 		name string
 	}
 	var empty []row
-	err := s.exec(ctx, func(ctx context.Context, tx querier) error {
+	// Packs only: the writer's caches of sessions and URLs stay.
+	err := s.execKeepingCache(ctx, func(ctx context.Context, tx querier) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id, name FROM packs WHERE live = 0`)
 		if err != nil {
 			return err
@@ -441,7 +442,7 @@ func (s *Store) dropEmptyPacks(ctx context.Context) (map[string]bool, error) {
 		return nil, err
 	}
 	viaWriter := func(id int64) error {
-		return s.exec(ctx, func(ctx context.Context, tx querier) error { return deletePackRow(ctx, tx, id) })
+		return s.execKeepingCache(ctx, func(ctx context.Context, tx querier) error { return deletePackRow(ctx, tx, id) })
 	}
 	dropped := map[string]bool{}
 	for _, r := range empty {

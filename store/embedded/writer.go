@@ -116,6 +116,9 @@ type job struct {
 	seg    *store.NewSegment
 	record []byte // seg framed as a pack record
 	fn     func(ctx context.Context, tx querier) error
+	// keepCache: fn removes from the writer's caches what it changes
+	// itself (see execKeepingCache).
+	keepCache bool
 
 	done    chan struct{}
 	dup     bool
@@ -196,6 +199,14 @@ func (s *Store) enqueue(ctx context.Context, j *job) error {
 // exec runs fn in a write transaction of its own, on the writer goroutine.
 func (s *Store) exec(ctx context.Context, fn func(ctx context.Context, tx querier) error) error {
 	return s.enqueue(ctx, &job{fn: fn})
+}
+
+// execKeepingCache is exec for an fn that removes from the writer's caches
+// (cache, urlIDs) every session and URL it deletes or changes; the rest
+// stays, so the segments that follow need not reload their sessions. A
+// rollback leaves the caches right: fn only removes entries.
+func (s *Store) execKeepingCache(ctx context.Context, fn func(ctx context.Context, tx querier) error) error {
+	return s.enqueue(ctx, &job{fn: fn, keepCache: true})
 }
 
 // gatherWait is how long the writer waits for a segment that is being
@@ -302,11 +313,14 @@ func (s *Store) runFn(j *job) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.end(ctx, false)
+			s.forget()
 			j.err = fmt.Errorf("store: write panicked: %v", r)
 		}
 	}()
 	// A job may delete or rebuild sessions: forget what the writer knew.
-	defer s.forget()
+	if !j.keepCache {
+		defer s.forget()
+	}
 	if err := j.fn(ctx, s.wc); err != nil {
 		s.end(ctx, false)
 		j.err = err
