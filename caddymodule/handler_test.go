@@ -46,6 +46,9 @@ func upstream(t *testing.T) *httptest.Server {
 		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'nonce-abc123' 'strict-dynamic'; connect-src 'none'")
 		w.Header().Set("Content-Length", fmt.Sprint(len(page)))
 		w.Header().Set("ETag", `"v1"`)
+		if cc := r.URL.Query().Get("cc"); cc != "" {
+			w.Header().Set("Cache-Control", cc)
+		}
 		io.WriteString(w, page)
 	})
 	mux.HandleFunc("/gzip", func(w http.ResponseWriter, r *http.Request) {
@@ -327,6 +330,77 @@ func TestUnsampledVisitorGetsNoScript(t *testing.T) {
 		_, body := get(t, base+"/page", "Cookie", tc.cookie)
 		if n := len(tagRE.FindAllString(body, -1)); n != tc.tags {
 			t.Errorf("%s: %d tags, want %d", tc.name, n, tc.tags)
+		}
+	}
+}
+
+// TestUnsampledVisitorSessionExtended: no recorder runs in an unsampled
+// visitor's pages to extend their session on activity, so the handler
+// does it on each page it serves; otherwise the session ended 15 minutes
+// after it began and the next page sampled the visitor again.
+func TestUnsampledVisitorSessionExtended(t *testing.T) {
+	base := startProxy(t, "")
+	now := time.Now()
+	created := now.Add(-10 * time.Minute)
+	cookie := func(sampled int, created, expires time.Time) string {
+		return fmt.Sprintf("%s=v1:0123456789abcdefABCDEF:%d:%d:%d", recorder.CookieName, created.UnixMilli(), expires.UnixMilli(), sampled)
+	}
+	unsampled := cookie(0, created, now.Add(5*time.Minute))
+	for _, tc := range []struct {
+		name, path, cookie string
+		extended           bool
+	}{
+		{"unsampled page", "/page", unsampled, true},
+		{"private page", "/page?cc=private,+max-age=60", unsampled, true},
+		{"page for shared caches", "/page?cc=public,+max-age=60", unsampled, false},
+		{"page for CDNs", "/page?cc=s-maxage=60", unsampled, false},
+		{"not a page", "/style.css", unsampled, false},
+		{"sampled (the recorder extends it)", "/page", cookie(1, created, now.Add(5*time.Minute)), false},
+		{"expired (a new session starts)", "/page", cookie(0, created, now.Add(-time.Minute)), false},
+		{"no cookie", "/page", "", false},
+	} {
+		resp, body := get(t, base+tc.path, "Cookie", tc.cookie)
+		var got *http.Cookie
+		for _, c := range resp.Cookies() {
+			if c.Name == recorder.CookieName {
+				got = c
+			}
+		}
+		if !tc.extended {
+			if got != nil {
+				t.Errorf("%s: cookie set: %v", tc.name, got)
+			}
+			continue
+		}
+		if tagRE.MatchString(body) {
+			t.Errorf("%s: the recorder was injected", tc.name)
+		}
+		if got == nil {
+			t.Errorf("%s: the session was not extended", tc.name)
+			continue
+		}
+		s, ok := recorder.ParseCookie(got.Value)
+		if !ok || s.ID != "0123456789abcdefABCDEF" || s.Sampled || s.Created.UnixMilli() != created.UnixMilli() {
+			t.Errorf("%s: cookie %q is not the same session", tc.name, got.Value)
+		}
+		if left := time.Until(s.Expires); left < 14*time.Minute || left > 15*time.Minute {
+			t.Errorf("%s: expires in %v, want 15 min from now", tc.name, left)
+		}
+		// As the recorder writes it (src/session.js), so each side
+		// overwrites the other's.
+		if got.Path != "/" || got.SameSite != http.SameSiteLaxMode || got.HttpOnly || got.Secure || got.Domain != "" {
+			t.Errorf("%s: attributes differ from the recorder's: %s", tc.name, resp.Header.Get("Set-Cookie"))
+		}
+		if maxAge := time.Duration(got.MaxAge) * time.Second; maxAge < 3*time.Hour+49*time.Minute || maxAge > 3*time.Hour+51*time.Minute {
+			t.Errorf("%s: Max-Age %v, want the 3 h 50 min left of the session's 4 h", tc.name, maxAge)
+		}
+	}
+	// Near the 4 h limit, the expiry stops at the limit.
+	old := now.Add(-4*time.Hour + 5*time.Minute)
+	resp, _ := get(t, base+"/page", "Cookie", cookie(0, old, now.Add(time.Minute)))
+	for _, c := range resp.Cookies() {
+		if s, ok := recorder.ParseCookie(c.Value); !ok || !s.Expires.Equal(time.UnixMilli(old.Add(recorder.MaxSessionAge).UnixMilli())) {
+			t.Errorf("near 4 h: cookie %q does not expire at the session's limit", c.Value)
 		}
 	}
 }

@@ -53,6 +53,13 @@ type Config struct {
 	// terminates TLS, the page is https while r is not: the CSP and
 	// crossorigin rules resolve the page's URLs with this scheme.
 	Scheme func(r *http.Request) string
+	// Unrecorded, if set, is called at WriteHeader time for a page that
+	// would have carried the tag but for Wrap's inject=false, with the
+	// request and the response headers, which it may still edit. No
+	// recorder runs in such a page: the caller can do there what the
+	// recorder would have done (the replay handler extends the visitor's
+	// session).
+	Unrecorded func(r *http.Request, h http.Header)
 }
 
 // Injector applies the injection rules to responses. It is safe for
@@ -245,6 +252,9 @@ func (w *ResponseWriter) setup(code int) {
 	inject := w.inject
 	if !inject {
 		w.outcome = SkipUnsampled
+		if w.in.cfg.Unrecorded != nil {
+			w.in.cfg.Unrecorded(r, h)
+		}
 		if compressed {
 			return // crossorigin alone is not worth decompressing for
 		}

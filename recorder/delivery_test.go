@@ -360,6 +360,18 @@ func TestSessionCookieReadAsTheRecorderReadsIt(t *testing.T) {
 			t.Errorf("ParseCookie(%q) ok=%v, the recorder takes it: %v", v, ok, want)
 		}
 	}
+	// The cookie the handler writes to extend an unsampled session is one
+	// the recorder reads.
+	created := time.UnixMilli(1699999000000)
+	for _, sampled := range []bool{false, true} {
+		c := Session{ID: id, Created: created, Expires: created.Add(time.Minute), Sampled: sampled}.ExtendedAt(created.Add(time.Hour)).Cookie(created.Add(time.Hour), true)
+		if !js.MatchString(c.Value) {
+			t.Errorf("the recorder does not read the cookie Session.Cookie writes: %q", c.Value)
+		}
+		if s, ok := ParseCookie(c.Value); !ok || s.Sampled != sampled || s.Expires.Sub(created) != time.Hour+SessionInactivity {
+			t.Errorf("Session.Cookie wrote %q: read back as %+v", c.Value, s)
+		}
+	}
 }
 
 // TestTransportGoneWhileIdle: a session deleted (410) while capture is

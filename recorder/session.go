@@ -1,6 +1,7 @@
 package recorder
 
 import (
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,10 @@ type Session struct {
 
 // MaxSessionAge is the longest a session lasts, whatever the activity.
 const MaxSessionAge = 4 * time.Hour
+
+// SessionInactivity is how long a session lasts after its last activity
+// (src/timing.js's INACTIVITY).
+const SessionInactivity = 15 * time.Minute
 
 // ParseCookie parses the value of the _replay_s cookie. It reports false
 // for a malformed value.
@@ -51,6 +56,37 @@ func (s Session) Live(now time.Time) bool {
 // recorder at all: the session is live and was not sampled.
 func (s Session) SkipRecorder(now time.Time) bool {
 	return !s.Sampled && s.Live(now)
+}
+
+// ExtendedAt returns the session extended by activity at now, as the
+// recorder extends it: expiry at now + SessionInactivity, capped at
+// Created + MaxSessionAge.
+func (s Session) ExtendedAt(now time.Time) Session {
+	s.Expires = now.Add(SessionInactivity)
+	if limit := s.Created.Add(MaxSessionAge); s.Expires.After(limit) {
+		s.Expires = limit
+	}
+	return s
+}
+
+// Cookie returns the session as the recorder writes its cookie at now
+// (src/session.js's writeCookie): the same value and attributes, so that
+// either side can overwrite what the other wrote. secure is whether the
+// page was served over https.
+func (s Session) Cookie(now time.Time, secure bool) *http.Cookie {
+	sampled := "0"
+	if s.Sampled {
+		sampled = "1"
+	}
+	left := s.Created.Add(MaxSessionAge).Sub(now)
+	return &http.Cookie{
+		Name:     CookieName,
+		Value:    "v1:" + s.ID + ":" + strconv.FormatInt(s.Created.UnixMilli(), 10) + ":" + strconv.FormatInt(s.Expires.UnixMilli(), 10) + ":" + sampled,
+		Path:     "/",
+		MaxAge:   max(1, int((left+time.Second-1)/time.Second)),
+		SameSite: http.SameSiteLaxMode,
+		Secure:   secure,
+	}
 }
 
 // Sampled is the recorder's deterministic sampling decision for a session
