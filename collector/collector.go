@@ -343,6 +343,9 @@ func (c *Collector) handle(w http.ResponseWriter, r *http.Request) (dup bool, p 
 	if origin != "" {
 		w.Header().Set("Access-Control-Allow-Origin", origin)
 		w.Header().Add("Vary", "Origin")
+		// Without it, a recorder on another origin cannot read how long
+		// a 429 or 503 asks it to wait, and retries on its own schedule.
+		w.Header().Set("Access-Control-Expose-Headers", "Retry-After")
 	}
 	if r.Method == http.MethodOptions {
 		h := w.Header()

@@ -458,8 +458,9 @@ func TestOrigins(t *testing.T) {
 	if r := up("https://shop.example"); r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("same origin: %d, ACAO %q", r.status, r.header.Get("Access-Control-Allow-Origin"))
 	}
-	if r := up("https://admin.example"); r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != "https://admin.example" {
-		t.Errorf("allowed origin: %d, ACAO %q", r.status, r.header.Get("Access-Control-Allow-Origin"))
+	if r := up("https://admin.example"); r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != "https://admin.example" ||
+		r.header.Get("Access-Control-Expose-Headers") != "Retry-After" {
+		t.Errorf("allowed origin: %d, ACAO %q, exposed %q (the recorder reads Retry-After)", r.status, r.header.Get("Access-Control-Allow-Origin"), r.header.Get("Access-Control-Expose-Headers"))
 	}
 	if r := up("https://shop.example.evil.example"); r.status != 403 {
 		t.Errorf("look-alike origin: %d", r.status)
