@@ -44,8 +44,8 @@ clean:
 # Benchmarks and figures (BENCHMARKS.md quotes them). Not part of `make
 # test`: they take minutes and want a quiet machine. Each target runs the
 # peer or baseline side by side with ours, in one run.
-.PHONY: bench bench-inject bench-proxy bench-recorder bench-ingest bench-player
-bench: bench-inject bench-proxy bench-recorder bench-ingest bench-player
+.PHONY: bench bench-inject bench-proxy bench-recorder bench-ingest bench-store bench-player
+bench: bench-inject bench-proxy bench-recorder bench-ingest bench-store bench-player
 
 # HTML rewriter throughput over the corpus, one core: ours vs io.Copy vs
 # x/net/html tokenize-only; memory per response for 1 KB, 1 MB and 64 MB pages.
@@ -72,6 +72,13 @@ bench-ingest: build
 	./bench/ingest.sh $(BIN)
 	$(GO) test ./collector -run '^$$' -bench 'Ingest|Write' -benchtime 20000x
 	$(GO) test ./store/embedded -run '^$$' -bench PutSegment -benchtime 20000x
+
+# The index after a month of a busy site (1,000,000 sessions, filled
+# directly in SQLite): every list query of the player, deletions, the
+# retention janitor beside lists and writes, the size. About 10 minutes,
+# 3 with REPLAY_SCALE_DIR=<dir> keeping the filled index between runs.
+bench-store:
+	$(GO) test ./store/embedded -run '^$$' -bench Scale -benchtime 1x -timeout 30m
 
 # The player on a 60-minute recording vs rrweb's Replayer on our export of
 # it: time to first frame and seek latency.
