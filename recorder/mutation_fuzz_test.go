@@ -70,6 +70,8 @@ var fuzzDistilled = []struct {
 	// Found by hand from the previous one: a select without a selected
 	// option moved (serialized again by the recorder).
 	{"no selection moved", "allow", `[{"ops":[["select",0,0,0],["select",0,10,0]],"check":true},{"ops":[["move",34,8,0]],"check":true}]`},
+	// Seed 108: a <style> moved, then insertRule on it, in one batch.
+	{"rule inserted into a moved style", "allow", `[{"ops":[["insertRule",0,1,0]],"check":true},{"ops":[["move",1,8,0],["insertRule",1,0,0]],"check":true}]`},
 }
 
 // TestMutationFuzz performs random batches of DOM operations in a live

@@ -25,10 +25,10 @@ export function resetStyles() {
 // Emits an edit of sheet, by the id of its owner node or its styleId.
 function emitRule(sheet, data, source) {
   const owner = sheet && sheet.ownerNode;
-  const t = owner ? { id: idOf(owner) } : { styleId: ids.get(sheet) };
-  if (!recording || !(t.id || t.styleId)) return;
-  flushMutations(); // DOM changes made before this edit come first
-  inc({ source, ...t, ...data });
+  const id = owner ? idOf(owner) : ids.get(sheet);
+  // DOM changes made before this edit come first; when they serialize the
+  // owner again (a <style> moved), its text has the edit already.
+  if (recording && id && !flushMutations(owner)) inc({ source, [owner ? 'id' : 'styleId']: id, ...data });
 }
 
 /** Watches target (document or shadow root) and sends its adopted sheets if any. */
