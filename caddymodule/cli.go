@@ -237,7 +237,11 @@ func cliSessions(c *cobra.Command, _ []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%d of %d sessions", len(page.Sessions), page.Total)
+	about := ""
+	if page.TotalEstimated {
+		about = "about "
+	}
+	fmt.Fprintf(out, "%d of %s%d sessions", len(page.Sessions), about, page.Total)
 	if page.Next != "" {
 		fmt.Fprintf(out, "; next page: --cursor %s", page.Next)
 	}

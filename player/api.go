@@ -279,7 +279,9 @@ func (p *Player) listSessions(w http.ResponseWriter, r *http.Request) {
 		Sessions []sessionJSON `json:"sessions"`
 		Next     string        `json:"next"`
 		Total    int           `json:"total"`
-	}{Sessions: []sessionJSON{}, Next: page.Next, Total: page.Total}
+		// Estimated: Total is an estimate (see store.SessionPage).
+		Estimated bool `json:"totalEstimated"`
+	}{Sessions: []sessionJSON{}, Next: page.Next, Total: page.Total, Estimated: page.TotalEstimated}
 	for i := range page.Sessions {
 		out.Sessions = append(out.Sessions, toSessionJSON(&page.Sessions[i]))
 	}

@@ -190,3 +190,45 @@ func TestListTimesStayCurrent(t *testing.T) {
 		t.Errorf("started ten minutes ago: %q, and twenty minutes later %q, want 10 then 30 minutes ago", before, after)
 	}
 }
+
+// estimatingStore answers every listing with an estimated Total of 10, as
+// the embedded store does when counting a broad filter over a large index
+// would take too long.
+type estimatingStore struct{ *memStore }
+
+func (s estimatingStore) ListSessions(ctx context.Context, q store.Query) (*store.SessionPage, error) {
+	p, err := s.memStore.ListSessions(ctx, q)
+	if err == nil {
+		p.Total, p.TotalEstimated = 10, true
+	}
+	return p, err
+}
+
+// TestListEstimatedTotal: an estimated total reads "about", and the pager
+// never says there are fewer pages than the visitor has already seen
+// (12 sessions in pages of 5 against an estimate of 10).
+func TestListEstimatedTotal(t *testing.T) {
+	ts := newTestServerWith(t, Config{PageSize: 5}, func(m *memStore) store.Store { return estimatingStore{m} })
+	listSessions(t, ts.store, 12, time.Now().UnixMilli())
+	ctx, _ := browser(t, 60*time.Second)
+	run(t, ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(ts.url("")))
+	next := `//div[@class='pager']/button[contains(., 'Next')]`
+	for i, want := range []struct {
+		rows           int
+		summary, pager string
+	}{
+		{5, "about 10 sessions", "Page 1 of about 2"},
+		{5, "about 10 sessions", "Page 2 of about 3"},
+		{2, "about 10 sessions", "Page 3 of about 3"},
+	} {
+		if i > 0 {
+			run(t, ctx, chromedp.Click(next, chromedp.BySearch))
+		}
+		waitJS(t, ctx, fmt.Sprintf(`!document.querySelector('.list-screen.loading') && document.querySelectorAll('a.srow').length === %d && new URLSearchParams(location.search).get('page') == %s`, want.rows, map[bool]string{true: "null", false: fmt.Sprintf("'%d'", i+1)}[i == 0]), 5*time.Second)
+		var got struct{ Summary, Pager string }
+		eval(t, ctx, `({Summary: document.querySelector('.list-summary').innerText, Pager: document.querySelector('.pager').innerText})`, &got)
+		if !strings.Contains(got.Summary, want.summary) || !strings.Contains(got.Pager, want.pager) {
+			t.Errorf("page %d: summary %q, pager %q; want %q and %q", i+1, got.Summary, got.Pager, want.summary, want.pager)
+		}
+	}
+}

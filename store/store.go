@@ -262,8 +262,13 @@ type SessionPage struct {
 	Sessions []Session `json:"sessions"`
 	// Next is the cursor of the following page; empty on the last page.
 	Next string `json:"next"`
-	// Total counts all sessions matching the query.
+	// Total counts all sessions matching the query, or estimates it when
+	// TotalEstimated is set.
 	Total int `json:"total"`
+	// TotalEstimated reports that Total is an estimate (a backend may
+	// estimate when counting a broad filter over a large index would take
+	// seconds): the player shows it as "about".
+	TotalEstimated bool `json:"totalEstimated,omitempty"`
 }
 
 // Index answers questions about sessions.

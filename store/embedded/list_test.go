@@ -128,31 +128,31 @@ func TestTotalEstimatedPastTheBudget(t *testing.T) {
 		}
 		return p
 	}
-	if p := list(store.Query{URL: "/a", Limit: 10}); p.Total != 100 {
-		t.Errorf("within the budget: Total %d, want 100", p.Total)
+	if p := list(store.Query{URL: "/a", Limit: 10}); p.Total != 100 || p.TotalEstimated {
+		t.Errorf("within the budget: Total %d (estimated %v), want 100 counted", p.Total, p.TotalEstimated)
 	}
 	s.opts.CountBudget = time.Nanosecond
 	s.tune.exactCountBelow, s.tune.estimateSample = 0, 200
-	if p := list(store.Query{URL: "/a", Limit: 10}); p.Total != 200 {
-		t.Errorf("past the budget: Total %d, want the estimate 100/200 × 400 = 200", p.Total)
+	if p := list(store.Query{URL: "/a", Limit: 10}); p.Total != 200 || !p.TotalEstimated {
+		t.Errorf("past the budget: Total %d (estimated %v), want the estimate 100/200 × 400 = 200", p.Total, p.TotalEstimated)
 	}
-	if p := list(store.Query{URL: "/a", Limit: 500}); p.Total != 100 || len(p.Sessions) != 100 {
+	if p := list(store.Query{URL: "/a", Limit: 500}); p.Total != 100 || len(p.Sessions) != 100 || p.TotalEstimated {
 		t.Errorf("a first page with every match: Total %d (%d listed), want 100", p.Total, len(p.Sessions))
 	}
 	// A time range of 300 sessions: the newest 200 have 100 matches.
-	if p := list(store.Query{URL: "/a", From: 100_000, Limit: 10}); p.Total != 150 {
+	if p := list(store.Query{URL: "/a", From: 100_000, Limit: 10}); p.Total != 150 || !p.TotalEstimated {
 		t.Errorf("past the budget in a range: Total %d, want 100/200 × 300 = 150", p.Total)
 	}
 	// A range smaller than the sample is counted from the sample, exactly.
-	if p := list(store.Query{URL: "/a", From: 250_000, Limit: 10}); p.Total != 75 {
+	if p := list(store.Query{URL: "/a", From: 250_000, Limit: 10}); p.Total != 75 || p.TotalEstimated {
 		t.Errorf("a range within the sample: Total %d, want 75", p.Total)
 	}
 	// No filter but the range: counted, never estimated.
-	if p := list(store.Query{From: 100_000, To: 350_000, Limit: 10}); p.Total != 250 {
+	if p := list(store.Query{From: 100_000, To: 350_000, Limit: 10}); p.Total != 250 || p.TotalEstimated {
 		t.Errorf("a range alone: Total %d, want 250", p.Total)
 	}
 	s.tune.exactCountBelow = 1000
-	if p := list(store.Query{URL: "/a", Limit: 10}); p.Total != 100 {
+	if p := list(store.Query{URL: "/a", Limit: 10}); p.Total != 100 || p.TotalEstimated {
 		t.Errorf("a small index past the budget: Total %d, want the exact 100", p.Total)
 	}
 }

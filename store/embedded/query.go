@@ -99,7 +99,8 @@ const MaxPage = 500
 // Total is exact when the first page holds every match, or when counting
 // the matches takes at most Options.CountBudget. Otherwise (broad filters
 // over a large index: a common URL or a duration range over a million
-// sessions takes seconds to count) it is an estimate, rounded to two
+// sessions takes seconds to count) it is an estimate (TotalEstimated is
+// set), rounded to two
 // significant digits, from the share of matches among the newest
 // estimateSample sessions of the time range (see countSessions).
 func (s *Store) ListSessions(ctx context.Context, q store.Query) (*store.SessionPage, error) {
@@ -213,7 +214,7 @@ func (s *Store) ListSessions(ctx context.Context, q store.Query) (*store.Session
 		page.Total = len(page.Sessions)
 		return page, nil
 	}
-	page.Total, err = s.countSessions(ctx, q, where, args, sole)
+	page.Total, page.TotalEstimated, err = s.countSessions(ctx, q, where, args, sole)
 	if err != nil {
 		return nil, err
 	}
@@ -334,8 +335,8 @@ const DefaultCountBudget = 40 * time.Millisecond
 // within Options.CountBudget. Past it, the count is interrupted and
 // estimated instead: the share of matches among the newest
 // listTuning.estimateSample sessions of the query's time range, times the sessions in that range,
-// rounded to two significant digits.
-func (s *Store) countSessions(ctx context.Context, q store.Query, where []string, args []any, sole *soleCount) (int, error) {
+// rounded to two significant digits; estimated reports which.
+func (s *Store) countSessions(ctx context.Context, q store.Query, where []string, args []any, sole *soleCount) (n int, estimated bool, err error) {
 	filter := ""
 	if len(where) > 0 {
 		filter = " WHERE " + strings.Join(where, " AND ")
@@ -364,24 +365,24 @@ func (s *Store) countSessions(ctx context.Context, q store.Query, where []string
 		return n, err
 	}
 	if len(where) == len(rangeWhere) {
-		return countRange() // no filter but the range
+		n, err := countRange() // no filter but the range
+		return n, false, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.opts.CountBudget)
 	defer cancel()
-	var n int
-	err := s.rdb.QueryRowContext(cctx, countQuery, countArgs...).Scan(&n)
+	err = s.rdb.QueryRowContext(cctx, countQuery, countArgs...).Scan(&n)
 	if err == nil || ctx.Err() != nil || cctx.Err() == nil {
-		return n, err
+		return n, false, err
 	}
 	// Counted only now: over the whole table it reads every page of its
 	// smallest index, 10 ms over a million sessions.
 	inRange, err := countRange()
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if inRange < s.tune.exactCountBelow {
 		err := s.rdb.QueryRowContext(ctx, countQuery, countArgs...).Scan(&n)
-		return n, err
+		return n, false, err
 	}
 	// Out of time: estimate.
 	var sampled, matched int
@@ -389,10 +390,10 @@ func (s *Store) countSessions(ctx context.Context, q store.Query, where []string
 		FROM (SELECT * FROM sessions`+rangeFilter+` ORDER BY start_ms DESC LIMIT ?) AS sessions`,
 		append(append(append([]any(nil), args...), rangeArgs...), s.tune.estimateSample)...).Scan(&sampled, &matched)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if sampled < s.tune.estimateSample {
-		return matched, nil // the sample was the whole range
+		return matched, false, nil // the sample was the whole range
 	}
 	estimate := roundSignificant(float64(matched) / float64(sampled) * float64(inRange))
 	if matched < estimateMinMatches {
@@ -403,10 +404,10 @@ func (s *Store) countSessions(ctx context.Context, q store.Query, where []string
 		defer cancel()
 		err := s.rdb.QueryRowContext(cctx, countQuery, countArgs...).Scan(&n)
 		if err == nil || ctx.Err() != nil || cctx.Err() == nil {
-			return n, err
+			return n, false, err
 		}
 	}
-	return estimate, nil
+	return estimate, true, nil
 }
 
 // estimateMinMatches: an estimate extrapolated from fewer matches in the

@@ -149,8 +149,12 @@ export function listView(shell, params) {
     root.classList.remove('loading');
     const filtered = isFiltered(f);
     const first = (page - 1) * pageSize + 1;
+    // Past a few tens of milliseconds of counting, a broad filter over a
+    // large store is estimated (two significant digits): say so.
+    const about = res.totalEstimated ? 'about ' : '';
     replace(summary,
-      h('span', { class: 'count' }, `${res.total.toLocaleString()} ${res.total === 1 ? 'session' : 'sessions'}`),
+      h('span', { class: 'count', title: about ? 'Estimated: counting every match would take too long' : null },
+        `${about}${res.total.toLocaleString()} ${res.total === 1 ? 'session' : 'sessions'}`),
       res.sessions.length ? h('span', { class: 'muted' }, ` · showing ${first.toLocaleString()}–${(first + res.sessions.length - 1).toLocaleString()}`) : null);
     if (res.sessions.length === 0) {
       replace(pager);
@@ -169,7 +173,9 @@ export function listView(shell, params) {
       go({ ...f, cursor: res.next, page: page + 1 });
       scrollTo(0, 0);
     });
-    replace(pager, h('span', { class: 'muted' }, `Page ${page} of ${Math.max(1, Math.ceil(res.total / pageSize))}`), h('div', { class: 'spacer' }), prevBtn, nextBtn);
+    // An estimate can fall short of where the pages have gone already.
+    const pages = Math.max(page + (res.next ? 1 : 0), Math.ceil(res.total / pageSize));
+    replace(pager, h('span', { class: 'muted' }, `Page ${page} of ${about}${pages.toLocaleString()}`), h('div', { class: 'spacer' }), prevBtn, nextBtn);
   }
 
   function emptyStore() {
