@@ -51,8 +51,8 @@ func fuzzPlan(seed int64, n int) []fuzzBatch {
 	return plan
 }
 
-// fuzzDistilled are cases the fuzzer found, shrunk, that once failed;
-// they run before the random seeds.
+// fuzzDistilled are cases the fuzzer found, shrunk; each failed before
+// its fix (see the commits that added them). They run before the seeds.
 var fuzzDistilled = []struct {
 	name    string
 	privacy string
@@ -63,15 +63,19 @@ var fuzzDistilled = []struct {
 	{"moved out of a shadow root", "allow", `[{"ops":[["move",445241,578220,622408]],"check":true},{"ops":[["shadow",804031,942854,862504]],"check":true},{"ops":[["append",829453,278447,389730]],"check":false},{"ops":[["innerHTML",91810,196194,171127],["move",513802,774714,258318]],"check":true}]`},
 	// Seeds 20, 31, 36: a textarea's text (its default value) moved out of it.
 	{"text moved out of a textarea", "allow", `[{"ops":[["insertBefore",293703,961628,375188],["append",836766,483376,497012],["move",606081,486113,964796]],"check":true}]`},
-	// Seed 31: an option added, then selectedIndex = -1, in one batch.
+	// Seed 31 (a select left with no selection; distilled by hand): an
+	// option added, then selectedIndex = -1, in one batch.
 	{"options then no selection", "allow", `[{"ops":[["select",0,0,0],["select",0,10,0]],"check":true}]`},
-	// Seed 31: a select without a selected option, restored from a checkpoint.
+	// Seed 31 again: a select without a selected option, restored from a
+	// checkpoint.
 	{"no selection in a checkpoint", "allow", `[{"ops":[["select",0,0,0]],"check":true},{"ops":[["select",0,10,0]],"check":true}]`},
 	// Found by hand from the previous one: a select without a selected
 	// option moved (serialized again by the recorder).
 	{"no selection moved", "allow", `[{"ops":[["select",0,0,0],["select",0,10,0]],"check":true},{"ops":[["move",34,8,0]],"check":true}]`},
 	// Seed 108: a <style> moved, then insertRule on it, in one batch.
 	{"rule inserted into a moved style", "allow", `[{"ops":[["insertRule",0,1,0]],"check":true},{"ops":[["move",1,8,0],["insertRule",1,0,0]],"check":true}]`},
+	// Seed 200: a <style>'s text changed, then insertRule on it, in one batch.
+	{"rule inserted into a style whose text changed", "allow", `[{"ops":[["insertRule",0,1,0]],"check":true},{"ops":[["textData",1,0,0],["insertRule",1,0,0]],"check":true}]`},
 }
 
 // TestMutationFuzz performs random batches of DOM operations in a live
@@ -85,11 +89,12 @@ var fuzzDistilled = []struct {
 // received, as the round trip of TestRecorder does. Odd seeds record with
 // privacy allow, even ones with the default mask-user-input.
 //
-// make test runs seeds 1-8 with 30 batches each. For a longer soak,
-// MUTATION_FUZZ_SEEDS=200 runs seeds 1-200 (MUTATION_FUZZ_FIRST=31 starts
-// at seed 31, MUTATION_FUZZ_BATCHES sets the batches of each). A failure names its seed and prints the shortest list
-// of batches found that still fails (operations left out one by one), to
-// add to fuzzDistilled.
+// make test runs seeds 1-8 with 30 batches each (about 30 s). For a
+// longer soak, MUTATION_FUZZ_SEEDS=200 runs seeds 1-200
+// (MUTATION_FUZZ_FIRST=31 starts at seed 31, MUTATION_FUZZ_BATCHES sets
+// the batches of each). A failure names its seed and prints the shortest
+// list of batches found that still fails (batches, then operations, left
+// out one by one, for at most 90 s), to add to fuzzDistilled.
 func TestMutationFuzz(t *testing.T) {
 	seeds, batches := envInt(t, "MUTATION_FUZZ_SEEDS", 8), envInt(t, "MUTATION_FUZZ_BATCHES", 30)
 	first := int64(envInt(t, "MUTATION_FUZZ_FIRST", 1))

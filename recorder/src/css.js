@@ -7,8 +7,14 @@ import { absoluteCss } from './url.js';
 /** Whether a <link> loads a stylesheet. */
 export const isStylesheet = (link) => /(?:^|\s)stylesheet(?:\s|$)/i.test(link.rel);
 
+let read; // the sheets whose text was read since noteReads last ran
+
+/** Notes from now on the sheets whose text is read, in the set it returns. */
+export const noteReads = () => (read = new WeakSet());
+
 /** The CSS text of sheet, or null when its rules are not readable. */
 export function sheetText(sheet, depth = 0) {
+  read?.add(sheet);
   let rules;
   try {
     rules = sheet.cssRules;

@@ -34,18 +34,11 @@ function take(all) {
     const r = mo.takeRecords();
     if (r.length) all = all.concat(r);
   }
-  if (all.length) return process(all);
+  if (all.length) process(all);
 }
 
-/**
- * Processes what the observers hold now (before another event is emitted).
- * Returns whether it serialized node n anew (n or a node above it was
- * added): a CSSOM edit of n's sheet made meanwhile is then in it already.
- */
-export function flushMutations(n) {
-  const added = take([]);
-  for (; added && n; n = parentOf(n)) if (added.has(n)) return true;
-}
+/** Processes what the observers hold now (before another event is emitted). */
+export const flushMutations = () => take([]);
 
 /** Stops observing everything. */
 export function disconnectMutations() {
@@ -226,5 +219,4 @@ function process(records) {
   if (Object.values(out).some((a) => a.length)) mutation(out);
   // Shadow roots and frames found in the new nodes, once the nodes exist in the replay.
   if (roots.length) finish();
-  return added; // what was serialized anew: these and what is below them
 }

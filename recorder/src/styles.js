@@ -4,7 +4,7 @@
 // documents and shadow roots (constructed sheets get numeric style ids).
 
 import { after, afterSet } from './hooks.js';
-import { ruleText, sheetText } from './css.js';
+import { ruleText, sheetText, noteReads } from './css.js';
 import { absoluteCss } from './url.js';
 import { idOf } from './mirror.js';
 import { flushMutations } from './mutations.js';
@@ -26,9 +26,12 @@ export function resetStyles() {
 function emitRule(sheet, data, source) {
   const owner = sheet && sheet.ownerNode;
   const id = owner ? idOf(owner) : ids.get(sheet);
+  if (!recording || !id) return;
   // DOM changes made before this edit come first; when they serialize the
-  // owner again (a <style> moved), its text has the edit already.
-  if (recording && id && !flushMutations(owner)) inc({ source, [owner ? 'id' : 'styleId']: id, ...data });
+  // sheet again (its <style> moved, its text changed), it has the edit already.
+  const read = noteReads();
+  flushMutations();
+  if (!read.has(sheet)) inc({ source, [owner ? 'id' : 'styleId']: id, ...data });
 }
 
 /** Watches target (document or shadow root) and sends its adopted sheets if any. */
