@@ -94,7 +94,8 @@ var fuzzDistilled = []struct {
 // (MUTATION_FUZZ_FIRST=31 starts at seed 31, MUTATION_FUZZ_BATCHES sets
 // the batches of each). A failure names its seed and prints the shortest
 // list of batches found that still fails (batches, then operations, left
-// out one by one, for at most 90 s), to add to fuzzDistilled.
+// out one by one, for at most 90 s, or MUTATION_FUZZ_SHRINK seconds), to
+// add to fuzzDistilled.
 func TestMutationFuzz(t *testing.T) {
 	seeds, batches := envInt(t, "MUTATION_FUZZ_SEEDS", 8), envInt(t, "MUTATION_FUZZ_BATCHES", 30)
 	first := int64(envInt(t, "MUTATION_FUZZ_FIRST", 1))
@@ -263,7 +264,7 @@ func firstDiff(want, got string) string {
 // stops after a bounded number of attempts (each is a page load and a
 // round trip) and returns the smallest failing plan it found.
 func (f *fuzzer) shrink(t *testing.T, plan []fuzzBatch, privacy string) []fuzzBatch {
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(time.Duration(envInt(t, "MUTATION_FUZZ_SHRINK", 90)) * time.Second)
 	fails := func(p []fuzzBatch) bool {
 		if len(p) == 0 {
 			return false
