@@ -151,9 +151,18 @@ func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var ev struct {
 			Type      int   `json:"type"`
 			Timestamp int64 `json:"timestamp"`
+			Data      struct {
+				Tag string `json:"tag"`
+			} `json:"data"`
 		}
 		json.Unmarshal(e, &ev)
-		types = append(types, ev.Type)
+		if i == 2 && ev.Type == 5 && ev.Data.Tag == "replay/user" {
+			// A view starts Meta, replay/view, replay/user when a user
+			// is set, FullSnapshot (docs/FORMAT.md).
+			types = append(types, -1)
+		} else {
+			types = append(types, ev.Type)
+		}
 		if ev.Type == 2 {
 			full = true
 		}
@@ -167,8 +176,12 @@ func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if full != u.Full {
 		c.problem("seq %d: full=%v but full snapshot present=%v", u.Seq, u.Full, full)
 	}
-	if u.Seq == 0 && (len(types) < 3 || types[0] != 4 || types[1] != 5 || types[2] != 2) {
-		c.problem("seq 0 of view %s does not start Meta, replay/view, FullSnapshot: %v", u.Vid, types)
+	head := types
+	if len(head) > 2 && head[2] == -1 {
+		head = append(head[:2:2], head[3:]...)
+	}
+	if u.Seq == 0 && (len(head) < 3 || head[0] != 4 || head[1] != 5 || head[2] != 2) {
+		c.problem("seq 0 of view %s does not start Meta, replay/view, [replay/user,] FullSnapshot: %v", u.Vid, types)
 	}
 	status := http.StatusOK
 	if len(c.script) > 0 {
