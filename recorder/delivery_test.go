@@ -321,9 +321,7 @@ func TestAPIQueueWithJunk(t *testing.T) {
 	if !strings.Contains(string(joinBodies(h.coll.allBodies())), `"replay/user","payload":{"id":"queued-after-junk"}`) {
 		t.Errorf("the setUser queued after the junk was not applied")
 	}
-	// Not checkProblems: the user set before the recorder started goes
-	// between replay/view and the full snapshot, where the harness wants
-	// nothing (docs/FORMAT.md, "Segment upload"; the collector allows it).
+	h.coll.checkProblems(t)
 }
 
 // TestSessionCookieReadAsTheRecorderReadsIt compares ParseCookie with the
@@ -445,4 +443,42 @@ func TestTransportStopThenLeave(t *testing.T) {
 	if len(seqs) != 4 {
 		t.Errorf("segments recorded before stop were lost at pagehide")
 	}
+}
+
+// TestAPILoadedTwice: a page that includes the recorder itself and is
+// injected too runs one recorder, not two recording everything twice.
+func TestAPILoadedTwice(t *testing.T) {
+	h := newHarness(t)
+	b := newBrowserFor(t, 2*time.Minute)
+	live := b.tab(t)
+	h.open(t, live, "/basic.html?privacy=allow")
+	if err := eval(live, `new Promise((done) => {
+		window.__first = window.SessionReplay;
+		const s = document.createElement('script');
+		for (const a of document.querySelector('script[src*="/__replay/"]').attributes) s.setAttribute(a.name, a.value);
+		s.src += '?again';
+		s.onload = done;
+		document.head.append(s);
+	})`, nil); err != nil {
+		t.Fatal(err)
+	}
+	act(t, live, "reorder")
+	flush(t, live)
+	var same bool
+	if err := eval(live, `window.__first === window.SessionReplay`, &same); err != nil {
+		t.Fatal(err)
+	}
+	if !same {
+		t.Errorf("the second copy replaced window.SessionReplay")
+	}
+	views := 0
+	for _, vs := range h.coll.snapshot() {
+		if vs.Seq == 0 {
+			views++
+		}
+	}
+	if views != 1 {
+		t.Errorf("%d views started: the page is recorded by %d recorders", views, views)
+	}
+	h.coll.checkProblems(t)
 }

@@ -10,6 +10,9 @@ import { init, start, stop, setUser, action, error, guard, cfg, session } from '
 import { serveCompression } from './compressor.js';
 
 function boot() {
+  // Loaded twice (a page that includes the recorder itself and is injected
+  // too): the first keeps recording, as two would record everything twice.
+  if (window.SessionReplay?.version) return;
   const script = document.currentScript;
   const src = script?.src;
 
