@@ -121,14 +121,7 @@ func (s *Store) ListSessions(ctx context.Context, q store.Query) (*store.Session
 	}
 	limit = min(limit, MaxPage)
 
-	var where []string
-	var args []any
-	if q.From != 0 {
-		where, args = append(where, "start_ms >= ?"), append(args, q.From)
-	}
-	if q.To != 0 {
-		where, args = append(where, "start_ms < ?"), append(args, q.To)
-	}
+	where, args := timeRange(q)
 	if q.MinDuration > 0 {
 		where, args = append(where, "duration >= ?"), append(args, q.MinDuration)
 	}
@@ -327,6 +320,19 @@ func isASCII(s string) bool {
 	return true
 }
 
+// timeRange is the condition on start_ms of q's time range, with its
+// arguments: the first conditions of a listing, and the range an
+// estimated count extrapolates to.
+func timeRange(q store.Query) (where []string, args []any) {
+	if q.From != 0 {
+		where, args = append(where, "start_ms >= ?"), append(args, q.From)
+	}
+	if q.To != 0 {
+		where, args = append(where, "start_ms < ?"), append(args, q.To)
+	}
+	return where, args
+}
+
 // DefaultCountBudget is Options.CountBudget's default: with the page
 // itself, a listing stays within the 100 ms a list page may take.
 const DefaultCountBudget = 40 * time.Millisecond
@@ -347,14 +353,7 @@ func (s *Store) countSessions(ctx context.Context, q store.Query, where []string
 	}
 	// The sessions of the time range: from the table's b-tree pages alone
 	// when there is no range.
-	var rangeWhere []string
-	var rangeArgs []any
-	if q.From != 0 {
-		rangeWhere, rangeArgs = append(rangeWhere, "start_ms >= ?"), append(rangeArgs, q.From)
-	}
-	if q.To != 0 {
-		rangeWhere, rangeArgs = append(rangeWhere, "start_ms < ?"), append(rangeArgs, q.To)
-	}
+	rangeWhere, rangeArgs := timeRange(q)
 	rangeFilter := ""
 	if len(rangeWhere) > 0 {
 		rangeFilter = " WHERE " + strings.Join(rangeWhere, " AND ")
