@@ -191,16 +191,10 @@ func randomText(n int) string {
 func TestTransportPagehideWithinTheKeepaliveQuota(t *testing.T) {
 	h := newHarness(t)
 	b := newBrowserFor(t, 3*time.Minute)
-	// An endpoint that answers large uploads after 3 s: the one in flight
-	// at pagehide still is.
-	h.srv.Config.Handler.(*http.ServeMux).HandleFunc("/slow/segments", func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > 20000 {
-			time.Sleep(3 * time.Second)
-		}
-		h.coll.ServeHTTP(w, r)
-	})
+	// Large uploads are answered after 3 s: the one in flight at pagehide
+	// still is.
 	live := b.tab(t)
-	h.open(t, live, "/basic.html?privacy=allow&endpoint=/slow/segments&timing="+urlq(`{flush: 600000, retryBase: 100, retryMax: 1000, tick: 100}`))
+	h.openSlow(t, live, func(r *http.Request) bool { return r.ContentLength > 20000 })
 	flush(t, live)
 	sid, vid := ids(t, live)
 	// A: about 34 KB compressed, in flight (keepalive) until 3 s later; B:
@@ -416,14 +410,8 @@ func TestTransportGoneWhileIdle(t *testing.T) {
 func TestTransportStopThenLeave(t *testing.T) {
 	h := newHarness(t)
 	b := newBrowserFor(t, 2*time.Minute)
-	h.srv.Config.Handler.(*http.ServeMux).HandleFunc("/slow/segments", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Query().Get("seq") == "1" {
-			time.Sleep(3 * time.Second)
-		}
-		h.coll.ServeHTTP(w, r)
-	})
 	live := b.tab(t)
-	h.open(t, live, "/basic.html?privacy=allow&endpoint=/slow/segments&timing="+urlq(`{flush: 600000, retryBase: 100, retryMax: 1000, tick: 100}`))
+	h.openSlow(t, live, func(r *http.Request) bool { return r.URL.Query().Get("seq") == "1" })
 	flush(t, live)
 	sid, vid := ids(t, live)
 	for i := 0; i < 3; i++ {
@@ -481,4 +469,19 @@ func TestAPILoadedTwice(t *testing.T) {
 		t.Errorf("%d views started: the page is recorded by %d recorders", views, views)
 	}
 	h.coll.checkProblems(t)
+}
+
+// openSlow opens basic.html (privacy allow, segments closed only when the
+// test flushes, quick retries) uploading to an endpoint that answers the
+// uploads slow picks 3 s late, so that they are still in flight when the
+// test acts.
+func (h *harness) openSlow(t *testing.T, live context.Context, slow func(*http.Request) bool) {
+	t.Helper()
+	h.srv.Config.Handler.(*http.ServeMux).HandleFunc("/slow/segments", func(w http.ResponseWriter, r *http.Request) {
+		if slow(r) {
+			time.Sleep(3 * time.Second)
+		}
+		h.coll.ServeHTTP(w, r)
+	})
+	h.open(t, live, "/basic.html?privacy=allow&endpoint=/slow/segments&timing="+urlq(`{flush: 600000, retryBase: 100, retryMax: 1000, tick: 100}`))
 }
