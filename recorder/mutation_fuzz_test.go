@@ -76,6 +76,9 @@ var fuzzDistilled = []struct {
 	{"rule inserted into a moved style", "allow", `[{"ops":[["insertRule",0,1,0]],"check":true},{"ops":[["move",1,8,0],["insertRule",1,0,0]],"check":true}]`},
 	// Seed 200: a <style>'s text changed, then insertRule on it, in one batch.
 	{"rule inserted into a style whose text changed", "allow", `[{"ops":[["insertRule",0,1,0]],"check":true},{"ops":[["textData",1,0,0],["insertRule",1,0,0]],"check":true}]`},
+	// Seed 237 (distilled by hand): a <style>'s text split in two, then
+	// its first text node removed (the second, recorded as "", was left).
+	{"first text of a split style removed", "allow", `[{"ops":[["insertRule",0,1,0]],"check":true},{"ops":[["splitText",1,0,0]],"check":true},{"ops":[["remove",2,0,0]],"check":true}]`},
 }
 
 // TestMutationFuzz performs random batches of DOM operations in a live

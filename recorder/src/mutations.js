@@ -81,6 +81,9 @@ function process(records) {
       for (const n of r.removedNodes) if (!idOf(n)) areas.add(t);
       else if (!removed.has(n)) removed.set(n, t);
       for (const n of r.addedNodes) added.add(n);
+      // A <style> whose children changed sends its texts again: another
+      // one may now be first, the one that carries the whole sheet.
+      if (t.sheet) for (const c of t.childNodes) c.nodeType === 3 && texts.add(c);
     } else texts.add(t);
   }
   if (!spend(records.length + added.size)) return; // a mutation storm: the recorder pauses
@@ -194,7 +197,7 @@ function process(records) {
   // text children: the first carries the whole sheet.
   for (const t of texts) {
     const p = t.parentNode;
-    if (p?.nodeType === 1 && tagOf(p) === 'style') for (const c of p.childNodes) if (c.nodeType === 3) texts.add(c);
+    if (p?.sheet) for (const c of p.childNodes) c.nodeType === 3 && texts.add(c);
   }
   for (const t of texts) {
     const p = t.parentNode;

@@ -114,9 +114,7 @@ export const text = (t, lvl) => (lvl >= MASK ? maskText(t.slice(0, MAX_TEXT)) : 
 export function styleText(style, t, baseURL) {
   let css = null;
   if (style?.sheet) {
-    let first = style.firstChild;
-    while (first && first.nodeType !== 3) first = first.nextSibling;
-    if (first !== t) return '';
+    if ([].find.call(style.childNodes, (c) => c.nodeType === 3) !== t) return '';
     css = sheetText(style.sheet);
   }
   if (css === null) css = absoluteCss(t.data, baseURL);
@@ -213,7 +211,7 @@ function element(el, lvl) {
       break;
     case 'style':
       // A style element without text (rules from insertRule) carries them as rrweb's _cssText.
-      if (el.sheet && ![].some.call(el.childNodes, (c) => c.nodeType === 3)) {
+      if (el.sheet && ![].find.call(el.childNodes, (c) => c.nodeType === 3)) {
         attrs._cssText = sheetText(el.sheet) || undefined;
       }
       break;
