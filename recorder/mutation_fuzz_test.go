@@ -79,6 +79,9 @@ var fuzzDistilled = []struct {
 	// Seed 237 (distilled by hand): a <style>'s text split in two, then
 	// its first text node removed (the second, recorded as "", was left).
 	{"first text of a split style removed", "allow", `[{"ops":[["insertRule",0,1,0]],"check":true},{"ops":[["splitText",1,0,0]],"check":true},{"ops":[["remove",2,0,0]],"check":true}]`},
+	// Seed 240 (distilled by hand): a shadow root attached to a recorded
+	// host and emptied in the same batch.
+	{"shadow root attached empty", "mask-user-input", `[{"ops":[["shadow",0,0,0],["innerHTML",4,6,0]],"check":true}]`},
 }
 
 // TestMutationFuzz performs random batches of DOM operations in a live

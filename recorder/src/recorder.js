@@ -105,15 +105,16 @@ function hookWindow(w) {
     hookHistory(w);
     installLifecycle();
   }
-  // Open shadow roots created later are observed as they appear.
+  // Open shadow roots created later are observed as they appear, and sent
+  // (the replay attaches one even if it stays empty).
   after(w.Element.prototype, 'attachShadow', (host, args, root) => {
-    if (recording && args[0] && args[0].mode === 'open' && idOf(host)) observe(root);
+    if (recording && args[0] && args[0].mode === 'open' && idOf(host)) observe(root, 1);
   });
 }
 
 /** Listens to a document (the page or a same-origin frame) or an open shadow root, once. */
-function observe(doc) {
-  trackStyles(doc);
+function observe(doc, attached) {
+  trackStyles(doc, attached);
   if (docs.has(doc)) return;
   docs.add(doc);
   if (recording) observeMutations(doc);

@@ -34,10 +34,15 @@ function emitRule(sheet, data, source) {
   if (!read.has(sheet)) inc({ source, [owner ? 'id' : 'styleId']: id, ...data });
 }
 
-/** Watches target (document or shadow root) and sends its adopted sheets if any. */
-export function trackStyles(target) {
+/**
+ * Watches target (document or shadow root) and sends its adopted sheets if
+ * any, or if attached says the shadow root is new to the replay: the event
+ * makes the replay attach it, even when it stays empty (it then hides the
+ * host's light DOM, which the replay must hide too).
+ */
+export function trackStyles(target, attached) {
   targets.set(target, []);
-  if (target.adoptedStyleSheets?.length) emitAdopted(target);
+  if (attached || target.adoptedStyleSheets?.length) emitAdopted(target);
 }
 
 function emitAdopted(target) {
