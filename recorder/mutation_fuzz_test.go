@@ -100,8 +100,8 @@ var fuzzDistilled = []struct {
 // (MUTATION_FUZZ_FIRST=31 starts at seed 31, MUTATION_FUZZ_BATCHES sets
 // the batches of each). A failure names its seed and prints the shortest
 // list of batches found that still fails (batches, then operations, left
-// out one by one, for at most 90 s, or MUTATION_FUZZ_SHRINK seconds), to
-// add to fuzzDistilled.
+// out in halving runs, for at most 90 s, or MUTATION_FUZZ_SHRINK seconds),
+// to add to fuzzDistilled.
 func TestMutationFuzz(t *testing.T) {
 	seeds, batches := envInt(t, "MUTATION_FUZZ_SEEDS", 8), envInt(t, "MUTATION_FUZZ_BATCHES", 30)
 	first := int64(envInt(t, "MUTATION_FUZZ_FIRST", 1))
@@ -265,10 +265,14 @@ func firstDiff(want, got string) string {
 	return "differs"
 }
 
-// shrink leaves operations out of a failing plan, batches first, then one
-// at a time, keeping each removal after which the plan still fails; it
-// stops after a bounded number of attempts (each is a page load and a
-// round trip) and returns the smallest failing plan it found.
+// shrink leaves operations out of a failing plan, keeping each removal
+// after which the plan still fails: whole batches first, then operations
+// across batches, each in runs of halving length (half of them, then
+// quarters, ... then one at a time, as delta debugging does: a long plan
+// whose failure needs a few operations loses most of them in a few
+// attempts), then the batches left empty. It stops at a deadline (each
+// attempt is a page load and a round trip) and returns the smallest
+// failing plan it found.
 func (f *fuzzer) shrink(t *testing.T, plan []fuzzBatch, privacy string) []fuzzBatch {
 	deadline := time.Now().Add(time.Duration(envInt(t, "MUTATION_FUZZ_SHRINK", 90)) * time.Second)
 	fails := func(p []fuzzBatch) bool {
@@ -279,35 +283,93 @@ func (f *fuzzer) shrink(t *testing.T, plan []fuzzBatch, privacy string) []fuzzBa
 		at, _ := f.run(t, p, privacy)
 		return at >= 0
 	}
-	clone := func(p []fuzzBatch) []fuzzBatch {
-		out := make([]fuzzBatch, len(p))
-		for i, b := range p {
-			out[i] = fuzzBatch{Ops: append([]fuzzOp(nil), b.Ops...), Check: b.Check}
+	cur := clonePlan(plan)
+	// Batches.
+	keep := reduce(len(cur), deadline, func(keep []bool) bool {
+		var p []fuzzBatch
+		for i, b := range cur {
+			if keep[i] {
+				p = append(p, b)
+			}
 		}
-		return out
+		return fails(clonePlan(p))
+	})
+	var p []fuzzBatch
+	for i, b := range cur {
+		if keep[i] {
+			p = append(p, b)
+		}
 	}
-	cur := clone(plan)
+	cur = clonePlan(p)
+	// Operations, wherever they are: [batch, op] pairs.
+	var at [][2]int
+	for i, b := range cur {
+		for j := range b.Ops {
+			at = append(at, [2]int{i, j})
+		}
+	}
+	only := func(keep []bool) []fuzzBatch {
+		p := clonePlan(cur)
+		for i := range p {
+			p[i].Ops = nil
+		}
+		for k, ij := range at {
+			if keep[k] {
+				p[ij[0]].Ops = append(p[ij[0]].Ops, cur[ij[0]].Ops[ij[1]])
+			}
+		}
+		return p
+	}
+	cur = only(reduce(len(at), deadline, func(keep []bool) bool { return fails(only(keep)) }))
+	// Batches left empty (they still flushed and compared).
 	for i := 0; i < len(cur) && time.Now().Before(deadline); {
-		cand := clone(append(clone(cur[:i]), cur[i+1:]...))
+		if len(cur[i].Ops) > 0 {
+			i++
+			continue
+		}
+		cand := clonePlan(append(clonePlan(cur[:i]), cur[i+1:]...))
 		if fails(cand) {
 			cur = cand
 		} else {
 			i++
 		}
 	}
-	for i := 0; i < len(cur) && time.Now().Before(deadline); i++ {
-		for j := 0; j < len(cur[i].Ops) && time.Now().Before(deadline); {
-			cand := clone(cur)
-			cand[i].Ops = append(cand[i].Ops[:j], cand[i].Ops[j+1:]...)
-			if fails(cand) {
-				cur = cand
-			} else {
-				j++
-			}
-		}
-	}
 	for i := range cur {
 		cur[i].Check = cur[i].Check || i == len(cur)-1
 	}
 	return cur
+}
+
+// reduce leaves out runs of n items, of length n/2, n/4, ... 1, keeping
+// each removal after which fails (given which items are kept) still
+// holds, until deadline; it returns which items are kept.
+func reduce(n int, deadline time.Time, fails func(keep []bool) bool) []bool {
+	keep := make([]bool, n)
+	for i := range keep {
+		keep[i] = true
+	}
+	for size := max(1, n/2); ; size /= 2 {
+		for lo := 0; lo < n && time.Now().Before(deadline); lo += size {
+			cand := append([]bool(nil), keep...)
+			changed := false
+			for i := lo; i < min(n, lo+size); i++ {
+				changed = changed || cand[i]
+				cand[i] = false
+			}
+			if changed && fails(cand) {
+				keep = cand
+			}
+		}
+		if size == 1 {
+			return keep
+		}
+	}
+}
+
+func clonePlan(p []fuzzBatch) []fuzzBatch {
+	out := make([]fuzzBatch, len(p))
+	for i, b := range p {
+		out[i] = fuzzBatch{Ops: append([]fuzzOp(nil), b.Ops...), Check: b.Check}
+	}
+	return out
 }
