@@ -82,6 +82,10 @@ var fuzzDistilled = []struct {
 	// Seed 240 (distilled by hand): a shadow root attached to a recorded
 	// host and emptied in the same batch.
 	{"shadow root attached empty", "mask-user-input", `[{"ops":[["shadow",0,0,0],["innerHTML",4,6,0]],"check":true}]`},
+	// Seed 359: an option's text moved out (its value becomes ""), then
+	// selectedIndex = -1 (the select's value is "" too), then an option
+	// removed (a select without selection then selects its first).
+	{"no selection with an option valued \"\"", "allow", `[{"ops":[["select",928511,144136,519041],["append",679949,613324,12740]],"check":false},{"ops":[["move",6682,99399,928853]],"check":true},{"ops":[["select",4544,785730,186191],["select",852572,940441,238985]],"check":true}]`},
 }
 
 // TestMutationFuzz performs random batches of DOM operations in a live

@@ -714,6 +714,10 @@ export class Rebuilder {
         if (css) this._replaceCss(el, id, tag, css);
         return;
       }
+      case 'rr_selectedIndex':
+        // No option selected (the select's value, "", could name an option).
+        if (tag === 'select' && value === -1) el.selectedIndex = -1;
+        return;
       case 'rr_dataURL':
         if (tag === 'canvas' && typeof value === 'string' && /^data:image\//i.test(value) && safeURL(value, 'image') !== null) {
           this._canvas.set(id, value);

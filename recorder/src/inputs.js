@@ -6,7 +6,7 @@ import { afterSet, on } from './hooks.js';
 import { tagOf } from './serialize.js';
 import { idOf } from './mirror.js';
 import { flushMutations } from './mutations.js';
-import { recording, cfg, inc, guarded } from './recorder.js';
+import { recording, cfg, inc, guarded, mutation } from './recorder.js';
 
 const last = new WeakMap(); // element -> the state last sent
 
@@ -38,6 +38,8 @@ function record(el, user) {
   // replay, when the options arrive after it.
   flushMutations();
   inc({ source: 5, text, isChecked, id, userTriggered: user || undefined }); // JSON leaves undefined out
+  // No option selected: the value, "", would select an option whose value is "".
+  if (el.selectedIndex < 0) mutation({ attributes: [{ id, attributes: { rr_selectedIndex: -1 } }] });
   // Checking a radio unchecks the others of its group, without events.
   if (type === 'radio' && isChecked && el.name) {
     for (const r of (el.form || el.getRootNode()).querySelectorAll('input[type=radio]')) if (r !== el && r.name === el.name) record(r, user);

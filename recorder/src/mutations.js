@@ -10,8 +10,8 @@
 // A node that moved is removed and added again (with its ids), so nodes
 // moved and removed within one batch come out right whatever the order.
 
-import { HIDDEN, MASK, ATTR, levelOf, notePrivacy, controlValue, privacyUsed } from './privacy.js';
-import { XLINK_NS, attrValue, begin, inDocument, getAttr, serialize, styleText, tagOf, openMode, text } from './serialize.js';
+import { HIDDEN, ATTR, levelOf, notePrivacy, controlValue, privacyUsed } from './privacy.js';
+import { XLINK_NS, attrValue, begin, inDocument, getAttr, serialize, tagOf, openMode, textOf } from './serialize.js';
 import { idOf, parentOf } from './mirror.js';
 import { recording, cfg, viewPending, spend, guard, mutation, finish } from './recorder.js';
 
@@ -206,12 +206,7 @@ function process(records) {
     if (ptag === 'textarea') areas.add(p);
     const id = pe && ptag !== 'script' && ptag !== 'textarea' ? live(t, pe) : 0;
     if (!id) continue;
-    const lvl = level(pe);
-    let value;
-    if (ptag === 'style') value = styleText(p, t, p.baseURI);
-    else if (t.nodeType === 8) value = lvl >= MASK ? '' : t.data.slice(0, 1000);
-    else value = text(t.data, lvl);
-    out.texts.push({ id, value });
+    out.texts.push({ id, value: textOf(t, level(pe), ptag, p, p.baseURI) });
   }
   // Textareas whose content changed: their value is what the replay shows.
   for (const el of areas) {

@@ -79,10 +79,10 @@ function serializeNode(n, lvl) {
       return element(n, lvl);
     case 3:
       if (ptag === 'script' || ptag === 'textarea') return null;
-      sn = { type: 3, textContent: ptag === 'style' ? styleText(parent, n, base) : text(n.data, lvl), isStyle: ptag === 'style' || undefined };
+      sn = { type: 3, textContent: textOf(n, lvl, ptag, parent, base), isStyle: ptag === 'style' || undefined };
       break;
     case 8:
-      sn = { type: 5, textContent: lvl >= MASK ? '' : n.data.slice(0, 1000) };
+      sn = { type: 5, textContent: textOf(n, lvl) };
       break;
     case 4:
       sn = { type: 4, textContent: '' };
@@ -103,6 +103,13 @@ function serializeNode(n, lvl) {
   return sn;
 }
 
+/**
+ * What a text node or comment n records at level lvl; ptg, par and baseURL
+ * describe its parent: a <style>'s text is CSS.
+ */
+export const textOf = (n, lvl, ptg, par, baseURL) =>
+  n.nodeType === 8 ? (lvl >= MASK ? '' : n.data.slice(0, 1000)) : ptg === 'style' ? styleText(par, n, baseURL) : text(n.data, lvl);
+
 /** Page text as recorded at level: capped, masked at mask and above. */
 export const text = (t, lvl) => (lvl >= MASK ? maskText(t.slice(0, MAX_TEXT)) : t.slice(0, MAX_TEXT));
 
@@ -111,7 +118,7 @@ export const text = (t, lvl) => (lvl >= MASK ? maskText(t.slice(0, MAX_TEXT)) : 
  * sheet as the CSSOM has it (CSSOM edits included); other text children are
  * empty. Without a readable sheet, the text itself.
  */
-export function styleText(style, t, baseURL) {
+function styleText(style, t, baseURL) {
   let css = null;
   if (style?.sheet) {
     if ([].find.call(style.childNodes, (c) => c.nodeType === 3) !== t) return '';
