@@ -27,6 +27,12 @@ export function idNear(n) {
   return -1;
 }
 
+/** Forgets n and every node under it. */
+export function forget(n) {
+  ids.delete(n);
+  for (const c of n.childNodes) forget(c);
+}
+
 /** Forgets every node (a full snapshot starts a new id space). */
 export function resetIds() {
   ids = new WeakMap();

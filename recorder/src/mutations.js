@@ -12,7 +12,7 @@
 
 import { HIDDEN, ATTR, levelOf, notePrivacy, controlValue, privacyUsed } from './privacy.js';
 import { XLINK_NS, attrValue, begin, inDocument, getAttr, serialize, tagOf, openMode, textOf } from './serialize.js';
-import { idOf, parentOf } from './mirror.js';
+import { idOf, parentOf, forget } from './mirror.js';
 import { recording, cfg, viewPending, spend, guard, mutation, finish } from './recorder.js';
 
 const OPTIONS = { childList: true, subtree: true, attributes: true, characterData: true };
@@ -169,9 +169,13 @@ function process(records) {
     const p = n.parentNode;
     if (!p || !n.isConnected || isCovered(n)) continue;
     const ptag = p.nodeType === 1 ? tagOf(p) : '';
-    if (!idOf(parentOf(n)) || ptag === 'script') continue;
-    if (ptag === 'textarea') areas.add(p);
-    else roots.push(n);
+    // Nothing in a textarea or a script is in the replay: a node moved
+    // there forgets its ids (and those under it), or what is added under
+    // it later, or its text, would go to nodes the replay removed.
+    if (ptag === 'textarea' || ptag === 'script') {
+      areas.add(p);
+      forget(n);
+    } else if (idOf(parentOf(n))) roots.push(n);
   }
   const pending = new Set(roots);
   if (roots.length) begin(true);
@@ -204,7 +208,7 @@ function process(records) {
     const pe = p && parentOf(t);
     const ptag = p?.nodeType === 1 ? tagOf(p) : '';
     if (ptag === 'textarea') areas.add(p);
-    const id = pe && ptag !== 'script' && ptag !== 'textarea' ? live(t, pe) : 0;
+    const id = pe && live(t, pe); // a script's or textarea's text has none
     if (!id) continue;
     out.texts.push({ id, value: textOf(t, level(pe), ptag, p, p.baseURI) });
   }

@@ -36,17 +36,12 @@ export const levelNamed = (v) => LEVELS.indexOf(String(v).trim().toLowerCase());
 /** The level an element's own attribute asks for, or -1. */
 export const ownLevel = (el) => levelNamed(el.getAttribute(ATTR));
 
-// The element above el in the flattened tree: its parent, the host of its
-// shadow root, or the element of its same-origin frame.
+// The element above el's root: the host of its shadow root, or the element
+// of its same-origin frame (frameElement is null in a top window and
+// across origins; it does not throw).
 function up(el) {
   const root = el.getRootNode();
-  if (root.host) return root.host;
-  const w = root.defaultView;
-  try {
-    return w && w !== w.parent ? w.frameElement : null;
-  } catch (e) {
-    return null;
-  }
+  return root.host || root.defaultView?.frameElement;
 }
 
 /**
