@@ -86,6 +86,10 @@ var fuzzDistilled = []struct {
 	// selectedIndex = -1 (the select's value is "" too), then an option
 	// removed (a select without selection then selects its first).
 	{"no selection with an option valued \"\"", "allow", `[{"ops":[["select",928511,144136,519041],["append",679949,613324,12740]],"check":false},{"ops":[["move",6682,99399,928853]],"check":true},{"ops":[["select",4544,785730,186191],["select",852572,940441,238985]],"check":true}]`},
+	// Seed 469: the selected option removed (the first is then selected),
+	// selectedIndex = -1, an option added (the first is selected again, by
+	// the browser), selectedIndex = -1 again.
+	{"no selection again after an option added", "allow", `[{"ops":[["select",720850,739337,673786]],"check":true},{"ops":[["select",1015966,469837,400197],["select",1040162,32674,787455]],"check":false},{"ops":[["select",386777,959440,13860]],"check":false},{"ops":[["select",799946,127086,705819]],"check":true}]`},
 	// Seed 328: a removed element put into a textarea (replaceWith of the
 	// textarea's text), then a node inserted into that element.
 	{"node added under a node moved into a textarea", "mask-user-input", `[{"ops":[["replaceWith",59472,189743,114121]],"check":false},{"ops":[["append",71006,1043268,465079],["readd",792529,363031,19744],["shadow",538709,274718,49989]],"check":false},{"ops":[["append",1004172,594079,93655],["replaceWith",439177,88565,1035903]],"check":true},{"ops":[["readd",578811,63740,559876],["remove",239522,596227,217953],["remove",287403,962459,529944]],"check":false},{"ops":[["replaceWith",584984,855271,976410],["insertBefore",1029573,755099,88076]],"check":false},{"ops":[["insertBefore",611904,896516,87893],["append",124025,531126,700898]],"check":true}]`},

@@ -31,7 +31,9 @@ function record(el, user) {
   const type = tag === 'input' ? el.type : '';
   const isChecked = (type === 'checkbox' || type === 'radio') && el.checked;
   const key = text + +isChecked; // the last character tells the state
-  if (last.get(el) === key) return;
+  // A select with no selection is sent again: options added or removed
+  // since select it anew, without telling us (the replay does the same).
+  if (last.get(el) === key && !(el.selectedIndex < 0)) return;
   last.set(el, key);
   // DOM changes made before this one come first: a select given options
   // and then no selection would otherwise select its first option in the
