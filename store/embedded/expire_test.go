@@ -17,10 +17,7 @@ import (
 // runs moves the session's end past the cut, and the session (with that
 // acknowledged segment) stays. Before, it was deleted all the same.
 func TestExpireSparesASessionWrittenMeanwhile(t *testing.T) {
-	s, err := Open(t.TempDir(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openTest(t)
 	defer s.Close()
 	ctx := context.Background()
 	idle, live := storetest.ID("idle"), storetest.ID("live")
@@ -60,10 +57,7 @@ func TestExpireSparesASessionWrittenMeanwhile(t *testing.T) {
 // at least one session, and Expire goes on until every expired session is
 // gone.
 func TestExpireInSlices(t *testing.T) {
-	s, err := Open(t.TempDir(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openTest(t)
 	defer s.Close()
 	ctx := context.Background()
 	vid := storetest.ID("view")
@@ -75,7 +69,7 @@ func TestExpireInSlices(t *testing.T) {
 	}
 	// A deadline already passed: exactly one session per transaction.
 	var n, done int
-	err = s.exec(ctx, func(ctx context.Context, tx querier) error {
+	err := s.exec(ctx, func(ctx context.Context, tx querier) error {
 		r, err := expireSessions(ctx, tx, ids[:5], 10_000, time.Now().Add(-time.Second))
 		n, done = len(r.sessions), r.done
 		return err
@@ -119,10 +113,7 @@ func TestExpireInSlices(t *testing.T) {
 // session that visits it; a segment for an expired session starts it
 // afresh; a session that lives on keeps its counts.
 func TestExpireKeepsTheWriterCacheRight(t *testing.T) {
-	s, err := Open(t.TempDir(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openTest(t)
 	defer s.Close()
 	ctx := context.Background()
 	old, live, late := storetest.ID("old"), storetest.ID("live"), storetest.ID("late")
