@@ -15,6 +15,7 @@ export class ApiError extends Error {
 function fallbackMessage(status) {
   if (status === 401 || status === 403) return `You are not allowed to use the player (HTTP ${status}): reload the page and sign in again.`;
   if (status === 404) return 'Not found: it may have expired under the retention policy or been deleted.';
+  if (status === 410) return 'This session was deleted.';
   if (status === 503) return 'The player is restarting (HTTP 503): try again in a few seconds.';
   if (status >= 500) return `The server failed (HTTP ${status}): check Caddy's log, then try again.`;
   return `The request failed (HTTP ${status}).`;
@@ -71,6 +72,15 @@ export async function segmentEvents(url, signal) {
 /** The export (rrweb JSON) URL of a session. */
 export function exportURL(id) {
   return 'api/sessions/' + enc(id) + '/export';
+}
+
+/**
+ * Checks that the export of a session can be served (a HEAD request, which
+ * opens the recording as the download would), so that a failure is shown
+ * on the page instead of only in the browser's download list.
+ */
+export async function checkExport(id, signal) {
+  await request(exportURL(id), { method: 'HEAD', signal });
 }
 
 function mutate(url) {

@@ -73,7 +73,7 @@ export function replayView(shell, params) {
   const shareBtn = imported ? null : h('button', { class: 'btn ghost', type: 'button', title: 'Copy a link to this moment', onclick: share }, icon('link'), 'Share');
   const exportBtn = imported
     ? h('button', { class: 'btn ghost', type: 'button', title: 'Download as rrweb JSON', onclick: exportImported }, icon('download'), 'Export')
-    : h('a', { class: 'btn ghost', href: api.exportURL(sessionId), download: '', title: 'Download as rrweb JSON (plays in rrweb’s Replayer)' }, icon('download'), 'Export');
+    : h('a', { class: 'btn ghost', href: api.exportURL(sessionId), download: '', title: 'Download as rrweb JSON (plays in rrweb’s Replayer)', onclick: exportStored }, icon('download'), 'Export');
   const deleteBtn = imported ? null : h('button', { class: 'btn ghost danger-text', type: 'button', title: 'Delete this session', onclick: del }, icon('trash'), 'Delete');
   shell.setActions(shareBtn, exportBtn, deleteBtn);
 
@@ -236,6 +236,28 @@ export function replayView(shell, params) {
         h('p', null, `Opens this session at ${fmt.clock(secs * 1000)}. The browser did not let the player copy it: press `, h('kbd', null, /Mac/.test(navigator.platform) ? '⌘C' : 'Ctrl+C'), ' to copy the selected link.'),
         input] });
       input.select();
+    }
+  }
+
+  // A plain download link fails silently (in the browser's download list
+  // only) when the session was deleted meanwhile or the store is closed:
+  // ask first, and download only what can be served.
+  let exporting = false;
+  async function exportStored(e) {
+    if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    if (exporting) return;
+    exporting = true;
+    try {
+      await api.checkExport(sessionId, abort.signal);
+      const a = h('a', { href: api.exportURL(sessionId), download: '', hidden: true });
+      document.body.append(a);
+      a.click();
+      a.remove();
+    } catch (err) {
+      if (err.name !== 'AbortError') toast('The export failed: ' + err.message, 'error');
+    } finally {
+      exporting = false;
     }
   }
 
