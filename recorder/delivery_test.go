@@ -433,6 +433,78 @@ func TestTransportStopThenLeave(t *testing.T) {
 	}
 }
 
+// TestTransportBackForwardCache leaves a page and comes back to it from
+// the back/forward cache, where its script goes on where it was.
+//
+// A pause for the full queue ended only with an upload's answer: when the
+// beacons at pagehide emptied the queue, no answer was left to come, and
+// the page came back paused for good, recording nothing more. And a
+// segment too large for the pagehide beacons was dropped without a trace:
+// back from the cache, the recording went on in the same view with
+// events about nodes the replay never got.
+func TestTransportBackForwardCache(t *testing.T) {
+	h := newHarness(t)
+	b := newBrowserFor(t, 3*time.Minute)
+	hide := `dispatchEvent(new PageTransitionEvent('pagehide', {persisted: true}))`
+	show := `dispatchEvent(new PageTransitionEvent('pageshow', {persisted: true}))`
+
+	t.Run("a pause for the queue the beacons emptied", func(t *testing.T) {
+		h.coll.reset()
+		live, replay := b.tab(t), b.ctx
+		// Retries 4-5 s apart: after the first one fails nothing is in
+		// flight, and the queue of two fills from the page alone.
+		h.open(t, live, "/basic.html?privacy=allow&timing="+urlq(`{flush: 200, retryBase: 5000, retryMax: 5000, tick: 100, queueLength: 2}`))
+		flush(t, live)
+		_, first := ids(t, live)
+		h.coll.set(func(c *collector) { c.down = true })
+		for i := 0; i < 6 && state(t, live).Paused != "queue"; i++ {
+			act(t, live, "reorder")
+			time.Sleep(300 * time.Millisecond)
+		}
+		waitFor(t, 10*time.Second, "a pause for the full queue", func() bool { return state(t, live).Paused == "queue" })
+		act(t, live, hide)
+		if q := state(t, live).Queue; q != 0 {
+			t.Fatalf("%d segments still queued after pagehide's beacons", q)
+		}
+		h.coll.set(func(c *collector) { c.down = false })
+		act(t, live, show)
+		waitForRecording(t, live)
+		if _, vid := ids(t, live); vid == first {
+			t.Errorf("capture resumed in view %s, whose last segments went with the beacons to a collector that was down; want a new view", first)
+		}
+		// The first view's queued segments went in beacons while the
+		// collector was down: some or all of them are lost, as on a real
+		// network. What counts is the new view.
+		act(t, live, "textEdits")
+		h.roundTrip(t, live, replay, "allow", "back from the cache")
+	})
+
+	t.Run("a segment too large for the beacons", func(t *testing.T) {
+		h.coll.reset()
+		live, replay := b.tab(t), b.ctx
+		h.open(t, live, "/basic.html?privacy=allow&timing="+urlq(`{flush: 600000, tick: 100}`))
+		flush(t, live)
+		sid, first := ids(t, live)
+		// About 100 KB of JSON in the open segment: at pagehide it is not
+		// compressed yet, and more than a beacon may carry.
+		act(t, live, `(() => {
+			const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+			const d = document.createElement('div');
+			d.textContent = Array.from({length: 100000}, () => abc[(Math.random() * 64) | 0]).join('');
+			document.body.append(d);
+		})()`)
+		act(t, live, hide)
+		act(t, live, show)
+		waitForRecording(t, live)
+		act(t, live, "reorder")
+		h.roundTrip(t, live, replay, "allow", "back from the cache")
+		replayable(t, h, sid)
+		if _, vid := ids(t, live); vid == first {
+			t.Errorf("capture went on in view %s after its segment was dropped at pagehide; want a new view with a full snapshot", first)
+		}
+	})
+}
+
 // TestAPILoadedTwice: a page that includes the recorder itself and is
 // injected too runs one recorder, not two recording everything twice.
 func TestAPILoadedTwice(t *testing.T) {

@@ -18,7 +18,7 @@ import { installLifecycle, hookHistory } from './navigation.js';
 import { installPopovers } from './popover.js';
 import { startCompressor } from './compressor.js';
 import { addEvent, startView, closeSegment, takeUncompressed, unqueued, viewId } from './segments.js';
-import { queued, unload, haltUploads } from './uploader.js';
+import { queued, unload, haltUploads, online } from './uploader.js';
 import { begin, inDocument, found, serialize, linkSheet, text } from './serialize.js';
 import { oncePerWindow, after, on } from './hooks.js';
 import { levelOf } from './privacy.js';
@@ -378,6 +378,7 @@ export function pageHide() {
 /** pageshow from the back/forward cache. */
 export function pageShow() {
   gone = false;
+  online();
   if (recording) activity();
 }
 

@@ -95,11 +95,15 @@ function keep(f) {
   bytes = q.reduce((a, s) => a + s.body.length, 0);
 }
 
-/** Connectivity is back: retry now rather than at the end of the backoff. */
+/**
+ * Connectivity is back, or the page came back from the back/forward
+ * cache: retry now rather than at the end of the backoff, send what unload
+ * left, and end a pause for the queue if unload emptied it (no answer will).
+ */
 export function online() {
-  if (!timer) return;
   clearTimeout(timer);
   timer = attempt = 0;
+  q.length || resume('queue');
   pump();
 }
 
@@ -135,7 +139,9 @@ export function unload(uncompressed) {
   for (const s of uncompressed) {
     s.q['enc'] = 'identity';
     s.q.raw = (s.body = new TextEncoder().encode(text(s))).length;
-    send(s);
+    // Not sent (over the budget), it is lost: should the page come back
+    // from the back/forward cache, a full snapshot comes first.
+    send(s) || pause('queue', gap = 1);
   }
 }
 
