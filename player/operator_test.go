@@ -60,3 +60,42 @@ func TestExportFailureIsShown(t *testing.T) {
 	run(t, ctx, chromedp.Click(exportLink, chromedp.BySearch))
 	waitJS(t, ctx, `[...document.querySelectorAll('.toast-error')].some((e) => /export/i.test(e.textContent) && /deleted|expired/i.test(e.textContent))`, 5*time.Second)
 }
+
+// On a laptop-sized window (under 1100 px wide, where the side panel
+// narrows to 300 px) the side panel's tabs fit: "Details" stuck out of the
+// panel by a few pixels and the whole page scrolled sideways, a
+// horizontal scrollbar under the player. Counts of a long session (five
+// digits) must not push the page wider either.
+func TestSidePanelTabsFitALaptop(t *testing.T) {
+	_, ctx := openShop(t, "1")
+	fits := `(() => {
+		const side = document.querySelector('.side').getBoundingClientRect();
+		const tabs = [...document.querySelectorAll('.side .tab')].map((e) => e.getBoundingClientRect());
+		const doc = document.documentElement;
+		return JSON.stringify({
+			pageOverflow: doc.scrollWidth - doc.clientWidth,
+			tabsOutside: tabs.filter((r) => r.right > side.right + 0.5 || r.left < side.left - 0.5).length,
+		});
+	})()`
+	for _, size := range [][2]int64{{1024, 640}, {1100, 700}, {1280, 800}} {
+		run(t, ctx, chromedp.EmulateViewport(size[0], size[1]))
+		time.Sleep(150 * time.Millisecond)
+		// A typical session's counts (the demo visit had 16 events, 6
+		// pages; this fixture has fewer).
+		eval(t, ctx, `(() => { const c = document.querySelectorAll('.side .tab-count'); c[0].dataset.was = c[0].textContent; c[1].dataset.was = c[1].textContent; c[0].textContent = '128'; c[1].textContent = '12'; })()`, nil)
+		var got string
+		eval(t, ctx, fits, &got)
+		if got != `{"pageOverflow":0,"tabsOutside":0}` {
+			t.Errorf("at %dx%d: %s, want no overflow and every tab inside the side panel", size[0], size[1], got)
+		}
+		// A long session's counts: the page still does not scroll
+		// sideways (the tab row may).
+		eval(t, ctx, `(() => { const c = document.querySelectorAll('.side .tab-count'); c[0].textContent = '48213'; c[1].textContent = '1000'; })()`, nil)
+		var overflow int
+		eval(t, ctx, `document.documentElement.scrollWidth - document.documentElement.clientWidth`, &overflow)
+		if overflow != 0 {
+			t.Errorf("at %dx%d with five-digit counts, the page scrolls sideways by %d px", size[0], size[1], overflow)
+		}
+		eval(t, ctx, `document.querySelectorAll('.side .tab-count').forEach((c) => { c.textContent = c.dataset.was; })`, nil)
+	}
+}
