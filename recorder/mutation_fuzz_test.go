@@ -93,6 +93,10 @@ var fuzzDistilled = []struct {
 	// Seed 328: a removed element put into a textarea (replaceWith of the
 	// textarea's text), then a node inserted into that element.
 	{"node added under a node moved into a textarea", "mask-user-input", `[{"ops":[["replaceWith",59472,189743,114121]],"check":false},{"ops":[["append",71006,1043268,465079],["readd",792529,363031,19744],["shadow",538709,274718,49989]],"check":false},{"ops":[["append",1004172,594079,93655],["replaceWith",439177,88565,1035903]],"check":true},{"ops":[["readd",578811,63740,559876],["remove",239522,596227,217953],["remove",287403,962459,529944]],"check":false},{"ops":[["replaceWith",584984,855271,976410],["insertBefore",1029573,755099,88076]],"check":false},{"ops":[["insertBefore",611904,896516,87893],["append",124025,531126,700898]],"check":true}]`},
+	// Seed 381 (distilled by hand): a <style> inside an <option> (in a div
+	// that replaced the option's text), then insertRule on it; the
+	// option's text, its label and value, includes the style's text.
+	{"rule inserted into a style in an option", "allow", `[{"ops":[["replaceWith",38,10,0],["insertRule",14,1,0]],"check":true},{"ops":[["insertRule",1,2,0]],"check":true}]`},
 }
 
 // TestMutationFuzz performs random batches of DOM operations in a live

@@ -158,7 +158,12 @@ function buildElement(rb, sn, doc, post, depth) {
       }
     }
   }
-  if (typeof attrs._cssText === 'string' && (lower === 'style' || lower === 'link')) {
+  if (lower === 'style' && Array.isArray(attrs.rr_cssRules)) {
+    // A checkpoint's sheet edited through the CSSOM: its text children as
+    // they were, its rules once it is connected (and has a sheet).
+    const rules = attrs.rr_cssRules;
+    post.push(() => setSheetRules(rb, el, id, rules));
+  } else if (typeof attrs._cssText === 'string' && (lower === 'style' || lower === 'link')) {
     setStyleText(rb, el, attrs._cssText);
   }
   if (lower === 'textarea' && typeof attrs.value === 'string') {
@@ -168,6 +173,24 @@ function buildElement(rb, sn, doc, post, depth) {
     } catch (e) { /* ignore */ }
   }
   return el;
+}
+
+/**
+ * Replaces the rules of a connected style element's sheet with rules (CSS
+ * texts, adapted), and notes the sheet as edited through the CSSOM.
+ */
+function setSheetRules(rb, el, id, rules) {
+  const sheet = el.sheet;
+  if (!sheet) return;
+  rb._edited.add(id);
+  try {
+    while (sheet.cssRules.length) sheet.deleteRule(0);
+  } catch (e) { /* an unreadable sheet: a <style> never is */ }
+  for (const r of rules) {
+    try {
+      sheet.insertRule(adaptCss(String(r), rb.opts), sheet.cssRules.length);
+    } catch (e) { /* an invalid rule */ }
+  }
 }
 
 /** Puts css (adapted) into a style element: its first text child, or a new one. */

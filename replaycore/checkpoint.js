@@ -5,7 +5,8 @@
 // The tree uses the serialized node shape of full snapshots, so restoring
 // is one build pass. Extensions that only checkpoints use: iframe elements
 // carry their document in `iframeDoc`, <style> elements their current CSS
-// (including CSSOM edits) in `_cssText`, and state that is not in the DOM
+// in `_cssText` (and, when edited through the CSSOM, their rules in
+// `rr_cssRules`, applied after their text), and state that is not in the DOM
 // (scroll positions, constructed sheets, media) travels beside the tree.
 
 import { attributesOf, compatModeOf, firstChild, iframeDocOf, localName, namespaceOf, nextSibling, nodeType, shadowOf, SVG_NS } from './dom.js';
@@ -117,18 +118,23 @@ function element(rb, el, id, scroll) {
       if (el.selectedIndex < 0) attributes.rr_selectedIndex = -1;
       break;
     case 'style': {
+      // A sheet edited through the CSSOM has rules its text does not
+      // show: they travel in rr_cssRules and replace the rebuilt sheet's,
+      // and the text children keep their text (which an <option> shows as
+      // its label and value). _cssText has the rules too, for players that
+      // compare it. Otherwise the first text child gets all the text.
       let css = '';
-      if (rb._edited.has(id) && el.sheet) {
-        const texts = [];
-        for (const r of el.sheet.cssRules) texts.push(r.cssText);
-        css = texts.join('\n');
+      const edited = rb._edited.has(id) && el.sheet;
+      if (edited) {
+        attributes.rr_cssRules = Array.from(el.sheet.cssRules, (r) => r.cssText);
+        css = attributes.rr_cssRules.join('\n');
       } else {
         for (let c = el.firstChild; c; c = c.nextSibling) if (c.nodeType === 3) css += c.data;
       }
       attributes._cssText = css;
       for (let c = el.firstChild; c; c = c.nextSibling) {
         const cid = rb._ids.get(c);
-        if (c.nodeType === 3 && cid !== undefined) sn.childNodes.push({ type: 3, id: cid, textContent: '', isStyle: true });
+        if (c.nodeType === 3 && cid !== undefined) sn.childNodes.push({ type: 3, id: cid, textContent: edited ? c.data : '', isStyle: true });
       }
       return sn;
     }

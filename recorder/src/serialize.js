@@ -116,11 +116,12 @@ export const text = (t, lvl) => (lvl >= MASK ? maskText(t.slice(0, MAX_TEXT)) : 
 /**
  * The CSS of a <style>'s text node. The first text child carries the whole
  * sheet as the CSSOM has it (CSSOM edits included); other text children are
- * empty. Without a readable sheet, the text itself.
+ * empty. Without a readable sheet, the text itself; in an <option> too,
+ * whose label and value it is part of (CSSOM edits go as events only).
  */
 function styleText(style, t, baseURL) {
   let css = null;
-  if (style?.sheet) {
+  if (style.sheet && !style.closest('option')) {
     if ([].find.call(style.childNodes, (c) => c.nodeType === 3) !== t) return '';
     css = sheetText(style.sheet);
   }
@@ -198,11 +199,10 @@ function element(el, lvl) {
       }
       break;
     }
-    case 'textarea': {
+    case 'textarea':
       attrs.value = controlValue(el, tag, lvl) || undefined;
       deep = false;
       break;
-    }
     case 'select':
     case 'option':
       if (!stateMasked(el, lvl)) {
@@ -251,10 +251,7 @@ function element(el, lvl) {
       else if (attrs.src) attrs.rr_src = attrs.src;
       delete attrs.src;
       delete attrs.srcdoc;
-      break;
     }
-    default:
-      break;
   }
   if (attrs.popover !== undefined) {
     try {

@@ -23,15 +23,16 @@ export function resetStyles() {
 }
 
 // Emits an edit of sheet, by the id of its owner node or its styleId.
+// (inc sends nothing while not recording.)
 function emitRule(sheet, data, source) {
-  const owner = sheet && sheet.ownerNode;
-  const id = owner ? idOf(owner) : ids.get(sheet);
-  if (!recording || !id) return;
-  // DOM changes made before this edit come first; when they serialize the
-  // sheet again (its <style> moved, its text changed), it has the edit already.
+  // DOM changes made before this edit come first (they may give its <style>
+  // its id); when they serialize the sheet again (its <style> added or
+  // moved, its text changed), it has the edit already.
   const read = noteReads();
   flushMutations();
-  if (!read.has(sheet)) inc({ source, [owner ? 'id' : 'styleId']: id, ...data });
+  const owner = sheet.ownerNode;
+  const id = owner ? idOf(owner) : ids.get(sheet);
+  if (id && !read.has(sheet)) inc({ source, [owner ? 'id' : 'styleId']: id, ...data });
 }
 
 /**
