@@ -35,7 +35,9 @@ func init() {
 Works on the recording store of the replay app: the data directory given
 with --data-dir, else the replay app's data_dir in the configuration given
 with --config (or ./Caddyfile), else the default (` + "`caddy environ`" + ` shows
-Caddy's data directory; recordings are in its "replay" folder).
+Caddy's data directory; recordings are in its "replay" folder). A relative
+data_dir is relative to the current directory, as for ` + "`caddy run`" + `: run
+these commands in the directory Caddy runs in, or give --data-dir.
 
   caddy replay sessions              list sessions, newest first (filters: --help)
   caddy replay export <id>           a session as rrweb JSON (one array of events)
@@ -82,16 +84,36 @@ func cliStoreFlags(c *cobra.Command) {
 }
 
 // cliDataDir finds the data directory: --data-dir, else the replay app's
-// data_dir in the configuration, else the default.
-func cliDataDir(c *cobra.Command) (string, error) {
+// data_dir in the configuration, else the default. It is made absolute
+// against the current directory, as App.Provision does under `caddy run`
+// (Caddy resolves its runtime paths against its working directory; only
+// the Caddyfile's import is relative to the file). hint says, for error
+// messages, where a relative directory came from and how to reach the
+// one Caddy uses.
+func cliDataDir(c *cobra.Command) (dir, hint string, err error) {
+	dir, hint, err = cliConfiguredDataDir(c)
+	if err != nil {
+		return "", "", err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", "", fmt.Errorf("data directory %q: %v", dir, err)
+	}
+	return abs, hint, nil
+}
+
+// cliConfiguredDataDir is the data directory as given, before it is made
+// absolute, with the hint cliDataDir returns.
+func cliConfiguredDataDir(c *cobra.Command) (dir, hint string, err error) {
+	const usage = "give the data directory with --data-dir, or the Caddy configuration with --config"
 	if dir, _ := c.Flags().GetString("data-dir"); dir != "" {
-		return dir, nil
+		return dir, usage, nil
 	}
 	cfgFile, _ := c.Flags().GetString("config")
 	adapter, _ := c.Flags().GetString("adapter")
-	cfg, _, _, err := caddycmd.LoadConfig(cfgFile, adapter)
+	cfg, cfgName, _, err := caddycmd.LoadConfig(cfgFile, adapter)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if len(cfg) > 0 {
 		var parsed struct {
@@ -102,19 +124,22 @@ func cliDataDir(c *cobra.Command) (string, error) {
 			} `json:"apps"`
 		}
 		if err := json.Unmarshal(cfg, &parsed); err != nil {
-			return "", fmt.Errorf("reading the configuration: %v", err)
+			return "", "", fmt.Errorf("reading the configuration: %v", err)
 		}
 		if d := parsed.Apps.Replay.DataDir; d != "" {
-			return d, nil
+			if filepath.IsAbs(d) {
+				return d, usage, nil
+			}
+			return d, fmt.Sprintf("data_dir %q of %s, relative to the current directory as for `caddy run`: run this command in the directory Caddy runs in, or give the data directory with --data-dir", d, cfgName), nil
 		}
 	}
-	return DefaultDataDir(), nil
+	return DefaultDataDir(), usage, nil
 }
 
 // cliOpen opens the store, refusing to create one where there is none (a
 // mistyped directory should not silently list nothing).
 func cliOpen(c *cobra.Command) (*embedded.Store, error) {
-	dir, err := cliDataDir(c)
+	dir, hint, err := cliDataDir(c)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +149,7 @@ func cliOpen(c *cobra.Command) (*embedded.Store, error) {
 			// not a wrong directory.
 			return nil, fmt.Errorf("the index of the recordings in %s (index.db) is missing: rebuild it with `caddy replay reindex` (Caddy stopped)", dir)
 		}
-		return nil, fmt.Errorf("no recordings in %s (give the data directory with --data-dir, or the Caddy configuration with --config)", dir)
+		return nil, fmt.Errorf("no recordings in %s (%s)", dir, hint)
 	}
 	return embedded.Open(dir, embedded.Options{Summarizer: collector.Summarize})
 }
@@ -405,12 +430,12 @@ itself: stop Caddy first.`,
 }
 
 func cliReindex(c *cobra.Command, _ []string) error {
-	dir, err := cliDataDir(c)
+	dir, hint, err := cliDataDir(c)
 	if err != nil {
 		return err
 	}
 	if _, err := os.Stat(filepath.Join(dir, "packs")); err != nil {
-		return fmt.Errorf("no recordings in %s (give the data directory with --data-dir, or the Caddy configuration with --config)", dir)
+		return fmt.Errorf("no recordings in %s (%s)", dir, hint)
 	}
 	// Reindex may start from a lost index.db, so open without requiring it.
 	st, err := embedded.Open(dir, embedded.Options{Summarizer: collector.Summarize})

@@ -115,3 +115,53 @@ func TestCLILostIndexSaysReindex(t *testing.T) {
 		t.Errorf("caddy replay sessions on an empty directory: %v", err)
 	}
 }
+
+// TestCLIRelativeDataDirAsCaddyRun: a relative data_dir in the
+// configuration is relative to the current directory for `caddy replay`,
+// as for `caddy run` (App.Provision makes it absolute against the working
+// directory, as Caddy does for its other runtime paths; only `import` is
+// relative to the Caddyfile). Run from another directory, the command
+// said "no recordings in rec", naming neither the directory it looked in
+// nor why: it names the absolute directory, the data_dir it came from,
+// and what to do.
+func TestCLIRelativeDataDirAsCaddyRun(t *testing.T) {
+	root := t.TempDir()
+	conf := filepath.Join(root, "conf")
+	if err := os.Mkdir(conf, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	caddyfile := filepath.Join(conf, "Caddyfile")
+	if err := os.WriteFile(caddyfile, []byte("{\n\treplay {\n\t\tdata_dir rec\n\t}\n}\n\nhttp://localhost:1 {\n\treplay\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The directory `caddy run --config conf/Caddyfile` uses from root.
+	t.Chdir(root)
+	app := &App{DataDir: "rec"}
+	want, err := filepath.Abs(app.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := embedded.Open(want, embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// From the same directory, the command finds that store.
+	if out, err := runCLI("sessions", "--config", "conf/Caddyfile"); err != nil || !strings.Contains(out, "0 of 0 sessions") {
+		t.Fatalf("caddy replay sessions --config conf/Caddyfile from Caddy's directory: %v\n%s", err, out)
+	}
+	// From elsewhere, it says where it looked and why.
+	elsewhere := t.TempDir()
+	t.Chdir(elsewhere)
+	_, err = runCLI("sessions", "--config", caddyfile)
+	if err == nil {
+		t.Fatal("found recordings in a directory that has none")
+	}
+	for _, part := range []string{filepath.Join(elsewhere, "rec"), `data_dir "rec"`, "current directory", "--data-dir"} {
+		if !strings.Contains(err.Error(), part) {
+			t.Errorf("the error %q does not say %q", err, part)
+		}
+	}
+}
