@@ -1,6 +1,7 @@
 package player
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,5 +98,36 @@ func TestSidePanelTabsFitALaptop(t *testing.T) {
 			t.Errorf("at %dx%d with five-digit counts, the page scrolls sideways by %d px", size[0], size[1], overflow)
 		}
 		eval(t, ctx, `document.querySelectorAll('.side .tab-count').forEach((c) => { c.textContent = c.dataset.was; })`, nil)
+	}
+}
+
+// An export cut short (a download interrupted, or the stream the server
+// cuts when a segment fails mid-export) is a recording that ends early,
+// not "not a JSON file": the import said the latter, and told the user
+// to pick another kind of file when the one they had was only incomplete.
+func TestImportOfACutExportSaysItIsCut(t *testing.T) {
+	ts := newTestServer(t)
+	views, _, _ := shopSession()
+	var events []ev
+	for _, seg := range views[0].segments {
+		events = append(events, seg...)
+	}
+	whole, err := json.Marshal(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "session-cut.rrweb.json")
+	if err := os.WriteFile(cut, whole[:len(whole)*2/3], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, _ := browser(t, 30*time.Second)
+	run(t, ctx, chromedp.Navigate(ts.url("")))
+	waitJS(t, ctx, `document.querySelector('.empty')`, 5*time.Second)
+	run(t, ctx, chromedp.SetUploadFiles(`input[type=file]`, []string{cut}, chromedp.ByQuery))
+	waitJS(t, ctx, `document.querySelector('.toast-error')`, 5*time.Second)
+	var msg string
+	eval(t, ctx, `document.querySelector('.toast-error').innerText`, &msg)
+	if strings.Contains(msg, "not a JSON file") || !strings.Contains(msg, "cut short") || !strings.Contains(msg, "session-cut.rrweb.json") {
+		t.Errorf("import of a cut export: %q, want it to say the file was cut short", msg)
 	}
 }

@@ -34,10 +34,20 @@ export function validateEvents(data) {
 /** Parses file; resolves to an import id usable with getImport. */
 export async function importFile(file) {
   let data;
+  let text = '';
   try {
-    data = JSON.parse(await readText(file));
+    text = await readText(file);
+    data = JSON.parse(text);
   } catch (e) {
     if (e instanceof ImportError) throw e;
+    // A file that opens as a recording does but never closes was cut
+    // short (an interrupted download, or an export the server cut when a
+    // segment failed): say so, rather than send the user after another
+    // kind of file.
+    const t = text.trim();
+    if (/^\[\s*(\{|$)/.test(t) && !t.endsWith(']') || /^\{\s*("|$)/.test(t) && !t.endsWith('}')) {
+      throw new ImportError(`"${file.name}" is cut short: it starts as an rrweb recording but ends before its JSON does (an interrupted download?). Export the session again, or import the whole file.`);
+    }
     // The parser's own message quotes the file's first bytes and says
     // "not valid JSON" again: say what the file is not, and what to pick.
     throw new ImportError(`"${file.name}" is not a JSON file, so it is not an rrweb recording: choose a .json file of rrweb events, such as this player's Export or rrweb's record() saves.`);
