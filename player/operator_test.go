@@ -131,3 +131,18 @@ func TestImportOfACutExportSaysItIsCut(t *testing.T) {
 		t.Errorf("import of a cut export: %q, want it to say the file was cut short", msg)
 	}
 }
+
+// Fullscreen gives the replay the whole screen. The side panel is hidden
+// there, but its grid column stayed: the stage and the controls kept the
+// left part of the screen and a blank 344 px strip filled the right.
+func TestFullscreenUsesTheWholeWidth(t *testing.T) {
+	_, ctx := openShop(t, "1")
+	run(t, ctx, chromedp.Click(`button[aria-label="Fullscreen"]`, chromedp.ByQuery))
+	waitJS(t, ctx, `document.fullscreenElement === document.querySelector('.replay-screen')`, 2*time.Second)
+	time.Sleep(200 * time.Millisecond)
+	var gap float64
+	eval(t, ctx, `innerWidth - document.querySelector('.player-box').getBoundingClientRect().right`, &gap)
+	if gap > 1 {
+		t.Errorf("in fullscreen the player ends %v px before the screen's right edge", gap)
+	}
+}
