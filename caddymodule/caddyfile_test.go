@@ -513,3 +513,31 @@ func TestRepeatedOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestCaddyfileErrorsSayWhatIsWrong: Caddy already prefixes a Caddyfile
+// error with "parsing caddyfile tokens for 'replay':", so a second
+// "replay:" read "for 'replay': replay: privacy must be ..."; and a
+// base_path refused for a '<' was told it may contain no "quotes, spaces,
+// '?' or '#'", which named neither '<' nor '>'.
+func TestCaddyfileErrorsSayWhatIsWrong(t *testing.T) {
+	for src, want := range map[string]string{
+		"replay {\n base_path /a<b/\n}":                       `(with "<")`,
+		"replay {\n base_path /a>b/\n}":                       `(with ">")`,
+		"replay {\n base_path /a#b/\n}":                       `(with "#")`,
+		"replay {\n base_path /x\n}":                          "start and end with '/'",
+		"replay {\n privacy secret\n}":                        `"secret"`,
+		"replay {\n start later\n}":                           `"later"`,
+		"replay {\n cors_origins https://a.example/x\n}":      `"https://a.example/x"`,
+		"replay {\n ingest {\n allowed_origins ftp://x\n}\n}": `"ftp://x"`,
+	} {
+		var h Handler
+		err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(src))
+		if err == nil {
+			t.Errorf("accepted %q", src)
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, want) || strings.HasPrefix(msg, "replay:") || strings.Contains(msg, ": replay:") {
+			t.Errorf("%q: %q, want it to name %s without a second \"replay:\"", src, msg, want)
+		}
+	}
+}

@@ -366,7 +366,7 @@ func (h *Handler) validate() error {
 	}
 	for _, opt := range [][2]string{{"base_path", h.BasePath}, {"start", h.Start}, {"privacy", h.Privacy}} {
 		if err := checkOption(opt[0], opt[1]); err != nil {
-			return err
+			return fmt.Errorf("replay: %v", err)
 		}
 	}
 	for name, r := range map[string]*float64{"sample_rate": h.SampleRate, "replay_sample_rate": h.ReplaySampleRate} {
@@ -374,10 +374,10 @@ func (h *Handler) validate() error {
 			return fmt.Errorf("replay: %s must be between 0 and 100, got %v", name, *r)
 		}
 	}
-	for _, list := range [][]string{h.CORSOrigins, h.CrossOriginOrigins} {
+	for name, list := range map[string][]string{"cors_origins": h.CORSOrigins, "crossorigin_origins": h.CrossOriginOrigins} {
 		for _, o := range list {
 			if err := checkOrigin(o); err != nil {
-				return err
+				return fmt.Errorf("replay: %s: %v", name, err)
 			}
 		}
 	}
@@ -387,7 +387,7 @@ func (h *Handler) validate() error {
 				continue
 			}
 			if err := checkOrigin(o); err != nil {
-				return err
+				return fmt.Errorf("replay: ingest: allowed_origins: %v", err)
 			}
 		}
 	}
@@ -396,24 +396,29 @@ func (h *Handler) validate() error {
 
 // checkOption checks the value of a string option that takes one of a
 // few forms (the Caddyfile parser calls it too, so that its errors name
-// the line).
+// the line). Its errors start with the option's name: callers add where
+// it was set (Caddy's Caddyfile errors already say "for 'replay'").
 func checkOption(opt, val string) error {
 	switch opt {
 	case "base_path":
-		if !strings.HasPrefix(val, "/") || !strings.HasSuffix(val, "/") || strings.ContainsAny(val, "?#\"'<> ") {
-			return fmt.Errorf("replay: base_path must start and end with '/' and contain no quotes, spaces, '?' or '#': %q", val)
+		if !strings.HasPrefix(val, "/") || !strings.HasSuffix(val, "/") {
+			return fmt.Errorf("base_path must start and end with '/', got %q", val)
+		}
+		// Named, since a path that looks fine may hold one unnoticed.
+		if i := strings.IndexAny(val, "?#\"'<> "); i >= 0 {
+			return fmt.Errorf("base_path may contain no quote, space, '<', '>', '?' or '#', got %q (with %q)", val, val[i:i+1])
 		}
 	case "start":
 		switch val {
 		case "", "auto", "manual":
 		default:
-			return fmt.Errorf("replay: start must be auto or manual, got %q", val)
+			return fmt.Errorf("start must be auto or manual, got %q", val)
 		}
 	case "privacy":
 		switch val {
 		case "", "allow", "mask", "mask-user-input", "hidden":
 		default:
-			return fmt.Errorf("replay: privacy must be allow, mask, mask-user-input or hidden, got %q", val)
+			return fmt.Errorf("privacy must be allow, mask, mask-user-input or hidden, got %q", val)
 		}
 	}
 	return nil
@@ -424,7 +429,7 @@ func checkOption(opt, val string) error {
 func checkOrigin(o string) error {
 	u, err := url.Parse(o)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-		return fmt.Errorf("replay: %q is not an origin (want scheme://host[:port], e.g. https://player.example.com)", o)
+		return fmt.Errorf("%q is not an origin (want scheme://host[:port], e.g. https://player.example.com)", o)
 	}
 	return nil
 }
