@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"sort"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 	"golang.org/x/net/html"
@@ -268,3 +270,42 @@ type discardWriter struct{ h http.Header }
 func (d *discardWriter) Header() http.Header         { return d.h }
 func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (d *discardWriter) WriteHeader(int)             {}
+
+// BenchmarkBodyScan compares, in one process, the rewriter over the
+// corpus with bodyScan (the default) and without it (the general scanner
+// states for every tag), alternating runs so that both see the same
+// machine. It reports each one's CPU time per corpus pass and speedup =
+// without / with, over the runs of the benchmark.
+func BenchmarkBodyScan(b *testing.B) {
+	pages := corpus(b)
+	names := sortedNames(pages)
+	opts := benchOpts()
+	pass := func(off bool) time.Duration {
+		start := threadCPU()
+		for _, name := range names {
+			page := pages[name]
+			rw := NewRewriter(io.Discard, opts)
+			rw.noBodyScan = off
+			for i := 0; i < len(page); i += chunk {
+				rw.Write(page[i:min(i+chunk, len(page))])
+			}
+			rw.Close()
+		}
+		return threadCPU() - start
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var with, without []time.Duration
+	for i := 0; i < b.N; i++ {
+		without = append(without, pass(true))
+		with = append(with, pass(false))
+	}
+	med := func(d []time.Duration) time.Duration {
+		s := append([]time.Duration(nil), d...)
+		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+		return s[len(s)/2]
+	}
+	b.ReportMetric(float64(med(with).Microseconds()), "µs-with")
+	b.ReportMetric(float64(med(without).Microseconds()), "µs-without")
+	b.ReportMetric(float64(med(without))/float64(med(with)), "speedup")
+}

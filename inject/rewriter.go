@@ -130,7 +130,8 @@ type Rewriter struct {
 	baseOK   bool     // the base URL's origin answers with CORS
 	baseSeen bool
 
-	onEdit func(edit) // tests: every change to the stream
+	onEdit     func(edit) // tests: every change to the stream
+	noBodyScan bool       // tests: scan the body with the general states only (see bodyScan)
 }
 
 // edit describes one change of the stream: del input bytes at inOff were

@@ -76,6 +76,13 @@ func (r *Rewriter) scan(p []byte) {
 				r.passthrough = true
 				return
 			}
+			if r.phase == phDone && !r.skipBody && r.template == 0 && r.inOff+int64(i) != r.lead && !r.noBodyScan {
+				// After the injection, in a document scanned whole:
+				// skip ordinary tags in one loop.
+				if i = bodyScan(p, i); i == n {
+					break
+				}
+			}
 			j := bytes.IndexByte(p[i:], '<')
 			end := n
 			if j >= 0 {
@@ -313,11 +320,11 @@ beforeValue:
 	}
 	switch c = p[i]; c {
 	case '"', '\'':
-		j = bytes.IndexByte(p[i+1:], c)
+		j = indexFrom(p, i+1, c)
 		if j < 0 {
 			return n, false
 		}
-		i += j + 2
+		i = j + 1
 		if i == n {
 			return n, false
 		}
