@@ -76,6 +76,6 @@ export function hookCanvas(win) {
     }
   };
   for (const C of [win.CanvasRenderingContext2D, win.WebGLRenderingContext, win.WebGL2RenderingContext]) {
-    for (const m of DRAW) if (C) after(C.prototype, m, mark);
+    for (const m of DRAW) after(C?.prototype, m, mark);
   }
 }

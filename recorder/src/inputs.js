@@ -22,7 +22,7 @@ function record(el, user) {
   // Changed while capture is paused: the state sent last is stale (the
   // snapshot that resumes capture has the new one).
   if (!recording) return last.delete(el);
-  const tag = el && el.nodeType === 1 ? tagOf(el) : '';
+  const tag = el?.nodeType === 1 ? tagOf(el) : '';
   const id = /^(?:input|textarea|select)$/.test(tag) && idOf(el);
   const level = id && levelOf(el, cfg.privacy);
   if (!id || level === HIDDEN) return;

@@ -100,7 +100,7 @@ const ACTIONABLE = 'button,a,[role=button],[role=link],[role=menuitem],[role=tab
 
 /** A short name for a click: the label of the control clicked, masked like its text. */
 function actionName(target, def) {
-  const el = target && target.nodeType === 1 ? target.closest(ACTIONABLE) || target : target && target.parentElement;
+  const el = target?.nodeType === 1 ? target.closest(ACTIONABLE) || target : target?.parentElement;
   if (!el) return null;
   const level = levelOf(el, def);
   if (level === HIDDEN) return '';

@@ -51,7 +51,7 @@ function up(el) {
  */
 export function levelOf(node, def) {
   if (!privacyUsed) return def;
-  let el = node.nodeType === 9 ? up(node) : node.nodeType === 1 ? node : node.parentElement || node.parentNode?.host || null;
+  let el = node.nodeType === 9 ? up(node) : node.nodeType === 1 ? node : node.parentElement || node.parentNode?.host;
   const start = el;
   let l = -1;
   while (el && l < 0) {

@@ -42,9 +42,10 @@ function sample(target) {
   if (!id) return;
   const x = Math.round(el.scrollLeft);
   const y = Math.round(el.scrollTop);
+  const pos = x + ',' + y;
   const prev = last.get(target);
-  last.set(target, [now(), x + ',' + y]);
-  if (!prev || prev[1] !== x + ',' + y) inc({ source: 3, id, x, y });
+  last.set(target, [now(), pos]);
+  if (prev?.[1] !== pos) inc({ source: 3, id, x, y });
 }
 
 /** Sends the pending samples now. */

@@ -31,7 +31,14 @@ export function startView(view, session) {
 
 /** Adds an event to the open segment (opening one if needed). */
 export function addEvent(ev) {
-  const json = JSON.stringify(ev);
+  // A page's Array.prototype.toJSON (Prototype.js) or Object.prototype.toJSON
+  // would turn the event's arrays or objects into whatever it returns: the
+  // replacer gets the value toJSON gave, and this[k] is the original. Only
+  // then: a replacer takes V8 off its fast path. (Primitives' toJSON is
+  // never called.)
+  const json = JSON.stringify(ev, [].toJSON && function (k) {
+    return this[k];
+  });
   let s = cur;
   if (!s) {
     // q holds the upload's query parameters (end is set below, raw once compressed).

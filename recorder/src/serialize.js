@@ -28,7 +28,7 @@ const nextSiblingG = getter(self.Node, 'nextSibling');
 const nodeTypeG = getter(self.Node, 'nodeType');
 const localNameG = getter(self.Element, 'localName');
 const attributesG = getter(self.Element, 'attributes');
-const getAttributeF = self.Element && Element.prototype.getAttribute;
+const getAttributeF = self.Element?.prototype.getAttribute;
 export const tagOf = (el) => localNameG.call(el);
 export const getAttr = (el, name) => getAttributeF.call(el, name);
 export const nodeTypeOf = (n) => nodeTypeG.call(n);

@@ -95,9 +95,8 @@ export function hookStyles(win) {
   // insertRule/deleteRule on a sheet (index: a number) or a grouping rule (index: its path + the number).
   for (const P of [S, win.CSSGroupingRule?.prototype]) {
     const where = (owner, i) => {
-      const isSheet = P === S;
-      const path = isSheet ? [] : pathOf(owner);
-      return path && [isSheet ? owner : sheetOf(owner), isSheet ? i : path.concat(i)];
+      const path = P === S || pathOf(owner);
+      return path === true ? [owner, i] : path && [sheetOf(owner), path.concat(i)];
     };
     after(P, 'insertRule', (owner, args, i) => {
       const w = recording && where(owner, i);
@@ -110,7 +109,7 @@ export function hookStyles(win) {
   }
   after(S, 'replaceSync', (sheet, args) => recording && emitRule(sheet, { replaceSync: absoluteCss(String(args[0]), base(sheet)) }, 8));
   // replace() applies the text when its promise resolves; the rules are then readable.
-  after(S, 'replace', (sheet, args, promise) => recording && promise.then(() => emitRule(sheet, { replaceSync: sheetText(sheet) || '' }, 8), () => {}));
+  after(S, 'replace', (sheet, args, promise) => recording && promise.then(() => emitRule(sheet, { replaceSync: sheetText(sheet) }, 8), () => {}));
   const D = win.CSSStyleDeclaration.prototype;
   const declaration = (decl, data) => {
     const rule = recording && decl.parentRule;

@@ -42,8 +42,19 @@ window.__pageErrors = [];
     arrayWrap: { before: () => ['push', 'concat', 'map'].forEach((m) => wrap(Array.prototype, m)) },
     arrayWrapAfter: { after: () => ['push', 'concat', 'map'].forEach((m) => wrap(Array.prototype, m)) },
     // Prototype.js 1.6: arrays serialize themselves as a string.
-    arrayToJSON: { before: () => { Array.prototype.toJSON = function () { return '[' + Array.from(this, (x) => JSON.stringify(x)).join(', ') + ']'; }; } },
+    // Prototype.js 1.6: toJSON on Array (every array becomes a string of
+    // JSON), String, Number and Boolean.
+    arrayToJSON: {
+      before: () => {
+        Array.prototype.toJSON = function () { return '[' + Array.from(this, (x) => JSON.stringify(x)).join(', ') + ']'; };
+        for (const C of [String, Number, Boolean]) C.prototype.toJSON = function () { return 'toJSON ' + this; };
+      },
+    },
     arrayToJSONAfter: { after: () => cases.arrayToJSON.before() },
+    // A library's Object.prototype.toJSON (not enumerable): every object
+    // but an array (the test's own normalization stringifies arrays in the
+    // page) gains a key.
+    objectToJSON: { before: () => Object.defineProperty(Object.prototype, 'toJSON', { value() { return Array.isArray(this) ? this : { ...this, polluted: true }; }, writable: true, configurable: true }) },
     jsonWrap: { before: () => wrap(JSON, 'stringify'), after: () => wrap(JSON, 'parse') },
     protoType: { before: () => { Object.prototype.type = 1; Object.prototype.id = 1; Object.prototype.value = 'polluted'; Object.prototype.checked = true; Object.prototype.rootId = 7; } },
     protoGetter: { before: () => { for (const k of ['attributes', 'childNodes', 'tagName', 'textContent', 'source', 'parentId', 'nextId', 'data', 'isSVG']) Object.defineProperty(Object.prototype, k, { get() { return 'polluted'; }, set(v) { Object.defineProperty(this, k, { value: v, writable: true, enumerable: true, configurable: true }); }, configurable: true }); } },
