@@ -99,7 +99,9 @@ function element(rb, el, id, scroll) {
       if (type === 'checkbox' || type === 'radio') {
         if (el.checked) attributes.checked = true;
         else delete attributes.checked;
-      } else if (type !== 'file') {
+      } else if (!/^(?:file|submit|button|reset|image|hidden)$/.test(type)) {
+        // (A button's value is its value attribute, as it is: without
+        // one, value = "" would replace its default label.)
         attributes.value = el.value;
       }
       break;

@@ -193,8 +193,10 @@ function element(el, lvl) {
       const v = controlValue(el, tag, lvl);
       if (type === 'checkbox' || type === 'radio') {
         if (v !== null) attrs.checked = el.checked || undefined; // left out of the JSON
-      } else if (v || 'value' in attrs) {
-        // The current value; an empty value attribute stays (on a button it is an empty label, not "Submit").
+      } else if (v) {
+        // The current value. A value attribute is recorded as the current
+        // value already: an empty one stays (on a button it is an empty
+        // label, not "Submit"); without one, an empty value is left out.
         attrs.value = v;
       }
       break;
@@ -222,14 +224,14 @@ function element(el, lvl) {
         attrs._cssText = sheetText(el.sheet) || undefined;
       }
       break;
-    case 'link': {
-      const sheet = linkSheet(el);
-      for (const k in sheet) {
-        if (sheet[k] === null) delete attrs[k];
-        else attrs[k] = sheet[k];
+    case 'link':
+      // Own keys only: a page's enumerable Object.prototype properties
+      // would come with a for-in.
+      for (const [k, v] of Object.entries(linkSheet(el) || 0)) {
+        if (v === null) delete attrs[k];
+        else attrs[k] = v;
       }
       break;
-    }
     case 'canvas':
       if (lvl < MASK) attrs.rr_dataURL = snapshotCanvas(el) || undefined;
       break;

@@ -56,7 +56,12 @@ window.__pageErrors = [];
     // page) gains a key.
     objectToJSON: { before: () => Object.defineProperty(Object.prototype, 'toJSON', { value() { return Array.isArray(this) ? this : { ...this, polluted: true }; }, writable: true, configurable: true }) },
     jsonWrap: { before: () => wrap(JSON, 'stringify'), after: () => wrap(JSON, 'parse') },
-    protoType: { before: () => { Object.prototype.type = 1; Object.prototype.id = 1; Object.prototype.value = 'polluted'; Object.prototype.checked = true; Object.prototype.rootId = 7; } },
+    // Enumerable Object.prototype properties (for-in and the in operator
+    // see them); a submit button without a value shows its default label.
+    protoType: {
+      before: () => { Object.prototype.type = 1; Object.prototype.id = 1; Object.prototype.value = 'polluted'; Object.prototype.checked = true; Object.prototype.rootId = 7; },
+      parsed: () => document.body.insertAdjacentHTML('beforeend', '<input type="submit" name="go">'),
+    },
     protoGetter: { before: () => { for (const k of ['attributes', 'childNodes', 'tagName', 'textContent', 'source', 'parentId', 'nextId', 'data', 'isSVG']) Object.defineProperty(Object.prototype, k, { get() { return 'polluted'; }, set(v) { Object.defineProperty(this, k, { value: v, writable: true, enumerable: true, configurable: true }); }, configurable: true }); } },
     protoThen: { before: () => { Object.prototype.then = 'polluted'; } },
     promiseShim: { before: () => { const P = Promise; window.Promise = class ZoneAwarePromise extends P { then(a, b) { __calls++; return super.then(a, b); } }; } },
