@@ -146,3 +146,17 @@ func TestFullscreenUsesTheWholeWidth(t *testing.T) {
 		t.Errorf("in fullscreen the player ends %v px before the screen's right edge", gap)
 	}
 }
+
+// The empty store's screen says "Sessions appear here a few seconds after
+// a visitor arrives", and an operator on their first day waits on it
+// while they browse their site in another tab: the first session did not
+// appear until they reloaded the page. It now appears by itself.
+func TestFirstSessionAppearsWithoutReload(t *testing.T) {
+	ts := newTestServer(t)
+	ctx, _ := browser(t, 30*time.Second)
+	run(t, ctx, chromedp.Navigate(ts.url("")))
+	waitJS(t, ctx, `document.querySelector('.list-screen .empty')?.textContent.includes('No sessions recorded yet')`, 5*time.Second)
+	views, _, _ := shopSession()
+	putSession(t, ts.store, shopID, views, nil)
+	waitJS(t, ctx, `document.querySelectorAll('a.srow').length === 1`, 12*time.Second)
+}

@@ -111,7 +111,30 @@ export function listView(shell, params) {
     else if (location.search !== before) typedEntry = location.search;
   }
 
+  // The empty store's screen says sessions appear a few seconds after a
+  // visitor arrives: look for the first one while it is shown (and the
+  // tab is seen), rather than leave the operator on "No sessions
+  // recorded yet" until they reload.
+  let watch = null;
+  function watchForFirst(signal) {
+    stopWatch();
+    watch = setInterval(async () => {
+      if (document.visibilityState !== 'visible') return;
+      try {
+        const r = await listSessions({ limit: 1 }, signal);
+        if (r.sessions.length && !signal.aborted) load();
+      } catch {
+        // The next tick asks again; an error that lasts shows on reload.
+      }
+    }, 4000);
+  }
+  function stopWatch() {
+    if (watch) clearInterval(watch);
+    watch = null;
+  }
+
   async function load() {
+    stopWatch();
     rememberList(state);
     const f = filtersFrom(state);
     const key = JSON.stringify(f);
@@ -159,6 +182,7 @@ export function listView(shell, params) {
     if (res.sessions.length === 0) {
       replace(pager);
       replace(body, state.cursor ? emptyPage(f) : filtered ? emptyFiltered(f) : emptyStore());
+      if (!state.cursor && !filtered) watchForFirst(abort.signal);
       return;
     }
     replace(body, headRow(), res.sessions.map((s) => sessionRow(s, started)));
@@ -209,7 +233,7 @@ export function listView(shell, params) {
   const clock = setInterval(() => refreshTimes(body), 30000);
   return {
     update(p) { state = p; load(); return true; },
-    destroy() { if (abort) abort.abort(); clearInterval(clock); },
+    destroy() { if (abort) abort.abort(); clearInterval(clock); stopWatch(); },
   };
 }
 
