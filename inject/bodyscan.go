@@ -40,8 +40,10 @@ func bodyScan(p []byte, i int) int {
 		if t+10 > n {
 			return t // too close to the end of p to look at the tag
 		}
-		s := t + 1 + b2i(p[t+1] == '/') // the name's first byte
-		if mayAct(p[t+1:t+5]) || !isAlpha(p[s]) {
+		// One bounds check for the ten bytes looked at here.
+		h := p[t : t+10 : t+10]
+		s := t + 1 + b2i(h[1] == '/') // the name's first byte
+		if mayAct(h[1:5]) || !isAlpha(p[s]) {
 			// Maybe a tag to act on ('/' folds to no letter: mayAct
 			// tells only start tags); or markup, a bogus comment, text.
 			return t
@@ -51,7 +53,7 @@ func bodyScan(p []byte, i int) int {
 		// tags end there, and in runs like "</a></li>" the next one
 		// starts there too: one load and a few operations, without a
 		// branch per byte, find both.
-		w := binary.LittleEndian.Uint64(p[t+2:])
+		w := binary.LittleEndian.Uint64(h[2:10])
 		y := w & low7
 		// A byte of (y^c)+low7 lacks its high bit exactly where the byte
 		// of w is c (no carry leaves a byte); w's own high bit rules out
@@ -61,9 +63,8 @@ func bodyScan(p []byte, i int) int {
 		next := t + 10 // where to look for the next '<' if not in w
 		var g int
 		if te != 0 {
-			k := bits.TrailingZeros64(te)
-			g = t + 2 + k>>3
-			lt &= ^uint64(0) << (uint(k) + 1)
+			g = t + 2 + bits.TrailingZeros64(te)>>3
+			lt &^= (te&-te)<<1 - 1 // the '<' after the '>' only
 		} else {
 			if g = indexTagEnd(p, t+10); g < 0 {
 				return t
@@ -71,13 +72,8 @@ func bodyScan(p []byte, i int) int {
 			lt, next = 0, g+1
 		}
 		if p[g] != '>' {
-			// A quote: only the attribute states know whether it starts
-			// a value, in which a '>' does not end the tag.
-			e := nameEnd(p, s+1)
-			if e == n {
-				return t
-			}
-			k, ok := skipAttrs(p, e)
+			// A quote: the tag goes on through its attribute values.
+			k, ok := skipValues(p, s, g)
 			if !ok {
 				return t
 			}
@@ -117,6 +113,46 @@ func indexTagEnd(p []byte, i int) int {
 	return -1
 }
 
+// skipValues finds the end of a tag whose name starts at p[s] and whose
+// first '>' or quote after the name's first two bytes is p[g], a quote. It
+// returns the index after the '>' that ends the tag, and reports false if
+// p ends first. The common shape, name="value" (or 'value'), is followed
+// from quote to quote; anything else goes through the attribute states
+// (skipAttrs).
+func skipValues(p []byte, s, g int) (int, bool) {
+	// floor: the name's delimiter, then the closing quote of the last
+	// value. Past it, up to g, there is no quote nor '>' (p[g] is the
+	// first).
+	floor := nameEnd(p, s+1)
+	if floor == len(p) {
+		return floor, false // the name goes on to the end of p
+	}
+	for {
+		if p[g] == '>' {
+			return g + 1, true
+		}
+		// The quote starts a value if it follows a '=' that follows a
+		// byte of an attribute's name: that is, with no other '=' since
+		// floor, that could have started an unquoted value (in which the
+		// quote would be just a byte). After floor, a name byte is in an
+		// attribute's name, whatever came before it (white space, '/',
+		// or the quote that closed a value).
+		if g-2 <= floor || p[g-1] != '=' || byteClass[p[g-2]] != clOther || bytes.IndexByte(p[floor+1:g-1], '=') >= 0 {
+			// From the name's delimiter; or from a closing quote, after
+			// which the states take a byte as they do after white space.
+			return skipAttrs(p, floor)
+		}
+		q := indexFrom(p, g+1, p[g])
+		if q < 0 {
+			return len(p), false
+		}
+		floor = q
+		if g = indexTagEnd(p, q+1); g < 0 {
+			return len(p), false
+		}
+	}
+}
+
 // nameEnd returns the index of the delimiter that ends the tag name from
 // p[i] on (white space, '/' or '>'), or len(p).
 func nameEnd(p []byte, i int) int {
@@ -144,27 +180,20 @@ func mayAct(b []byte) bool {
 	return b2i(actPrefixes[x*actHashMul>>27] == x)|b2i(x&0xFFFFFF == 'x'|'m'<<8|'p'<<16) != 0
 }
 
-var actHashMul, actPrefixes = func() (uint32, [32]uint32) {
-	var words []uint32
+// actHashMul gives each of the words of actPrefixes a slot of its own
+// (the first odd multiplier from 0x9E3779B1 that does).
+const actHashMul = 0x9E377CA7
+
+var actPrefixes = func() (t [32]uint32) {
 	for _, w := range []string{"base", "bgso", "html", "head", "ifra", "link", "meta", "nosc", "noem", "nofr", "plai", "scri", "styl", "titl", "temp", "text"} {
-		words = append(words, binary.LittleEndian.Uint32([]byte(w)))
-	}
-	// The first odd multiplier that gives each word a slot of its own.
-	for k := uint32(0x9E3779B1); ; k += 2 {
-		var t [32]uint32
-		ok := true
-		for _, w := range words {
-			h := w * k >> 27
-			if t[h] != 0 {
-				ok = false
-				break
-			}
-			t[h] = w
+		x := binary.LittleEndian.Uint32([]byte(w))
+		h := x * actHashMul >> 27
+		if t[h] != 0 {
+			panic("inject: actHashMul gives two words one slot")
 		}
-		if ok {
-			return k, t
-		}
+		t[h] = x
 	}
+	return t
 }()
 
 // SWAR constants: a byte's value in every byte of a word, and every

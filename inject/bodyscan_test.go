@@ -23,7 +23,9 @@ type refStates struct {
 func newRefStates(p []byte) *refStates {
 	r := NewRewriter(io.Discard, RewriteOptions{PageURL: &urlExample, CrossOriginOrigins: []string{"https://cdn.example.com"}})
 	r.noBodyScan = true
-	r.lead = -1 // no text is at the start of a document here: no JSON sniffing
+	// p is the middle of a document: no text at its start (no JSON
+	// sniffing), no byte order mark.
+	r.lead, r.inOff = -1, 1
 	n := len(p)
 	s := &refStates{n: n, state: make([]uint8, n+1), tmpl: make([]int, n+1), kind: make([]tagKind, n+1), end: make([]bool, n+1)}
 	for k := 0; k <= n; k++ {
