@@ -45,6 +45,9 @@ export function afterSet(proto, prop, fn) {
 }
 
 const CAPTURE = { capture: true, passive: true };
+// The prototype's: an element named addEventListener shadows the
+// document's, and one with that id the window's.
+const listen = EventTarget.prototype.addEventListener;
 
 /** Adds a listener (capturing and passive unless opts says otherwise). */
-export const on = (target, type, fn, opts = CAPTURE) => target.addEventListener(type, fn, opts);
+export const on = (target, type, fn, opts = CAPTURE) => listen.call(target, type, fn, opts);

@@ -98,22 +98,13 @@ function process(records) {
   };
   // Whether n is inside a subtree that is added in this batch.
   const covered = new Map();
+  // The walk up stops at an added node or one whose answer is known.
   const isCovered = (n) => {
     if (!added.size) return false;
     const path = [];
-    let res = false;
-    for (let cur = parentOf(n); cur; cur = parentOf(cur)) {
-      if (added.has(cur) && cur.isConnected) {
-        res = true;
-        break;
-      }
-      const c = covered.get(cur);
-      if (c !== undefined) {
-        res = c;
-        break;
-      }
-      path.push(cur);
-    }
+    let res;
+    for (let cur = parentOf(n); cur && (res = (added.has(cur) && cur.isConnected) || covered.get(cur)) === undefined; cur = parentOf(cur)) path.push(cur);
+    res = !!res;
     for (const p of path) covered.set(p, res);
     return res;
   };
@@ -178,10 +169,9 @@ function process(records) {
     } else if (idOf(parentOf(n))) roots.push(n);
   }
   const pending = new Set(roots);
-  if (roots.length) begin(true);
+  begin(true);
   for (const n of roots) {
-    if (!pending.has(n)) continue;
-    const chain = [];
+    const chain = []; // empty when n is in an earlier root's chain
     let next = n;
     for (; next && pending.delete(next); next = next.nextSibling) chain.push(next);
     const p = n.parentNode;

@@ -25,9 +25,17 @@ export let privacyUsed = false;
 // (typing into one is user input).
 const NOTED = SELECTOR + ',[contenteditable]';
 
-/** Notes whether root (any node) or a descendant has a privacy attribute or is editable. */
+/**
+ * Notes whether root (any node) or a descendant has a privacy attribute or
+ * is editable. When the query fails (an <img name="querySelector"> shadows
+ * the document's), every node's level is looked up.
+ */
 export function notePrivacy(root) {
-  privacyUsed = privacyUsed || !!(root.matches?.(NOTED) || root.querySelector?.(NOTED));
+  try {
+    privacyUsed = privacyUsed || !!(root.matches?.(NOTED) || root.querySelector?.(NOTED));
+  } catch (e) {
+    privacyUsed = true;
+  }
 }
 
 /** The level named v (any case, trimmed), or -1. */

@@ -9,6 +9,9 @@ window.__pageErrors = [];
   addEventListener('error', (e) => note('uncaught', e.message));
   addEventListener('unhandledrejection', (e) => note('unhandled rejection', e.reason));
   window.__calls = 0;
+  // The page's own elements, made through the prototype: in case clobber,
+  // an <img name="createElement"> shadows document.createElement.
+  const make = (tag) => Document.prototype.createElement.call(document, tag);
   // wrap replaces obj[name] with a wrapper that counts and calls through.
   const wrap = (obj, name) => {
     const orig = obj[name];
@@ -179,34 +182,34 @@ window.__pageErrors = [];
       const parent = document.body || document.documentElement;
       const steps = {
         append() {
-          const ul = parent.appendChild(document.createElement('ul'));
-          for (let i = 0; i < 5; i++) ul.appendChild(document.createElement('li')).textContent = 'item ' + i;
+          const ul = parent.appendChild(make('ul'));
+          for (let i = 0; i < 5; i++) ul.appendChild(make('li')).textContent = 'item ' + i;
           ul.firstChild.remove();
           ul.lastChild.setAttribute('class', 'last');
           ul.children[1].textContent = 'changed';
         },
         type() {
-          const input = parent.appendChild(document.createElement('input'));
+          const input = parent.appendChild(make('input'));
           input.value = 'typed';
           input.dispatchEvent(new Event('input', { bubbles: true }));
-          const box = parent.appendChild(document.createElement('input'));
+          const box = parent.appendChild(make('input'));
           box.type = 'checkbox';
           box.click();
         },
         shadow() {
-          const host = parent.appendChild(document.createElement('div'));
+          const host = parent.appendChild(make('div'));
           host.attachShadow({ mode: 'open' }).innerHTML = '<b>in a shadow root</b>';
         },
         css() {
-          const style = parent.appendChild(document.createElement('style'));
+          const style = parent.appendChild(make('style'));
           style.sheet.insertRule('b { color: red; }', 0);
         },
         json() {
           if (JSON.parse(JSON.stringify({ a: [1, 2] })).a === undefined) throw new Error('JSON broken');
         },
         timers() {
-          setTimeout(() => { parent.appendChild(document.createElement('hr')); }, 0);
-          Promise.resolve().then(() => parent.appendChild(document.createElement('br')));
+          setTimeout(() => { parent.appendChild(make('hr')); }, 0);
+          Promise.resolve().then(() => parent.appendChild(make('br')));
         },
       };
       for (const [name, step] of Object.entries(steps)) {
@@ -221,7 +224,7 @@ window.__pageErrors = [];
     route() {
       try {
         history.pushState({}, '', location.pathname + location.search + '&route=2');
-        (document.body || document.documentElement).appendChild(document.createElement('h2')).textContent = 'route 2';
+        (document.body || document.documentElement).appendChild(make('h2')).textContent = 'route 2';
       } catch (e) {
         note('route', e);
       }
