@@ -29,7 +29,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "replay",
-		Usage: "sessions|export|delete|reindex [--data-dir <dir> | --config <file> [--adapter <name>]]",
+		Usage: "sessions|export|delete|reindex [--data-dir <dir> | --config <file> [--adapter <name>]] [--envfile <file>]",
 		Short: "Lists, exports and deletes recorded sessions",
 		Long: `
 Works on the recording store of the replay app: the data directory given
@@ -38,6 +38,9 @@ with --config (or ./Caddyfile), else the default (` + "`caddy environ`" + ` show
 Caddy's data directory; recordings are in its "replay" folder). A relative
 data_dir is relative to the current directory, as for ` + "`caddy run`" + `: run
 these commands in the directory Caddy runs in, or give --data-dir.
+
+With --envfile, the variables of an environment file are set first, as
+caddy run --envfile does.
 
   caddy replay sessions              list sessions, newest first (filters: --help)
   caddy replay export <id>           a session as rrweb JSON (one array of events)
@@ -81,6 +84,7 @@ func cliStoreFlags(c *cobra.Command) {
 	c.Flags().String("data-dir", "", "The replay data directory (overrides the configuration)")
 	c.Flags().StringP("config", "c", "", "Caddy configuration to read the replay app's data_dir from")
 	c.Flags().StringP("adapter", "a", "", "Name of the adapter for the configuration (e.g. caddyfile)")
+	c.Flags().StringSlice("envfile", nil, "Environment file(s) to load first, as caddy run --envfile does")
 }
 
 // cliDataDir finds the data directory: --data-dir, else the replay app's
@@ -106,6 +110,10 @@ func cliDataDir(c *cobra.Command) (dir, hint string, err error) {
 // absolute, with the hint cliDataDir returns.
 func cliConfiguredDataDir(c *cobra.Command) (dir, hint string, err error) {
 	const usage = "give the data directory with --data-dir, or the Caddy configuration with --config"
+	envfiles, _ := c.Flags().GetStringSlice("envfile")
+	if err := loadEnvFiles(envfiles); err != nil {
+		return "", "", err
+	}
 	if dir, _ := c.Flags().GetString("data-dir"); dir != "" {
 		return dir, usage, nil
 	}

@@ -165,3 +165,64 @@ func TestCLIRelativeDataDirAsCaddyRun(t *testing.T) {
 		}
 	}
 }
+
+// TestCLIEnvFileAsCaddyRun: `caddy run --envfile` sets the variables a
+// Caddyfile's {$VAR} reads (and XDG_DATA_HOME, which moves the default
+// data directory) before the configuration is adapted. `caddy replay`
+// had no --envfile, so with `data_dir {$REPLAY_DATA}` set in one it read
+// another directory than Caddy (or failed to adapt): it takes the same
+// flag, with the same rules (KEY=VALUE lines, # comments, "export ",
+// quotes; variables already set win).
+func TestCLIEnvFileAsCaddyRun(t *testing.T) {
+	dir := emptyStore(t)
+	root := t.TempDir()
+	caddyfile := filepath.Join(root, "Caddyfile")
+	if err := os.WriteFile(caddyfile, []byte("{\n\treplay {\n\t\tdata_dir {$K4_TEST_REPLAY_DATA:/nonexistent/replay}\n\t}\n}\n\nhttp://localhost:1 {\n\treplay\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	envfile := filepath.Join(root, "caddy.env")
+	env := "# the recordings\nexport K4_TEST_REPLAY_DATA=\"" + dir + "\" # quoted\n\nOTHER=1\n"
+	if err := os.WriteFile(envfile, []byte(env), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Unsetenv("K4_TEST_REPLAY_DATA"); os.Unsetenv("OTHER") })
+	if out, err := runCLI("sessions", "--config", caddyfile, "--envfile", envfile); err != nil || !strings.Contains(out, "0 of 0 sessions") {
+		t.Fatalf("caddy replay sessions --envfile: %v\n%s", err, out)
+	}
+	// A variable already set wins over the file, as under caddy run.
+	os.Unsetenv("K4_TEST_REPLAY_DATA")
+	t.Setenv("K4_TEST_REPLAY_DATA", filepath.Join(root, "elsewhere"))
+	if _, err := runCLI("sessions", "--config", caddyfile, "--envfile", envfile); err == nil || !strings.Contains(err.Error(), filepath.Join(root, "elsewhere")) {
+		t.Errorf("the file's value replaced the environment's: %v", err)
+	}
+	// A line that is not KEY=VALUE is an error that names the file and line.
+	bad := filepath.Join(root, "bad.env")
+	if err := os.WriteFile(bad, []byte("A=1\nnot a pair\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCLI("sessions", "--config", caddyfile, "--envfile", bad); err == nil || !strings.Contains(err.Error(), "bad.env:2") {
+		t.Errorf("a bad env file: %v, want its name and line 2", err)
+	}
+	if _, err := runCLI("sessions", "--envfile", filepath.Join(root, "missing.env")); err == nil || !strings.Contains(err.Error(), "missing.env") {
+		t.Errorf("a missing env file: %v", err)
+	}
+}
+
+// FuzzParseEnvFile: any input parses or fails cleanly, and what parses
+// has keys without spaces or "=".
+func FuzzParseEnvFile(f *testing.F) {
+	for _, s := range []string{"A=1\n", "export B='x y'\n# c\n", "C=\"multi\nline\"\n", "D=v # comment\n", "=x\n", "E= x\n", "F=\"unterminated\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		vars, err := parseEnvFile(strings.NewReader(s), "fuzz.env")
+		if err != nil {
+			return
+		}
+		for _, kv := range vars {
+			if kv[0] == "" || strings.ContainsAny(kv[0], " =") {
+				t.Errorf("key %q from %q", kv[0], s)
+			}
+		}
+	})
+}
