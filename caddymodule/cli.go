@@ -16,6 +16,7 @@ import (
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
 
+	"github.com/caddy-replay/caddy-replay/caddymodule/envfile"
 	"github.com/caddy-replay/caddy-replay/collector"
 	"github.com/caddy-replay/caddy-replay/player"
 	"github.com/caddy-replay/caddy-replay/store"
@@ -111,7 +112,7 @@ func cliDataDir(c *cobra.Command) (dir, hint string, err error) {
 func cliConfiguredDataDir(c *cobra.Command) (dir, hint string, err error) {
 	const usage = "give the data directory with --data-dir, or the Caddy configuration with --config"
 	envfiles, _ := c.Flags().GetStringSlice("envfile")
-	if err := loadEnvFiles(envfiles); err != nil {
+	if err := envfile.Load(envfiles); err != nil {
 		return "", "", err
 	}
 	if dir, _ := c.Flags().GetString("data-dir"); dir != "" {

@@ -207,22 +207,3 @@ func TestCLIEnvFileAsCaddyRun(t *testing.T) {
 		t.Errorf("a missing env file: %v", err)
 	}
 }
-
-// FuzzParseEnvFile: any input parses or fails cleanly, and what parses
-// has keys without spaces or "=".
-func FuzzParseEnvFile(f *testing.F) {
-	for _, s := range []string{"A=1\n", "export B='x y'\n# c\n", "C=\"multi\nline\"\n", "D=v # comment\n", "=x\n", "E= x\n", "F=\"unterminated\n"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		vars, err := parseEnvFile(strings.NewReader(s), "fuzz.env")
-		if err != nil {
-			return
-		}
-		for _, kv := range vars {
-			if kv[0] == "" || strings.ContainsAny(kv[0], " =") {
-				t.Errorf("key %q from %q", kv[0], s)
-			}
-		}
-	})
-}

@@ -1,4 +1,12 @@
-package caddymodule
+// Package envfile reads environment files as `caddy run --envfile` does.
+//
+// `caddy run --envfile <file>` sets environment variables before the
+// configuration is adapted, so a Caddyfile's {$VAR} (a data_dir, say) and
+// XDG_DATA_HOME (the default data directory) may come from one. The
+// `caddy replay` commands take the same flag, so that they find the store
+// Caddy uses. Caddy's loader is not exported: this one follows the rules
+// Caddy documents for it.
+package envfile
 
 import (
 	"bufio"
@@ -8,22 +16,15 @@ import (
 	"strings"
 )
 
-// `caddy run --envfile <file>` sets environment variables before the
-// configuration is adapted, so a Caddyfile's {$VAR} (a data_dir, say) and
-// XDG_DATA_HOME (the default data directory) may come from one. The
-// `caddy replay` commands take the same flag, so that they find the store
-// Caddy uses. Caddy's loader is not exported: this one follows the rules
-// Caddy documents for it.
-
-// loadEnvFiles sets the variables of each file that the environment does
+// Load sets the variables of each file that the environment does
 // not already have (a variable already set wins, as under `caddy run`).
-func loadEnvFiles(paths []string) error {
+func Load(paths []string) error {
 	for _, path := range paths {
 		f, err := os.Open(path)
 		if err != nil {
 			return fmt.Errorf("reading the environment file: %v", err)
 		}
-		vars, err := parseEnvFile(f, path)
+		vars, err := Parse(f, path)
 		f.Close()
 		if err != nil {
 			return err
@@ -40,12 +41,12 @@ func loadEnvFiles(paths []string) error {
 	return nil
 }
 
-// parseEnvFile reads KEY=VALUE lines: blank lines and lines starting with
+// Parse reads KEY=VALUE lines: blank lines and lines starting with
 // '#' are skipped, a leading "export " is ignored, a '#' after the value
 // starts a comment, and a value in single or double quotes may span
 // lines (a backslash before the quote keeps it). No expansion is done.
 // name is the file's name, for errors. Pairs are returned in file order.
-func parseEnvFile(r io.Reader, name string) ([][2]string, error) {
+func Parse(r io.Reader, name string) ([][2]string, error) {
 	var vars [][2]string
 	sc := bufio.NewScanner(r)
 	n := 0
