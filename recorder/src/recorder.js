@@ -191,9 +191,14 @@ function snapshot(isNewView) {
   inDocument(document, 0, document); // privacy attributes noted before the title is read
   emit(4, { href: location.href, width: innerWidth, height: innerHeight, dark: matchMedia('(prefers-color-scheme:dark)').matches });
   if (isNewView) {
+    // The title element found and read through the prototypes: a <form
+    // name="title"> or an <img name="querySelector"> shadows the
+    // document's own (DOM clobbering). Its text, as document.title
+    // gives it but for runs of spaces inside.
+    const t = Document.prototype.querySelector.call(document, 'title');
     custom('replay/view', {
       url: location.href, referrer: document.referrer,
-      title: text(document.title, levelOf(document.querySelector('title') || document, cfg.privacy)),
+      title: text(t?.text.trim() || '', levelOf(t || document, cfg.privacy)),
       tab, ...cfg.meta,
     });
     if (user) custom('replay/user', user);
