@@ -73,7 +73,7 @@ function children(rb, parent, skipText, scroll, isShadow) {
 
 function element(rb, el, id, scroll) {
   const tag = localName(el);
-  const attributes = {};
+  const attributes = { __proto__: null }; // an attribute may be named __proto__
   const list = attributesOf(el);
   for (let i = 0; i < list.length; i++) attributes[list[i].name] = list[i].value;
   if (attributes.class !== undefined) {

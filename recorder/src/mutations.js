@@ -128,7 +128,7 @@ function process(records) {
     if (!id) continue;
     const tag = tagOf(el);
     const lvl = level(el);
-    const a = {};
+    const a = { __proto__: null };
     let any = false;
     for (const name of set) {
       const raw = name === 'xlink:href' ? el.getAttributeNS(XLINK_NS, 'href') : getAttr(el, name);

@@ -99,7 +99,6 @@ function serializeNode(n, lvl) {
       return null;
   }
   sn.id = ensureId(n);
-  if (rootId) sn.rootId = rootId;
   return sn;
 }
 
@@ -116,16 +115,14 @@ export const text = (t, lvl) => (lvl >= MASK ? maskText(t.slice(0, MAX_TEXT)) : 
 /**
  * The CSS of a <style>'s text node. The first text child carries the whole
  * sheet as the CSSOM has it (CSSOM edits included); other text children are
- * empty. Without a readable sheet, the text itself; in an <option> too,
- * whose label and value it is part of (CSSOM edits go as events only).
+ * empty (a <style>'s own rules are always readable). Without a sheet (not
+ * in a document, not CSS), the text itself; in an <option> too, whose label
+ * and value it is part of (CSSOM edits go as events only).
  */
 function styleText(style, t, baseURL) {
-  let css = null;
-  if (style.sheet && !style.closest('option')) {
-    if ([].find.call(style.childNodes, (c) => c.nodeType === 3) !== t) return '';
-    css = sheetText(style.sheet);
-  }
-  if (css === null) css = absoluteCss(t.data, baseURL);
+  const css = style.sheet && !style.closest('option')
+    ? [].find.call(style.childNodes, (c) => c.nodeType === 3) === t ? sheetText(style.sheet) : ''
+    : absoluteCss(t.data, baseURL);
   return css.length > MAX_CSS ? '' : css;
 }
 
@@ -164,14 +161,13 @@ function box(el, attrs) {
 
 function element(el, lvl) {
   const tag = localNameG.call(el);
-  const attrs = {};
+  const attrs = { __proto__: null }; // an attribute may be named __proto__
   const sn = { type: 2, tagName: tag, attributes: attrs, id: ensureId(el) };
   if (privacyUsed) {
     const l = ownLevel(el);
     lvl = editable(el, l >= 0 ? l : lvl);
   }
   if (el.namespaceURI === 'http://www.w3.org/2000/svg') sn.isSVG = true;
-  if (rootId) sn.rootId = rootId;
   if (lvl === HIDDEN) {
     // A box of the same size; nothing of the content.
     for (const k of ['class', 'id']) attrs[k] = getAttributeF.call(el, k) || undefined;
@@ -302,6 +298,7 @@ export function serialize(n, lvl, out, pid, next, shadow, ptg, par) {
   parent = par;
   const sn = serializeNode(n, lvl);
   if (sn === null) return null;
+  if (rootId) sn.rootId = rootId;
   if (shadow) sn.isShadow = true;
   const kids = out || sn.type > 2 || sn.type === 1 ? null : (sn.childNodes = []);
   if (out) out.push({ parentId: pid, nextId: next, node: sn });
