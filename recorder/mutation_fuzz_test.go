@@ -97,6 +97,10 @@ var fuzzDistilled = []struct {
 	// that replaced the option's text), then insertRule on it; the
 	// option's text, its label and value, includes the style's text.
 	{"rule inserted into a style in an option", "allow", `[{"ops":[["replaceWith",38,10,0],["insertRule",14,1,0]],"check":true},{"ops":[["insertRule",1,2,0]],"check":true}]`},
+	// Seed 782 (distilled by hand): a recorded text moved into an element
+	// deep inside a textarea (a section that replaced its text), then its
+	// text changed.
+	{"text moved deep into a textarea, then changed", "allow", `[{"ops":[["replaceWith",43,6,0]],"check":true},{"ops":[["move",0,13,0]],"check":true},{"ops":[["textData",22,0,0]],"check":true}]`},
 }
 
 // TestMutationFuzz performs random batches of DOM operations in a live

@@ -54,7 +54,7 @@ export function tickCanvas() {
     dirty.delete(c);
     if (!id || !c.isConnected || levelOf(c, cfg.privacy) >= MASK) continue;
     const url = pixels(c);
-    if (last && last[1] === url) continue;
+    if (last?.[1] === url) continue;
     sent.set(c, [t, url]);
     const m = /^data:(image\/[a-z]+);base64,(.*)$/.exec(url);
     inc({

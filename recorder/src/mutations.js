@@ -160,13 +160,16 @@ function process(records) {
     const p = n.parentNode;
     if (!p || !n.isConnected || isCovered(n)) continue;
     const ptag = p.nodeType === 1 ? tagOf(p) : '';
-    // Nothing in a textarea or a script is in the replay: a node moved
-    // there forgets its ids (and those under it), or what is added under
-    // it later, or its text, would go to nodes the replay removed.
-    if (ptag === 'textarea' || ptag === 'script') {
-      areas.add(p);
-      forget(n);
-    } else if (idOf(parentOf(n))) roots.push(n);
+    // Nothing in a textarea or a script is in the replay, nor under a
+    // node that has no id (deeper in one, in a hidden element): a node
+    // moved there forgets its ids (and those under it), or what is added
+    // under it later, or its text, would go to nodes the replay removed.
+    if (ptag === 'textarea' || ptag === 'script') areas.add(p);
+    else if (idOf(parentOf(n))) {
+      roots.push(n);
+      continue;
+    }
+    forget(n);
   }
   const pending = new Set(roots);
   begin(true);
