@@ -3,7 +3,7 @@ package inject
 import (
 	"bytes"
 	"io"
-	"strings"
+	"slices"
 	"testing"
 )
 
@@ -178,6 +178,11 @@ var bodyScanCases = func() []string {
 	return out
 }()
 
+// knownTagNames are the names kindOf knows (TestMayActCoversKindOf checks
+// that none is missing).
+var knownTagNames = []string{"html", "head", "meta", "link", "base", "title", "script", "style", "noscript", "template",
+	"textarea", "xmp", "iframe", "noembed", "noframes", "plaintext", "basefont", "bgsound"}
+
 // FuzzBodyScan is the differential fuzz test of bodyScan against the
 // general states: the same tag ends, and no tag skipped that they act on.
 // Seeds: testdata/fuzz/FuzzBodyScan, the cases above, and corpus slices.
@@ -202,15 +207,52 @@ func FuzzBodyScan(f *testing.F) {
 // rewriter acts on to the general scanner, in any case and followed by any
 // delimiter: mayAct must say yes to every name kindOf knows.
 func TestMayActCoversKindOf(t *testing.T) {
-	names := []string{"html", "head", "meta", "link", "base", "title", "script", "style", "noscript", "template",
-		"textarea", "xmp", "iframe", "noembed", "noframes", "plaintext", "basefont", "bgsound"}
-	for _, name := range names {
-		if kindOf([]byte(name)) == tkOther {
-			t.Fatalf("kindOf(%q) = tkOther: the list is out of date", name)
+	// The list must name every kind: tkOther is 0 and the kinds follow
+	// it in a row, so n distinct kinds from 1 to n cover them all when
+	// none exists past n.
+	kinds := map[tagKind]bool{}
+	for _, name := range knownTagNames {
+		k := kindOf([]byte(name))
+		if k == tkOther || kinds[k] {
+			t.Fatalf("kindOf(%q) = %d: the list is out of date", name, k)
 		}
-		for _, written := range []string{name, strings.ToUpper(name), strings.ToUpper(name[:1]) + name[1:]} {
-			for _, delim := range []string{">", " ", "/", "\t", "\n"} {
-				if b := []byte(written + delim + "   "); !mayAct(b[:4]) {
+		kinds[k] = true
+	}
+	for k := tagKind(1); k <= tagKind(len(knownTagNames)); k++ {
+		if !kinds[k] {
+			t.Fatalf("no name in the list has kind %d", k)
+		}
+	}
+	// Every name of three or four letters kindOf knows is in the list.
+	for l := 3; l <= 4; l++ {
+		b := make([]byte, l)
+		var walk func(i int)
+		walk = func(i int) {
+			if i == l {
+				if k := kindOf(b); k != tkOther && !slices.Contains(knownTagNames, string(b)) {
+					t.Fatalf("kindOf(%q) = %d, not in the list", b, k)
+				}
+				return
+			}
+			for c := byte('a'); c <= 'z'; c++ {
+				b[i] = c
+				walk(i + 1)
+			}
+		}
+		walk(0)
+	}
+	for _, name := range knownTagNames {
+		// Every way of writing the name's first four bytes in upper or
+		// lower case (the rest does not reach mayAct).
+		for m := 0; m < 16; m++ {
+			w := []byte(name)
+			for i := 0; i < 4 && i < len(w); i++ {
+				if m>>i&1 == 1 {
+					w[i] = toUpper(w[i])
+				}
+			}
+			for _, delim := range []string{">", " ", "/", "\t", "\n", "\f", "\r"} {
+				if b := []byte(string(w) + delim + "   "); !mayAct(b[:4]) {
 					t.Errorf("mayAct(%q) = false", b[:4])
 				}
 			}
