@@ -101,6 +101,51 @@ func TestSidePanelTabsFitALaptop(t *testing.T) {
 	}
 }
 
+// The skip-inactivity switch says what it is at every width: under
+// 1100 px its label was hidden to save room, leaving a bare toggle beside
+// the fullscreen button that only a hover explained. There it now reads
+// "Skip idle" (narrower than a laptop, under 960 px, the toggle alone
+// fits); the controls still fit on one row without scrolling.
+func TestSkipSwitchLabelledAtEveryWidth(t *testing.T) {
+	_, ctx := openShop(t, "1")
+	probe := `(() => {
+		const sw = document.querySelector('.controls .switch');
+		const row = document.querySelector('.controls');
+		const r = row.getBoundingClientRect();
+		const inside = [...row.children].every((c) => { const b = c.getBoundingClientRect(); return b.right <= r.right + 0.5 && b.top >= r.top - 0.5 && b.bottom <= r.bottom + 0.5; });
+		// The text a user sees: text nodes drawn at a size that shows.
+		const seen = [];
+		const walk = document.createTreeWalker(sw, NodeFilter.SHOW_TEXT);
+		for (let n; (n = walk.nextNode());) {
+			const range = document.createRange();
+			range.selectNodeContents(n);
+			const b = range.getBoundingClientRect();
+			if (b.width > 4 && b.height > 6 && parseFloat(getComputedStyle(n.parentElement).fontSize) >= 10) seen.push(n.data.trim());
+		}
+		return JSON.stringify({label: seen.join(' '), inside, overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth});
+	})()`
+	for _, c := range []struct {
+		w, h  int64
+		label string
+	}{{1280, 800, "Skip inactivity"}, {1100, 700, "Skip idle"}, {1024, 640, "Skip idle"}, {900, 600, ""}} {
+		run(t, ctx, chromedp.EmulateViewport(c.w, c.h))
+		time.Sleep(150 * time.Millisecond)
+		var got struct {
+			Label    string
+			Inside   bool
+			Overflow int
+		}
+		var raw string
+		eval(t, ctx, probe, &raw)
+		if err := json.Unmarshal([]byte(raw), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Label != c.label || !got.Inside || got.Overflow != 0 {
+			t.Errorf("at %dx%d: switch label %q, controls on one row inside the bar %v, page overflow %d px; want %q, true, 0", c.w, c.h, got.Label, got.Inside, got.Overflow, c.label)
+		}
+	}
+}
+
 // An export cut short (a download interrupted, or the stream the server
 // cuts when a segment fails mid-export) is a recording that ends early,
 // not "not a JSON file": the import said the latter, and told the user

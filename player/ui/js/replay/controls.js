@@ -24,7 +24,9 @@ export class Controls {
       this.time,
       h('div', { class: 'spacer' }),
       h('div', { class: 'seg', role: 'group', 'aria-label': 'Playback speed' }, this.speedBtns),
-      h('label', { class: 'switch', title: 'Jump over stretches where the visitor did nothing (S)' }, this.skipInput, h('span', { class: 'switch-track' }), 'Skip inactivity'),
+      h('label', { class: 'switch', title: 'Jump over stretches where the visitor did nothing (S)' }, this.skipInput, h('span', { class: 'switch-track' }),
+        // The short label takes over in a narrow window (20-replay.css).
+        h('span', { class: 'switch-long' }, 'Skip inactivity'), h('span', { class: 'switch-short' }, 'Skip idle')),
       this.fsBtn,
       h('button', { class: 'btn icon-btn ghost', type: 'button', title: 'Keyboard shortcuts (?)', 'aria-label': 'Keyboard shortcuts', onclick: onHelp }, icon('help')),
     );
