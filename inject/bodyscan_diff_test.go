@@ -66,16 +66,7 @@ func rewriteWith(t *testing.T, in []byte, opts RewriteOptions, splits []int, noB
 	var out bytes.Buffer
 	rw := NewRewriter(&out, opts)
 	rw.noBodyScan = noBodyScan
-	prev := 0
-	for _, s := range append(splits, len(in)) {
-		if _, err := rw.Write(in[prev:s]); err != nil {
-			t.Fatal(err)
-		}
-		prev = s
-	}
-	if err := rw.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeInPieces(t, rw, in, splits)
 	return out.Bytes()
 }
 

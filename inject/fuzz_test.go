@@ -61,11 +61,10 @@ func FuzzRewrite(f *testing.F) {
 
 var urlExample = url.URL{Scheme: "https", Host: "example.com", Path: "/dir/page"}
 
-func fuzzOnce(t *testing.T, in []byte, opts RewriteOptions, splits []int) []byte {
-	var out bytes.Buffer
-	rw := NewRewriter(&out, opts)
-	var edits []edit
-	rw.onEdit = func(e edit) { edits = append(edits, e) }
+// writeInPieces writes in to rw in pieces cut at splits (ascending
+// offsets), then closes rw.
+func writeInPieces(t *testing.T, rw *Rewriter, in []byte, splits []int) {
+	t.Helper()
 	prev := 0
 	for _, s := range append(splits, len(in)) {
 		if _, err := rw.Write(in[prev:s]); err != nil {
@@ -76,6 +75,14 @@ func fuzzOnce(t *testing.T, in []byte, opts RewriteOptions, splits []int) []byte
 	if err := rw.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func fuzzOnce(t *testing.T, in []byte, opts RewriteOptions, splits []int) []byte {
+	var out bytes.Buffer
+	rw := NewRewriter(&out, opts)
+	var edits []edit
+	rw.onEdit = func(e edit) { edits = append(edits, e) }
+	writeInPieces(t, rw, in, splits)
 	if err := checkInvariant(in, out.Bytes(), edits); err != nil {
 		t.Fatalf("%v\n in: %q\nout: %q", err, in, out.Bytes())
 	}

@@ -165,13 +165,7 @@ func TestImportOfACutExportSaysItIsCut(t *testing.T) {
 	if err := os.WriteFile(cut, whole[:len(whole)*2/3], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ctx, _ := browser(t, 30*time.Second)
-	run(t, ctx, chromedp.Navigate(ts.url("")))
-	waitJS(t, ctx, `document.querySelector('.empty')`, 5*time.Second)
-	run(t, ctx, chromedp.SetUploadFiles(`input[type=file]`, []string{cut}, chromedp.ByQuery))
-	waitJS(t, ctx, `document.querySelector('.toast-error')`, 5*time.Second)
-	var msg string
-	eval(t, ctx, `document.querySelector('.toast-error').innerText`, &msg)
+	_, msg := importError(t, ts, cut)
 	if strings.Contains(msg, "not a JSON file") || !strings.Contains(msg, "cut short") || !strings.Contains(msg, "session-cut.rrweb.json") {
 		t.Errorf("import of a cut export: %q, want it to say the file was cut short", msg)
 	}

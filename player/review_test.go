@@ -257,6 +257,20 @@ func TestShareWithoutClipboardSaysHowToCopy(t *testing.T) {
 	}
 }
 
+// importError opens the empty list of ts in a browser, imports file and
+// returns the browser and the error the import shows.
+func importError(t *testing.T, ts *testServer, file string) (context.Context, string) {
+	t.Helper()
+	ctx, _ := browser(t, 30*time.Second)
+	run(t, ctx, chromedp.Navigate(ts.url("")))
+	waitJS(t, ctx, `document.querySelector('.empty')`, 5*time.Second)
+	run(t, ctx, chromedp.SetUploadFiles(`input[type=file]`, []string{file}, chromedp.ByQuery))
+	waitJS(t, ctx, `document.querySelector('.toast-error')`, 5*time.Second)
+	var msg string
+	eval(t, ctx, `document.querySelector('.toast-error').innerText`, &msg)
+	return ctx, msg
+}
+
 func TestImportsSayWhatToPickAndOfferNoShareLink(t *testing.T) {
 	ts := newTestServer(t)
 	dir := t.TempDir()
@@ -274,13 +288,7 @@ func TestImportsSayWhatToPickAndOfferNoShareLink(t *testing.T) {
 	if err := os.WriteFile(good, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ctx, _ := browser(t, 30*time.Second)
-	run(t, ctx, chromedp.Navigate(ts.url("")))
-	waitJS(t, ctx, `document.querySelector('.empty')`, 5*time.Second)
-	run(t, ctx, chromedp.SetUploadFiles(`input[type=file]`, []string{bad}, chromedp.ByQuery))
-	waitJS(t, ctx, `document.querySelector('.toast-error')`, 5*time.Second)
-	var msg string
-	eval(t, ctx, `document.querySelector('.toast-error').innerText`, &msg)
+	ctx, msg := importError(t, ts, bad)
 	if !strings.Contains(msg, `"notes.json" is not a JSON file`) || !strings.Contains(msg, "choose a .json file of rrweb events") {
 		t.Errorf("bad import: %q", msg)
 	}
