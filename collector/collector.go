@@ -268,6 +268,9 @@ func remoteHost(r *http.Request) string {
 type extra struct {
 	UserAgent string `json:"ua,omitempty"`
 	ClientIP  string `json:"ip,omitempty"`
+	// Shift is how far the sender's clock was ahead of the server's (ms)
+	// when the segment's timestamps were moved to the server's clock.
+	Shift int64 `json:"shift,omitempty"`
 }
 
 // ServeHTTP handles one upload (and CORS preflights for allowed origins).
@@ -372,11 +375,18 @@ func (c *Collector) handle(w http.ResponseWriter, r *http.Request) (dup bool, p 
 		return false, p, reject(403, "bad_client_token", "the ct parameter does not match the configured client token")
 	}
 	nowMs := now.UnixMilli()
-	if p.end > nowMs+c.maxSkewMs {
-		return false, p, reject(400, "timestamp_in_future", "end=%d is %s ahead of the server's clock (more than %s): is the client's clock wrong?",
-			p.end, time.Duration(p.end-nowMs)*time.Millisecond, c.cfg.MaxClockSkew)
+	if p.shift, rj = c.clockShift(r.Context(), p, nowMs); rj != nil {
+		return false, p, rj
 	}
-	if p.start < nowMs-c.maxAgeMs {
+	// The windows are of the sender's clock when it said what it reads.
+	if clock := nowMs + p.shift; p.end > clock+c.maxSkewMs {
+		if p.sent != 0 {
+			return false, p, reject(400, "timestamp_in_future", "end=%d is %s after t=%d, the time the upload was sent (more than %s)",
+				p.end, time.Duration(p.end-p.sent)*time.Millisecond, p.sent, c.cfg.MaxClockSkew)
+		}
+		return false, p, reject(400, "timestamp_in_future", "end=%d is %s ahead of the server's clock (more than %s): is the client's clock wrong? (send t, the client's time, to have it corrected)",
+			p.end, time.Duration(p.end-nowMs)*time.Millisecond, c.cfg.MaxClockSkew)
+	} else if p.start < clock-c.maxAgeMs {
 		return false, p, reject(400, "timestamp_too_old", "start=%d is more than %s ago; segments that old are not accepted", p.start, c.cfg.MaxAge)
 	}
 	if p.records > c.cfg.MaxRecords {
@@ -422,8 +432,14 @@ func (c *Collector) handle(w http.ResponseWriter, r *http.Request) (dup bool, p 
 		return false, p, rj
 	}
 	defer d.release()
+	if p.shift != 0 {
+		if d, rj = d.shifted(p, c.cfg.MaxRawBytes); rj != nil {
+			return false, p, rj
+		}
+		defer d.release()
+	}
 
-	x := extra{UserAgent: truncate(r.UserAgent(), 512)}
+	x := extra{UserAgent: truncate(r.UserAgent(), 512), Shift: p.shift}
 	if c.cfg.StoreClientIP {
 		x.ClientIP = ip
 	}
@@ -439,6 +455,9 @@ func (c *Collector) handle(w http.ResponseWriter, r *http.Request) (dup bool, p 
 	}
 	if !dup {
 		c.metrics.accepted.Inc()
+		if p.shift != 0 {
+			c.metrics.clockCorrected.Inc()
+		}
 		c.metrics.storedBytes.Add(float64(len(d.gz)))
 		c.metrics.rawBytes.Add(float64(p.raw))
 	}

@@ -259,6 +259,10 @@ type carry struct {
 	// user were recorded: a segment recorded earlier that arrives later
 	// does not overwrite them.
 	ViewportAt, UserAt int64
+	// Shift is the clock correction the session's segments were given
+	// (ms the visitor's clock is ahead; see clockShift): its next
+	// segments keep it, so that their times stay in order.
+	Shift int64
 }
 
 type pendingClick struct {
@@ -293,7 +297,11 @@ func (c carry) encode() []byte {
 	b = appendString(b, c.InputView)
 	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.InputID))
 	b = binary.AppendVarint(b, c.ViewportAt)
-	return binary.AppendVarint(b, c.UserAt)
+	b = binary.AppendVarint(b, c.UserAt)
+	if c.Shift != 0 { // optional: a carry without it reads as 0
+		b = binary.AppendVarint(b, c.Shift)
+	}
+	return b
 }
 
 func appendClick(b []byte, k clickFact) []byte {
@@ -393,6 +401,9 @@ func decodeCarry(b []byte) carry {
 	if b[0] == carryVersion {
 		c.ViewportAt = r.varint()
 		c.UserAt = r.varint()
+		if len(r.b) > 0 {
+			c.Shift = r.varint()
+		}
 	}
 	if r.bad {
 		return carry{}
@@ -419,6 +430,9 @@ func (f *segFacts) update(info store.SegmentInfo, x extra) func(*store.Session) 
 		f.applyInputs(s, &c, info)
 		f.applyActivity(s, &c)
 		s.Errors += f.errors
+		if x.Shift != 0 {
+			c.Shift = x.Shift
+		}
 		if f.user != nil && (f.user.ID != "" || f.user.Name != "" || f.user.Email != "") && f.userTS >= c.UserAt {
 			s.UserID, s.UserName, s.UserEmail = f.user.ID, f.user.Name, f.user.Email
 			c.UserAt = f.userTS

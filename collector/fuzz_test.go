@@ -123,6 +123,24 @@ func FuzzSegment(f *testing.F) {
 		if len(s.Carry) > 16<<10 {
 			t.Fatalf("carried state grew to %d bytes", len(s.Carry))
 		}
+		// Moved to the server's clock (clock.go), an accepted segment is
+		// still valid, with the same events at the moved times.
+		for _, shift := range []int64{7_200_000, -259_200_000} {
+			q := *p
+			q.shift = shift
+			d2, rj := d.shifted(&q, 1<<20)
+			if rj != nil {
+				t.Fatalf("an accepted segment cannot be moved by %d: %+v", shift, rj)
+			}
+			if q.start != p.start-shift || q.end != p.end-shift {
+				t.Fatalf("moved by %d: start..end %d..%d from %d..%d", shift, q.start, q.end, p.start, p.end)
+			}
+			checkAsOthersRead(t, d2.gz, &q)
+			if d2.facts.events != n || d2.facts.full != full || d2.facts.minTS < q.start || d2.facts.maxTS > q.end {
+				t.Fatalf("moved by %d: %d events (full %v) at %d..%d", shift, d2.facts.events, d2.facts.full, d2.facts.minTS, d2.facts.maxTS)
+			}
+			d2.release()
+		}
 	})
 }
 

@@ -14,6 +14,8 @@ type metrics struct {
 	bytes     *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
 	inFlight  prometheus.Gauge
+	// clockCorrected counts accepted segments moved to the server's clock.
+	clockCorrected prometheus.Counter
 
 	// The series every accepted upload touches, looked up once rather
 	// than by label at each request.
@@ -49,6 +51,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: ns, Subsystem: sub, Name: "uploads_in_flight",
 			Help: "Uploads being decoded and stored right now.",
 		}),
+		clockCorrected: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "segments_clock_corrected_total",
+			Help: "Segments stored with their timestamps moved to the server's clock (the visitor's clock was off by more than the allowed skew).",
+		}),
 	}
 	if reg != nil {
 		m.accepted = register(reg, m.accepted)
@@ -57,6 +63,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.bytes = register(reg, m.bytes)
 		m.latency = register(reg, m.latency)
 		m.inFlight = register(reg, m.inFlight)
+		m.clockCorrected = register(reg, m.clockCorrected)
 	}
 	m.storedBytes = m.bytes.WithLabelValues("stored")
 	m.rawBytes = m.bytes.WithLabelValues("raw")

@@ -26,6 +26,10 @@ type params struct {
 	raw        int64
 	enc        string // "" when the parameter is absent
 	token      string
+	// sent is the sender's clock when it sent the upload (t; 0 when not
+	// given), and shift how far that clock is ahead of the server's, as
+	// the collector applies it (0: the times are taken as they are).
+	sent, shift int64
 }
 
 // rejection is a refused upload: an HTTP status, a stable machine-readable
@@ -138,6 +142,11 @@ func parseParams(rawQuery string) (*params, *rejection) {
 	}
 	if p.token, rj = one("ct", false); rj != nil {
 		return nil, rj
+	}
+	if _, n := q.get("t"); n > 0 {
+		if p.sent, rj = integer("t", 1, maxTS); rj != nil {
+			return nil, rj
+		}
 	}
 	return p, nil
 }
