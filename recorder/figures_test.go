@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -343,6 +344,9 @@ func TestFigures(t *testing.T) {
 	t.Logf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	var cpuRows []string
 	names := []string{"appends 1000×10", "deep nesting 1000", "attribute churn 1000×10", "reorders 2000×5"}
+	if w := os.Getenv("FIGURES_WORK"); w != "" { // e.g. "churn": the workloads whose names contain it
+		names = slices.DeleteFunc(names, func(n string) bool { return !strings.Contains(n, w) })
+	}
 	for _, name := range names {
 		if !part("mutations") {
 			break
