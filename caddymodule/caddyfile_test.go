@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -539,5 +540,23 @@ func TestCaddyfileErrorsSayWhatIsWrong(t *testing.T) {
 		if msg := err.Error(); !strings.Contains(msg, want) || strings.HasPrefix(msg, "replay:") || strings.Contains(msg, ": replay:") {
 			t.Errorf("%q: %q, want it to name %s without a second \"replay:\"", src, msg, want)
 		}
+	}
+}
+
+// TestJSONLeavesUnsetRatesOut: the JSON of an ingest block that sets one
+// option names that option only (`caddy adapt` printed an empty
+// client_rate, session_rate and client_raw_rate object for every rate left
+// at its default).
+func TestJSONLeavesUnsetRatesOut(t *testing.T) {
+	var h Handler
+	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("replay {\n ingest {\n max_records 500\n }\n}")); err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(h.Ingest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != `{"max_records":500}` {
+		t.Errorf("ingest JSON %s, want only max_records", b)
 	}
 }

@@ -145,17 +145,17 @@ type Ingest struct {
 	// bucket of `burst` uploads refilled at `per_second`. Past it: 429
 	// with Retry-After. Default: 50 per second, burst 200. A negative
 	// per_second disables the limit.
-	ClientRate collector.Rate `json:"client_rate,omitempty"`
+	ClientRate collector.Rate `json:"client_rate,omitzero"`
 	// SessionRate limits the uploads of one recording session (all its
 	// tabs). Default: 10 per second, burst 60.
-	SessionRate collector.Rate `json:"session_rate,omitempty"`
+	SessionRate collector.Rate `json:"session_rate,omitzero"`
 	// ClientRawRate limits, per client, the decompressed bytes its
 	// uploads announce: a small body can inflate a thousandfold, so this
 	// bounds the work one client can ask for. per_second and burst are in
 	// bytes. Past it: 429 with Retry-After. Default: 16 MiB per second,
 	// burst 64 MiB; off when client_rate is disabled, unless set. A
 	// negative per_second disables it.
-	ClientRawRate collector.Rate `json:"client_raw_rate,omitempty"`
+	ClientRawRate collector.Rate `json:"client_raw_rate,omitzero"`
 	// MaxConcurrentWrites bounds uploads being decoded and stored at once;
 	// an upload that finds no slot within a second gets 503 with
 	// Retry-After, so overload never grows memory without bound.
