@@ -63,8 +63,8 @@ function process(records) {
     // them (a batch of attribute churn has thousands).
     let name = r.attributeName;
     if (name !== null) {
-      if (name === 'href' && r.attributeNamespace === XLINK_NS) name = 'xlink:href';
-      else if (name === ATTR || name === 'contenteditable') {
+      if (name == 'href' && r.attributeNamespace === XLINK_NS) name = 'xlink:href';
+      else if (name === ATTR || name == 'contenteditable') {
         privacy.push(t);
         notePrivacy(t);
       }
@@ -75,7 +75,7 @@ function process(records) {
         if (!names) attrs.set(t, (names = new Set()));
       }
       names.add(name);
-    } else if (r.type === 'childList') {
+    } else if (r.type == 'childList') {
       // A node without an id that leaves may be a textarea's text (its
       // default value): the textarea is looked at below.
       for (const n of r.removedNodes) if (!idOf(n)) areas.add(t);
@@ -131,12 +131,12 @@ function process(records) {
     const a = { __proto__: null };
     let any = false;
     for (const name of set) {
-      const raw = name === 'xlink:href' ? el.getAttributeNS(XLINK_NS, 'href') : getAttr(el, name);
+      const raw = name == 'xlink:href' ? el.getAttributeNS(XLINK_NS, 'href') : getAttr(el, name);
       const v = raw === null ? null : attrValue(el, tag, name, raw, lvl, null);
       if (v !== undefined) {
         a[name] = v;
         any = true;
-        if (name === 'open' && tag === 'dialog' && v !== null) a.rr_open_mode = openMode(el);
+        if (name == 'open' && tag == 'dialog' && v !== null) a.rr_open_mode = openMode(el);
       }
     }
     if (any) out.attributes.push({ id, attributes: a });
@@ -164,7 +164,7 @@ function process(records) {
     // node that has no id (deeper in one, in a hidden element): a node
     // moved there forgets its ids (and those under it), or what is added
     // under it later, or its text, would go to nodes the replay removed.
-    if (ptag === 'textarea' || ptag === 'script') areas.add(p);
+    if (ptag == 'textarea' || ptag == 'script') areas.add(p);
     else if (idOf(parentOf(n))) {
       roots.push(n);
       continue;
@@ -186,7 +186,7 @@ function process(records) {
     for (const c of chain) {
       const d = c.ownerDocument;
       inDocument(d, d === document ? 0 : idOf(d), c);
-      serialize(c, lvl, out.adds, idOf(pe), nextId, shadow, shadow ? '' : tagOf(p), shadow ? null : p);
+      serialize(c, lvl, out.adds, idOf(pe), nextId, shadow, p.nodeType == 1 ? tagOf(p) : '', shadow ? null : p);
     }
   }
 
@@ -200,14 +200,14 @@ function process(records) {
     const p = t.parentNode;
     const pe = p && parentOf(t);
     const ptag = p?.nodeType === 1 ? tagOf(p) : '';
-    if (ptag === 'textarea') areas.add(p);
+    if (ptag == 'textarea') areas.add(p);
     const id = pe && live(t, pe); // a script's or textarea's text has none
     if (!id) continue;
     out.texts.push({ id, value: textOf(t, level(pe), ptag, p, p.baseURI) });
   }
   // Textareas whose content changed: their value is what the replay shows.
   for (const el of areas) {
-    const id = el.localName === 'textarea' && live(el, el);
+    const id = el.localName == 'textarea' && live(el, el);
     if (id) out.attributes.push({ id, attributes: { value: controlValue(el, 'textarea', level(el)) } });
   }
 
