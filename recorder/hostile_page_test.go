@@ -3,6 +3,7 @@ package recorder
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"regexp"
 	"strconv"
@@ -239,3 +240,48 @@ func checkHostile(t *testing.T, live context.Context, con interface{ Snapshot() 
 	}
 }
 
+// TestDocumentOpenKeepsListening: document.open() erases every listener
+// on the document and its window, ours included; the recorder adds its
+// own again, so a page that rewrites itself after load is still recorded:
+// clicks after the rewrite, and the final segment at pagehide. (Before,
+// the rewritten page's clicks were lost, and so was what it did after its
+// last 5-second flush.)
+func TestDocumentOpenKeepsListening(t *testing.T) {
+	h := newHarness(t)
+	b := newBrowserFor(t, time.Minute)
+	live := b.tab(t)
+	h.open(t, live, "/basic.html?privacy=allow")
+	flush(t, live)
+	sid, vid := ids(t, live)
+	act(t, live, `(() => {
+		document.open();
+		document.write('<!DOCTYPE html><html><body><button id="b" style="width:200px;height:100px">Rewritten</button></body></html>');
+		document.close();
+	})()`)
+	if err := chromedp.Run(live,
+		chromedp.WaitVisible("#b", chromedp.ByID),
+		chromedp.Click("#b", chromedp.ByID),
+		chromedp.Sleep(200*time.Millisecond),
+		// Away: the click goes in the pagehide segment.
+		chromedp.Navigate("about:blank"),
+	); err != nil {
+		t.Fatal(err)
+	}
+	clicked := false
+	waitFor(t, 10*time.Second, "the click on the rewritten page", func() bool {
+		evs, _ := h.coll.events(sid, vid)
+		for _, e := range evs {
+			var ev struct {
+				Type int `json:"type"`
+				Data struct {
+					Source int `json:"source"`
+					Type   int `json:"type"`
+				} `json:"data"`
+			}
+			if json.Unmarshal(e, &ev) == nil && ev.Type == 3 && ev.Data.Source == 2 && ev.Data.Type == 2 {
+				clicked = true
+			}
+		}
+		return clicked
+	})
+}

@@ -3,6 +3,8 @@
 // observer runs after it and cannot throw. And event listeners, which stay
 // for the life of the page (they return at once while nothing is recorded).
 
+import { guarded } from './recorder.js';
+
 const patched = new WeakSet();
 
 /** Runs install(win) once per window (realm). */
@@ -49,5 +51,19 @@ const CAPTURE = { capture: true, passive: true };
 // document's, and one with that id the window's.
 const listen = EventTarget.prototype.addEventListener;
 
-/** Adds a listener (capturing and passive unless opts says otherwise). */
-export const on = (target, type, fn, opts = CAPTURE) => listen.call(target, type, fn, opts);
+// Our listeners on the window and the page's document: document.open()
+// erases every listener on both, and relisten adds them again.
+const kept = [];
+
+/**
+ * Adds fn, guarded, as a listener (capturing and passive unless opts says
+ * otherwise; opts 0: bubbling, and not kept).
+ */
+export const on = (target, type, fn, opts = CAPTURE) => {
+  fn = guarded(fn);
+  if (opts && (target == self || target == document)) kept.push([target, type, fn, opts]);
+  listen.call(target, type, fn, opts);
+};
+
+/** After document.open(): our listeners again (one already there is not added twice). */
+export const relisten = () => kept.map((a) => listen.call(...a));

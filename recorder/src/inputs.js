@@ -6,13 +6,13 @@ import { afterSet, on } from './hooks.js';
 import { tagOf } from './serialize.js';
 import { idOf } from './mirror.js';
 import { flushMutations } from './mutations.js';
-import { recording, cfg, inc, guarded, mutation } from './recorder.js';
+import { recording, cfg, inc, mutation } from './recorder.js';
 
 const last = new WeakMap(); // element -> the state last sent
 
 /** Listens to doc's input and change events. */
 export function installInputs(doc) {
-  const h = guarded((e) => record(e.composedPath()[0], e.isTrusted));
+  const h = (e) => record(e.composedPath()[0], e.isTrusted);
   on(doc, 'input', h);
   on(doc, 'change', h);
 }

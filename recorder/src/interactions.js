@@ -20,10 +20,10 @@ let batchTimer = 0;
 
 /** Listens to doc's pointer, touch, focus and keyboard events. */
 export function installPointer(doc) {
-  on(doc, 'mousemove', guarded((e) => move(e, 1, e, doc)));
-  on(doc, 'touchmove', guarded((e) => e.touches[0] && move(e, 6, e.touches[0], doc)));
-  on(doc, 'keydown', guarded(activity));
-  for (const type in TYPES) on(doc, type, guarded((e) => interaction(e, type, doc)));
+  on(doc, 'mousemove', (e) => move(e, 1, e, doc));
+  on(doc, 'touchmove', (e) => e.touches[0] && move(e, 6, e.touches[0], doc));
+  on(doc, 'keydown', activity);
+  for (const type in TYPES) on(doc, type, (e) => interaction(e, type, doc));
 }
 
 // A point of an event (or touch) in doc, in top-level viewport coordinates:

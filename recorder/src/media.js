@@ -2,7 +2,7 @@
 
 import { on } from './hooks.js';
 import { idOf } from './mirror.js';
-import { inc, guarded } from './recorder.js';
+import { inc } from './recorder.js';
 
 const TYPES = ['play', 'pause', 'seeked', 'volumechange', 'ratechange'];
 
@@ -11,12 +11,12 @@ export const MEDIA = ['currentTime', 'volume', 'muted', 'playbackRate', 'loop'];
 
 /** Listens to doc's media events. */
 export function installMedia(doc) {
-  TYPES.forEach((type, i) => on(doc, type, guarded((e) => {
+  TYPES.forEach((type, i) => on(doc, type, (e) => {
     const el = e.target;
     const id = idOf(el);
     if (!id) return;
     const data = { source: 7, type: i, id };
     for (const k of MEDIA) data[k] = el[k];
     inc(data);
-  })));
+  }));
 }

@@ -20,7 +20,7 @@ import { startCompressor } from './compressor.js';
 import { addEvent, startView, closeSegment, takeUncompressed, unqueued, viewId } from './segments.js';
 import { queued, unload, haltUploads, online } from './uploader.js';
 import { begin, inDocument, found, serialize, linkSheet, text } from './serialize.js';
-import { oncePerWindow, after, on } from './hooks.js';
+import { oncePerWindow, after, on, relisten } from './hooks.js';
 import { levelOf } from './privacy.js';
 
 /** The configuration (config.js), once init() ran. */
@@ -68,7 +68,7 @@ export function start() {
   if (started || halted) return;
   // A page prerendered (Speculation Rules) may never be shown: no session
   // and no upload until it is.
-  if (document.prerendering) return on(document, 'prerenderingchange', guarded(start));
+  if (document.prerendering) return on(document, 'prerenderingchange', start);
   session = currentSession(cfg);
   if (!session.sampled) return;
   started = true;
@@ -81,7 +81,8 @@ export function start() {
     recording = true;
     newView();
   });
-  if (document.readyState === 'loading') on(document, 'DOMContentLoaded', go);
+  // Not kept (0): DOMContentLoaded comes again after document.open().
+  if (document.readyState === 'loading') on(document, 'DOMContentLoaded', go, 0);
   else go();
 }
 
@@ -104,6 +105,7 @@ function hookWindow(w) {
   if (w === window) {
     hookHistory(w);
     installLifecycle();
+    after(w.Document.prototype, 'open', relisten);
   }
   // Open shadow roots created later are observed as they appear, and sent
   // (the replay attaches one even if it stays empty).
@@ -125,13 +127,13 @@ function observe(doc, attached) {
   installMedia(doc);
   installPopovers(doc);
   // A frame that loads (again) is attached again; a stylesheet that loads gets its rules.
-  on(doc, 'load', guarded((e) => {
+  on(doc, 'load', (e) => {
     const t = e.target;
     if (!recording || !idOf(t)) return;
     const tag = t.localName;
     if (tag === 'iframe' || tag === 'frame') attachFrame(t, levelOf(t, cfg.privacy));
     else if (tag === 'link') linkLoaded(t);
-  }));
+  });
 }
 
 // Observes the mutations of every document and shadow root again.
@@ -391,9 +393,9 @@ export function pageShow() {
 export function setUser(u) {
   const out = {};
   let n = 0;
-  for (const k in typeof u === 'object' ? u : null) {
+  for (const k in typeof u == 'object' ? u : null) {
     const v = u[k];
-    if (v == null || typeof v === 'object' || typeof v === 'function') continue;
+    if (v == null || typeof v == 'object' || typeof v == 'function') continue;
     if (++n > 20) break;
     out[String(k).slice(0, 64)] = String(v).slice(0, 256);
   }
@@ -406,7 +408,7 @@ export const action = (name, context) => custom('replay/action', { name: String(
 
 /** An error: SessionReplay.addError (source 'custom'), uncaught errors and rejections. */
 export function error(err, source, context) {
-  const o = err && typeof err === 'object';
+  const o = err && typeof err == 'object';
   custom('replay/error', { message: String(o && err.message || err).slice(0, 1000), stack: String(o && err.stack || '').slice(0, 4000), source, context: plain(context) });
 }
 

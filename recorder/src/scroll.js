@@ -13,7 +13,7 @@ let resizeTimer = 0;
 
 /** Listens to doc's scrolling (and the top window's resizes). */
 export function installScroll(doc) {
-  on(doc, 'scroll', guarded((e) => {
+  on(doc, 'scroll', (e) => {
     const target = e.target;
     activity();
     // Scrolled while capture is paused: the position sent last is stale
@@ -24,14 +24,14 @@ export function installScroll(doc) {
     const wait = ((last.get(target) || [0])[0]) + SCROLL_SAMPLE - now();
     if (wait <= 0) sample(target);
     else timers.set(target, setTimeout(guarded(sample), wait, target));
-  }));
+  });
   if (doc === document) {
-    on(window, 'resize', guarded(() => {
+    on(window, 'resize', () => {
       resizeTimer = resizeTimer || setTimeout(guarded(() => {
         resizeTimer = 0;
         inc({ source: 4, width: innerWidth, height: innerHeight });
       }), 200);
-    }));
+    });
   }
 }
 
