@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"hash/maphash"
 	"io"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 
@@ -27,14 +30,16 @@ const shiftTolerance = 60_000
 // session lists, filters and expires by real time instead of being
 // refused. Within MaxClockSkew nothing moves: times stay as recorded.
 // An upload without t is held to the server's clock alone.
-func (c *Collector) clockShift(ctx context.Context, p *params, nowMs int64) (int64, *rejection) {
-	if p.sent == 0 {
-		return 0, nil
+//
+// slack is how far past MaxClockSkew the segment may end, on the server's
+// clock plus shift: shiftTolerance when a session that began with its
+// times as recorded keeps them a little past the limit (its segments end
+// that far ahead), else 0.
+func (c *Collector) clockShift(ctx context.Context, p *params, nowMs int64) (shift, slack int64, rj *rejection) {
+	if !c.clockReadsSession(p, nowMs) {
+		return 0, 0, nil
 	}
 	d := p.sent - nowMs
-	if abs(d) <= c.maxSkewMs/2 {
-		return 0, nil
-	}
 	// Near the limit or beyond it, the session's earlier segments decide:
 	// they keep their correction (or their lack of one, up to a little
 	// past the limit) rather than jump by the limit between two segments.
@@ -42,16 +47,59 @@ func (c *Collector) clockShift(ctx context.Context, p *params, nowMs int64) (int
 	switch {
 	case err == nil && sess.Segments > 0:
 		s := decodeCarry(sess.Carry).Shift
-		if abs(d-s) <= shiftTolerance || s == 0 && abs(d) <= c.maxSkewMs+shiftTolerance {
-			return s, nil
+		if abs(d-s) <= shiftTolerance {
+			return s, 0, nil
+		}
+		if s == 0 && abs(d) <= c.maxSkewMs+shiftTolerance {
+			return 0, shiftTolerance, nil
 		}
 	case err != nil && !errors.Is(err, store.ErrNotFound):
-		return 0, storeRejection(err)
+		return 0, 0, storeRejection(err)
 	}
 	if abs(d) <= c.maxSkewMs {
-		return 0, nil
+		return 0, 0, nil
 	}
-	return d, nil
+	return d, 0, nil
+}
+
+// clockReadsSession reports whether clockShift needs the session's
+// correction: not for an upload without t, nor for one whose clock is so
+// close to the server's that no correction a session can have (more than
+// MaxClockSkew, kept within shiftTolerance) would apply to it. Normal
+// clients take no store read and no lock.
+func (c *Collector) clockReadsSession(p *params, nowMs int64) bool {
+	return p.sent != 0 && abs(p.sent-nowMs) > min(c.maxSkewMs/2, c.maxSkewMs-shiftTolerance)
+}
+
+// clockLock is the lock an upload that reads its session's correction
+// holds from that read until its segment is stored, so that two uploads
+// of one session (two tabs) cannot both find no correction and each take
+// their own: the second finds the first's. A fixed set of mutexes, by the
+// session id's hash; sessions that share one only wait for each other.
+func (c *Collector) clockLock(sid string) *sync.Mutex {
+	return &c.clockLocks[maphash.String(clockSeed, sid)%uint64(len(c.clockLocks))]
+}
+
+var clockSeed = maphash.MakeSeed()
+
+// checkWindows refuses a segment whose times lie outside the windows:
+// end at most MaxClockSkew (plus slack) ahead of the clock it is held to,
+// start at most MaxAge before it. That clock is the server's, moved by the
+// upload's correction: the sender's clock when it is corrected.
+func (c *Collector) checkWindows(p *params, nowMs, slack int64) *rejection {
+	clock := nowMs + p.shift
+	if limit := clock + c.maxSkewMs + slack; p.end > limit {
+		if p.sent != 0 {
+			return reject(400, "timestamp_in_future", "end=%d is %s ahead of the sender's clock (t=%d, %s ahead of the server's; more than %s)",
+				p.end, time.Duration(p.end-clock)*time.Millisecond, p.sent, time.Duration(p.sent-nowMs)*time.Millisecond, time.Duration(c.maxSkewMs+slack)*time.Millisecond)
+		}
+		return reject(400, "timestamp_in_future", "end=%d is %s ahead of the server's clock (more than %s): is the client's clock wrong? (send t, the client's time, to have it corrected)",
+			p.end, time.Duration(p.end-nowMs)*time.Millisecond, c.cfg.MaxClockSkew)
+	}
+	if p.start < clock-c.maxAgeMs {
+		return reject(400, "timestamp_too_old", "start=%d is more than %s ago; segments that old are not accepted", p.start, c.cfg.MaxAge)
+	}
+	return nil
 }
 
 func abs(v int64) int64 {

@@ -23,6 +23,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -131,6 +132,9 @@ type Collector struct {
 	maxSkewMs   int64
 	maxAgeMs    int64
 	tokenBytes  []byte
+	// clockLocks serialize, per session, the uploads whose clock
+	// correction is read from the session (see clockLock).
+	clockLocks [64]sync.Mutex
 	// buffered counts the body bytes held by uploads (readBody), at most
 	// about maxBuffered.
 	buffered    atomic.Int64
@@ -375,19 +379,13 @@ func (c *Collector) handle(w http.ResponseWriter, r *http.Request) (dup bool, p 
 		return false, p, reject(403, "bad_client_token", "the ct parameter does not match the configured client token")
 	}
 	nowMs := now.UnixMilli()
-	if p.shift, rj = c.clockShift(r.Context(), p, nowMs); rj != nil {
+	slack := int64(0)
+	if p.shift, slack, rj = c.clockShift(r.Context(), p, nowMs); rj != nil {
 		return false, p, rj
 	}
 	// The windows are of the sender's clock when it said what it reads.
-	if clock := nowMs + p.shift; p.end > clock+c.maxSkewMs {
-		if p.sent != 0 {
-			return false, p, reject(400, "timestamp_in_future", "end=%d is %s after t=%d, the time the upload was sent (more than %s)",
-				p.end, time.Duration(p.end-p.sent)*time.Millisecond, p.sent, c.cfg.MaxClockSkew)
-		}
-		return false, p, reject(400, "timestamp_in_future", "end=%d is %s ahead of the server's clock (more than %s): is the client's clock wrong? (send t, the client's time, to have it corrected)",
-			p.end, time.Duration(p.end-nowMs)*time.Millisecond, c.cfg.MaxClockSkew)
-	} else if p.start < clock-c.maxAgeMs {
-		return false, p, reject(400, "timestamp_too_old", "start=%d is more than %s ago; segments that old are not accepted", p.start, c.cfg.MaxAge)
+	if rj = c.checkWindows(p, nowMs, slack); rj != nil {
+		return false, p, rj
 	}
 	if p.records > c.cfg.MaxRecords {
 		return false, p, reject(413, "too_many_records", "n=%d is more than the %d events a segment may hold; flush more often", p.records, c.cfg.MaxRecords)
@@ -432,6 +430,20 @@ func (c *Collector) handle(w http.ResponseWriter, r *http.Request) (dup bool, p 
 		return false, p, rj
 	}
 	defer d.release()
+	if c.clockReadsSession(p, nowMs) {
+		// The correction read above may be stale: another upload of this
+		// session (another tab) may have stored its own since. Decide
+		// again under the session's lock, held until this one is stored.
+		mu := c.clockLock(p.key.Session)
+		mu.Lock()
+		defer mu.Unlock()
+		if p.shift, slack, rj = c.clockShift(r.Context(), p, nowMs); rj != nil {
+			return false, p, rj
+		}
+		if rj = c.checkWindows(p, nowMs, slack); rj != nil {
+			return false, p, rj
+		}
+	}
 	if p.shift != 0 {
 		if d, rj = d.shifted(p, c.cfg.MaxRawBytes); rj != nil {
 			return false, p, rj
