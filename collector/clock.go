@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"hash/maphash"
 	"io"
 	"strconv"
@@ -112,8 +113,11 @@ func abs(v int64) int64 {
 // shifted returns d's segment with every event's timestamp moved back by
 // p.shift, validated and summarized again (the facts are of the new
 // times), and updates p to match. It is the uncommon path (a clock far
-// off), so it re-encodes the events simply: keys in sorted order, values
-// as they were.
+// off): the events are read again with encoding/json, and only each
+// event's timestamp value is replaced, as an integer; every other byte
+// (keys, their order and spelling, whitespace) stays as it was sent.
+// (Decoding the events into maps and encoding them again would merge
+// keys that decode alike: two unpaired surrogates both read as U+FFFD.)
 func (d *decoded) shifted(p *params, maxRaw int64) (*decoded, *rejection) {
 	zr, err := gzip.NewReader(bytes.NewReader(d.gz))
 	if err != nil {
@@ -123,26 +127,10 @@ func (d *decoded) shifted(p *params, maxRaw int64) (*decoded, *rejection) {
 	if err != nil {
 		return nil, reject(500, "internal", "re-reading the segment: %v", err)
 	}
-	var events []map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &events); err != nil {
+	out, err := shiftTimestamps(raw, p.shift)
+	if err != nil {
 		return nil, reject(500, "internal", "re-reading the segment: %v", err)
 	}
-	for i, e := range events {
-		// The validator saw an integer-valued number; JSON allows 1e3 or
-		// 1000.0 for it.
-		ts, err := strconv.ParseFloat(string(e["timestamp"]), 64)
-		if err != nil {
-			return nil, reject(500, "internal", "re-reading event %d's timestamp: %v", i, err)
-		}
-		e["timestamp"] = strconv.AppendInt(nil, int64(ts)-p.shift, 10)
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(events); err != nil {
-		return nil, reject(500, "internal", "re-encoding the segment: %v", err)
-	}
-	out := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	q := *p
 	q.start, q.end, q.raw = p.start-p.shift, p.end-p.shift, int64(len(out))
 	d2, rj := decode(out, "identity", &q, max(maxRaw, q.raw))
@@ -151,4 +139,52 @@ func (d *decoded) shifted(p *params, maxRaw int64) (*decoded, *rejection) {
 	}
 	*p = q
 	return d2, nil
+}
+
+// shiftTimestamps returns raw, a validated JSON array of event objects,
+// with each event's top-level timestamp moved back by shift (ms).
+func shiftTimestamps(raw []byte, shift int64) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	out := make([]byte, 0, len(raw)+64)
+	// raw[:copied] is in out.
+	copied := 0
+	if _, err := dec.Token(); err != nil { // [
+		return nil, err
+	}
+	for i := 0; dec.More(); i++ {
+		if _, err := dec.Token(); err != nil { // {
+			return nil, err
+		}
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			// v is the value's bytes as sent, without the ':' and
+			// spaces before it, ending where the decoder stopped.
+			var v json.RawMessage
+			if err := dec.Decode(&v); err != nil {
+				return nil, err
+			}
+			if k != "timestamp" {
+				continue
+			}
+			to := int(dec.InputOffset())
+			from := to - len(v)
+			// The validator saw a number from 0 to 1e15 and took its
+			// integer part; JSON allows 1e3 or 1000.0 for it.
+			ts, err := strconv.ParseFloat(string(v), 64)
+			if err != nil {
+				return nil, fmt.Errorf("event %d's timestamp: %w", i, err)
+			}
+			out = append(out, raw[copied:from]...)
+			out = strconv.AppendInt(out, int64(ts)-shift, 10)
+			copied = to
+		}
+		if _, err := dec.Token(); err != nil { // }
+			return nil, err
+		}
+	}
+	return append(out, raw[copied:]...), nil
 }

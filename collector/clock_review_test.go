@@ -1,7 +1,12 @@
 package collector
 
 import (
+	"compress/gzip"
 	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -152,5 +157,50 @@ func TestClockSmallSkewKeepsCorrection(t *testing.T) {
 	}
 	if got := storedTimes(t, h, sid, vid, 1); got[0] != now-500 {
 		t.Errorf("stored at %d, want %d (moved by the session's correction)", got[0], now-500)
+	}
+}
+
+// TestClockMoveChangesOnlyTimestamps: a moved segment is stored as it was
+// sent but for its events' timestamps (exponents and fractions become the
+// moved integer). Before, the events were decoded into maps and encoded
+// again: keys that decode alike (two unpaired surrogates, both U+FFFD)
+// were merged, one of them lost, and the rest re-spelled.
+func TestClockMoveChangesOnlyTimestamps(t *testing.T) {
+	h := newHarness(t, Config{})
+	now := h.clock.Now().UnixMilli()
+	const off = 3 * 3_600_000
+	sid, vid := id("onlyts"), id("view")
+	l := now + off - 2000
+	h.mustAccept(uploadOf(firstSeg(sid, vid, l)).set("t", itoa(int(now+off))))
+	const body = `[ {"type":3, "data":{"source":0,"texts":[],"attributes":[],"removes":[],"adds":[]}, "timestamp" : %s, "\ud800":1,"\udbff":2},` +
+		`{"\u0074imestamp":%s,"type":3,"data":{"source":0,"texts":[],"attributes":[],"removes":[],"adds":[]}} ]`
+	sent := fmt.Sprintf(body, strconv.FormatInt(l+100, 10)[:10]+"."+strconv.FormatInt(l+100, 10)[10:]+"e3", strconv.FormatInt(l+150, 10)+".75")
+	want := fmt.Sprintf(body, strconv.FormatInt(l+100-off, 10), strconv.FormatInt(l+150-off, 10))
+	u := &upload{
+		method: "POST",
+		query: fmt.Sprintf("v=1&sid=%s&vid=%s&seq=1&start=%d&end=%d&full=0&n=2&raw=%d&t=%d",
+			sid, vid, l+100, l+150, len(sent), now+off),
+		body:   gz([]byte(sent)),
+		header: http.Header{"Content-Type": {"application/json"}, "Content-Encoding": {"gzip"}},
+		remote: "192.0.2.10:5555",
+	}
+	if r := h.do(u); r.status != 200 {
+		t.Fatalf("%d %s", r.status, r.raw)
+	}
+	rc, err := h.store.OpenSegment(context.Background(), store.SegmentKey{Session: sid, View: vid, Seq: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	zr, err := gzip.NewReader(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Errorf("stored\n%s\nwant\n%s", got, want)
 	}
 }
