@@ -91,8 +91,8 @@ func (c *Collector) checkWindows(p *params, nowMs, slack int64) *rejection {
 	clock := nowMs + p.shift
 	if limit := clock + c.maxSkewMs + slack; p.end > limit {
 		if p.sent != 0 {
-			return reject(400, "timestamp_in_future", "end=%d is %s ahead of the sender's clock (t=%d, %s ahead of the server's; more than %s)",
-				p.end, time.Duration(p.end-clock)*time.Millisecond, p.sent, time.Duration(p.sent-nowMs)*time.Millisecond, time.Duration(c.maxSkewMs+slack)*time.Millisecond)
+			return reject(400, "timestamp_in_future", "end=%d is %s ahead of the server's clock moved by the correction this upload gets (%s; t=%d is %s ahead), more than %s",
+				p.end, time.Duration(p.end-clock)*time.Millisecond, time.Duration(p.shift)*time.Millisecond, p.sent, time.Duration(p.sent-nowMs)*time.Millisecond, time.Duration(c.maxSkewMs+slack)*time.Millisecond)
 		}
 		return reject(400, "timestamp_in_future", "end=%d is %s ahead of the server's clock (more than %s): is the client's clock wrong? (send t, the client's time, to have it corrected)",
 			p.end, time.Duration(p.end-nowMs)*time.Millisecond, c.cfg.MaxClockSkew)
