@@ -1,10 +1,8 @@
 package collector
 
 import (
-	"compress/gzip"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -187,20 +185,7 @@ func TestClockMoveChangesOnlyTimestamps(t *testing.T) {
 	if r := h.do(u); r.status != 200 {
 		t.Fatalf("%d %s", r.status, r.raw)
 	}
-	rc, err := h.store.OpenSegment(context.Background(), store.SegmentKey{Session: sid, View: vid, Seq: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	zr, err := gzip.NewReader(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != want {
+	if got := storedBody(t, h, sid, vid, 1); string(got) != want {
 		t.Errorf("stored\n%s\nwant\n%s", got, want)
 	}
 }

@@ -6,14 +6,15 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/caddy-replay/caddy-replay/store"
 )
 
-// storedTimes reads a stored segment's event timestamps.
-func storedTimes(t *testing.T, h *harness, sid, vid string, seq int) []int64 {
+// storedBody reads a stored segment, decompressed.
+func storedBody(t *testing.T, h *harness, sid, vid string, seq int) []byte {
 	t.Helper()
 	rc, err := h.store.OpenSegment(context.Background(), store.SegmentKey{Session: sid, View: vid, Seq: seq})
 	if err != nil {
@@ -28,6 +29,13 @@ func storedTimes(t *testing.T, h *harness, sid, vid string, seq int) []int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return raw
+}
+
+// storedTimes reads a stored segment's event timestamps.
+func storedTimes(t *testing.T, h *harness, sid, vid string, seq int) []int64 {
+	t.Helper()
+	raw := storedBody(t, h, sid, vid, seq)
 	var evs []struct {
 		Timestamp int64 `json:"timestamp"`
 	}
@@ -85,10 +93,10 @@ func TestClockFarOff(t *testing.T) {
 			if s.RageClicks != 1 || s.Clicks != 4 {
 				t.Errorf("clicks %d, rage clicks %d after the move, want 4 and 1", s.Clicks, s.RageClicks)
 			}
-			if got, want := storedTimes(t, h, sid, vid, 0), []int64{local - shift, local - shift, local - shift, local + 1000 - shift, local + 1200 - shift, local + 1400 - shift}; !equalInts(got, want) {
+			if got, want := storedTimes(t, h, sid, vid, 0), []int64{local - shift, local - shift, local - shift, local + 1000 - shift, local + 1200 - shift, local + 1400 - shift}; !slices.Equal(got, want) {
 				t.Errorf("stored timestamps %v, want %v", got, want)
 			}
-			if got := storedTimes(t, h, sid, vid, 1); !equalInts(got, []int64{local + 6000 - shift, local + 6500 - shift}) {
+			if got := storedTimes(t, h, sid, vid, 1); !slices.Equal(got, []int64{local + 6000 - shift, local + 6500 - shift}) {
 				t.Errorf("second segment's stored timestamps %v: not moved by the session's correction %d", got, shift)
 			}
 			segs, _ := h.store.SegmentList(context.Background(), sid)
@@ -168,16 +176,4 @@ func TestClockNearTheLimit(t *testing.T) {
 	if s := h.session(sid2); s.Start != local-off-100 {
 		t.Errorf("new session start %d, want %d", s.Start, local-off-100)
 	}
-}
-
-func equalInts(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
