@@ -11,7 +11,7 @@
 // moved and removed within one batch come out right whatever the order.
 
 import { HIDDEN, ATTR, levelOf, notePrivacy, controlValue, privacyUsed } from './privacy.js';
-import { XLINK_NS, attrValue, begin, inDocument, getAttr, serialize, tagOf, openMode, textOf } from './serialize.js';
+import { XLINK_NS, Attrs, attrValue, begin, inDocument, getAttr, serialize, tagOf, openMode, textOf } from './serialize.js';
 import { idOf, parentOf, forget } from './mirror.js';
 import { recording, cfg, viewPending, spend, guard, mutation, finish } from './recorder.js';
 
@@ -128,7 +128,7 @@ function process(records) {
     if (!id) continue;
     const tag = tagOf(el);
     const lvl = level(el);
-    const a = { __proto__: null };
+    const a = new Attrs();
     let any = false;
     for (const name of set) {
       const raw = name == 'xlink:href' ? el.getAttributeNS(XLINK_NS, 'href') : getAttr(el, name);

@@ -33,6 +33,14 @@ export const tagOf = (el) => localNameG.call(el);
 export const getAttr = (el, name) => getAttributeF.call(el, name);
 export const nodeTypeOf = (n) => nodeTypeG.call(n);
 
+// Attribute maps: objects whose prototype chain is one empty object, not
+// Object.prototype (an attribute may be named __proto__, and a page's
+// setters or toJSON on Object.prototype must not see them). Made by a
+// constructor: V8 keeps {__proto__: null} objects in dictionary mode,
+// slower to fill and to stringify.
+export function Attrs() {}
+Attrs.prototype = Object.create(null);
+
 // The serialization in progress. base is the document's base URL; rootId
 // the id of the document when it is a same-origin iframe's; newly is set
 // for nodes just added (no layout is read). frames and shadows collect what
@@ -161,13 +169,13 @@ function box(el, attrs) {
 
 function element(el, lvl) {
   const tag = localNameG.call(el);
-  const attrs = { __proto__: null }; // an attribute may be named __proto__
+  const attrs = new Attrs();
   const sn = { type: 2, tagName: tag, attributes: attrs, id: ensureId(el) };
   if (privacyUsed) {
     const l = ownLevel(el);
     lvl = editable(el, l >= 0 ? l : lvl);
   }
-  if (el.namespaceURI === 'http://www.w3.org/2000/svg') sn.isSVG = true;
+  if ('ownerSVGElement' in el) sn.isSVG = true; // every SVG element, and only those
   if (lvl === HIDDEN) {
     // A box of the same size; nothing of the content.
     for (const k of ['class', 'id']) attrs[k] = getAttributeF.call(el, k) || undefined;
@@ -179,8 +187,8 @@ function element(el, lvl) {
   const list = attributesG.call(el);
   for (let i = 0; i < list.length; i++) {
     const a = list[i];
-    const v = attrValue(el, tag, a.name, a.value, lvl, base);
-    if (v !== undefined) attrs[a.name] = v;
+    // undefined (an attribute left out) is left out of the JSON too.
+    attrs[a.name] = attrValue(el, tag, a.name, a.value, lvl, base);
   }
   let deep = true; // the children are recorded
   switch (tag) {

@@ -47,7 +47,7 @@ function writeCookie(s) {
   if (!cookies) return;
   try {
     document.cookie = '_replay_s=' + ['v1', s.id, s.created, s.expires, +s.sampled].join(':') +
-      ';path=/;max-age=' + Math.ceil((s.created + MAX_AGE - now()) / 1000) + ';SameSite=Lax' + (location.protocol === 'https:' ? ';Secure' : '');
+      ';path=/;max-age=' + Math.ceil((s.created + MAX_AGE - now()) / 1000) + ';SameSite=Lax' + (location.protocol == 'https:' ? ';Secure' : '');
   } catch (e) { /* checked below */ }
   const back = readCookie();
   if (!back || back.id !== s.id) cookies = false; // not kept: this page's memory holds the session
